@@ -1,0 +1,21 @@
+"""gunicorn settings shared by the four HTTP services: no preload (clients are built in each worker)."""
+
+import os
+
+from prometheus_client import multiprocess
+
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "sync"
+preload_app = False
+timeout = 30
+graceful_timeout = 10
+accesslog = None
+errorlog = "-"
+loglevel = "warning"
+forwarded_allow_ips = "127.0.0.1"
+
+
+def child_exit(server, worker):  # noqa: ANN001 - gunicorn's hook signature
+    """Drop a dead worker's metric files so /metrics keeps aggregating live workers only."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(worker.pid)

@@ -1,0 +1,1 @@
+"""The four dvcq services: intake, scheduler, notifier, aggregator."""

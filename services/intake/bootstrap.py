@@ -1,0 +1,23 @@
+"""Intake's composition root: the one place that creates its clients."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.intake.store import MongoReportStore
+from shared.runtime import Runtime
+from shared.settings import Settings
+
+
+@dataclass
+class Dependencies:
+    """What intake's views use."""
+
+    rt: Runtime
+    reports: MongoReportStore
+
+
+def build_dependencies(settings: Settings) -> Dependencies:
+    """Create the store client, stores, plan and clock (call inside the worker process)."""
+    rt = Runtime.build(settings, "intake")
+    return Dependencies(rt=rt, reports=MongoReportStore(rt.db))

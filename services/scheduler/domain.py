@@ -1,0 +1,164 @@
+"""Scheduler's domain: obligations, their derived status and the on-time verdict (plain Python)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from typing import Any
+
+from shared.events import obligation_subject
+from shared.plan import Plan
+from shared.timerules import Deadline, days_late, deadline_in_force, is_on_time, parse_instant
+
+FINAL_STATUSES = ("submitted_on_time", "submitted_late", "waived", "closed_by_reorganisation")
+STATUSES = ("pending", "overdue", *FINAL_STATUSES)
+
+
+class SchedulerError(Exception):
+    """Base of the scheduler's domain errors."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class ObligationNotFound(SchedulerError):
+    """No obligation for that unit and period."""
+
+
+class ClockNotSimulated(SchedulerError):
+    """The clock endpoint exists only in simulation mode."""
+
+
+@dataclass(frozen=True)
+class Obligation:
+    """The static facts of a unit's duty to report for a period, fixed when it is created."""
+
+    agency: str
+    period: str
+    unit_name: str
+    unit_order: int | None
+    unit_types: tuple[str, ...]
+    due_before: datetime
+    deadline_day: date
+    data_window: tuple[date, date] | None
+    policy: tuple[dict[str, Any], ...]
+
+    @property
+    def key(self) -> str:
+        """The obligation's identity."""
+        return f"{self.agency}:{self.period}"
+
+    @property
+    def subject(self) -> str:
+        """The subject of its events."""
+        return obligation_subject(self.agency, self.period)
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A stored event about an obligation (its state is derived from these)."""
+
+    id: str
+    type: str
+    subject_version: int
+    occurred_at: datetime
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ObligationState:
+    """An obligation's current state, derived from its transitions and business time."""
+
+    obligation: Obligation
+    status: str
+    generation: int
+    due_before: datetime
+    received_at: datetime | None
+    days_late: int | None
+    version: int
+    emitted: tuple[str, ...]
+    skipped: tuple[str, ...]
+
+
+def obligations_for_plan(plan: Plan) -> list[Obligation]:
+    """Every obligation the plan creates: expected units x periods that demand a report."""
+    policy = tuple(asdict(level) for level in plan.escalation)
+    out = []
+    for period in plan.obligation_periods():
+        assert period.due_before is not None
+        for unit in plan.expected_units(period):
+            out.append(
+                Obligation(
+                    agency=unit.code,
+                    period=period.key,
+                    unit_name=unit.name,
+                    unit_order=unit.order,
+                    unit_types=unit.types,
+                    due_before=period.due_before,
+                    deadline_day=period.deadline_day,
+                    data_window=period.data_window,
+                    policy=policy,
+                )
+            )
+    return out
+
+
+def deadlines(ob: Obligation, transitions: list[Transition]) -> list[Deadline]:
+    """Generation 1 from the plan, then one generation per granted extension."""
+    out = [Deadline(generation=1, due_before=ob.due_before)]
+    for t in transitions:
+        if t.type == "obligation.extended":
+            out.append(
+                Deadline(
+                    generation=int(t.data["generation"]),
+                    due_before=parse_instant(t.data["due_before"]),
+                    effective_from=parse_instant(t.data["effective_from"]),
+                )
+            )
+    return sorted(out, key=lambda d: d.generation)
+
+
+def derive_state(ob: Obligation, transitions: list[Transition], now: datetime) -> ObligationState:
+    """Fold an obligation's transitions: final statuses stick; otherwise overdue from `due_before` on."""
+    gens = deadlines(ob, transitions)
+    current = gens[-1]
+    status: str | None = None
+    received_at = None
+    late = None
+    emitted: list[str] = []
+    skipped: list[str] = []
+    for t in sorted(transitions, key=lambda t: t.subject_version):
+        if t.type == "obligation.fulfilled" and status is None:
+            status = t.data["status"]
+            received_at = parse_instant(t.data["received_at"])
+            late = int(t.data["days_late"])
+        elif t.type == "obligation.waived" and status is None:
+            status = "waived"
+        elif t.type == "obligation.closed" and status is None:
+            status = "closed_by_reorganisation"
+        elif t.type in ("obligation.reminder_due", "obligation.overdue", "obligation.escalated"):
+            emitted.append(f"g{t.data['generation']}:{t.data['level']}")
+            skipped.extend(f"g{t.data['generation']}:{lv}" for lv in t.data.get("skipped", ()))
+    if status is None:
+        status = "overdue" if now >= current.due_before else "pending"
+    return ObligationState(
+        obligation=ob,
+        status=status,
+        generation=current.generation,
+        due_before=current.due_before,
+        received_at=received_at,
+        days_late=late,
+        version=max((t.subject_version for t in transitions), default=0),
+        emitted=tuple(emitted),
+        skipped=tuple(skipped),
+    )
+
+
+def verdict(ob: Obligation, transitions: list[Transition], received_at: datetime) -> tuple[str, int, Deadline]:
+    """The authoritative on-time verdict for a report received at `received_at` (Time rules)."""
+    gens = deadlines(ob, transitions)
+    in_force = deadline_in_force(received_at, gens)
+    status = "submitted_on_time" if is_on_time(received_at, gens) else "submitted_late"
+    return status, days_late(received_at, in_force.due_before), in_force

@@ -1,0 +1,170 @@
+"""Scheduler's use cases: one function per command or event."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Protocol
+
+from services.scheduler.domain import (
+    Obligation,
+    ObligationState,
+    Transition,
+    derive_state,
+    obligations_for_plan,
+    verdict,
+)
+from shared.auth import Principal
+from shared.clock import Clock
+from shared.events import Event
+from shared.failpoints import failpoint
+from shared.plan import Plan
+from shared.timerules import parse_instant
+
+log = logging.getLogger(__name__)
+
+
+class ObligationStore(Protocol):
+    """Obligations (static facts) and their transitions (events, append-only, unique ids)."""
+
+    def create(self, ob: Obligation, event: Event) -> bool:
+        """Store an obligation and its `obligation.created` event, each at most once."""
+        ...
+
+    def get(self, agency: str, period: str) -> Obligation | None:
+        """One obligation."""
+        ...
+
+    def all(self) -> list[Obligation]:
+        """Every obligation."""
+        ...
+
+    def transitions(self, ob: Obligation) -> list[Transition]:
+        """The transitions of one obligation."""
+        ...
+
+    def all_transitions(self) -> dict[str, list[Transition]]:
+        """Transitions of every obligation, by obligation key."""
+        ...
+
+    def record(self, event: Event) -> bool:
+        """Append a transition event; False when its id was already recorded (it happens once)."""
+        ...
+
+
+class PassStore(Protocol):
+    """How far the scheduler's passes have got in business time."""
+
+    def processed_up_to(self) -> datetime | None:
+        """The business instant up to which a pass has finished."""
+        ...
+
+    def set_processed_up_to(self, instant: datetime) -> None:
+        """Record a finished pass."""
+        ...
+
+
+def created_event(ob: Obligation, now: datetime) -> Event:
+    """The `obligation.created` event of an obligation (deterministic id: announced once)."""
+    return Event(
+        id=f"{ob.subject}:created",
+        type="obligation.created",
+        subject=ob.subject,
+        subject_version=1,
+        producer="scheduler",
+        occurred_at=now,
+        data={
+            "agency": ob.agency,
+            "period": ob.period,
+            "generation": 1,
+            "due_before": ob.due_before.isoformat(),
+            "deadline_day": ob.deadline_day.isoformat(),
+            "unit_name": ob.unit_name,
+            "unit_order": ob.unit_order,
+            "unit_types": list(ob.unit_types),
+            "status": "pending",
+        },
+    )
+
+
+def sync_plan(plan: Plan, *, obligations: ObligationStore, clock: Clock) -> int:
+    """Create the plan's obligations that do not exist yet, each announced once; return how many."""
+    now = clock.now()
+    return sum(1 for ob in obligations_for_plan(plan) if obligations.create(ob, created_event(ob, now)))
+
+
+def on_report_submitted(event: Event, *, obligations: ObligationStore, plan: Plan) -> None:
+    """A report arrived: fulfil its obligation with the verdict for its `received_at`, once."""
+    agency, period = event.data["agency"], event.data["period"]
+    ob = obligations.get(agency, period)
+    if ob is None:
+        ob = next((o for o in obligations_for_plan(plan) if o.agency == agency and o.period == period), None)
+        if ob is None:
+            log.info("report for no obligation ignored", extra={"agency": agency, "period": period})
+            return
+        obligations.create(ob, created_event(ob, parse_instant(event.data["received_at"])))
+    transitions = obligations.transitions(ob)
+    if any(t.type in ("obligation.fulfilled", "obligation.waived", "obligation.closed") for t in transitions):
+        return
+    received_at = parse_instant(event.data["received_at"])
+    status, late, in_force = verdict(ob, transitions, received_at)
+    failpoint("scheduler.before_fulfil")
+    obligations.record(
+        Event(
+            id=f"{ob.subject}:fulfilled",
+            type="obligation.fulfilled",
+            subject=ob.subject,
+            subject_version=max((t.subject_version for t in transitions), default=1) + 1,
+            producer="scheduler",
+            occurred_at=received_at,
+            correlation_id=event.correlation_id or event.id,
+            data={
+                "agency": agency,
+                "period": period,
+                "status": status,
+                "received_at": received_at.isoformat(),
+                "due_before": in_force.due_before.isoformat(),
+                "generation": in_force.generation,
+                "days_late": late,
+                "report_id": event.data["report_id"],
+            },
+        )
+    )
+
+
+def run_pass(*, obligations: ObligationStore, passes: PassStore, clock: Clock) -> datetime:
+    """One scheduler pass up to business time now, recorded as `processed_up_to`.
+
+    The loop syncs the plan's obligations before its first pass; the reminder and escalation ladder (F7)
+    joins this pass with its own issue.
+    """
+    now = clock.now()
+    failpoint("scheduler.mid_pass")
+    passes.set_processed_up_to(now)
+    return now
+
+
+def list_obligations(
+    principal: Principal,
+    *,
+    obligations: ObligationStore,
+    clock: Clock,
+    agency: str | None = None,
+    period: str | None = None,
+    status: str | None = None,
+) -> list[ObligationState]:
+    """Obligations with their derived state, filtered; a unit sees only its own."""
+    if principal.is_agency():
+        agency = principal.agency
+    now = clock.now()
+    transitions = obligations.all_transitions()
+    chosen: Iterable[Obligation] = (
+        ob
+        for ob in obligations.all()
+        if (agency is None or ob.agency == agency) and (period is None or ob.period == period)
+    )
+    states = [derive_state(ob, transitions.get(ob.key, []), now) for ob in chosen]
+    if status:
+        states = [s for s in states if s.status == status]
+    return sorted(states, key=lambda s: (s.obligation.period, s.obligation.unit_order or 0, s.obligation.agency))

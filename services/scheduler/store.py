@@ -1,0 +1,123 @@
+"""Scheduler's stores: obligations, their transition log (the outbox) and the pass state, on MongoDB."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pymongo import ASCENDING
+
+from services.scheduler.domain import Obligation, Transition
+from shared.events import Event
+from shared.outbox import ensure_indexes, pending_document, read_events
+from shared.store import insert_once
+from shared.timerules import parse_instant
+
+OBLIGATIONS = "obligations"
+OUTBOX = "outbox"
+STATE = "state"
+
+
+def _ob_doc(ob: Obligation) -> dict[str, Any]:
+    return {
+        "_id": ob.key,
+        "agency": ob.agency,
+        "period": ob.period,
+        "unit_name": ob.unit_name,
+        "unit_order": ob.unit_order,
+        "unit_types": list(ob.unit_types),
+        "due_before": ob.due_before,
+        "deadline_day": ob.deadline_day.isoformat(),
+        "data_window": [d.isoformat() for d in ob.data_window] if ob.data_window else None,
+        "policy": list(ob.policy),
+    }
+
+
+def _ob(doc: dict[str, Any]) -> Obligation:
+    window = doc.get("data_window")
+    return Obligation(
+        agency=doc["agency"],
+        period=doc["period"],
+        unit_name=doc["unit_name"],
+        unit_order=doc.get("unit_order"),
+        unit_types=tuple(doc.get("unit_types", ())),
+        due_before=doc["due_before"],
+        deadline_day=date.fromisoformat(doc["deadline_day"]),
+        data_window=(date.fromisoformat(window[0]), date.fromisoformat(window[1])) if window else None,
+        policy=tuple(doc.get("policy", ())),
+    )
+
+
+def _transition(doc: dict[str, Any]) -> Transition:
+    ev = doc["event"]
+    return Transition(
+        id=ev["id"],
+        type=ev["type"],
+        subject_version=int(ev["subject_version"]),
+        occurred_at=parse_instant(ev["occurred_at"]),
+        data=ev["data"],
+    )
+
+
+class MongoObligationStore:
+    """Obligation documents are written once; every change is a new outbox document with a unique id."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+
+    def ensure_indexes(self) -> None:
+        """Indexes MongoDB needs (FerretDB's SQLite backend scans non-`_id` filters regardless)."""
+        self.db[OBLIGATIONS].create_index([("period", ASCENDING), ("agency", ASCENDING)])
+        self.db[OUTBOX].create_index([("event.subject", ASCENDING)])
+        ensure_indexes(self.db, [OUTBOX])
+
+    def create(self, ob: Obligation, event: Event) -> bool:
+        """Insert the obligation and its created event, each once (a crash between is repaired next pass)."""
+        created = insert_once(self.db[OBLIGATIONS], _ob_doc(ob))
+        self.record(event)
+        return created
+
+    def record(self, event: Event) -> bool:
+        """Append a transition event to the outbox; its id makes it happen once."""
+        return insert_once(self.db[OUTBOX], {"_id": event.id, **pending_document(event)})
+
+    def get(self, agency: str, period: str) -> Obligation | None:
+        """One obligation by its `_id`."""
+        doc = self.db[OBLIGATIONS].find_one({"_id": f"{agency}:{period}"})
+        return _ob(doc) if doc else None
+
+    def all(self) -> list[Obligation]:
+        """Every obligation."""
+        return [_ob(d) for d in self.db[OBLIGATIONS].find({})]
+
+    def transitions(self, ob: Obligation) -> list[Transition]:
+        """The transitions of one obligation."""
+        return [_transition(d) for d in self.db[OUTBOX].find({"event.subject": ob.subject}, {"event": 1})]
+
+    def all_transitions(self) -> dict[str, list[Transition]]:
+        """Every obligation's transitions, by obligation key (`<agency>:<period>`)."""
+        out: dict[str, list[Transition]] = {}
+        for doc in self.db[OUTBOX].find({"event.subject": {"$regex": "^obligation:"}}, {"event": 1}):
+            key = doc["event"]["subject"].split(":", 1)[1]
+            out.setdefault(key, []).append(_transition(doc))
+        return out
+
+    def events(self, *, after: str | None, limit: int) -> list[dict[str, Any]]:
+        """Events the scheduler has published."""
+        return read_events(self.db, after=after, limit=limit)
+
+
+class MongoPassStore:
+    """The pass state document (`_id: "pass"`)."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+
+    def processed_up_to(self) -> Any:
+        """The business instant of the last finished pass."""
+        doc = self.db[STATE].find_one({"_id": "pass"})
+        return doc["processed_up_to"] if doc else None
+
+    def set_processed_up_to(self, instant: Any) -> None:
+        """Record a finished pass."""
+        self.db[STATE].replace_one({"_id": "pass"}, {"_id": "pass", "processed_up_to": instant}, upsert=True)

@@ -1,0 +1,1 @@
+"""dvcq shared library: settings, events, messaging, store, auth, clock, time rules, web base, logs."""

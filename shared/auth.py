@@ -1,0 +1,57 @@
+"""Signed tokens (JWT, HS256 pinned) with a role, verified the same way by every service (F13)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+import jwt
+
+ROLES = ("agency", "home_affairs", "observer", "admin", "service")
+ALGORITHM = "HS256"
+ISSUER = "dvcq"
+
+
+class InvalidToken(Exception):
+    """The token is missing, forged, expired or malformed."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the person (`sub`), their role and, for the `agency` role, their unit."""
+
+    sub: str
+    role: str
+    agency: str | None = None
+
+    def is_agency(self) -> bool:
+        """True for a unit's officer, bound to one unit."""
+        return self.role == "agency"
+
+
+def issue_token(secret: str, *, sub: str, role: str, agency: str | None = None, ttl_seconds: int = 8 * 3600) -> str:
+    """Sign a token; expiry uses the real clock (security times never follow the simulated one)."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
+    if (role == "agency") != bool(agency):
+        raise ValueError("an agency token names exactly one unit; other roles name none")
+    now = int(time.time())
+    claims = {"sub": sub, "role": role, "iat": now, "exp": now + ttl_seconds, "iss": ISSUER, "jti": uuid.uuid4().hex}
+    if agency:
+        claims["agency"] = agency
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def verify_token(secret: str, token: str) -> Principal:
+    """Check signature, algorithm, issuer and expiry; return the principal."""
+    try:
+        claims = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], issuer=ISSUER, options={"require": ["exp", "iat", "sub", "iss"]}
+        )
+    except jwt.PyJWTError as exc:
+        raise InvalidToken(str(exc)) from exc
+    role = claims.get("role")
+    if role not in ROLES or (role == "agency") != bool(claims.get("agency")):
+        raise InvalidToken("token carries no valid role")
+    return Principal(sub=str(claims["sub"]), role=role, agency=claims.get("agency"))

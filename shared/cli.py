@@ -1,0 +1,116 @@
+"""The `dvcq` command line: tokens, the local stack, the simulated clock."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import requests
+
+from shared.auth import ROLES, issue_token
+from shared.settings import ROOT, SERVICES, Settings
+
+VAR = ROOT / "var"
+
+
+def _token(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    token = issue_token(
+        settings.secret,
+        sub=args.sub or (f"{args.role}@{args.agency}" if args.agency else f"{args.role}@dvcq"),
+        role=args.role,
+        agency=args.agency,
+        ttl_seconds=args.ttl or settings.token_ttl_seconds,
+    )
+    print(token)
+    return 0
+
+
+def _stack(args: argparse.Namespace) -> int:
+    from shared.procs import Stack
+
+    settings = Settings.from_env()  # fail fast on a missing variable before starting anything
+    stack = Stack(dict(os.environ), VAR / "run" / "stack", VAR / "log")
+    if args.action == "down":
+        stack.stop()
+        print("dvcq: services stopped")
+        return 0
+    if args.action == "status":
+        for name in stack.table:
+            pid = stack.pid(name)
+            print(f"{name:22} {'running pid ' + str(pid) if pid else 'stopped'}")
+        return 0
+    running = [name for name in stack.table if stack.pid(name)]
+    if running:
+        print(f"dvcq: already running ({len(running)} processes); `deploy/down.sh` stops them")
+    else:
+        stack.start()
+    stack.wait_ready(timeout=90)
+    print(f"\ndvcq is up (plan: {settings.plan_path.name}, clock: {settings.clock_mode})")
+    for svc in SERVICES:
+        url = stack.url(svc)
+        print(f"  {svc:11} {url}/   (health {url}/readyz, API {url}/openapi.json)")
+    print("\nA token for the Sở Nội vụ specialist (use it as 'Authorization: Bearer <token>'):")
+    print("  .venv/bin/dvcq token create --role home_affairs --sub chuyenvien@snv")
+    print("A district officer's token:  .venv/bin/dvcq token create --role agency --agency H_CAUKE")
+    print(
+        "Compliance:  curl -H \"Authorization: Bearer $TOKEN\" "
+        f"'{stack.url('aggregator')}/api/v1/compliance?period=2019-H1'"
+    )
+    print(f"Logs: {VAR / 'log'}   Stop: deploy/down.sh")
+    return 0
+
+
+def _clock(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    token = issue_token(settings.secret, sub="dvcq-cli", role="admin", ttl_seconds=300)
+    url = f"{settings.service_urls['scheduler']}/api/v1/clock"
+    headers = {"Authorization": f"Bearer {token}"}
+    if args.action == "set":
+        resp = requests.post(url, json={"now": args.now, "rate": args.rate}, headers=headers, timeout=10)
+    else:
+        resp = requests.get(url, headers=headers, timeout=10)
+    print(json.dumps(resp.json(), ensure_ascii=False, indent=2))
+    return 0 if resp.ok else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `dvcq`."""
+    parser = argparse.ArgumentParser(prog="dvcq", description="dvcq: báo cáo công tác dân vận chính quyền")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    token = sub.add_parser("token", help="signed tokens")
+    token_sub = token.add_subparsers(dest="action", required=True)
+    create = token_sub.add_parser("create", help="print a signed bearer token")
+    create.add_argument("--role", required=True, choices=ROLES)
+    create.add_argument("--agency", help="the unit code, for the agency role")
+    create.add_argument("--sub", help="the person (e-mail or name); defaults to role@agency")
+    create.add_argument("--ttl", type=int, help="lifetime in seconds")
+    create.set_defaults(func=_token)
+
+    stack = sub.add_parser("stack", help="the local stack's service processes")
+    stack.add_argument("action", choices=("up", "down", "status"))
+    stack.set_defaults(func=_stack)
+
+    clock = sub.add_parser("clock", help="the simulated clock (through the scheduler's endpoint)")
+    clock.add_argument("action", choices=("show", "set"))
+    clock.add_argument("now", nargs="?", help="ISO 8601 instant with offset, e.g. 2019-06-10T08:00:00+07:00")
+    clock.add_argument("--rate", type=float, default=0.0, help="simulated seconds per real second (0 = frozen)")
+    clock.set_defaults(func=_clock)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `dvcq` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except Exception as exc:  # the CLI prints one line, not a traceback, for operator errors
+        print(f"dvcq: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""The transactional outbox: events are stored with the change that caused them and published later.
+
+A producer stores each event inside the document its change writes (`event` plus `pending: True`), in one
+insert, so an accepted change is never lost whatever the broker does. The relay (a process of its own)
+publishes pending events with confirms, keeps them in the producer's `events` log for
+`GET /api/v1/events?after=`, then clears `pending`. A crash between publishing and clearing republishes:
+consumers are idempotent on event id.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import ASCENDING
+
+from shared.catalogue import check_event
+from shared.events import Event
+from shared.failpoints import failpoint
+from shared.messaging import Publisher, PublishFailed
+from shared.settings import Settings
+from shared.store import STORE_ERRORS, connect, insert_once
+
+log = logging.getLogger(__name__)
+
+EVENT_LOG = "events"
+BATCH = 100
+
+
+def pending_document(event: Event) -> dict[str, Any]:
+    """The fields to add to a stored document so that it carries `event` to the relay."""
+    check_event(event)
+    return {"event": event.to_dict(), "pending": True, "queued_at": datetime.now(UTC)}
+
+
+def ensure_indexes(db: Any, collections: Sequence[str]) -> None:
+    """Indexes MongoDB needs for the relay's and the feed's queries (FerretDB's SQLite backend scans anyway)."""
+    for name in collections:
+        db[name].create_index([("pending", ASCENDING)])
+    db[EVENT_LOG].create_index([("key", ASCENDING)])
+
+
+def relay_once(db: Any, collections: Sequence[str], publisher: Publisher) -> int:
+    """Publish every pending event of `collections`; return how many went out. Raises PublishFailed."""
+    sent = 0
+    for name in collections:
+        for doc in db[name].find({"pending": True}).sort("queued_at", ASCENDING).limit(BATCH):
+            event = doc["event"]
+            publisher.publish(event)
+            failpoint("relay.after_publish")
+            key = f"{time.time_ns():020d}:{event['id']}"
+            insert_once(db[EVENT_LOG], {"_id": event["id"], "key": key, "event": event})
+            db[name].update_one({"_id": doc["_id"]}, {"$set": {"pending": False, "published_at": datetime.now(UTC)}})
+            sent += 1
+    return sent
+
+
+def run_relay(settings: Settings, service: str, collections: Sequence[str], *, idle_seconds: float = 0.2) -> None:
+    """Relay the service's pending events forever, backing off while the broker or the store is down."""
+    db = connect(settings, app_name=f"{service}-relay")[settings.db_name(service)]
+    publisher = Publisher(settings)
+    delay = idle_seconds
+    while True:
+        try:
+            sent = relay_once(db, collections, publisher)
+            delay = idle_seconds
+            if sent:
+                log.info("published", extra={"count": sent})
+                continue
+        except PublishFailed as exc:
+            log.warning("publish failed, event stays pending", extra={"error": str(exc), "delay": delay})
+            delay = min(max(delay * 2, 0.5), 5.0)
+        except STORE_ERRORS as exc:
+            log.warning("store unavailable", extra={"error": repr(exc), "delay": delay})
+            delay = min(max(delay * 2, 0.5), 5.0)
+        publisher.sleep(delay)
+
+
+def read_events(db: Any, *, after: str | None, limit: int) -> list[dict[str, Any]]:
+    """The producer's published events after cursor `after`, oldest first, each with its `cursor`."""
+    query = {"key": {"$gt": after}} if after else {}
+    docs = db[EVENT_LOG].find(query).sort("key", ASCENDING).limit(limit)
+    return [{"cursor": d["key"], **d["event"]} for d in docs]

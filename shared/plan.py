@@ -1,0 +1,314 @@
+"""Plans as data (F1): load a plan directory (plan.json + indicators.json) into plain, immutable objects.
+
+A plan names its reporting units, its calendar of periods with `due_before` instants, its escalation
+policy, holidays, recipients and the templates each unit must fill. A new year or province is a new file.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from shared.timerules import local_midnight, parse_instant
+
+UNIT_TYPES = ("SO", "HUYEN", "TTR", "TTTT", "BAO_DAI", "SNV")
+ALERT_ROLES = ("focal", "head", "other")
+
+
+def nfc(text: str) -> str:
+    """Unicode NFC, the one normal form dvcq stores (so 'Hoá' and 'Hóa' typed either way compare equal)."""
+    return unicodedata.normalize("NFC", text)
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A person to alert for a unit, by `alert_role` (focal, head, other)."""
+
+    alert_role: str
+    name: str
+    title: str
+    email: str | None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A unit of the registry (F2): a reporting agency or a non-reporting body, effective-dated."""
+
+    code: str
+    name: str
+    order: int | None
+    types: tuple[str, ...]
+    reports: bool
+    valid_from: date
+    valid_until: date | None
+    successors: tuple[str, ...] = ()
+    contacts: tuple[Contact, ...] = ()
+    not_reporting_reason: str | None = None
+
+    def valid_at(self, day: date) -> bool:
+        """True when the unit exists on local date `day`."""
+        return self.valid_from <= day and (self.valid_until is None or day < self.valid_until)
+
+
+@dataclass(frozen=True)
+class Period:
+    """One entry of the calendar: a reporting period and its deadline (or why it is not applicable)."""
+
+    key: str
+    kind: str
+    name: str
+    rule: str
+    applicable: bool
+    deadline_day: date
+    due_before: datetime | None
+    data_window: tuple[date, date] | None
+    serves: tuple[str, ...] = ()
+    served_by: str | None = None
+    not_applicable_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class EscalationLevel:
+    """One rung of the F7 ladder, relative to the deadline day D."""
+
+    level: str
+    event: str
+    offset_days: int
+    shift: str
+    to: tuple[str, ...]
+    digest: tuple[str, ...]
+    escalated_to: str | None = None
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One line of the indicator catalogue (domain/indicators.json)."""
+
+    key: str
+    label: str
+    unit: str
+    area: int
+    reporters: tuple[str, ...]
+    period_type: str | None
+    measure: str | None
+    derived: bool = False
+    formula: str | None = None
+    kind: str = "count"
+    fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Template:
+    """What a unit must fill for one period: indicators grouped by content area, narratives, sections II-IV."""
+
+    agency: str
+    period: str
+    kind: str
+    areas: dict[int, str]
+    indicators: tuple[Indicator, ...]
+    sections: dict[str, str]
+    data_window: tuple[date, date] | None
+    estimate_note: str | None
+    staff_fields: tuple[str, ...] = ()
+
+    def indicator_keys(self) -> tuple[str, ...]:
+        """Keys of the numeric indicators the unit reports."""
+        return tuple(i.key for i in self.indicators)
+
+    def label(self, key: str) -> str:
+        """The Vietnamese label of an indicator key."""
+        for ind in self.indicators:
+            if ind.key == key:
+                return ind.label
+        return key
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """A whole plan: registry, calendar, policy, recipients, templates (compared and hashed by identity)."""
+
+    id: str
+    title: str
+    issuer: str
+    issued_on: date
+    year: int
+    receiver: str
+    units: tuple[Unit, ...]
+    calendar: tuple[Period, ...]
+    holidays: frozenset[date]
+    escalation: tuple[EscalationLevel, ...]
+    escalation_local_time: str
+    digest_local_time: str
+    recipients: tuple[dict[str, Any], ...]
+    areas: dict[int, str]
+    sections: dict[str, str]
+    estimate_note: str
+    indicators: tuple[Indicator, ...] = field(repr=False)
+
+    @property
+    def issued_at(self) -> datetime:
+        """The instant the plan takes effect: local midnight of its issue date."""
+        return local_midnight(self.issued_on)
+
+    def unit(self, code: str) -> Unit | None:
+        """The unit with this code, or None."""
+        return next((u for u in self.units if u.code == code), None)
+
+    def period(self, key: str) -> Period | None:
+        """The calendar entry with this key, or None."""
+        return next((p for p in self.calendar if p.key == key), None)
+
+    def obligation_periods(self) -> tuple[Period, ...]:
+        """Periods that create obligations: applicable, with a deadline after the plan's issue date."""
+        return tuple(
+            p for p in self.calendar if p.applicable and p.due_before is not None and p.due_before > self.issued_at
+        )
+
+    def expected_units(self, period: Period) -> tuple[Unit, ...]:
+        """Reporting units valid on the period's deadline day, in official order."""
+        if not period.applicable or period.due_before is None:
+            return ()
+        units = [u for u in self.units if u.reports and u.valid_at(period.deadline_day)]
+        return tuple(sorted(units, key=lambda u: (u.order or 0, u.code)))
+
+    def is_expected(self, agency: str, period_key: str) -> bool:
+        """True when `agency` owes a report for `period_key`."""
+        period = self.period(period_key)
+        return period is not None and any(u.code == agency for u in self.expected_units(period))
+
+    def template_for(self, agency: str, period_key: str) -> Template | None:
+        """The template a unit fills for a period: the union of its types' indicators, or the staff list."""
+        unit, period = self.unit(agency), self.period(period_key)
+        if unit is None or period is None or not unit.reports:
+            return None
+        types = set(unit.types)
+        wanted = "ONCE" if period.kind == "staff_list" else "Q"
+        chosen = tuple(
+            i for i in self.indicators if not i.derived and i.period_type == wanted and types.intersection(i.reporters)
+        )
+        staff = next((i for i in chosen if i.kind == "list"), None)
+        return Template(
+            agency=agency,
+            period=period_key,
+            kind=period.kind,
+            areas=dict(self.areas),
+            indicators=tuple(i for i in chosen if i.kind != "list"),
+            sections=dict(self.sections),
+            data_window=period.data_window,
+            estimate_note=self.estimate_note if period.data_window else None,
+            staff_fields=staff.fields if staff else (),
+        )
+
+
+def _date(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def _indicator(raw: dict[str, Any]) -> Indicator:
+    return Indicator(
+        key=raw["key"],
+        label=nfc(raw["label"]),
+        unit=nfc(raw["unit"]),
+        area=int(raw["area"]),
+        reporters=tuple(raw.get("reporters", ())),
+        period_type=raw.get("period_type"),
+        measure=raw.get("measure"),
+        derived=bool(raw.get("derived", False)),
+        formula=raw.get("formula"),
+        kind=raw.get("type", "count"),
+        fields=tuple(raw.get("fields", ())),
+    )
+
+
+def _unit(raw: dict[str, Any]) -> Unit:
+    unknown = set(raw.get("types", ())) - set(UNIT_TYPES)
+    if unknown:
+        raise ValueError(f"unit {raw['code']}: unknown types {sorted(unknown)}")
+    return Unit(
+        code=raw["code"],
+        name=nfc(raw["name"]),
+        order=raw.get("order"),
+        types=tuple(raw.get("types", ())),
+        reports=bool(raw["reports"]),
+        valid_from=_date(raw.get("valid_from")) or date.min,
+        valid_until=_date(raw.get("valid_until")),
+        successors=tuple(raw.get("successors", ())),
+        contacts=tuple(
+            Contact(
+                alert_role=c["alert_role"],
+                name=nfc(c["name"]),
+                title=nfc(c.get("title", "")),
+                email=c.get("email"),
+                phone=c.get("phone"),
+            )
+            for c in raw.get("contacts", ())
+        ),
+        not_reporting_reason=nfc(raw["not_reporting_reason"]) if raw.get("not_reporting_reason") else None,
+    )
+
+
+def _period(raw: dict[str, Any]) -> Period:
+    window = raw.get("data_window")
+    return Period(
+        key=raw["period"],
+        kind=raw["kind"],
+        name=nfc(raw["name"]),
+        rule=nfc(raw.get("rule", "")),
+        applicable=bool(raw["applicable"]),
+        deadline_day=date.fromisoformat(raw["deadline_day"]),
+        due_before=parse_instant(raw["due_before"]) if raw.get("due_before") else None,
+        data_window=(date.fromisoformat(window["from"]), date.fromisoformat(window["to"])) if window else None,
+        serves=tuple(raw.get("serves", ())),
+        served_by=raw.get("served_by"),
+        not_applicable_reason=nfc(raw["not_applicable_reason"]) if raw.get("not_applicable_reason") else None,
+    )
+
+
+def parse_plan(raw: dict[str, Any], indicators: list[dict[str, Any]]) -> Plan:
+    """Build a Plan from the decoded plan file and indicator catalogue."""
+    esc = raw["escalation"]
+    templates = raw["templates"]
+    return Plan(
+        id=raw["id"],
+        title=nfc(raw["title"]),
+        issuer=nfc(raw["issuer"]),
+        issued_on=date.fromisoformat(raw["issued_on"]),
+        year=int(raw["year"]),
+        receiver=raw["receiver"],
+        units=tuple(_unit(u) for u in raw["units"]),
+        calendar=tuple(_period(p) for p in raw["calendar"]),
+        holidays=frozenset(date.fromisoformat(d) for d in raw.get("holidays", ())),
+        escalation=tuple(
+            EscalationLevel(
+                level=lv["level"],
+                event=lv["event"],
+                offset_days=int(lv["offset_days"]),
+                shift=lv["shift"],
+                to=tuple(lv.get("to", ())),
+                digest=tuple(lv.get("digest", ())),
+                escalated_to=lv.get("escalated_to"),
+            )
+            for lv in esc["levels"]
+        ),
+        escalation_local_time=esc.get("local_time", "08:00"),
+        digest_local_time=esc.get("digest_local_time", "07:30"),
+        recipients=tuple(raw.get("recipients", ())),
+        areas={int(k): nfc(v) for k, v in templates["areas"].items()},
+        sections={k: nfc(v) for k, v in templates["sections"].items()},
+        estimate_note=nfc(templates.get("estimate_note", "")),
+        indicators=tuple(_indicator(i) for i in indicators),
+    )
+
+
+@cache
+def load_plan(path: Path) -> Plan:
+    """Read a plan directory (plan.json and the indicator catalogue it names), once per process."""
+    raw = json.loads((path / "plan.json").read_text(encoding="utf-8"))
+    indicators = json.loads((path / raw["templates"]["indicators"]).read_text(encoding="utf-8"))
+    return parse_plan(raw, indicators)

@@ -1,0 +1,58 @@
+"""What every dvcq process builds first: settings, its store client and database, the plan and the clock."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from shared.clock import SimulatedClock, SystemClock, build_clock
+from shared.messaging import check_broker
+from shared.plan import Plan, load_plan
+from shared.settings import Settings
+from shared.store import connect
+
+
+@dataclass
+class Runtime:
+    """The shared part of a service's dependencies; build it inside the process that uses it."""
+
+    service: str
+    settings: Settings
+    client: Any
+    plan: Plan
+    clock: SystemClock | SimulatedClock
+    broker_checked_in_pid: int | None = None
+
+    @classmethod
+    def build(cls, settings: Settings, service: str) -> Runtime:
+        """Connect to the store (lazily: pymongo connects on first use) and load the plan."""
+        client = connect(settings, app_name=service)
+        plan = load_plan(settings.plan_path)
+        return cls(service, settings, client, plan, build_clock(settings, client, start=plan.issued_at))
+
+    @property
+    def db(self) -> Any:
+        """This service's own database."""
+        return self.client[self.settings.db_name(self.service)]
+
+    def check_store(self) -> None:
+        """Ping the store."""
+        self.client.admin.command("ping")
+
+    def check_broker(self) -> None:
+        """Open and close a broker connection from this process."""
+        check_broker(self.settings)
+        self.broker_checked_in_pid = os.getpid()
+
+    def web_checks(self, *, broker_required: bool = True) -> dict[str, Any]:
+        """Keyword arguments for shared.web.create_service_app: readiness checks and client provenance."""
+        broker = {"broker": self.check_broker}
+        return {
+            "ready_checks": {"store": self.check_store, **(broker if broker_required else {})},
+            "info_checks": {} if broker_required else broker,
+            "clients": {
+                "store": lambda: getattr(self.client, "created_in_pid", None),
+                "broker": lambda: self.broker_checked_in_pid,
+            },
+        }

@@ -1,0 +1,79 @@
+"""Settings: one typed, frozen object read from the environment once, failing fast on what is missing."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SERVICES = ("intake", "scheduler", "notifier", "aggregator")
+DEFAULT_PORTS = {"intake": 8001, "scheduler": 8002, "notifier": 8003, "aggregator": 8004}
+
+
+class SettingsError(RuntimeError):
+    """A required setting is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a dvcq process reads from its environment.
+
+    DVCQ_DB_PREFIX and the vhost in AMQP_URL let several stacks (the tests') share one store and broker.
+    """
+
+    mongo_url: str
+    amqp_url: str
+    smtp_url: str
+    secret: str
+    plan_path: Path
+    clock_mode: str
+    db_prefix: str
+    service_urls: dict[str, str]
+    max_body_bytes: int
+    max_json_depth: int
+    token_ttl_seconds: int
+    log_level: str
+
+    @classmethod
+    def from_env(cls, env: os._Environ[str] | dict[str, str] | None = None) -> Settings:
+        """Read the settings from `env` (the process environment by default)."""
+        env = os.environ if env is None else env
+        secret = env.get("DVCQ_SECRET", "")
+        if len(secret) < 32:
+            raise SettingsError("DVCQ_SECRET must be set to at least 32 characters (token signing key)")
+        clock_mode = env.get("DVCQ_CLOCK", "system")
+        if clock_mode not in ("system", "simulation"):
+            raise SettingsError("DVCQ_CLOCK must be 'system' or 'simulation'")
+        plan = Path(env.get("DVCQ_PLAN", str(ROOT / "plans" / "tra-vinh-2019")))
+        if not plan.is_absolute():
+            plan = ROOT / plan
+        urls = {
+            name: env.get(f"{name.upper()}_URL", f"http://127.0.0.1:{port}").rstrip("/")
+            for name, port in DEFAULT_PORTS.items()
+        }
+        try:
+            max_body = int(env.get("DVCQ_MAX_BODY_BYTES", str(256 * 1024)))
+            max_depth = int(env.get("DVCQ_MAX_JSON_DEPTH", "8"))
+            ttl = int(env.get("DVCQ_TOKEN_TTL_SECONDS", str(8 * 3600)))
+        except ValueError as exc:
+            raise SettingsError(f"numeric setting malformed: {exc}") from exc
+        return cls(
+            mongo_url=env.get("MONGO_URL", "mongodb://127.0.0.1:27017/"),
+            amqp_url=env.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"),
+            smtp_url=env.get("SMTP_URL", "smtp://127.0.0.1:8025"),
+            secret=secret,
+            plan_path=plan,
+            clock_mode=clock_mode,
+            db_prefix=env.get("DVCQ_DB_PREFIX", "dvcq_"),
+            service_urls=urls,
+            max_body_bytes=max_body,
+            max_json_depth=max_depth,
+            token_ttl_seconds=ttl,
+            log_level=env.get("LOG_LEVEL", "INFO"),
+        )
+
+    def db_name(self, owner: str) -> str:
+        """The database of `owner` (a service name, or 'clock' for the shared simulated clock)."""
+        return f"{self.db_prefix}{owner}"

@@ -1,0 +1,45 @@
+"""Store access: the one way to build a MongoClient (tz-aware, short timeouts) and the errors meaning "store down".
+
+Every service owns its own database (`Settings.db_name`); the simulated clock's database is the one
+documented exception that every service reads (F14).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from pymongo import MongoClient
+from pymongo.errors import ConnectionFailure, DuplicateKeyError, ExecutionTimeout, WriteConcernError
+
+from shared.settings import Settings
+
+STORE_ERRORS: tuple[type[Exception], ...] = (ConnectionFailure, ExecutionTimeout, WriteConcernError)
+
+__all__ = ["STORE_ERRORS", "DuplicateKeyError", "connect", "insert_once"]
+
+
+def connect(settings: Settings, *, app_name: str = "dvcq") -> MongoClient[dict[str, Any]]:
+    """A MongoClient for MONGO_URL: tz_aware, UTC, short server selection so a dead store fails fast.
+
+    Create it in the process that uses it (a gunicorn worker, a consumer), never before a fork.
+    """
+    client: MongoClient[dict[str, Any]] = MongoClient(
+        settings.mongo_url,
+        tz_aware=True,
+        serverSelectionTimeoutMS=2500,
+        connectTimeoutMS=2500,
+        socketTimeoutMS=15000,
+        appname=f"{app_name}:{os.getpid()}",
+    )
+    client.created_in_pid = os.getpid()  # type: ignore[attr-defined]
+    return client
+
+
+def insert_once(collection: Any, document: dict[str, Any]) -> bool:
+    """Insert a document with a deterministic `_id`; False when it already exists (the "happens once" rule)."""
+    try:
+        collection.insert_one(document)
+    except DuplicateKeyError:
+        return False
+    return True

@@ -1,0 +1,62 @@
+"""The broker topology as one definition: the exchange, a quorum queue per consuming service, its bindings
+and its dead-letter queue. Queue names are derived here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+EXCHANGE = "dvcq.events"
+DEAD_LETTER_EXCHANGE = "dvcq.dead"
+
+
+@dataclass(frozen=True)
+class ConsumerQueue:
+    """A consuming service's queue: routing keys it binds and whether only one consumer is active at a time."""
+
+    service: str
+    bindings: tuple[str, ...]
+    single_active: bool = False
+
+    @property
+    def queue(self) -> str:
+        """The service's work queue."""
+        return f"dvcq.{self.service}"
+
+    @property
+    def dead_letter_queue(self) -> str:
+        """Where its malformed messages go."""
+        return f"dvcq.{self.service}.dead"
+
+
+# The aggregator binds every event: its read models are built from all of them, and so every published
+# event is routable (publishers use `mandatory`). Its queue has a single active consumer, which keeps the
+# one-writer rule for its per-period documents however many replicas run.
+QUEUES: tuple[ConsumerQueue, ...] = (
+    ConsumerQueue("scheduler", ("report.submitted",)),
+    ConsumerQueue("notifier", ("obligation.*",)),
+    ConsumerQueue("aggregator", ("#",), single_active=True),
+)
+
+
+def queue_for(service: str) -> ConsumerQueue:
+    """The queue definition of a consuming service."""
+    for q in QUEUES:
+        if q.service == service:
+            return q
+    raise KeyError(f"{service} consumes nothing")
+
+
+def binds(pattern: str, routing_key: str) -> bool:
+    """AMQP topic matching of `routing_key` against `pattern` ('*' one word, '#' zero or more)."""
+
+    def match(p: list[str], k: list[str]) -> bool:
+        if not p:
+            return not k
+        if p[0] == "#":
+            return any(match(p[1:], k[i:]) for i in range(len(k) + 1))
+        if not k:
+            return False
+        return (p[0] == "*" or p[0] == k[0]) and match(p[1:], k[1:])
+
+    return match(pattern.split("."), routing_key.split("."))

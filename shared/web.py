@@ -1,0 +1,444 @@
+"""The HTTP base every service shares: one JSON error shape, safe JSON bodies, authentication, health,
+Prometheus metrics and the OpenAPI document.
+
+Errors are `{"error": {"code", "message", "fields"}}` with Vietnamese messages, since a person reads them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import unicodedata
+import uuid
+from collections.abc import Callable, Iterable
+from functools import wraps
+from typing import Any, TypeVar
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Flask, Response, current_app, g, jsonify, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from werkzeug.exceptions import HTTPException
+
+from shared.auth import InvalidToken, Principal, verify_token
+from shared.logs import set_correlation
+from shared.settings import Settings
+from shared.store import STORE_ERRORS
+
+log = logging.getLogger(__name__)
+
+SESSION_COOKIE = "dvcq_session"
+F = TypeVar("F", bound=Callable[..., Any])
+
+REQUESTS = Counter("dvcq_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
+LATENCY = Histogram("dvcq_http_request_seconds", "HTTP request latency", ["service", "method", "route"])
+
+MESSAGES = {
+    400: "Yêu cầu không hợp lệ.",
+    401: "Chưa xác thực: thiếu hoặc sai mã truy cập (token).",
+    403: "Không có quyền thực hiện thao tác này.",
+    404: "Không tìm thấy.",
+    405: "Phương thức không được hỗ trợ cho địa chỉ này.",
+    409: "Xung đột với dữ liệu đã có.",
+    413: "Nội dung yêu cầu vượt quá dung lượng cho phép.",
+    415: "Định dạng nội dung không được hỗ trợ: cần Content-Type application/json.",
+    422: "Dữ liệu không hợp lệ.",
+    429: "Quá nhiều yêu cầu, vui lòng thử lại sau.",
+    503: "Dịch vụ tạm thời không sẵn sàng, vui lòng thử lại sau.",
+}
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    """An error answered as JSON with its HTTP status."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        fields: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message or MESSAGES.get(status, ""))
+        self.status = status
+        self.code = code or CODES.get(status, "error")
+        self.message = message or MESSAGES.get(status, "Lỗi.")
+        self.fields = fields or {}
+        self.headers = headers or {}
+
+
+def error_response(err: ApiError) -> Response:
+    """Render an ApiError in the one JSON error shape."""
+    resp = jsonify({"error": {"code": err.code, "message": err.message, "fields": err.fields}})
+    resp.status_code = err.status
+    for key, value in err.headers.items():
+        resp.headers[key] = value
+    return resp
+
+
+def settings() -> Settings:
+    """The settings of the running app."""
+    return current_app.extensions["dvcq.settings"]
+
+
+def deps() -> Any:
+    """The dependencies `create_app` built for this worker."""
+    return current_app.extensions["dvcq.deps"]
+
+
+# --- request bodies -------------------------------------------------------------------------------------
+
+
+def json_depth_exceeds(raw: bytes, limit: int) -> bool:
+    """True when the JSON text nests objects/arrays deeper than `limit`, checked before any parsing."""
+    depth = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x7B, 0x5B):  # { [
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in (0x7D, 0x5D):
+            depth -= 1
+    return False
+
+
+def forbidden_key(value: Any, path: str = "") -> str | None:
+    """The path of the first key starting with '$' or containing '.', at any depth (operator injection)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            if not isinstance(key, str) or key.startswith("$") or "." in key:
+                return here
+            found = forbidden_key(item, here)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = forbidden_key(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None
+
+
+def nfc_deep(value: Any) -> Any:
+    """Normalise every string (keys and values) to Unicode NFC."""
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value)
+    if isinstance(value, dict):
+        return {nfc_deep(k): nfc_deep(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [nfc_deep(v) for v in value]
+    return value
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object: content type, size, depth and hostile keys checked, strings in NFC."""
+    conf = settings()
+    mimetype = request.mimetype or ""
+    if mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise ApiError(415)
+    if request.content_length is not None and request.content_length > conf.max_body_bytes:
+        raise ApiError(413, f"Nội dung yêu cầu vượt quá {conf.max_body_bytes} byte.")
+    raw = request.get_data(cache=True)
+    if len(raw) > conf.max_body_bytes:
+        raise ApiError(413, f"Nội dung yêu cầu vượt quá {conf.max_body_bytes} byte.")
+    if json_depth_exceeds(raw, conf.max_json_depth):
+        raise ApiError(400, f"Dữ liệu JSON lồng nhau quá sâu (tối đa {conf.max_json_depth} cấp).", code="too_deep")
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise ApiError(400, "Nội dung yêu cầu không phải JSON hợp lệ (UTF-8).", code="malformed_json") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "Nội dung yêu cầu phải là một đối tượng JSON.", code="malformed_json")
+    bad = forbidden_key(body)
+    if bad:
+        raise ApiError(
+            400,
+            "Tên trường không được bắt đầu bằng '$' hoặc chứa dấu chấm.",
+            code="forbidden_key",
+            fields={bad: "Tên trường không hợp lệ."},
+        )
+    return nfc_deep(body)
+
+
+# --- authentication -------------------------------------------------------------------------------------
+
+
+def authenticate() -> Principal:
+    """The caller, from the bearer header or the session cookie; 401 when absent or invalid."""
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header[:7].lower() == "bearer " else request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise ApiError(401, headers={"WWW-Authenticate": "Bearer"})
+    try:
+        principal = verify_token(settings().secret, token)
+    except InvalidToken:
+        raise ApiError(401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
+    g.principal = principal
+    return principal
+
+
+def requires(*roles: str) -> Callable[[F], F]:
+    """Let the view run only for an authenticated caller holding one of `roles`."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            principal = authenticate()
+            if principal.role not in roles:
+                raise ApiError(403)
+            return view(*args, **kwargs)
+
+        wrapper._openapi_roles = roles  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def principal() -> Principal:
+    """The authenticated caller of the current request."""
+    return g.principal
+
+
+def document(*, request_schema: Any = None, response_schema: Any = None, query: Iterable[str] = ()) -> Callable[[F], F]:
+    """Attach OpenAPI request/response schemas and query parameters to a view."""
+
+    def decorate(view: F) -> F:
+        view._openapi = {"request": request_schema, "response": response_schema, "query": tuple(query)}  # type: ignore[attr-defined]
+        return view
+
+    return decorate
+
+
+# --- the app --------------------------------------------------------------------------------------------
+
+
+def create_service_app(
+    service: str,
+    conf: Settings,
+    dependencies: Any,
+    *,
+    ready_checks: dict[str, Callable[[], Any]],
+    info_checks: dict[str, Callable[[], Any]] | None = None,
+    clients: dict[str, Callable[[], int | None]] | None = None,
+) -> Flask:
+    """A Flask app with the shared error handling, health, metrics and OpenAPI routes.
+
+    `ready_checks` must pass for /readyz to answer 200; `info_checks` are reported there but do not fail it
+    (intake stays ready while the broker is down: its request path never waits on the broker).
+    """
+    app = Flask(f"dvcq.{service}")
+    app.config["MAX_CONTENT_LENGTH"] = conf.max_body_bytes
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["dvcq.settings"] = conf
+    app.extensions["dvcq.deps"] = dependencies
+    app.extensions["dvcq.service"] = service
+
+    @app.errorhandler(ApiError)
+    def _api_error(err: ApiError) -> Response:
+        return error_response(err)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(err: HTTPException) -> Response:
+        status = err.code or 500
+        if status == 413:
+            return error_response(ApiError(413, f"Nội dung yêu cầu vượt quá {conf.max_body_bytes} byte."))
+        if status == 400:
+            return error_response(ApiError(400, "Yêu cầu không hợp lệ."))
+        return error_response(ApiError(status))
+
+    for exc_type in STORE_ERRORS:
+
+        @app.errorhandler(exc_type)
+        def _store_down(err: Exception) -> Response:
+            log.warning("store unavailable", extra={"error": repr(err)})
+            return error_response(ApiError(503, headers={"Retry-After": "5"}))
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception) -> Response:
+        log.exception("unhandled error")
+        return error_response(ApiError(500, "Lỗi hệ thống. Vui lòng thử lại sau.", code="internal"))
+
+    @app.before_request
+    def _begin() -> None:
+        g.started = time.perf_counter()
+        rid = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+        g.request_id = rid[:100]
+        set_correlation(g.request_id)
+
+    @app.after_request
+    def _finish(resp: Response) -> Response:
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        REQUESTS.labels(service, request.method, route, str(resp.status_code)).inc()
+        LATENCY.labels(service, request.method, route).observe(
+            time.perf_counter() - g.get("started", time.perf_counter())
+        )
+        resp.headers["X-Request-ID"] = g.get("request_id", "")
+        return resp
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        """Liveness: the process answers."""
+        return jsonify({"status": "ok", "service": service})
+
+    @app.get("/readyz")
+    def readyz() -> Response | tuple[Response, int, dict[str, str]]:
+        """Readiness: the broker and the store answer."""
+        checks: dict[str, str] = {}
+        ok = True
+        for name, check in {**(info_checks or {}), **ready_checks}.items():
+            try:
+                check()
+                checks[name] = "ok"
+            except Exception as exc:  # any failure of a dependency means "not ready"
+                checks[name] = f"unavailable: {exc.__class__.__name__}"
+                ok = ok and name not in ready_checks
+        body = {
+            "status": "ready" if ok else "unavailable",
+            "service": service,
+            "checks": checks,
+            "pid": os.getpid(),
+            "clients_created_in_pid": {name: fn() for name, fn in (clients or {}).items()},
+        }
+        if ok:
+            return jsonify(body)
+        return jsonify(body), 503, {"Retry-After": "5"}
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        """Prometheus metrics (aggregated over gunicorn workers in multiprocess mode)."""
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        else:
+            registry = REGISTRY
+        return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+
+    @app.get("/openapi.json")
+    def openapi() -> Response:
+        """The OpenAPI document of this service."""
+        return jsonify(build_openapi(app, service))
+
+    return app
+
+
+def build_openapi(app: Flask, service: str) -> dict[str, Any]:
+    """Build the OpenAPI 3 document from the routes, their docstrings and attached schemas."""
+    spec = APISpec(
+        title=f"dvcq {service}",
+        version="1.0.0",
+        openapi_version="3.0.3",
+        plugins=[MarshmallowPlugin()],
+    )
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    spec.components.security_scheme("cookie", {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE})
+    error = {
+        "type": "object",
+        "properties": {
+            "error": {
+                "type": "object",
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "fields": {"type": "object"},
+                },
+            }
+        },
+    }
+    spec.components.schema("Error", error)
+    paths: dict[str, dict[str, Any]] = {}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        view = app.view_functions[rule.endpoint]
+        path = rule.rule
+        params = []
+        for arg in rule.arguments:
+            path = path.replace(f"<{arg}>", f"{{{arg}}}")
+            for conv in ("string", "int", "path"):
+                path = path.replace(f"<{conv}:{arg}>", f"{{{arg}}}")
+            params.append({"name": arg, "in": "path", "required": True, "schema": {"type": "string"}})
+        meta = getattr(view, "_openapi", {})
+        for name in meta.get("query", ()):
+            params.append({"name": name, "in": "query", "required": False, "schema": {"type": "string"}})
+        doc = (view.__doc__ or "").strip().splitlines()
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            op: dict[str, Any] = {
+                "summary": doc[0] if doc else rule.endpoint,
+                "operationId": f"{rule.endpoint}_{method.lower()}",
+                "parameters": params,
+                "responses": {
+                    "200": {"description": "OK"},
+                    "default": {
+                        "description": "Lỗi",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                    },
+                },
+            }
+            if len(doc) > 1:
+                op["description"] = "\n".join(doc[1:]).strip()
+            if getattr(view, "_openapi_roles", None):
+                op["security"] = [{"bearer": []}, {"cookie": []}]
+                op["description"] = (op.get("description", "") + f"\n\nRoles: {', '.join(view._openapi_roles)}").strip()
+            if meta.get("request") is not None and method in ("POST", "PUT", "PATCH"):
+                op["requestBody"] = {"required": True, "content": {"application/json": {"schema": meta["request"]}}}
+            if meta.get("response") is not None:
+                op["responses"]["200"] = {
+                    "description": "OK",
+                    "content": {"application/json": {"schema": meta["response"]}},
+                }
+            paths.setdefault(path, {})[method.lower()] = op
+    for path, operations in paths.items():
+        spec.path(path=path, operations=operations)
+    return spec.to_dict()
+
+
+def add_events_route(app: Flask, producer: Callable[[], Any]) -> None:
+    """Serve `GET /api/v1/events?after=&limit=` from `producer()`, a store with `events(after=, limit=)`."""
+
+    @app.get("/api/v1/events")
+    @requires("home_affairs", "admin", "service")
+    @document(query=("after", "limit"))
+    def list_events() -> Response:
+        """Events this service has published, oldest first, after the cursor `after`."""
+        try:
+            limit = min(max(int(request.args.get("limit", "500")), 1), 1000)
+        except ValueError:
+            raise ApiError(400, "limit phải là số nguyên.", fields={"limit": "Phải là số nguyên."}) from None
+        after = request.args.get("after") or None
+        events = producer().events(after=after, limit=limit)
+        return jsonify({"items": events, "next": events[-1]["cursor"] if events else after})
