@@ -138,12 +138,15 @@ def build_report_schema(template: Template) -> Schema:
         {key: Text(f"{sections['assessment']} - {sections[key]}") for key in ("strengths", "limitations", "causes")},
         name=f"Assessment_{name}",
     )
+    def blank(schema: type[Schema]) -> dict[str, None]:
+        return dict.fromkeys(schema._declared_fields)
+
     return VietSchema.from_dict(
         {
             **_envelope_fields(),
-            "indicators": fields.Nested(indicators, load_default=dict),
-            "narratives": fields.Nested(narratives, load_default=dict),
-            "assessment": fields.Nested(assessment, load_default=dict),
+            "indicators": fields.Nested(indicators, load_default=lambda: blank(indicators)),
+            "narratives": fields.Nested(narratives, load_default=lambda: blank(narratives)),
+            "assessment": fields.Nested(assessment, load_default=lambda: blank(assessment)),
             "next_tasks": Text(sections["next_tasks"]),
             "recommendations": Text(sections["recommendations"]),
         },

@@ -1,0 +1,121 @@
+"""Bad input to intake gets the right 4xx JSON error, in Vietnamese, naming the field, and stores nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+
+from tests.support import TestStack
+
+AGENCY = "STP"  # never submits successfully in the session: whatever is stored for it is a leak
+PERIOD = "2019-FY"
+
+
+def _post(stack: TestStack, data: bytes | str, *, headers: dict[str, str] | None = None) -> requests.Response:
+    base = {"Content-Type": "application/json", **stack.auth("agency", AGENCY)}
+    return requests.post(
+        stack.url("intake", "/api/v1/reports"), data=data, headers={**base, **(headers or {})}, timeout=15
+    )
+
+
+def _valid(**extra: object) -> dict[str, object]:
+    return {"agency": AGENCY, "period": PERIOD, "indicators": {"tcd_luot": 4}, **extra}
+
+
+def _assert_error(resp: requests.Response, status: int, code: str) -> dict[str, object]:
+    assert resp.status_code == status, resp.text
+    assert resp.headers["Content-Type"].startswith("application/json")
+    error = resp.json()["error"]
+    assert error["code"] == code
+    assert error["message"]
+    return error
+
+
+@pytest.fixture(autouse=True)
+def nothing_stored(stack: TestStack):  # type: ignore[no-untyped-def]
+    """Every test here ends with intake holding no report of AGENCY."""
+    yield
+    assert stack.reports_of(AGENCY) == []
+
+
+def test_malformed_json_is_400(stack: TestStack) -> None:
+    _assert_error(_post(stack, b'{"agency": "STP", "period": '), 400, "malformed_json")
+
+
+def test_unknown_field_is_422_naming_it(stack: TestStack) -> None:
+    error = _assert_error(_post(stack, json.dumps(_valid(bogus=1))), 422, "invalid")
+    assert error["fields"] == {"bogus": "Trường không có trong biểu mẫu."}
+
+
+def test_unknown_indicator_is_422_naming_it(stack: TestStack) -> None:
+    body = _valid()
+    body["indicators"] = {"khong_co": 1}
+    error = _assert_error(_post(stack, json.dumps(body)), 422, "invalid")
+    assert "indicators.khong_co" in error["fields"]  # type: ignore[operator]
+
+
+def test_negative_count_is_422_with_the_vietnamese_label(stack: TestStack) -> None:
+    body = _valid()
+    body["indicators"] = {"tcd_luot": -1}
+    error = _assert_error(_post(stack, json.dumps(body)), 422, "invalid")
+    assert error["fields"] == {"indicators.tcd_luot": "Số lượt tiếp công dân: phải là số nguyên không âm."}
+
+
+def test_body_over_the_size_limit_is_413(stack: TestStack) -> None:
+    body = _valid(recommendations="x" * (300 * 1024))
+    _assert_error(_post(stack, json.dumps(body)), 413, "too_large")
+
+
+def test_missing_token_is_401(stack: TestStack) -> None:
+    resp = requests.post(stack.url("intake", "/api/v1/reports"), json=_valid(), timeout=15)
+    _assert_error(resp, 401, "unauthorized")
+    assert resp.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_forged_token_is_401(stack: TestStack) -> None:
+    forged = stack.token("agency", AGENCY)[:-4] + "AAAA"
+    resp = _post(stack, json.dumps(_valid()), headers={"Authorization": f"Bearer {forged}"})
+    _assert_error(resp, 401, "unauthorized")
+
+
+def test_body_naming_another_unit_than_the_token_is_403(stack: TestStack) -> None:
+    resp = requests.post(
+        stack.url("intake", "/api/v1/reports"),
+        json={**_valid(), "agency": "H_TRACU"},
+        headers=stack.auth("agency", AGENCY),
+        timeout=15,
+    )
+    error = _assert_error(resp, 403, "forbidden")
+    assert "agency" in error["fields"]  # type: ignore[operator]
+    assert stack.reports_of("H_TRACU") == []
+
+
+def test_wrong_content_type_is_415(stack: TestStack) -> None:
+    _assert_error(
+        _post(stack, json.dumps(_valid()), headers={"Content-Type": "text/plain"}), 415, "unsupported_media_type"
+    )
+
+
+def test_deep_nesting_is_400_before_parsing(stack: TestStack) -> None:
+    _assert_error(_post(stack, "[" * 5000 + "]" * 5000), 400, "too_deep")
+
+
+def test_operator_keys_are_refused(stack: TestStack) -> None:
+    body = _valid()
+    body["indicators"] = {"$where": 1}
+    error = _assert_error(_post(stack, json.dumps(body)), 400, "forbidden_key")
+    assert "indicators.$where" in error["fields"]  # type: ignore[operator]
+
+
+def test_a_period_without_obligation_is_422(stack: TestStack) -> None:
+    error = _assert_error(_post(stack, json.dumps(_valid(period="2019-Q1"))), 422, "invalid")
+    assert "period" in error["fields"]  # type: ignore[operator]
+
+
+def test_an_officer_cannot_read_another_units_report(stack: TestStack) -> None:
+    resp = requests.get(
+        stack.url("intake", "/api/v1/reports/H_CAUKE/2019-H1"), headers=stack.auth("agency", AGENCY), timeout=15
+    )
+    _assert_error(resp, 404, "not_found")

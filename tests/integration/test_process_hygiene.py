@@ -1,0 +1,106 @@
+"""Process hygiene: nothing connects at import, clients are born in gunicorn workers, layers stay clean."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from shared.settings import ROOT, SERVICES
+from tests.support import TestStack
+
+IMPORT_ALL_WITHOUT_SOCKETS = r"""
+import importlib, pkgutil, socket, sys
+
+class NoNetwork(RuntimeError):
+    pass
+
+def refuse(*args, **kwargs):
+    raise NoNetwork("a socket was opened at import time")
+
+socket.socket.connect = refuse
+socket.socket.connect_ex = refuse
+socket.create_connection = refuse
+socket.getaddrinfo = refuse
+
+import shared, services
+names = []
+for pkg in (shared, services):
+    for info in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
+        importlib.import_module(info.name)
+        names.append(info.name)
+print(len(names))
+"""
+
+
+def test_every_module_imports_with_sockets_disabled() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", IMPORT_ALL_WITHOUT_SOCKETS], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert int(proc.stdout.strip()) >= 30  # the walk really covered the services and the shared library
+
+
+def test_import_linter_contract_holds() -> None:
+    proc = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "lint-imports") if (ROOT / ".venv").exists() else "lint-imports"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 kept, 0 broken" in proc.stdout
+
+
+def _parent_pid(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as fh:
+        return int(fh.read().rsplit(")", 1)[1].split()[1])
+
+
+def test_each_gunicorn_workers_clients_were_created_in_that_worker(stack: TestStack) -> None:
+    for service in SERVICES:
+        master = stack.stack.pid(f"{service}-web")
+        assert master is not None
+        url = stack.url(service, "/readyz")
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            answers = [r.json() for r in pool.map(lambda u: requests.get(u, timeout=15), [url] * 40)]
+        workers = {a["pid"] for a in answers}
+        for answer in answers:
+            assert answer["status"] == "ready", answer
+            assert answer["pid"] != master
+            assert answer["clients_created_in_pid"]["store"] == answer["pid"], answer
+            assert answer["clients_created_in_pid"]["broker"] == answer["pid"], answer
+        for pid in workers:
+            assert _parent_pid(pid) == master, (service, pid, master)
+
+
+def test_every_service_serves_health_metrics_and_openapi(stack: TestStack) -> None:
+    for service in SERVICES:
+        assert requests.get(stack.url(service, "/healthz"), timeout=15).json()["status"] == "ok"
+        metrics = requests.get(stack.url(service, "/metrics"), timeout=15)
+        assert metrics.status_code == 200
+        assert "dvcq_http_requests_total" in metrics.text
+        doc = requests.get(stack.url(service, "/openapi.json"), timeout=15).json()
+        assert doc["openapi"].startswith("3.")
+        assert "/readyz" in doc["paths"] and "/metrics" in doc["paths"]
+    intake = requests.get(stack.url("intake", "/openapi.json"), timeout=15).json()
+    assert "post" in intake["paths"]["/api/v1/reports"]
+    assert "/api/v1/reports/{agency}/{period}" in intake["paths"]
+    scheduler = requests.get(stack.url("scheduler", "/openapi.json"), timeout=15).json()
+    assert {"/api/v1/units", "/api/v1/calendar", "/api/v1/obligations", "/api/v1/clock"} <= set(scheduler["paths"])
+
+
+def test_metrics_aggregate_over_gunicorn_workers(stack: TestStack) -> None:
+    url = stack.url("notifier", "/healthz")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda _: requests.get(url, timeout=15), range(60)))
+    text = requests.get(stack.url("notifier", "/metrics"), timeout=15).text
+    total = sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("dvcq_http_requests_total{") and 'route="/healthz"' in line
+    )
+    assert total >= 60  # a single worker's registry would see only its share

@@ -1,0 +1,207 @@
+"""Helpers for tests over real processes: an isolated stack (own vhost, database prefix, ports) and its API."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+import urllib.parse
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+import requests
+from pymongo import MongoClient
+
+from shared.auth import issue_token
+from shared.clock import CACHE_SECONDS
+from shared.procs import Stack
+from shared.settings import ROOT
+from shared.timerules import parse_instant
+
+T = TypeVar("T")
+DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672/%2F"
+
+
+def wait_for(
+    probe: Callable[[], T | None], *, timeout: float = 30.0, interval: float = 0.1, what: str = "condition"
+) -> T:
+    """Poll `probe` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last value: {last!r}")
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` TCP ports free on 127.0.0.1 right now."""
+    socks, ports = [], []
+    for _ in range(count):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+def rabbitmqctl(*args: str) -> None:
+    """Run rabbitmqctl on the local broker (the tests' broker is local: deploy/test.sh starts it)."""
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=120)
+
+
+def broker_answers(amqp_url: str) -> bool:
+    """True when an AMQP connection to the test vhost opens."""
+    import pika
+
+    try:
+        pika.BlockingConnection(pika.URLParameters(amqp_url)).close()
+    except Exception:
+        return False
+    return True
+
+
+class TestStack:
+    """A whole dvcq stack for one test module or session, isolated from any other by vhost, prefix and ports."""
+
+    __test__ = False
+
+    def __init__(self, name: str, extra_env: dict[str, str] | None = None) -> None:
+        tag = f"{name}{secrets.token_hex(3)}"
+        self.vhost = f"dvcq-test-{tag}"
+        base = urllib.parse.urlsplit(os.environ.get("AMQP_URL", DEFAULT_AMQP))
+        self.amqp_url = urllib.parse.urlunsplit(base._replace(path="/" + urllib.parse.quote(self.vhost, safe="")))
+        self.prefix = f"t{tag}_"
+        self.secret = secrets.token_urlsafe(40)
+        self.mongo_url = os.environ.get("MONGO_URL", "mongodb://127.0.0.1:27017/")
+        ports = dict(zip(("intake", "scheduler", "notifier", "aggregator"), free_ports(4), strict=True))
+        self.env = {
+            **os.environ,
+            "AMQP_URL": self.amqp_url,
+            "MONGO_URL": self.mongo_url,
+            "DVCQ_DB_PREFIX": self.prefix,
+            "DVCQ_SECRET": self.secret,
+            "DVCQ_CLOCK": "simulation",
+            "WEB_CONCURRENCY": "2",
+            **(extra_env or {}),
+        }
+        self.env.pop("DVCQ_FAILPOINT", None)
+        self.dir = ROOT / "var" / "test" / tag
+        self.stack = Stack(self.env, self.dir / "run", self.dir / "log", ports)
+        self.mongo: MongoClient[dict[str, Any]] = MongoClient(self.mongo_url, tz_aware=True)
+
+    # --- lifecycle ---
+    def start(self) -> TestStack:
+        """Create the vhost, start every process and wait until they are ready and the plan is synced."""
+        rabbitmqctl("add_vhost", self.vhost)
+        rabbitmqctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
+        self.stack.start()
+        self.stack.wait_ready(timeout=90)
+        wait_for(lambda: self.clock().get("processed_up_to"), timeout=60, what="the scheduler's first pass")
+        return self
+
+    def close(self) -> None:
+        """Stop the processes, drop the databases and the vhost."""
+        self.stack.stop()
+        for name in self.mongo.list_database_names():
+            if name.startswith(self.prefix):
+                self.mongo.drop_database(name)
+        self.mongo.close()
+        try:
+            rabbitmqctl("delete_vhost", self.vhost)
+        except subprocess.SubprocessError:
+            pass
+        if os.environ.get("DVCQ_KEEP_TEST_LOGS") != "1":
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def log(self, name: str) -> str:
+        """A process's log so far (for failure messages)."""
+        path = self.dir / "log" / f"{name}.log"
+        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+
+    # --- API ---
+    def url(self, service: str, path: str) -> str:
+        """Full URL of a service route."""
+        return self.stack.url(service) + path
+
+    def token(self, role: str, agency: str | None = None, sub: str | None = None) -> str:
+        """A signed token for this stack."""
+        return issue_token(self.secret, sub=sub or f"{role}@{agency or 'test'}", role=role, agency=agency)
+
+    def auth(self, role: str = "admin", agency: str | None = None) -> dict[str, str]:
+        """An Authorization header."""
+        return {"Authorization": f"Bearer {self.token(role, agency)}"}
+
+    def get(self, service: str, path: str, role: str = "admin", **kwargs: Any) -> requests.Response:
+        """GET with an admin (or `role`) token."""
+        return requests.get(self.url(service, path), headers=self.auth(role), timeout=15, **kwargs)
+
+    def clock(self) -> dict[str, Any]:
+        """The scheduler's clock endpoint."""
+        resp = self.get("scheduler", "/api/v1/clock")
+        resp.raise_for_status()
+        return resp.json()
+
+    def set_clock(self, when: str, rate: float = 0.0) -> None:
+        """Set the simulated clock, then wait until the scheduler has processed up to it.
+
+        Also lets the clock cache's documented bound (CACHE_SECONDS) pass, so every worker reads the new time.
+        """
+        target = parse_instant(when)
+        resp = requests.post(
+            self.url("scheduler", "/api/v1/clock"), json={"now": when, "rate": rate}, headers=self.auth(), timeout=15
+        )
+        assert resp.status_code == 200, resp.text
+        set_at = time.monotonic()
+
+        def processed() -> bool:
+            done = self.clock().get("processed_up_to")
+            return bool(done) and parse_instant(done) >= target and time.monotonic() - set_at > CACHE_SECONDS
+
+        wait_for(processed, timeout=30, what=f"processed_up_to >= {when}")
+
+    def post_report(
+        self, agency: str, period: str, body: dict[str, Any] | None = None, token: str | None = None
+    ) -> requests.Response:
+        """POST a report as the unit's officer."""
+        payload = {"agency": agency, "period": period, **(body or {})}
+        headers = {"Authorization": f"Bearer {token or self.token('agency', agency)}"}
+        return requests.post(self.url("intake", "/api/v1/reports"), json=payload, headers=headers, timeout=15)
+
+    def compliance(self, period: str) -> dict[str, Any]:
+        """The aggregator's compliance board for a period."""
+        resp = self.get("aggregator", f"/api/v1/compliance?period={period}")
+        resp.raise_for_status()
+        return resp.json()
+
+    def unit_status(self, period: str, agency: str) -> str | None:
+        """One unit's status on the compliance board."""
+        rows = [u for u in self.compliance(period)["units"] if u["agency"] == agency]
+        return rows[0]["status"] if rows else None
+
+    def wait_status(self, period: str, agency: str, status: str, timeout: float = 30.0) -> None:
+        """Wait until the board shows `status` for the unit."""
+        try:
+            wait_for(lambda: self.unit_status(period, agency) == status, timeout=timeout, what=f"{agency} {status}")
+        except AssertionError as exc:
+            seen = self.unit_status(period, agency)
+            raise AssertionError(f"{exc}; board shows {seen}") from None
+
+    def reports_of(self, agency: str) -> list[dict[str, Any]]:
+        """Intake's stored reports of a unit (as Sở Nội vụ sees them)."""
+        resp = self.get("intake", f"/api/v1/reports?agency={agency}")
+        resp.raise_for_status()
+        return resp.json()["items"]
+
+
+def local(text: str) -> datetime:
+    """An ISO instant (with offset) as an aware datetime in UTC."""
+    return parse_instant(text)
