@@ -41,8 +41,14 @@ class Settings:
         """Read the settings from `env` (the process environment by default)."""
         env = os.environ if env is None else env
         secret = env.get("DVCQ_SECRET", "")
+        secret_file = Path(env.get("DVCQ_SECRET_FILE", str(ROOT / "var" / "secret")))
+        if not secret and secret_file.is_file():
+            secret = secret_file.read_text(encoding="utf-8").strip()
         if len(secret) < 32:
-            raise SettingsError("DVCQ_SECRET must be set to at least 32 characters (token signing key)")
+            raise SettingsError(
+                "DVCQ_SECRET (or the file DVCQ_SECRET_FILE, default var/secret) must hold a token signing key "
+                "of at least 32 characters"
+            )
         clock_mode = env.get("DVCQ_CLOCK", "system")
         if clock_mode not in ("system", "simulation"):
             raise SettingsError("DVCQ_CLOCK must be 'system' or 'simulation'")

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs every check (README "test"): lint, the import contracts, then pytest against the real broker, store and SMTP.
+set -euo pipefail
+# shellcheck source=deploy/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+
+ensure_venv
+ensure_secret
+ensure_rabbitmq
+ensure_ferretdb
+ensure_smtp
+
+# run_step NAME COMMAND...: run one check and stop at the first that fails.
+run_step() {
+    local name=$1 rc=0
+    shift
+    printf '\n== %s\n' "$name"
+    "$@" || rc=$?
+    if ((rc == 5)) && [[ "$name" == pytest ]]; then
+        printf '\ndvcq test: FAILED: pytest collected no tests\n'
+        exit 5
+    fi
+    if ((rc != 0)); then
+        printf '\ndvcq test: FAILED at %s (exit %d)\n' "$name" "$rc"
+        exit "$rc"
+    fi
+}
+
+lint_dirs=()
+for dir in shared services tests deploy bench; do
+    if [[ -d "$dir" ]]; then
+        lint_dirs+=("$dir")
+    fi
+done
+
+run_step ruff ruff check "${lint_dirs[@]}"
+run_step import-contracts lint-imports
+run_step pytest python -m pytest -q -p no:cacheprovider "$@"
+printf '\ndvcq test: PASSED (ruff, import contracts, pytest)\n'

@@ -1,0 +1,224 @@
+"""docker-compose.yml, deploy/Dockerfile and the deploy scripts name only modules and files that exist."""
+
+import os
+import re
+import shlex
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+SCRIPTS = sorted((ROOT / "deploy").glob("*.sh")) + [ROOT / ".ci" / "run"]
+
+HTTP_SERVICES = {
+    "intake": ("services.intake.app", 8001),
+    "scheduler": ("services.scheduler.app", 8002),
+    "notifier": ("services.notifier.app", 8003),
+    "aggregator": ("services.aggregator.app", 8004),
+}
+WORKERS = {
+    "intake-relay": "services.intake.relay",
+    "scheduler-relay": "services.scheduler.relay",
+    "scheduler-loop": "services.scheduler.loop",
+    "scheduler-consumer": "services.scheduler.consumer",
+    "notifier-consumer": "services.notifier.consumer",
+    "aggregator-consumer": "services.aggregator.consumer",
+}
+DVCQ_PROCESSES = sorted([*HTTP_SERVICES, *WORKERS])
+APP_SPEC = re.compile(r"^(?P<module>[A-Za-z_][\w.]*):create_app\(\)$")
+SECRET_NAME = re.compile(r"(SECRET|PASSWORD|PASS|TOKEN|KEY)$")
+REFERENCE = re.compile(r"^\$\{[A-Z_][A-Z0-9_]*(:?\?[^}]*)?\}$")
+URL_PASSWORD = re.compile(r"://[^/@:\s]+:(?P<password>[^@/]+)@")
+
+
+@pytest.fixture(scope="module")
+def services() -> dict[str, dict]:
+    return yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))["services"]
+
+
+def command_of(service: dict) -> list[str]:
+    command = service.get("command") or []
+    return shlex.split(command) if isinstance(command, str) else [str(part) for part in command]
+
+
+def environment_of(service: dict) -> dict[str, str]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
+    return {key: str(value) for key, value in env.items()}
+
+
+def runnable_module_file(module: str) -> Path | None:
+    """The file `python -m module` would run from the repository root, or None."""
+    base = ROOT.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__main__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def module_file(module: str) -> Path | None:
+    """The file that `import module` would load from the repository root, or None."""
+    base = ROOT.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, continuation lines joined and comments dropped."""
+    joined = re.sub(r"\\\n", " ", path.read_text(encoding="utf-8"))
+    lines = [line.strip() for line in joined.splitlines()]
+    pairs = []
+    for line in lines:
+        if line and not line.startswith("#"):
+            instruction, _, arguments = line.partition(" ")
+            pairs.append((instruction.upper(), arguments.strip()))
+    return pairs
+
+
+def built_services(services: dict[str, dict]) -> dict[str, dict]:
+    return {name: service for name, service in services.items() if "build" in service}
+
+
+def test_the_module_lookup_fails_for_a_missing_module() -> None:
+    assert runnable_module_file("services.intake.no_such_worker") is None
+    assert module_file("services.no_such_service.app") is None
+
+
+def test_compose_declares_the_broker_the_store_and_every_dvcq_process(services: dict[str, dict]) -> None:
+    missing = {"rabbitmq", "mongo", *DVCQ_PROCESSES} - services.keys()
+    assert not missing, f"docker-compose.yml lacks services {sorted(missing)}"
+    assert services["rabbitmq"]["image"].startswith("rabbitmq:3.10")
+    assert "healthcheck" in services["rabbitmq"]
+
+
+def test_mongo_runs_as_a_replica_set_initiated_by_its_healthcheck(services: dict[str, dict]) -> None:
+    mongo = services["mongo"]
+    command = command_of(mongo)
+    assert "--replSet" in command
+    replica_set = command[command.index("--replSet") + 1]
+    assert "rs.initiate" in " ".join(mongo["healthcheck"]["test"])
+    for name in DVCQ_PROCESSES:
+        assert f"replicaSet={replica_set}" in environment_of(services[name])["MONGO_URL"], name
+
+
+@pytest.mark.parametrize("name", sorted(HTTP_SERVICES))
+def test_each_http_service_runs_its_create_app_under_gunicorn(services: dict[str, dict], name: str) -> None:
+    module, port = HTTP_SERVICES[name]
+    command = command_of(services[name])
+    assert command[0] == "gunicorn", command
+    assert f"0.0.0.0:{port}" in command
+    specs = [APP_SPEC.match(part) for part in command if APP_SPEC.match(part)]
+    assert [spec["module"] for spec in specs] == [module]
+    path = module_file(module)
+    assert path is not None, f"{name}: {module} has no file under {ROOT}"
+    assert re.search(r"^def create_app\(", path.read_text(encoding="utf-8"), re.M), f"{path} lacks create_app"
+    assert environment_of(services[name]).get("PROMETHEUS_MULTIPROC_DIR"), name
+
+
+@pytest.mark.parametrize("name", sorted(WORKERS))
+def test_each_worker_runs_a_module_that_exists(services: dict[str, dict], name: str) -> None:
+    command = command_of(services[name])
+    assert command[:2] == ["python", "-m"], command
+    assert command[2] == WORKERS[name]
+    path = runnable_module_file(command[2])
+    assert path is not None, f"{name}: python -m {command[2]} names no file under {ROOT}"
+    if path.name != "__main__.py":
+        assert "__main__" in path.read_text(encoding="utf-8"), f"{path} does nothing when run with -m"
+
+
+@pytest.mark.parametrize("name", DVCQ_PROCESSES)
+def test_each_dvcq_process_gets_its_settings_and_waits_for_healthy_dependencies(
+    services: dict[str, dict], name: str
+) -> None:
+    service = services[name]
+    env = environment_of(service)
+    for key in ("MONGO_URL", "AMQP_URL", "SMTP_URL", "DVCQ_SECRET", "DVCQ_CLOCK"):
+        assert env.get(key), f"{name} lacks {key}"
+    for dependency in ("rabbitmq", "mongo"):
+        assert service["depends_on"][dependency]["condition"] == "service_healthy", name
+        assert "healthcheck" in services[dependency]
+
+
+def test_every_image_built_here_has_a_command_and_a_dockerfile_that_exists(services: dict[str, dict]) -> None:
+    built = built_services(services)
+    assert set(DVCQ_PROCESSES) <= built.keys()
+    for name, service in built.items():
+        build = service["build"]
+        context = ROOT / (build if isinstance(build, str) else build.get("context", "."))
+        dockerfile = context / ("Dockerfile" if isinstance(build, str) else build.get("dockerfile", "Dockerfile"))
+        assert dockerfile.is_file(), f"{name}: {dockerfile} is missing"
+        assert command_of(service), f"{name} has no command (the image has none)"
+
+
+def test_every_repository_file_a_command_names_exists(services: dict[str, dict]) -> None:
+    named = {
+        part
+        for service in services.values()
+        for part in command_of(service)
+        if "/" in part and not part.startswith("/") and ":" not in part
+    }
+    assert "deploy/gunicorn.conf.py" in named and "deploy/smtp_server.py" in named
+    missing = sorted(part for part in named if not (ROOT / part).exists())
+    assert not missing, f"commands in docker-compose.yml name missing files: {missing}"
+
+
+def test_the_dockerfile_installs_the_project_as_a_non_root_user() -> None:
+    instructions = dockerfile_instructions(ROOT / "deploy" / "Dockerfile")
+    assert instructions[0] == ("FROM", "python:3.11-slim")
+    assert any(name == "RUN" and "pip install ." in args for name, args in instructions)
+    users = [args for name, args in instructions if name == "USER"]
+    assert users and users[-1].split(":")[0] not in {"root", "0"}
+    for name, args in instructions:
+        if name in {"COPY", "ADD"} and "--from" not in args:
+            sources = [part for part in shlex.split(args) if not part.startswith("--")][:-1]
+            for source in sources:
+                assert (ROOT / source).exists(), f"the Dockerfile copies a missing {source}"
+
+
+def secret_problems(services: dict[str, dict]) -> list[str]:
+    """Secret-looking settings whose value is written out instead of taken from the environment."""
+    problems = []
+    for name, service in services.items():
+        for key, value in environment_of(service).items():
+            if SECRET_NAME.search(key) and not REFERENCE.match(value):
+                problems.append(f"{name}: {key}")
+            password = URL_PASSWORD.search(value)
+            if password and not REFERENCE.match(password["password"]):
+                problems.append(f"{name}: the password in {key}")
+    return problems
+
+
+def test_the_secret_check_catches_written_out_secrets() -> None:
+    written_out = {"x": {"environment": {"DVCQ_SECRET": "s3cr3t", "AMQP_URL": "amqp://dvcq:pw@rabbitmq/"}}}
+    defaulted = {"x": {"environment": {"DVCQ_SECRET": "${DVCQ_SECRET:-s3cr3t}"}}}
+    assert len(secret_problems(written_out)) == 2
+    assert len(secret_problems(defaulted)) == 1
+
+
+def test_compose_keeps_no_secret_values(services: dict[str, dict]) -> None:
+    assert secret_problems(services) == []
+    for name in DVCQ_PROCESSES:
+        assert environment_of(services[name])["DVCQ_SECRET"].startswith("${DVCQ_SECRET"), name
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    ci = ROOT / ".ci" / "run"
+    assert "deploy/test.sh" in ci.read_text(encoding="utf-8")
+    assert os.access(ci, os.X_OK)
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda path: str(path.relative_to(ROOT)))
+def test_the_shell_scripts_parse(script: Path) -> None:
+    result = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("name", ["run.sh", "down.sh", "test.sh"])
+def test_the_entry_scripts_are_executable(name: str) -> None:
+    assert os.access(ROOT / "deploy" / name, os.X_OK)

@@ -1,0 +1,200 @@
+"""The event catalogue: every type's envelope and data are checked, anything else is a MalformedEvent."""
+
+import copy
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from services.scheduler.domain import obligations_for_plan
+from services.scheduler.handlers import created_event
+from shared.catalogue import DATA_SCHEMAS, MalformedEvent, check_event, validate_envelope
+from shared.events import EVENT_TYPES, Event
+from shared.plan import load_plan
+
+OB = {"agency": "H_CAUKE", "period": "2019-H1"}
+DUE = "2019-06-10T17:00:00+00:00"
+REPORT = {
+    "report_id": "H_CAUKE:2019-H1",
+    **OB,
+    "revision": 1,
+    "received_at": "2019-06-10T03:00:00+00:00",
+    "on_time": True,
+    "completeness": 1.0,
+    "source": "api",
+    "submitted_by": "canbo@cauke.example",
+    "content": {"indicators": {"tcd_luot": 3}},
+}
+LEVEL = {**OB, "level": "overdue", "generation": 1, "due_before": DUE, "days_overdue": 1}
+OUTCOME = {
+    "notification_id": "n-1",
+    "event_id": "e-1",
+    "recipient": "head@example",
+    "channel": "email",
+    "attempt": 1,
+}
+
+MINIMAL_DATA = {
+    "report.submitted": REPORT,
+    "report.amended": {**REPORT, "revision": 2, "previous_revision": 1},
+    "obligation.created": {
+        **OB,
+        "generation": 1,
+        "due_before": DUE,
+        "deadline_day": "2019-06-10",
+        "unit_name": "Ủy ban nhân dân huyện Cầu Kè",
+        "unit_order": 24,
+        "unit_types": ["HUYEN"],
+        "status": "pending",
+    },
+    "obligation.reminder_due": {**LEVEL, "level": "reminder_7"},
+    "obligation.overdue": LEVEL,
+    "obligation.escalated": {**LEVEL, "level": "escalation_1", "skipped": ["overdue"]},
+    "obligation.extension_requested": {**OB, "request_id": "r-1", "reason": "Lý do", "proposed_date": "2019-06-20"},
+    "obligation.extension_refused": {**OB, "request_id": "r-1", "reason": "Không đủ căn cứ"},
+    "obligation.extended": {
+        **OB,
+        "generation": 2,
+        "due_before": "2019-06-20T17:00:00+00:00",
+        "effective_from": "2019-06-05T03:00:00+00:00",
+    },
+    "obligation.fulfilled": {
+        **OB,
+        "status": "submitted_on_time",
+        "received_at": "2019-06-10T03:00:00+00:00",
+        "due_before": DUE,
+        "generation": 1,
+        "days_late": 0,
+        "report_id": "H_CAUKE:2019-H1",
+    },
+    "obligation.waived": {**OB, "reason": "Miễn báo cáo"},
+    "obligation.closed": {**OB, "status": "closed_by_reorganisation", "reason": "Sáp nhập"},
+    "unit.changed": {
+        "code": "SKHDT",
+        "name": "Sở Kế hoạch và Đầu tư",
+        "valid_from": "2019-01-01",
+        "valid_until": "2025-03-01",
+        "successors": ["STC"],
+    },
+    "unit.contacts_changed": {
+        "agency": "H_CAUKE",
+        "contacts": [{"alert_role": "focal", "name": "Nguyễn Văn A"}],
+    },
+    "notification.delivered": OUTCOME,
+    "notification.failed": {**OUTCOME, "error": "smtp 451"},
+}
+
+
+def envelope(event_type: str, data: dict | None = None) -> dict:
+    return {
+        "id": f"{event_type}:1",
+        "type": event_type,
+        "version": 1,
+        "occurred_at": "2019-06-10T03:00:00+00:00",
+        "producer": "scheduler",
+        "correlation_id": None,
+        "subject": "obligation:H_CAUKE:2019-H1",
+        "subject_version": 1,
+        "data": copy.deepcopy(MINIMAL_DATA[event_type] if data is None else data),
+    }
+
+
+def test_minimal_data_covers_every_event_type():
+    assert set(MINIMAL_DATA) == set(EVENT_TYPES) == set(DATA_SCHEMAS)
+
+
+@pytest.mark.parametrize("event_type", EVENT_TYPES)
+def test_valid_envelope_of_each_type_is_accepted(event_type):
+    event = validate_envelope(envelope(event_type))
+    assert isinstance(event, Event)
+    assert event.type == event_type
+    assert event.occurred_at == datetime(2019, 6, 10, 3, 0, tzinfo=UTC)
+    assert event.data == MINIMAL_DATA[event_type]
+
+
+def test_unknown_envelope_key_is_malformed():
+    raw = envelope("obligation.waived")
+    raw["extra"] = 1
+    with pytest.raises(MalformedEvent):
+        validate_envelope(raw)
+
+
+@pytest.mark.parametrize("version", [2, 0, "1", True])
+def test_wrong_envelope_version_is_malformed(version):
+    raw = envelope("obligation.waived")
+    raw["version"] = version
+    with pytest.raises(MalformedEvent):
+        validate_envelope(raw)
+
+
+def test_naive_occurred_at_is_malformed():
+    raw = envelope("obligation.waived")
+    raw["occurred_at"] = "2019-06-10T03:00:00"
+    with pytest.raises(MalformedEvent):
+        validate_envelope(raw)
+
+
+def test_unknown_event_type_is_malformed():
+    raw = envelope("obligation.waived")
+    raw["type"] = "obligation.vanished"
+    with pytest.raises(MalformedEvent):
+        validate_envelope(raw)
+
+
+@pytest.mark.parametrize("event_type", EVENT_TYPES)
+def test_data_with_an_unknown_field_is_malformed(event_type):
+    data = {**MINIMAL_DATA[event_type], "surprise": 1}
+    with pytest.raises(MalformedEvent):
+        validate_envelope(envelope(event_type, data))
+
+
+@pytest.mark.parametrize("event_type", EVENT_TYPES)
+def test_data_missing_a_required_field_is_malformed(event_type):
+    data = dict(MINIMAL_DATA[event_type])
+    data.pop(next(iter(data)))
+    with pytest.raises(MalformedEvent):
+        validate_envelope(envelope(event_type, data))
+
+
+@pytest.mark.parametrize("raw", [None, [], "event", 42, b"{}"])
+def test_a_message_that_is_not_an_object_is_malformed(raw):
+    with pytest.raises(MalformedEvent):
+        validate_envelope(raw)
+
+
+def test_missing_envelope_key_is_malformed():
+    raw = envelope("obligation.waived")
+    del raw["subject_version"]
+    with pytest.raises(MalformedEvent):
+        validate_envelope(raw)
+
+
+def test_data_that_is_not_an_object_is_malformed():
+    with pytest.raises(MalformedEvent):
+        validate_envelope(envelope("obligation.waived", ["not", "a", "dict"]))
+
+
+def test_fulfilled_status_must_be_a_submission_status():
+    data = {**MINIMAL_DATA["obligation.fulfilled"], "status": "waived"}
+    with pytest.raises(MalformedEvent):
+        validate_envelope(envelope("obligation.fulfilled", data))
+
+
+def test_event_round_trips_through_to_dict_and_check_event():
+    event = Event(
+        type="obligation.waived",
+        subject="obligation:H_CAUKE:2019-H1",
+        subject_version=3,
+        data=dict(MINIMAL_DATA["obligation.waived"]),
+        producer="scheduler",
+        occurred_at=datetime(2019, 6, 12, 2, 0, tzinfo=UTC),
+    )
+    assert check_event(event) == event
+
+
+def test_scheduler_created_event_passes_the_catalogue():
+    plan = load_plan(Path(__file__).resolve().parents[2] / "plans" / "tra-vinh-2019")
+    ob = next(o for o in obligations_for_plan(plan) if o.agency == "H_CAUKE" and o.period == "2019-H1")
+    event = check_event(created_event(ob, datetime(2019, 3, 14, 1, 0, tzinfo=UTC)))
+    assert event.data["due_before"] == DUE
+    assert event.data["deadline_day"] == date(2019, 6, 10).isoformat()
