@@ -56,7 +56,7 @@ def _stack(args: argparse.Namespace) -> int:
     print("  .venv/bin/dvcq token create --role home_affairs --sub chuyenvien@snv")
     print("A district officer's token:  .venv/bin/dvcq token create --role agency --agency H_CAUKE")
     print(
-        "Compliance:  curl -H \"Authorization: Bearer $TOKEN\" "
+        'Compliance:  curl -H "Authorization: Bearer $TOKEN" '
         f"'{stack.url('aggregator')}/api/v1/compliance?period=2019-H1'"
     )
     print(f"Logs: {VAR / 'log'}   Stop: deploy/down.sh")

@@ -21,7 +21,11 @@ ALERT_ROLES = ("focal", "head", "other")
 
 
 def nfc(text: str) -> str:
-    """Unicode NFC, the one normal form dvcq stores (so 'Hoá' and 'Hóa' typed either way compare equal)."""
+    """Unicode NFC, the one normal form dvcq stores (composed and decomposed input compare equal).
+
+    The old and new tone placements ('Hoá'/'Hóa') are different letters even in NFC: units are therefore
+    identified by code, never by name.
+    """
     return unicodedata.normalize("NFC", text)
 
 

@@ -56,6 +56,12 @@ MESSAGES = {
     429: "Quá nhiều yêu cầu, vui lòng thử lại sau.",
     503: "Dịch vụ tạm thời không sẵn sàng, vui lòng thử lại sau.",
 }
+SERVICE_DESCRIPTIONS = {
+    "intake": "Tiếp nhận báo cáo công tác dân vận chính quyền của các đơn vị.",
+    "scheduler": "Lịch báo cáo, nghĩa vụ báo cáo, hạn nộp, nhắc nhở và đôn đốc.",
+    "notifier": "Gửi thông báo, nhắc hạn và đôn đốc qua thư điện tử, webhook và hộp thư.",
+    "aggregator": "Theo dõi tình hình báo cáo và tổng hợp số liệu cho Sở Nội vụ.",
+}
 CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -255,11 +261,13 @@ def create_service_app(
     ready_checks: dict[str, Callable[[], Any]],
     info_checks: dict[str, Callable[[], Any]] | None = None,
     clients: dict[str, Callable[[], int | None]] | None = None,
+    index: bool = True,
 ) -> Flask:
     """A Flask app with the shared error handling, health, metrics and OpenAPI routes.
 
     `ready_checks` must pass for /readyz to answer 200; `info_checks` are reported there but do not fail it
     (intake stays ready while the broker is down: its request path never waits on the broker).
+    `index` serves a JSON description at `/` until the service has web pages of its own there.
     """
     app = Flask(f"dvcq.{service}")
     app.config["MAX_CONTENT_LENGTH"] = conf.max_body_bytes
@@ -309,6 +317,24 @@ def create_service_app(
         )
         resp.headers["X-Request-ID"] = g.get("request_id", "")
         return resp
+
+    if index:
+
+        @app.get("/")
+        def index_page() -> Response:
+            """What this service is and where its API is described."""
+            return jsonify(
+                {
+                    "service": service,
+                    "description": SERVICE_DESCRIPTIONS.get(service, ""),
+                    "links": {
+                        "health": "/healthz",
+                        "ready": "/readyz",
+                        "metrics": "/metrics",
+                        "openapi": "/openapi.json",
+                    },
+                }
+            )
 
     @app.get("/healthz")
     def healthz() -> Response:

@@ -55,6 +55,8 @@ def apply_obligation_event(board: dict[str, Any], event_type: str, version: int,
         entry.update(status="closed_by_reorganisation")
     elif event_type in LEVEL_EVENTS:
         entry.update(level=data["level"])
+        entry.setdefault("due_before", data["due_before"])  # an alert may arrive before obligation.created
+        entry.setdefault("generation", data["generation"])
     entry["version"] = version
     units[agency] = entry
     return True

@@ -37,21 +37,28 @@ class VietSchema(Schema):
 class Count(fields.Integer):
     """A count: an integer >= 0; blank or null means "not reported" (never 0); booleans refused."""
 
+    MAX = 10**12  # far above any real count, far below the store's 8-byte integers
+
     def __init__(self, label: str, **kwargs: Any) -> None:
         message = f"{label}: phải là số nguyên không âm."
         super().__init__(
             strict=True,
             allow_none=True,
             load_default=None,
-            validate=validate.Range(min=0, error=message),
-            error_messages={"invalid": message, "too_large": f"{label}: số quá lớn."},
+            validate=[
+                validate.Range(min=0, error=message),
+                validate.Range(max=self.MAX, error=f"{label}: số quá lớn."),
+            ],
+            error_messages={"invalid": message},
             metadata={"description": label},
             **kwargs,
         )
 
+    def deserialize(self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any) -> Any:
+        # Blank becomes null before validation, so the range validators never see it.
+        return super().deserialize(None if value == "" else value, attr, data, **kwargs)
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
-        if value == "":
-            return None
         if isinstance(value, bool):
             raise self.make_error("invalid")
         return super()._deserialize(value, attr, data, **kwargs)
@@ -76,14 +83,15 @@ class Text(fields.String):
             **kwargs,
         )
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
-        text = super()._deserialize(value, attr, data, **kwargs)
-        text = text.strip() if isinstance(text, str) else text
-        if not text:
-            if self.required:
-                raise self.make_error("required")
-            return None
-        return text
+    def deserialize(self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any) -> Any:
+        # Trim first; blank becomes null (or "required") before the length validator runs.
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                if self.required:
+                    raise self.make_error("required")
+                value = None
+        return super().deserialize(value, attr, data, **kwargs)
 
 
 def _envelope_fields() -> dict[str, fields.Field]:
@@ -138,6 +146,7 @@ def build_report_schema(template: Template) -> Schema:
         {key: Text(f"{sections['assessment']} - {sections[key]}") for key in ("strengths", "limitations", "causes")},
         name=f"Assessment_{name}",
     )
+
     def blank(schema: type[Schema]) -> dict[str, None]:
         return dict.fromkeys(schema._declared_fields)
 

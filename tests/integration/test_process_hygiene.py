@@ -85,7 +85,8 @@ def test_every_service_serves_health_metrics_and_openapi(stack: TestStack) -> No
         assert "dvcq_http_requests_total" in metrics.text
         doc = requests.get(stack.url(service, "/openapi.json"), timeout=15).json()
         assert doc["openapi"].startswith("3.")
-        assert "/readyz" in doc["paths"] and "/metrics" in doc["paths"]
+        assert {"/", "/healthz", "/readyz", "/metrics"} <= set(doc["paths"])
+        assert requests.get(stack.url(service, "/"), timeout=15).json()["service"] == service
     intake = requests.get(stack.url("intake", "/openapi.json"), timeout=15).json()
     assert "post" in intake["paths"]["/api/v1/reports"]
     assert "/api/v1/reports/{agency}/{period}" in intake["paths"]

@@ -1,0 +1,64 @@
+"""The broker topology definition: AMQP topic matching and every event type routable to a queue."""
+
+import pytest
+
+from shared.events import EVENT_TYPES
+from shared.topology import QUEUES, binds, queue_for
+
+
+def test_hash_matches_any_routing_key():
+    assert binds("#", "report.submitted")
+    assert binds("#", "obligation.extension_requested")
+    assert binds("#", "single")
+
+
+def test_hash_matches_zero_or_more_words():
+    assert binds("obligation.#", "obligation")
+    assert binds("obligation.#", "obligation.overdue")
+    assert binds("obligation.#", "obligation.a.b")
+    assert not binds("obligation.#", "report.submitted")
+
+
+def test_star_matches_exactly_one_word():
+    assert binds("obligation.*", "obligation.overdue")
+    assert binds("obligation.*", "obligation.extension_requested")
+    assert not binds("obligation.*", "obligation")
+    assert not binds("obligation.*", "obligation.a.b")
+    assert not binds("obligation.*", "report.submitted")
+
+
+def test_star_matches_a_leading_word():
+    assert binds("*.submitted", "report.submitted")
+    assert not binds("*.submitted", "report.amended")
+
+
+def test_literal_pattern_matches_only_itself():
+    assert binds("report.submitted", "report.submitted")
+    assert not binds("report.submitted", "report.amended")
+    assert not binds("report.submitted", "report.submitted.extra")
+
+
+@pytest.mark.parametrize("event_type", EVENT_TYPES)
+def test_every_event_type_reaches_at_least_one_queue(event_type):
+    routed = [q.queue for q in QUEUES if any(binds(p, event_type) for p in q.bindings)]
+    assert routed, f"{event_type} would be returned to a publisher using mandatory"
+
+
+def test_scheduler_receives_submitted_reports_and_notifier_every_obligation_event():
+    assert any(binds(p, "report.submitted") for p in queue_for("scheduler").bindings)
+    for event_type in (t for t in EVENT_TYPES if t.startswith("obligation.")):
+        assert any(binds(p, event_type) for p in queue_for("notifier").bindings), event_type
+    assert not any(binds(p, "report.submitted") for p in queue_for("notifier").bindings)
+
+
+def test_queue_names_are_derived_from_the_service():
+    names = [q.queue for q in QUEUES]
+    assert len(set(names)) == len(names)
+    for q in QUEUES:
+        assert q.queue == f"dvcq.{q.service}"
+        assert q.dead_letter_queue == f"dvcq.{q.service}.dead"
+
+
+def test_a_service_that_consumes_nothing_has_no_queue():
+    with pytest.raises(KeyError):
+        queue_for("intake")
