@@ -205,3 +205,35 @@ class TestStack:
 def local(text: str) -> datetime:
     """An ISO instant (with offset) as an aware datetime in UTC."""
     return parse_instant(text)
+
+
+class Vhost:
+    """A RabbitMQ vhost of its own and a database prefix of its own, for tests of shared/ on the real components."""
+
+    __test__ = False
+
+    def __init__(self, name: str) -> None:
+        tag = f"{name}{secrets.token_hex(3)}"
+        self.vhost = f"dvcq-test-{tag}"
+        base = urllib.parse.urlsplit(os.environ.get("AMQP_URL", DEFAULT_AMQP))
+        self.amqp_url = urllib.parse.urlunsplit(base._replace(path="/" + urllib.parse.quote(self.vhost, safe="")))
+        self.prefix = f"t{tag}_"
+        self.env = {
+            "AMQP_URL": self.amqp_url,
+            "MONGO_URL": os.environ.get("MONGO_URL", "mongodb://127.0.0.1:27017/"),
+            "DVCQ_DB_PREFIX": self.prefix,
+            "DVCQ_SECRET": secrets.token_urlsafe(40),
+        }
+
+    def __enter__(self) -> Vhost:
+        rabbitmqctl("add_vhost", self.vhost)
+        rabbitmqctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        client: MongoClient[dict[str, Any]] = MongoClient(self.env["MONGO_URL"])
+        for name in client.list_database_names():
+            if name.startswith(self.prefix):
+                client.drop_database(name)
+        client.close()
+        rabbitmqctl("delete_vhost", self.vhost)

@@ -1,0 +1,178 @@
+"""shared/ on the real RabbitMQ and store: publisher confirms and returns, the consumer's acks, dead-lettering
+and back-off, the outbox relay, tz-aware storage and the shared simulated clock."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+import pika
+import pytest
+from pymongo.errors import AutoReconnect
+
+from shared.catalogue import validate_envelope
+from shared.clock import SimulatedClock
+from shared.events import Event
+from shared.messaging import Publisher, PublishFailed, declare_topology, run_consumer
+from shared.outbox import EVENT_LOG, pending_document, read_events, relay_once
+from shared.settings import Settings
+from shared.store import STORE_ERRORS, connect
+from shared.topology import EXCHANGE, queue_for
+from tests.support import Vhost, wait_for
+
+
+@pytest.fixture
+def vhost() -> Iterator[Vhost]:
+    with Vhost("m") as v:
+        yield v
+
+
+@pytest.fixture
+def settings(vhost: Vhost) -> Settings:
+    return Settings.from_env(vhost.env)
+
+
+def _event(type_: str = "unit.changed", **data: object) -> Event:
+    payload: dict[str, object] = {
+        "unit.changed": {"code": "SKHDT", "name": "Sở Kế hoạch và Đầu tư", "valid_from": None,
+                         "valid_until": "2025-03-01", "successors": ["STC"]},
+        "report.submitted": {"report_id": "H_CAUKE:2019-H1", "agency": "H_CAUKE", "period": "2019-H1",
+                             "revision": 1, "received_at": "2019-06-10T16:59:00+00:00", "on_time": True,
+                             "completeness": 1.0, "source": "api", "submitted_by": "o@cauke", "content": {}},
+    }[type_]  # fmt: skip
+    return Event(
+        type=type_,
+        subject="unit:SKHDT" if type_ == "unit.changed" else "report:H_CAUKE:2019-H1",
+        subject_version=1,
+        producer="test",
+        occurred_at=datetime(2019, 6, 10, 16, 59, tzinfo=UTC),
+        data={**payload, **data},
+    )
+
+
+def _channel(settings: Settings) -> pika.adapters.blocking_connection.BlockingChannel:
+    conn = pika.BlockingConnection(pika.URLParameters(settings.amqp_url))
+    return conn.channel()
+
+
+def _depth(channel: pika.adapters.blocking_connection.BlockingChannel, queue: str) -> int:
+    return channel.queue_declare(queue, passive=True).method.message_count
+
+
+def test_a_returned_message_stays_pending_and_goes_out_once_routable(settings: Settings) -> None:
+    db = connect(settings)[settings.db_name("probe")]
+    publisher = Publisher(settings)
+    publisher.publish(_event("report.submitted").to_dict())  # opens the connection, declaring the topology
+    channel = _channel(settings)
+    channel.queue_purge(queue_for("aggregator").queue)
+    channel.queue_unbind(queue_for("aggregator").queue, EXCHANGE, routing_key="#")  # nobody binds unit.changed now
+    event = _event()
+    db.outbox.insert_one({"_id": event.id, **pending_document(event)})
+
+    with pytest.raises(PublishFailed):
+        relay_once(db, ["outbox"], publisher)
+    assert db.outbox.find_one({"_id": event.id})["pending"] is True
+    assert read_events(db, after=None, limit=10) == []
+
+    channel.queue_bind(queue_for("aggregator").queue, EXCHANGE, routing_key="#")
+    assert relay_once(db, ["outbox"], publisher) == 1
+    assert db.outbox.find_one({"_id": event.id})["pending"] is False
+    assert [e["id"] for e in read_events(db, after=None, limit=10)] == [event.id]
+    # a single-active-consumer quorum queue refuses basic.get: read it as a consumer
+    method, props, body = next(channel.consume(queue_for("aggregator").queue, auto_ack=True, inactivity_timeout=10))
+    assert method is not None and props.delivery_mode == 2 and props.message_id == event.id
+    assert validate_envelope(json.loads(body)) == event
+    assert relay_once(db, ["outbox"], publisher) == 0  # nothing is published twice
+    publisher.close()
+    db.client.drop_database(db.name)
+
+
+def test_the_event_log_pages_with_its_cursor(settings: Settings) -> None:
+    db = connect(settings)[settings.db_name("probe")]
+    for n in range(5):
+        db[EVENT_LOG].insert_one({"_id": f"e{n}", "key": f"{n:020d}:e{n}", "event": {"id": f"e{n}"}})
+    first = read_events(db, after=None, limit=2)
+    rest = read_events(db, after=first[-1]["cursor"], limit=10)
+    assert [e["id"] for e in first + rest] == ["e0", "e1", "e2", "e3", "e4"]
+
+
+class _Consumer:
+    """run_consumer in a thread, stopped by a flag."""
+
+    def __init__(self, settings: Settings, service: str, handle: Callable[[Event], None]) -> None:
+        self.stop = threading.Event()
+        self.thread = threading.Thread(
+            target=run_consumer,
+            args=(settings, service, handle),
+            kwargs={"store_errors": STORE_ERRORS, "should_stop": self.stop.is_set},
+            daemon=True,
+        )
+
+    def __enter__(self) -> _Consumer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=15)
+        assert not self.thread.is_alive()
+
+
+def test_a_malformed_message_is_dead_lettered_and_a_good_one_handled_once(settings: Settings) -> None:
+    channel = _channel(settings)
+    declare_topology(channel)
+    good = _event("report.submitted")
+    props = pika.BasicProperties(delivery_mode=2)
+    channel.basic_publish(EXCHANGE, "report.submitted", b"{not json", props)
+    channel.basic_publish(EXCHANGE, "report.submitted", json.dumps({**good.to_dict(), "extra": 1}).encode(), props)
+    channel.basic_publish(EXCHANGE, "report.submitted", json.dumps(good.to_dict()).encode(), props)
+    handled: list[str] = []
+    queue = queue_for("scheduler")
+    with _Consumer(settings, "scheduler", lambda e: handled.append(e.id)):
+        wait_for(lambda: handled and _depth(channel, queue.dead_letter_queue) == 2, what="dead letters and handling")
+    assert handled == [good.id]
+    assert _depth(channel, queue.queue) == 0
+    bodies = {channel.basic_get(queue.dead_letter_queue, auto_ack=True)[2] for _ in range(2)}
+    assert b"{not json" in bodies
+
+
+def test_a_message_is_held_while_the_store_is_down_then_acked_once(settings: Settings) -> None:
+    channel = _channel(settings)
+    declare_topology(channel)
+    event = _event("report.submitted")
+    channel.basic_publish(EXCHANGE, "report.submitted", json.dumps(event.to_dict()).encode())
+    calls: list[str] = []
+
+    def flaky_store(e: Event) -> None:
+        calls.append(e.id)
+        if len(calls) < 3:
+            raise AutoReconnect("store down")
+
+    queue = queue_for("scheduler")
+    with _Consumer(settings, "scheduler", flaky_store):
+        wait_for(lambda: len(calls) >= 3 and _depth(channel, queue.queue) == 0, what="the third attempt and the ack")
+    assert calls == [event.id] * 3  # held and retried in place: never requeued to others, never dead-lettered
+    assert _depth(channel, queue.dead_letter_queue) == 0
+
+
+def test_the_store_returns_aware_utc_datetimes(settings: Settings) -> None:
+    db = connect(settings)[settings.db_name("probe")]
+    local = datetime(2019, 6, 10, 23, 59, tzinfo=UTC) + timedelta(hours=0)
+    db.t.insert_one({"_id": 1, "at": local})
+    back = db.t.find_one({"_id": 1})["at"]
+    assert back.tzinfo is not None and back.utcoffset() == timedelta(0) and back == local
+
+
+def test_the_simulated_clock_is_shared_by_every_process(settings: Settings) -> None:
+    client = connect(settings)
+    collection = client[settings.db_name("clock")]["clock"]
+    start = datetime(2019, 3, 13, 17, 0, tzinfo=UTC)
+    a, b = SimulatedClock(collection, start=start), SimulatedClock(collection, start=start)
+    assert a.now() == start == b.now()  # frozen at the plan's issue date until set
+    target = datetime(2019, 6, 10, 16, 59, tzinfo=UTC)
+    a.set(target)
+    wait_for(lambda: b.now() == target, timeout=2, what="the other clock to agree")
+    a.set(target, rate=3600.0)
+    wait_for(lambda: b.now() > target + timedelta(minutes=1), timeout=5, what="simulated time to run")

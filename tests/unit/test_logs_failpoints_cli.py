@@ -1,0 +1,60 @@
+"""JSON logs carry the correlation id; failpoints exit at their named point; `dvcq token create` signs tokens."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+
+import pytest
+
+from shared.auth import verify_token
+from shared.cli import main
+from shared.logs import JsonFormatter, correlation
+from shared.settings import ROOT
+
+SECRET = "s" * 40
+
+
+def test_a_log_line_is_one_json_object_with_the_correlation_id_and_extra_fields() -> None:
+    record = logging.LogRecord("dvcq.test", logging.INFO, __file__, 1, "đã nhận báo cáo %s", ("H_CAUKE",), None)
+    record.event_id = "e-1"
+    with correlation("req-42"):
+        line = JsonFormatter("intake").format(record)
+    out = json.loads(line)
+    assert out["msg"] == "đã nhận báo cáo H_CAUKE"
+    assert out["correlation_id"] == "req-42" and out["service"] == "intake" and out["event_id"] == "e-1"
+    assert "đã" in line  # UTF-8 kept readable, not escaped
+
+
+@pytest.mark.parametrize(("armed", "code"), [("here", 86), ("elsewhere", 0)])
+def test_a_failpoint_exits_only_when_named(armed: str, code: int) -> None:
+    script = "from shared.failpoints import failpoint\nfailpoint('here')\nprint('after')"
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={"DVCQ_FAILPOINT": armed, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == code
+    assert ("after" in proc.stdout) is (code == 0)
+
+
+def test_token_create_prints_a_token_every_service_accepts(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DVCQ_SECRET", SECRET)
+    assert main(["token", "create", "--role", "agency", "--agency", "H_CAUKE", "--sub", "canbo@cauke"]) == 0
+    principal = verify_token(SECRET, capsys.readouterr().out.strip())
+    assert (principal.sub, principal.role, principal.agency) == ("canbo@cauke", "agency", "H_CAUKE")
+
+
+def test_token_create_refuses_an_agency_role_without_a_unit(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DVCQ_SECRET", SECRET)
+    assert main(["token", "create", "--role", "agency"]) == 1
+    assert "agency" in capsys.readouterr().err
