@@ -287,6 +287,15 @@ stop_pidfile() {
     rm -f "$pidfile"
 }
 
+# Everything the stack and the tests need: the venv, the signing key, the broker, the store, the SMTP server.
+ensure_stack_deps() {
+    ensure_venv
+    ensure_secret
+    ensure_rabbitmq
+    ensure_ferretdb
+    ensure_smtp
+}
+
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
     set -euo pipefail
     for _dvcq_fn in "$@"; do

@@ -5,11 +5,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
-ensure_venv
-ensure_secret
-ensure_rabbitmq
-ensure_ferretdb
-ensure_smtp
+ensure_stack_deps
 # The Trà Vinh 2019 plan runs on the simulated clock (F14); production sets DVCQ_CLOCK=system.
 export DVCQ_CLOCK="${DVCQ_CLOCK:-simulation}"
 

@@ -5,11 +5,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
-ensure_venv
-ensure_secret
-ensure_rabbitmq
-ensure_ferretdb
-ensure_smtp
+ensure_stack_deps
 
 # run_step NAME COMMAND...: run one check and stop at the first that fails.
 run_step() {

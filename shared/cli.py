@@ -42,11 +42,11 @@ def _stack(args: argparse.Namespace) -> int:
             pid = stack.pid(name)
             print(f"{name:22} {'running pid ' + str(pid) if pid else 'stopped'}")
         return 0
-    running = [name for name in stack.table if stack.pid(name)]
-    if running:
-        print(f"dvcq: already running ({len(running)} processes); `deploy/down.sh` stops them")
-    else:
-        stack.start()
+    missing = [name for name in stack.table if not stack.pid(name)]
+    if len(missing) < len(stack.table):
+        print(f"dvcq: {len(stack.table) - len(missing)} processes already running; `deploy/down.sh` stops them")
+    if missing:
+        stack.start(*missing)
     stack.wait_ready(timeout=90)
     print(f"\ndvcq is up (plan: {settings.plan_path.name}, clock: {settings.clock_mode})")
     for svc in SERVICES:

@@ -11,20 +11,16 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from shared.settings import Settings
+from shared.store import insert_once
+from shared.timerules import Clock
+
+__all__ = ["CACHE_SECONDS", "Clock", "ClockState", "FixedClock", "SimulatedClock", "SystemClock", "build_clock"]
 
 CACHE_SECONDS = 0.1
 CLOCK_ID = "clock"
-
-
-class Clock(Protocol):
-    """Anything that tells business time."""
-
-    def now(self) -> datetime:
-        """The current business instant (aware, UTC)."""
-        ...
 
 
 class SystemClock:
@@ -71,9 +67,8 @@ class SimulatedClock:
         if self._cached is None or mono - self._cached_at > CACHE_SECONDS:
             doc = self._collection.find_one({"_id": CLOCK_ID})
             if doc is None:
-                initial = ClockState(self._start, datetime.now(UTC), 0.0).to_doc()
-                initial.pop("_id")
-                self._collection.update_one({"_id": CLOCK_ID}, {"$setOnInsert": initial}, upsert=True)
+                # an insert, not an upsert: concurrent first readers cannot collide (FerretDB updates lack isolation)
+                insert_once(self._collection, ClockState(self._start, datetime.now(UTC), 0.0).to_doc())
                 doc = self._collection.find_one({"_id": CLOCK_ID})
             self._cached = ClockState(doc["sim_anchor"], doc["real_anchor"], float(doc["rate"]))
             self._cached_at = mono

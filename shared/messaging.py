@@ -21,6 +21,7 @@ from pika.exceptions import AMQPChannelError, AMQPConnectionError, AMQPError, Na
 from shared.catalogue import MalformedEvent, validate_envelope
 from shared.events import Event
 from shared.logs import correlation
+from shared.retry import backoff
 from shared.settings import Settings
 from shared.topology import DEAD_LETTER_EXCHANGE, EXCHANGE, QUEUES, queue_for
 
@@ -68,12 +69,6 @@ def declare_topology(channel: BlockingChannel) -> None:
             channel.queue_bind(q.queue, EXCHANGE, routing_key=key)
 
 
-def check_broker(settings: Settings) -> None:
-    """Open and close a connection; raise if the broker does not answer (for /readyz)."""
-    conn = connect(settings)
-    conn.close()
-
-
 class Publisher:
     """Publishes events with confirms, `mandatory` and persistence, on one lazily opened connection."""
 
@@ -81,12 +76,13 @@ class Publisher:
         self._settings = settings
         self._conn: pika.BlockingConnection | None = None
         self._channel: BlockingChannel | None = None
-        self.created_in_pid = os.getpid()
+        self.connected_in_pid: int | None = None
 
     def _open(self) -> BlockingChannel:
         if self._channel is None or self._channel.is_closed or self._conn is None or self._conn.is_closed:
             self.close()
             self._conn = connect(self._settings)
+            self.connected_in_pid = os.getpid()
             channel = self._conn.channel()
             declare_topology(channel)
             channel.confirm_delivery()
@@ -116,6 +112,22 @@ class Publisher:
         except BROKER_ERRORS as exc:
             self.close()
             raise PublishFailed(f"{event['type']} {event['id']}: broker unavailable ({exc!r})") from exc
+
+    def ping(self) -> None:
+        """Check the broker on this publisher's connection (opened here if needed), servicing its heartbeats.
+
+        An idle connection the broker has dropped is replaced once before the check counts as failed.
+        """
+        for attempt in (1, 2):
+            try:
+                self._open()
+                assert self._conn is not None
+                self._conn.process_data_events(time_limit=0)
+                return
+            except BROKER_ERRORS:
+                self.close()
+                if attempt == 2:
+                    raise
 
     def sleep(self, seconds: float) -> None:
         """Wait while keeping the connection's heartbeat going."""
@@ -175,7 +187,7 @@ def run_consumer(
         except (AMQPConnectionError, AMQPChannelError, OSError) as exc:
             log.warning("broker unavailable, reconnecting", extra={"error": repr(exc), "delay": reconnect_delay})
             time.sleep(reconnect_delay)
-            reconnect_delay = min(reconnect_delay * 2, 10.0)
+            reconnect_delay = backoff(reconnect_delay, cap=10.0)
         finally:
             if conn is not None and conn.is_open:
                 try:
@@ -207,7 +219,7 @@ def _deliver(
             except store_errors as exc:
                 log.warning("store unavailable, holding message", extra={"event_id": event.id, "error": repr(exc)})
                 conn.sleep(delay)
-                delay = min(delay * 2, 15.0)
+                delay = backoff(delay, cap=15.0)
             except Exception:
                 log.exception("handler failed, message dead-lettered", extra={"event_id": event.id})
                 channel.basic_reject(method.delivery_tag, requeue=False)

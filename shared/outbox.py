@@ -21,6 +21,7 @@ from shared.catalogue import check_event
 from shared.events import Event
 from shared.failpoints import failpoint
 from shared.messaging import Publisher, PublishFailed
+from shared.retry import backoff
 from shared.settings import Settings
 from shared.store import STORE_ERRORS, connect, insert_once
 
@@ -72,10 +73,10 @@ def run_relay(settings: Settings, service: str, collections: Sequence[str], *, i
                 continue
         except PublishFailed as exc:
             log.warning("publish failed, event stays pending", extra={"error": str(exc), "delay": delay})
-            delay = min(max(delay * 2, 0.5), 5.0)
+            delay = backoff(delay)
         except STORE_ERRORS as exc:
             log.warning("store unavailable", extra={"error": repr(exc), "delay": delay})
-            delay = min(max(delay * 2, 0.5), 5.0)
+            delay = backoff(delay)
         publisher.sleep(delay)
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
 from shared.clock import SimulatedClock, SystemClock, build_clock
-from shared.messaging import check_broker
+from shared.messaging import Publisher
 from shared.plan import Plan, load_plan
 from shared.settings import Settings
 from shared.store import connect
@@ -22,14 +21,15 @@ class Runtime:
     client: Any
     plan: Plan
     clock: SystemClock | SimulatedClock
-    broker_checked_in_pid: int | None = None
+    broker: Publisher
 
     @classmethod
     def build(cls, settings: Settings, service: str) -> Runtime:
         """Connect to the store (lazily: pymongo connects on first use) and load the plan."""
         client = connect(settings, app_name=service)
         plan = load_plan(settings.plan_path)
-        return cls(service, settings, client, plan, build_clock(settings, client, start=plan.issued_at))
+        clock = build_clock(settings, client, start=plan.issued_at)
+        return cls(service, settings, client, plan, clock, Publisher(settings))
 
     @property
     def db(self) -> Any:
@@ -41,9 +41,8 @@ class Runtime:
         self.client.admin.command("ping")
 
     def check_broker(self) -> None:
-        """Open and close a broker connection from this process."""
-        check_broker(self.settings)
-        self.broker_checked_in_pid = os.getpid()
+        """Check the broker on this process's own connection (opened lazily, so after any fork)."""
+        self.broker.ping()
 
     def web_checks(self, *, broker_required: bool = True) -> dict[str, Any]:
         """Keyword arguments for shared.web.create_service_app: readiness checks and client provenance."""
@@ -53,6 +52,6 @@ class Runtime:
             "info_checks": {} if broker_required else broker,
             "clients": {
                 "store": lambda: getattr(self.client, "created_in_pid", None),
-                "broker": lambda: self.broker_checked_in_pid,
+                "broker": lambda: self.broker.connected_in_pid,
             },
         }

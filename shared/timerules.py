@@ -8,9 +8,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+class Clock(Protocol):
+    """Anything that tells business time (shared.clock has the system and the simulated clock)."""
+
+    def now(self) -> datetime:
+        """The current business instant (aware, UTC)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -99,6 +108,11 @@ def next_working_day(day: date, holidays: Iterable[date]) -> date:
 def at_local(day: date, hh: int, mm: int = 0) -> datetime:
     """The UTC instant of `hh:mm` local time on `day`."""
     return datetime.combine(day, time(hh, mm), tzinfo=LOCAL_TZ).astimezone(UTC)
+
+
+def local_iso(instant: datetime | None) -> str | None:
+    """An instant as shown to people and in APIs: ISO 8601 in Asia/Ho_Chi_Minh, with its offset."""
+    return instant.astimezone(LOCAL_TZ).isoformat() if instant else None
 
 
 def parse_instant(text: str) -> datetime:

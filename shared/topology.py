@@ -45,18 +45,3 @@ def queue_for(service: str) -> ConsumerQueue:
         if q.service == service:
             return q
     raise KeyError(f"{service} consumes nothing")
-
-
-def binds(pattern: str, routing_key: str) -> bool:
-    """AMQP topic matching of `routing_key` against `pattern` ('*' one word, '#' zero or more)."""
-
-    def match(p: list[str], k: list[str]) -> bool:
-        if not p:
-            return not k
-        if p[0] == "#":
-            return any(match(p[1:], k[i:]) for i in range(len(k) + 1))
-        if not k:
-            return False
-        return (p[0] == "*" or p[0] == k[0]) and match(p[1:], k[1:])
-
-    return match(pattern.split("."), routing_key.split("."))

@@ -186,7 +186,8 @@ def json_body() -> dict[str, Any]:
         raise ApiError(400, f"Dữ liệu JSON lồng nhau quá sâu (tối đa {conf.max_json_depth} cấp).", code="too_deep")
     try:
         body = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        json.dumps(body, ensure_ascii=False).encode("utf-8")  # lone surrogates ("\ud800") are not text
+    except (UnicodeError, ValueError):
         raise ApiError(400, "Nội dung yêu cầu không phải JSON hợp lệ (UTF-8).", code="malformed_json") from None
     if not isinstance(body, dict):
         raise ApiError(400, "Nội dung yêu cầu phải là một đối tượng JSON.", code="malformed_json")
@@ -468,3 +469,12 @@ def add_events_route(app: Flask, producer: Callable[[], Any]) -> None:
         after = request.args.get("after") or None
         events = producer().events(after=after, limit=limit)
         return jsonify({"items": events, "next": events[-1]["cursor"] if events else after})
+
+
+def register_domain_errors(app: Flask, base: type[Exception], statuses: dict[type[Exception], int]) -> None:
+    """Answer a service's domain errors (subclasses of `base`, with `message` and `field`) by one status table."""
+
+    @app.errorhandler(base)
+    def _domain_error(err: Any) -> Response:
+        status = next((code for kind, code in statuses.items() if isinstance(err, kind)), 422)
+        return error_response(ApiError(status, err.message, fields={err.field: err.message} if err.field else {}))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -53,9 +54,106 @@ def free_ports(count: int) -> list[int]:
     return ports
 
 
-def rabbitmqctl(*args: str) -> None:
-    """Run rabbitmqctl on the local broker (the tests' broker is local: deploy/test.sh starts it)."""
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=120)
+def rabbitmqctl(*args: str, node: str | None = None) -> str:
+    """Run rabbitmqctl on the local broker (deploy/test.sh starts it) or on another local node."""
+    argv = ["rabbitmqctl", "-q", *(["-n", node] if node else []), *args]
+    return subprocess.run(argv, check=True, capture_output=True, text=True, timeout=120).stdout
+
+
+class OwnBroker:
+    """A RabbitMQ node of a test's own (its own ports and data), so stopping it disturbs no other stack."""
+
+    def __init__(self, name: str) -> None:
+        tag = f"{name}{secrets.token_hex(3)}"
+        self.node = f"dvcq{tag}@localhost"
+        self.port, dist = free_ports(2)
+        self.dir = ROOT / "var" / "test" / f"rabbit-{tag}"
+        self.url = f"amqp://guest:guest@127.0.0.1:{self.port}/%2F"
+        self.env = {
+            **os.environ,
+            "RABBITMQ_NODENAME": self.node,
+            "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(dist),
+            "RABBITMQ_MNESIA_BASE": str(self.dir / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(self.dir / "log"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.dir / "enabled_plugins"),
+            "RABBITMQ_PID_FILE": str(self.dir / "pid"),
+        }
+
+    def start(self) -> OwnBroker:
+        """Start the node (as the rabbitmq user, like the packaged server) and wait for it."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        (self.dir / "enabled_plugins").write_text("[].\n")
+        shutil.chown(self.dir, "rabbitmq", "rabbitmq")
+        shutil.chown(self.dir / "enabled_plugins", "rabbitmq", "rabbitmq")
+        subprocess.run(["rabbitmq-server", "-detached"], env=self.env, check=True, capture_output=True, timeout=60)
+        wait_for(lambda: broker_answers(self.url), timeout=90, what=f"RabbitMQ node {self.node}")
+        return self
+
+    def stop_app(self) -> None:
+        """Stop the broker application (connections drop, the port closes)."""
+        rabbitmqctl("stop_app", node=self.node)
+        wait_for(lambda: not broker_answers(self.url), timeout=30, what="the broker to stop")
+
+    def start_app(self) -> None:
+        """Start the broker application again."""
+        rabbitmqctl("start_app", node=self.node)
+        wait_for(lambda: broker_answers(self.url), timeout=60, what="the broker to return")
+
+    def close(self) -> None:
+        """Stop the node and remove its data."""
+        try:
+            rabbitmqctl("stop", node=self.node)
+        except subprocess.SubprocessError:
+            pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Vhost:
+    """A RabbitMQ vhost and a database prefix of one test's own, on the real broker and store."""
+
+    __test__ = False
+
+    def __init__(self, name: str, broker: OwnBroker | None = None) -> None:
+        self.tag = f"{name}{secrets.token_hex(3)}"
+        self.node = broker.node if broker else None
+        self.vhost = f"dvcq-test-{self.tag}"
+        base = urllib.parse.urlsplit(broker.url if broker else os.environ.get("AMQP_URL", DEFAULT_AMQP))
+        self.amqp_url = urllib.parse.urlunsplit(base._replace(path="/" + urllib.parse.quote(self.vhost, safe="")))
+        self.prefix = f"t{self.tag}_"
+        self.mongo_url = os.environ.get("MONGO_URL", "mongodb://127.0.0.1:27017/")
+        self.env = {
+            "AMQP_URL": self.amqp_url,
+            "MONGO_URL": self.mongo_url,
+            "DVCQ_DB_PREFIX": self.prefix,
+            "DVCQ_SECRET": secrets.token_urlsafe(40),
+        }
+
+    def __enter__(self) -> Vhost:
+        rabbitmqctl("add_vhost", self.vhost, node=self.node)
+        rabbitmqctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*", node=self.node)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        client: MongoClient[dict[str, Any]] = MongoClient(self.mongo_url)
+        for name in client.list_database_names():
+            if name.startswith(self.prefix):
+                client.drop_database(name)
+        client.close()
+        try:
+            rabbitmqctl("delete_vhost", self.vhost, node=self.node)
+        except subprocess.SubprocessError:
+            pass
+
+    def connection_pids(self) -> list[int]:
+        """Pids named by the dvcq connections open on this vhost ("dvcq pid N", set by shared.messaging)."""
+        out = rabbitmqctl("list_connections", "vhost", "client_properties", "--formatter", "json", node=self.node)
+        pids = []
+        for conn in json.loads(out or "[]"):
+            name = next((v for k, _, v in conn["client_properties"] if k == "connection_name"), "")
+            if conn["vhost"] == self.vhost and name.startswith("dvcq pid "):
+                pids.append(int(name.removeprefix("dvcq pid ")))
+        return pids
 
 
 def broker_answers(amqp_url: str) -> bool:
@@ -74,35 +172,21 @@ class TestStack:
 
     __test__ = False
 
-    def __init__(self, name: str, extra_env: dict[str, str] | None = None) -> None:
-        tag = f"{name}{secrets.token_hex(3)}"
-        self.vhost = f"dvcq-test-{tag}"
-        base = urllib.parse.urlsplit(os.environ.get("AMQP_URL", DEFAULT_AMQP))
-        self.amqp_url = urllib.parse.urlunsplit(base._replace(path="/" + urllib.parse.quote(self.vhost, safe="")))
-        self.prefix = f"t{tag}_"
-        self.secret = secrets.token_urlsafe(40)
-        self.mongo_url = os.environ.get("MONGO_URL", "mongodb://127.0.0.1:27017/")
+    def __init__(self, name: str, broker: OwnBroker | None = None) -> None:
+        self.space = Vhost(name, broker)
+        self.broker = broker
+        self.amqp_url = self.space.amqp_url
+        self.secret = self.space.env["DVCQ_SECRET"]
         ports = dict(zip(("intake", "scheduler", "notifier", "aggregator"), free_ports(4), strict=True))
-        self.env = {
-            **os.environ,
-            "AMQP_URL": self.amqp_url,
-            "MONGO_URL": self.mongo_url,
-            "DVCQ_DB_PREFIX": self.prefix,
-            "DVCQ_SECRET": self.secret,
-            "DVCQ_CLOCK": "simulation",
-            "WEB_CONCURRENCY": "2",
-            **(extra_env or {}),
-        }
+        self.env = {**os.environ, **self.space.env, "DVCQ_CLOCK": "simulation", "WEB_CONCURRENCY": "2"}
         self.env.pop("DVCQ_FAILPOINT", None)
-        self.dir = ROOT / "var" / "test" / tag
+        self.dir = ROOT / "var" / "test" / self.space.tag
         self.stack = Stack(self.env, self.dir / "run", self.dir / "log", ports)
-        self.mongo: MongoClient[dict[str, Any]] = MongoClient(self.mongo_url, tz_aware=True)
 
     # --- lifecycle ---
     def start(self) -> TestStack:
         """Create the vhost, start every process and wait until they are ready and the plan is synced."""
-        rabbitmqctl("add_vhost", self.vhost)
-        rabbitmqctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
+        self.space.__enter__()
         self.stack.start()
         self.stack.wait_ready(timeout=90)
         wait_for(lambda: self.clock().get("processed_up_to"), timeout=60, what="the scheduler's first pass")
@@ -111,14 +195,7 @@ class TestStack:
     def close(self) -> None:
         """Stop the processes, drop the databases and the vhost."""
         self.stack.stop()
-        for name in self.mongo.list_database_names():
-            if name.startswith(self.prefix):
-                self.mongo.drop_database(name)
-        self.mongo.close()
-        try:
-            rabbitmqctl("delete_vhost", self.vhost)
-        except subprocess.SubprocessError:
-            pass
+        self.space.__exit__()
         if os.environ.get("DVCQ_KEEP_TEST_LOGS") != "1":
             shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -205,35 +282,3 @@ class TestStack:
 def local(text: str) -> datetime:
     """An ISO instant (with offset) as an aware datetime in UTC."""
     return parse_instant(text)
-
-
-class Vhost:
-    """A RabbitMQ vhost of its own and a database prefix of its own, for tests of shared/ on the real components."""
-
-    __test__ = False
-
-    def __init__(self, name: str) -> None:
-        tag = f"{name}{secrets.token_hex(3)}"
-        self.vhost = f"dvcq-test-{tag}"
-        base = urllib.parse.urlsplit(os.environ.get("AMQP_URL", DEFAULT_AMQP))
-        self.amqp_url = urllib.parse.urlunsplit(base._replace(path="/" + urllib.parse.quote(self.vhost, safe="")))
-        self.prefix = f"t{tag}_"
-        self.env = {
-            "AMQP_URL": self.amqp_url,
-            "MONGO_URL": os.environ.get("MONGO_URL", "mongodb://127.0.0.1:27017/"),
-            "DVCQ_DB_PREFIX": self.prefix,
-            "DVCQ_SECRET": secrets.token_urlsafe(40),
-        }
-
-    def __enter__(self) -> Vhost:
-        rabbitmqctl("add_vhost", self.vhost)
-        rabbitmqctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        client: MongoClient[dict[str, Any]] = MongoClient(self.env["MONGO_URL"])
-        for name in client.list_database_names():
-            if name.startswith(self.prefix):
-                client.drop_database(name)
-        client.close()
-        rabbitmqctl("delete_vhost", self.vhost)

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.plan import Plan
-from shared.timerules import days_overdue, local_date, parse_instant
+from shared.timerules import days_overdue, local_date, local_iso, parse_instant
 
 FINAL_STATUSES = ("submitted_on_time", "submitted_late", "waived", "closed_by_reorganisation")
 NOT_EXPECTED = ("waived", "closed_by_reorganisation")
@@ -79,10 +79,10 @@ def compliance_view(board: dict[str, Any], plan: Plan, now: datetime) -> dict[st
                 "order": unit.order if unit else None,
                 "types": list(unit.types) if unit else [],
                 "status": status,
-                "received_at": entry.get("received_at"),
+                "received_at": local_iso(parse_instant(entry["received_at"])) if entry.get("received_at") else None,
                 "days_late": entry.get("days_late"),
                 "days_overdue": days_overdue(today, due_before) if status == "overdue" and due_before else None,
-                "due_before": entry.get("due_before"),
+                "due_before": local_iso(due_before),
                 "generation": entry.get("generation", 1),
                 "extended": bool(entry.get("extended")),
                 "level": entry.get("level"),
@@ -99,7 +99,7 @@ def compliance_view(board: dict[str, Any], plan: Plan, now: datetime) -> dict[st
     return {
         "plan": board["plan"],
         "period": board["period"],
-        "as_of": now.isoformat(),
+        "as_of": local_iso(now),
         "EXPECTED_REPORTS": expected,
         "ACTUAL_REPORTS": actual,
         "ACTUAL_REPORTS_ON_TIME": on_time,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from services.aggregator.domain import apply_obligation_event, compliance_view, new_board
-from shared.clock import Clock
 from shared.events import Event
 from shared.plan import Plan
+from shared.timerules import Clock
 
 
 class BoardStore(Protocol):

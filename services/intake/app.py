@@ -21,15 +21,16 @@ from services.intake.domain import (
 from services.intake.schemas import ReceiptSchema, ReportDocSchema, load_report, report_schema
 from shared.logs import configure, current_correlation
 from shared.settings import Settings
+from shared.timerules import local_iso
 from shared.web import (
     ApiError,
     add_events_route,
     create_service_app,
     deps,
     document,
-    error_response,
     json_body,
     principal,
+    register_domain_errors,
     requires,
 )
 
@@ -52,7 +53,7 @@ def _receipt(report: Report) -> dict[str, Any]:
     return {
         "id": report.report_id,
         "revision": report.revision,
-        "received_at": report.received_at.isoformat(),
+        "received_at": local_iso(report.received_at),
         "on_time": report.on_time,
         "completeness": report.completeness,
     }
@@ -185,10 +186,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(bp)
     add_events_route(app, lambda: _deps().reports)
 
-    @app.errorhandler(IntakeError)
-    def _domain_error(err: IntakeError) -> Response:
-        status = ERROR_STATUS.get(type(err), 422)
-        fields = {err.field: err.message} if err.field else {}
-        return error_response(ApiError(status, err.message, fields=fields))
-
+    register_domain_errors(app, IntakeError, ERROR_STATUS)
     return app

@@ -14,10 +14,9 @@ from services.intake.domain import (
     completeness,
 )
 from shared.auth import Principal
-from shared.clock import Clock
 from shared.events import Event, report_subject
 from shared.plan import Plan
-from shared.timerules import Deadline, is_on_time
+from shared.timerules import Clock, Deadline, is_on_time
 
 
 class ReportStore(Protocol):

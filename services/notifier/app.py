@@ -7,7 +7,7 @@ from flask import Blueprint, Flask, Response, jsonify, request
 from services.notifier.bootstrap import Dependencies, build_dependencies
 from shared.logs import configure
 from shared.settings import Settings
-from shared.timerules import LOCAL_TZ
+from shared.timerules import local_iso
 from shared.web import create_service_app, deps, document, requires
 
 bp = Blueprint("notifier", __name__)
@@ -42,7 +42,7 @@ def list_notifications() -> Response:
                     "recipient_role": n.recipient_role,
                     "channel": n.channel,
                     "status": n.status,
-                    "decided_at": n.decided_at.astimezone(LOCAL_TZ).isoformat(),
+                    "decided_at": local_iso(n.decided_at),
                 }
                 for n in items
             ],

@@ -7,6 +7,7 @@ from services.notifier.bootstrap import build_dependencies
 from shared.events import Event
 from shared.logs import configure
 from shared.messaging import run_consumer
+from shared.retry import retry_until_done
 from shared.settings import Settings
 from shared.store import STORE_ERRORS
 
@@ -16,6 +17,7 @@ def main() -> None:
     settings = Settings.from_env()
     configure("notifier-consumer", settings.log_level)
     d = build_dependencies(settings)
+    retry_until_done(d.ledger.ensure_indexes, what="notifier indexes", errors=STORE_ERRORS)
 
     def handle(event: Event) -> None:
         if event.type.startswith("obligation."):

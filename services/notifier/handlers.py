@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from services.notifier.domain import Notification, audience, notification_id, recipients
-from shared.clock import Clock
 from shared.events import Event
 from shared.plan import Plan
+from shared.timerules import Clock
 
 
 class LedgerStore(Protocol):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, request
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
 from services.scheduler import handlers
 from services.scheduler.bootstrap import Dependencies, build_dependencies
@@ -15,16 +16,16 @@ from shared.clock import SimulatedClock
 from shared.logs import configure
 from shared.plan import Period, Unit
 from shared.settings import Settings
-from shared.timerules import LOCAL_TZ
+from shared.timerules import local_iso
 from shared.web import (
     ApiError,
     add_events_route,
     create_service_app,
     deps,
     document,
-    error_response,
     json_body,
     principal,
+    register_domain_errors,
     requires,
 )
 
@@ -36,11 +37,6 @@ bp = Blueprint("scheduler", __name__)
 
 def _deps() -> Dependencies:
     return deps()
-
-
-def local_iso(instant: datetime | None) -> str | None:
-    """An instant shown in Asia/Ho_Chi_Minh, ISO 8601 with its offset."""
-    return instant.astimezone(LOCAL_TZ).isoformat() if instant else None
 
 
 def _day(value: date | None) -> str | None:
@@ -124,8 +120,10 @@ def get_calendar() -> Response:
     """The plan's calendar: every period, with `due_before`, data window, or why it is not applicable."""
     plan = _deps().rt.plan
     year = request.args.get("year")
-    if year is not None and (not year.isdigit() or int(year) != plan.year):
-        return jsonify({"plan": plan.id, "year": int(year) if year.isdigit() else year, "periods": []})
+    if year is not None and not re.fullmatch(r"[0-9]{4}", year):
+        raise ApiError(400, "year phải là năm có 4 chữ số, ví dụ 2019.", fields={"year": "Không hợp lệ."})
+    if year is not None and int(year) != plan.year:
+        return jsonify({"plan": plan.id, "year": int(year), "periods": []})
     periods = [
         _period_json(p, len(plan.expected_units(p)) if p in plan.obligation_periods() else 0) for p in plan.calendar
     ]
@@ -152,6 +150,11 @@ def list_obligations() -> Response:
     return jsonify({"items": [_state_json(s) for s in states], "total": len(states)})
 
 
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+MAX_RATE = 1e5  # a year of simulated time in about 5 real minutes
+
+
 class SetClockSchema(Schema):
     """Move the simulated clock."""
 
@@ -166,7 +169,15 @@ class SetClockSchema(Schema):
             "invalid_awareness": "now: phải có múi giờ (ví dụ +07:00).",
         },
     )
-    rate = fields.Float(load_default=0.0, validate=validate.Range(min=0, max=1e7, error="rate: từ 0 trở lên."))
+    rate = fields.Float(
+        load_default=0.0,
+        validate=validate.Range(min=0, max=MAX_RATE, error=f"rate: từ 0 đến {MAX_RATE:g} giây mô phỏng mỗi giây."),
+    )
+
+    @validates("now")
+    def _plausible(self, value: datetime, **_: Any) -> None:
+        if not EARLIEST <= value <= LATEST:
+            raise ValidationError("now: phải nằm trong khoảng năm 2000 đến 2100.")
 
 
 def _clock() -> SimulatedClock:
@@ -218,9 +229,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(bp)
     add_events_route(app, lambda: _deps().obligations)
 
-    @app.errorhandler(SchedulerError)
-    def _domain_error(err: SchedulerError) -> Response:
-        status = ERROR_STATUS.get(type(err), 422)
-        return error_response(ApiError(status, err.message, fields={err.field: err.message} if err.field else {}))
-
+    register_domain_errors(app, SchedulerError, ERROR_STATUS)
     return app

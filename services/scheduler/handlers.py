@@ -16,11 +16,10 @@ from services.scheduler.domain import (
     verdict,
 )
 from shared.auth import Principal
-from shared.clock import Clock
 from shared.events import Event
 from shared.failpoints import failpoint
 from shared.plan import Plan
-from shared.timerules import parse_instant
+from shared.timerules import Clock, parse_instant
 
 log = logging.getLogger(__name__)
 

@@ -8,6 +8,7 @@ import time
 from services.scheduler import handlers
 from services.scheduler.bootstrap import build_dependencies
 from shared.logs import configure
+from shared.retry import backoff
 from shared.settings import Settings
 from shared.store import STORE_ERRORS
 
@@ -33,10 +34,10 @@ def main() -> None:
             delay = TICK_SECONDS
         except STORE_ERRORS as exc:
             log.warning("store unavailable", extra={"error": repr(exc)})
-            delay = min(max(delay * 2, 0.5), 5.0)
+            delay = backoff(delay)
         except Exception:
             log.exception("pass failed")  # a bug must not stop the ladder for every unit: retry with backoff
-            delay = min(max(delay * 2, 0.5), 5.0)
+            delay = backoff(delay)
         time.sleep(delay)
 
 

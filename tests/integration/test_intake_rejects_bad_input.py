@@ -119,3 +119,17 @@ def test_an_officer_cannot_read_another_units_report(stack: TestStack) -> None:
         stack.url("intake", "/api/v1/reports/H_CAUKE/2019-H1"), headers=stack.auth("agency", AGENCY), timeout=15
     )
     _assert_error(resp, 404, "not_found")
+
+
+def test_a_lone_surrogate_is_400_not_a_crash(stack: TestStack) -> None:
+    _assert_error(
+        _post(stack, '{"agency": "STP", "period": "2019-FY", "recommendations": "\\ud800"}'), 400, "malformed_json"
+    )
+    _assert_error(_post(stack, '{"agency": "STP", "period": "2019-FY", "\\ud800": 1}'), 400, "malformed_json")
+
+
+def test_an_oversized_count_is_422_with_the_label(stack: TestStack) -> None:
+    body = _valid()
+    body["indicators"] = {"tcd_luot": 2**70}
+    error = _assert_error(_post(stack, json.dumps(body)), 422, "invalid")
+    assert error["fields"] == {"indicators.tcd_luot": "Số lượt tiếp công dân: số quá lớn."}

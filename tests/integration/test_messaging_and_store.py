@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -144,9 +145,11 @@ def test_a_message_is_held_while_the_store_is_down_then_acked_once(settings: Set
     event = _event("report.submitted")
     channel.basic_publish(EXCHANGE, "report.submitted", json.dumps(event.to_dict()).encode())
     calls: list[str] = []
+    times: list[float] = []
 
     def flaky_store(e: Event) -> None:
         calls.append(e.id)
+        times.append(time.monotonic())
         if len(calls) < 3:
             raise AutoReconnect("store down")
 
@@ -154,6 +157,8 @@ def test_a_message_is_held_while_the_store_is_down_then_acked_once(settings: Set
     with _Consumer(settings, "scheduler", flaky_store):
         wait_for(lambda: len(calls) >= 3 and _depth(channel, queue.queue) == 0, what="the third attempt and the ack")
     assert calls == [event.id] * 3  # held and retried in place: never requeued to others, never dead-lettered
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert gaps[0] >= 0.45 and gaps[1] >= 0.9, gaps  # backing off, not a hot loop
     assert _depth(channel, queue.dead_letter_queue) == 0
 
 

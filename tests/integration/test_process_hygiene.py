@@ -61,20 +61,28 @@ def _parent_pid(pid: int) -> int:
 
 
 def test_each_gunicorn_workers_clients_were_created_in_that_worker(stack: TestStack) -> None:
-    for service in SERVICES:
-        master = stack.stack.pid(f"{service}-web")
+    masters = {service: stack.stack.pid(f"{service}-web") for service in SERVICES}
+    workers: dict[int, str] = {}
+    for service, master in masters.items():
         assert master is not None
         url = stack.url(service, "/readyz")
         with ThreadPoolExecutor(max_workers=8) as pool:
             answers = [r.json() for r in pool.map(lambda u: requests.get(u, timeout=15), [url] * 40)]
-        workers = {a["pid"] for a in answers}
         for answer in answers:
             assert answer["status"] == "ready", answer
             assert answer["pid"] != master
+            assert _parent_pid(answer["pid"]) == master, (service, answer["pid"], master)
             assert answer["clients_created_in_pid"]["store"] == answer["pid"], answer
             assert answer["clients_created_in_pid"]["broker"] == answer["pid"], answer
-        for pid in workers:
-            assert _parent_pid(pid) == master, (service, pid, master)
+            workers[answer["pid"]] = service
+    # The broker agrees: each worker that answered holds its own connection, named with its pid; no
+    # gunicorn master holds one; every other dvcq connection belongs to a relay, consumer or loop process.
+    connected = stack.space.connection_pids()
+    assert set(workers) <= set(connected), (workers, connected)
+    assert not set(masters.values()) & set(connected)
+    workers_of_stack = {name: stack.stack.pid(name) for name in stack.stack.table if not name.endswith("-web")}
+    for pid in set(connected) - set(workers):
+        assert pid in workers_of_stack.values() or _parent_pid(pid) in masters.values(), pid
 
 
 def test_every_service_serves_health_metrics_and_openapi(stack: TestStack) -> None:

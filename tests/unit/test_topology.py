@@ -3,7 +3,22 @@
 import pytest
 
 from shared.events import EVENT_TYPES
-from shared.topology import QUEUES, binds, queue_for
+from shared.topology import QUEUES, queue_for
+
+
+def binds(pattern: str, routing_key: str) -> bool:
+    """AMQP topic matching of `routing_key` against `pattern` ('*' one word, '#' zero or more), as RabbitMQ does."""
+
+    def match(p: list[str], k: list[str]) -> bool:
+        if not p:
+            return not k
+        if p[0] == "#":
+            return any(match(p[1:], k[i:]) for i in range(len(k) + 1))
+        if not k:
+            return False
+        return (p[0] == "*" or p[0] == k[0]) and match(p[1:], k[1:])
+
+    return match(pattern.split("."), routing_key.split("."))
 
 
 def test_hash_matches_any_routing_key():
