@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.support import TestStack, local
+from tests.support import TestStack, local, wait_for
 
 
 def test_report_before_midnight_is_on_time_and_one_after_is_late(stack: TestStack) -> None:
@@ -32,6 +32,14 @@ def test_report_before_midnight_is_on_time_and_one_after_is_late(stack: TestStac
 
     obligations = stack.get("scheduler", "/api/v1/obligations?period=2019-H1&agency=H_TIEUCAN").json()["items"]
     assert [o["status"] for o in obligations] == ["submitted_late"]
+
+    def receipts() -> list[dict[str, object]]:
+        return stack.get("notifier", "/api/v1/notifications?agency=H_CAUKE&period=2019-H1").json()["items"]
+
+    notes = wait_for(receipts, what="the notifier's receipt for H_CAUKE")
+    assert [(n["level"], n["recipient_role"], n["event_type"]) for n in notes] == [
+        ("receipt", "focal", "obligation.fulfilled")
+    ]
 
 
 def test_a_second_first_submission_for_the_same_period_is_refused(stack: TestStack) -> None:
