@@ -153,7 +153,7 @@ def list_obligations(
     period: str | None = None,
     status: str | None = None,
 ) -> list[ObligationState]:
-    """Obligations with their derived state, filtered; a unit sees only its own."""
+    """Obligations with their derived state, filtered, in calendar then official order; a unit sees only its own."""
     if principal.is_agency():
         agency = principal.agency
     now = clock.now()
@@ -166,4 +166,4 @@ def list_obligations(
     states = [derive_state(ob, transitions.get(ob.key, []), now) for ob in chosen]
     if status:
         states = [s for s in states if s.status == status]
-    return sorted(states, key=lambda s: (s.obligation.period, s.obligation.unit_order or 0, s.obligation.agency))
+    return sorted(states, key=lambda s: (s.obligation.due_before, s.obligation.unit_order or 0, s.obligation.agency))

@@ -1,0 +1,169 @@
+"""In-memory recording fakes of the services' store ports, with the uniqueness their MongoDB adapters enforce.
+
+Each fake mirrors its adapter in services/<name>/store.py: what the adapter inserts once by `_id` the fake
+inserts once by the same key, and events a producer stores go through the catalogue check that
+`shared.outbox.pending_document` applies. Reads hand out copies, so a test cannot pass by aliasing the
+fake's own state.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from services.aggregator.domain import board_id
+from services.intake.domain import Report, ReportAlreadySubmitted
+from services.notifier.domain import Notification
+from services.scheduler.domain import Obligation, Transition
+from shared.catalogue import check_event
+from shared.events import Event
+from shared.timerules import parse_instant
+
+
+class FakeReportStore:
+    """Reports by `<agency>:<period>:<revision>`, each revision carrying the event stored with it."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, tuple[Report, Event]] = {}
+        self.add_first_calls: list[tuple[Report, Event]] = []
+
+    def add_first(self, report: Report, event: Event) -> None:
+        """Insert revision 1 with its pending event; a second revision 1 raises ReportAlreadySubmitted."""
+        self.add_first_calls.append((copy.deepcopy(report), copy.deepcopy(event)))
+        check_event(event)  # the adapter's pending_document validates the event before the insert
+        key = f"{report.agency}:{report.period}:1"
+        if key in self.docs:
+            raise ReportAlreadySubmitted(
+                f"Đơn vị đã gửi báo cáo kỳ {report.period}; để sửa, gửi bản điều chỉnh (PUT).", field="period"
+            )
+        self.docs[key] = (copy.deepcopy(report), copy.deepcopy(event))
+
+    def latest(self, agency: str, period: str) -> Report | None:
+        """The highest stored revision, or None."""
+        found = None
+        revision = 1
+        while f"{agency}:{period}:{revision}" in self.docs:
+            found = self.docs[f"{agency}:{period}:{revision}"][0]
+            revision += 1
+        return copy.deepcopy(found)
+
+    @property
+    def pending_events(self) -> list[Event]:
+        """The events stored with the reports, in insertion order (what the relay would publish)."""
+        return [copy.deepcopy(event) for _, event in self.docs.values()]
+
+
+class FakeObligationStore:
+    """Obligations inserted once by key; transition events appended once by event id (the outbox)."""
+
+    def __init__(self) -> None:
+        self.obligations: dict[str, Obligation] = {}
+        self.outbox: dict[str, dict[str, Any]] = {}
+        self.record_calls = 0
+
+    def create(self, ob: Obligation, event: Event) -> bool:
+        """Insert the obligation and its created event, each once; True when the obligation is new."""
+        created = ob.key not in self.obligations
+        if created:
+            self.obligations[ob.key] = copy.deepcopy(ob)
+        self.record(event)
+        return created
+
+    def record(self, event: Event) -> bool:
+        """Append a transition event; False when its id was already recorded."""
+        self.record_calls += 1
+        check_event(event)
+        if event.id in self.outbox:
+            return False
+        self.outbox[event.id] = event.to_dict()
+        return True
+
+    def get(self, agency: str, period: str) -> Obligation | None:
+        """One obligation by key."""
+        return copy.deepcopy(self.obligations.get(f"{agency}:{period}"))
+
+    def all(self) -> list[Obligation]:
+        """Every obligation."""
+        return [copy.deepcopy(ob) for ob in self.obligations.values()]
+
+    def transitions(self, ob: Obligation) -> list[Transition]:
+        """The transitions of one obligation (events whose subject is the obligation's)."""
+        return [_transition(ev) for ev in self.outbox.values() if ev["subject"] == ob.subject]
+
+    def all_transitions(self) -> dict[str, list[Transition]]:
+        """Every obligation's transitions, by obligation key (`<agency>:<period>`)."""
+        out: dict[str, list[Transition]] = {}
+        for ev in self.outbox.values():
+            if ev["subject"].startswith("obligation:"):
+                out.setdefault(ev["subject"].split(":", 1)[1], []).append(_transition(ev))
+        return out
+
+    def events(self, event_type: str | None = None) -> list[Event]:
+        """Recorded events in insertion order, optionally of one type (as a consumer would receive them)."""
+        return [Event.from_dict(copy.deepcopy(ev)) for ev in self.outbox.values() if event_type in (None, ev["type"])]
+
+
+def _transition(ev: dict[str, Any]) -> Transition:
+    return Transition(
+        id=ev["id"],
+        type=ev["type"],
+        subject_version=int(ev["subject_version"]),
+        occurred_at=parse_instant(ev["occurred_at"]),
+        data=copy.deepcopy(ev["data"]),
+    )
+
+
+class FakePassStore:
+    """The pass state: one instant, and every value it was set to."""
+
+    def __init__(self) -> None:
+        self.history: list[datetime] = []
+
+    def processed_up_to(self) -> datetime | None:
+        """The business instant of the last finished pass."""
+        return self.history[-1] if self.history else None
+
+    def set_processed_up_to(self, instant: datetime) -> None:
+        """Record a finished pass."""
+        self.history.append(instant)
+
+
+class FakeLedgerStore:
+    """Notifications inserted once by id."""
+
+    def __init__(self) -> None:
+        self.notifications: dict[str, Notification] = {}
+        self.record_calls = 0
+
+    def record(self, notification: Notification) -> bool:
+        """Store a notification once; False if its id was already there."""
+        self.record_calls += 1
+        if notification.id in self.notifications:
+            return False
+        self.notifications[notification.id] = copy.deepcopy(notification)
+        return True
+
+    def find(self, **filters: Any) -> list[Notification]:
+        """Notifications matching the non-empty filters, oldest decision first."""
+        query = {k: v for k, v in filters.items() if v}
+        found = [n for n in self.notifications.values() if all(asdict(n).get(k) == v for k, v in query.items())]
+        return [copy.deepcopy(n) for n in sorted(found, key=lambda n: n.decided_at)]
+
+
+class FakeBoardStore:
+    """Compliance documents by `_id` (`compliance:<plan>:<period>`), stored and read as deep copies."""
+
+    def __init__(self) -> None:
+        self.boards: dict[str, dict[str, Any]] = {}
+        self.puts: list[dict[str, Any]] = []
+
+    def get(self, plan_id: str, period: str) -> dict[str, Any] | None:
+        """A period's compliance document."""
+        return copy.deepcopy(self.boards.get(board_id(plan_id, period)))
+
+    def put(self, board: dict[str, Any]) -> None:
+        """Replace a period's compliance document."""
+        self.puts.append(copy.deepcopy(board))
+        self.boards[board["_id"]] = copy.deepcopy(board)
