@@ -1,5 +1,7 @@
 """Business time (F14): the system clock in production, or one simulated clock shared by every process.
 
+Both satisfy `shared.timerules.Clock`, the protocol handlers depend on.
+
 The simulated clock's state (simulated anchor, real anchor, rate; rate 0 = frozen) is one document of the
 `<prefix>clock` database, owned by this module and read with at most CACHE_SECONDS of caching, so every
 service and worker agrees. Only the scheduler's clock endpoint sets it. Security times, logs and retry
@@ -15,9 +17,6 @@ from typing import Any
 
 from shared.settings import Settings
 from shared.store import insert_once
-from shared.timerules import Clock
-
-__all__ = ["CACHE_SECONDS", "Clock", "ClockState", "FixedClock", "SimulatedClock", "SystemClock", "build_clock"]
 
 CACHE_SECONDS = 0.1
 CLOCK_ID = "clock"
