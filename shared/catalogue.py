@@ -41,6 +41,7 @@ class ReportSubmittedSchema(_Data):
 
 class ReportAmendedSchema(ReportSubmittedSchema):
     previous_revision = fields.Integer(required=True, strict=True)
+    amended_at = fields.AwareDateTime(required=True)
 
 
 class ObligationCreatedSchema(_ObligationRef):

@@ -31,10 +31,14 @@ EVENT_LOG = "events"
 BATCH = 100
 
 
-def pending_document(event: Event) -> dict[str, Any]:
-    """The fields to add to a stored document so that it carries `event` to the relay."""
-    check_event(event)
-    return {"event": event.to_dict(), "pending": True, "queued_at": datetime.now(UTC)}
+def pending_document(event: Event, *more: Event) -> dict[str, Any]:
+    """The fields to add to a stored document so that it carries `event` (and `more`, in order) to the relay."""
+    for each in (event, *more):
+        check_event(each)
+    doc: dict[str, Any] = {"event": event.to_dict(), "pending": True, "queued_at": datetime.now(UTC)}
+    if more:
+        doc["more_events"] = [each.to_dict() for each in more]
+    return doc
 
 
 def ensure_indexes(db: Any, collections: Sequence[str]) -> None:
@@ -49,11 +53,11 @@ def relay_once(db: Any, collections: Sequence[str], publisher: Publisher) -> int
     sent = 0
     for name in collections:
         for doc in db[name].find({"pending": True}).sort("queued_at", ASCENDING).limit(BATCH):
-            event = doc["event"]
-            publisher.publish(event)
-            failpoint("relay.after_publish")
-            key = f"{time.time_ns():020d}:{event['id']}"
-            insert_once(db[EVENT_LOG], {"_id": event["id"], "key": key, "event": event})
+            for event in (doc["event"], *doc.get("more_events", ())):
+                publisher.publish(event)
+                failpoint("relay.after_publish")
+                key = f"{time.time_ns():020d}:{event['id']}"
+                insert_once(db[EVENT_LOG], {"_id": event["id"], "key": key, "event": event})
             db[name].update_one({"_id": doc["_id"]}, {"$set": {"pending": False, "published_at": datetime.now(UTC)}})
             sent += 1
     return sent

@@ -108,6 +108,23 @@ class Indicator:
 
 
 @dataclass(frozen=True)
+class Rule:
+    """A cross-field rule of DOMAIN.md §4: sum(left) <op> sum(right); `kind` error or warning; shown on `field`."""
+
+    kind: str
+    left: tuple[str, ...]
+    op: str
+    right: tuple[str, ...]
+    field: str
+    message: str
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """Every indicator the rule reads."""
+        return self.left + self.right
+
+
+@dataclass(frozen=True)
 class Template:
     """What a unit must fill for one period: indicators grouped by content area, narratives, sections II-IV."""
 
@@ -120,6 +137,7 @@ class Template:
     data_window: tuple[date, date] | None
     estimate_note: str | None
     staff_fields: tuple[str, ...] = ()
+    rules: tuple[Rule, ...] = ()
 
     def indicator_keys(self) -> tuple[str, ...]:
         """Keys of the numeric indicators the unit reports."""
@@ -154,6 +172,7 @@ class Plan:
     sections: dict[str, str]
     estimate_note: str
     indicators: tuple[Indicator, ...] = field(repr=False)
+    rules: tuple[Rule, ...] = ()
 
     @property
     def issued_at(self) -> datetime:
@@ -197,6 +216,7 @@ class Plan:
             i for i in self.indicators if not i.derived and i.period_type == wanted and types.intersection(i.reporters)
         )
         staff = next((i for i in chosen if i.kind == "list"), None)
+        keys = {i.key for i in chosen}
         return Template(
             agency=agency,
             period=period_key,
@@ -207,6 +227,7 @@ class Plan:
             data_window=period.data_window,
             estimate_note=self.estimate_note if period.data_window else None,
             staff_fields=staff.fields if staff else (),
+            rules=tuple(r for r in self.rules if keys.issuperset(r.fields)),
         )
 
 
@@ -307,6 +328,17 @@ def parse_plan(raw: dict[str, Any], indicators: list[dict[str, Any]]) -> Plan:
         sections={k: nfc(v) for k, v in templates["sections"].items()},
         estimate_note=nfc(templates.get("estimate_note", "")),
         indicators=tuple(_indicator(i) for i in indicators),
+        rules=tuple(
+            Rule(
+                kind=r["kind"],
+                left=tuple(r["left"]),
+                op=r["op"],
+                right=tuple(r["right"]),
+                field=r["field"],
+                message=nfc(r["message"]),
+            )
+            for r in templates.get("rules", ())
+        ),
     )
 
 

@@ -472,9 +472,11 @@ def add_events_route(app: Flask, producer: Callable[[], Any]) -> None:
 
 
 def register_domain_errors(app: Flask, base: type[Exception], statuses: dict[type[Exception], int]) -> None:
-    """Answer a service's domain errors (subclasses of `base`, with `message` and `field`) by one status table."""
+    """Answer a service's domain errors (subclasses of `base`, with `message` and `field` or `fields`) by one
+    status table."""
 
     @app.errorhandler(base)
     def _domain_error(err: Any) -> Response:
         status = next((code for kind, code in statuses.items() if isinstance(err, kind)), 422)
-        return error_response(ApiError(status, err.message, fields={err.field: err.message} if err.field else {}))
+        fields = getattr(err, "fields", None) or ({err.field: err.message} if err.field else {})
+        return error_response(ApiError(status, err.message, fields=fields))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, request
-from marshmallow import ValidationError
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from services.intake import handlers
 from services.intake.bootstrap import Dependencies, build_dependencies
@@ -15,13 +16,16 @@ from services.intake.domain import (
     PeriodNotOpen,
     Report,
     ReportAlreadySubmitted,
+    ReportInvalid,
     ReportNotFound,
+    RevisionConflict,
+    RevisionNotFound,
     UnknownAgency,
 )
-from services.intake.schemas import ReceiptSchema, ReportDocSchema, load_report, report_schema
+from services.intake.schemas import ReceiptSchema, ReportDocSchema, flatten_errors, load_report, report_schema
 from shared.logs import configure, current_correlation
 from shared.settings import Settings
-from shared.timerules import local_iso
+from shared.timerules import local_iso, local_midnight, parse_instant
 from shared.web import (
     ApiError,
     add_events_route,
@@ -38,8 +42,11 @@ ERROR_STATUS: dict[type[IntakeError], int] = {
     UnknownAgency: 422,
     PeriodNotOpen: 422,
     ReportAlreadySubmitted: 409,
+    RevisionConflict: 409,
     ReportNotFound: 404,
+    RevisionNotFound: 404,
     AgencyMismatch: 403,
+    ReportInvalid: 422,
 }
 
 bp = Blueprint("intake", __name__)
@@ -56,6 +63,8 @@ def _receipt(report: Report) -> dict[str, Any]:
         "received_at": local_iso(report.received_at),
         "on_time": report.on_time,
         "completeness": report.completeness,
+        "warnings": report.warnings,
+        "amended_at": local_iso(report.amended_at),
     }
 
 
@@ -66,8 +75,51 @@ def _report_json(report: Report) -> dict[str, Any]:
         "period": report.period,
         "submitted_by": report.submitted_by,
         "source": report.source,
+        "recorded_by": report.recorded_by,
+        "recorded_at": local_iso(report.recorded_at),
+        "document": report.document,
         "content": report.content,
     }
+
+
+def _idempotency_key() -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= 200:
+        raise ApiError(400, "Idempotency-Key: từ 1 đến 200 ký tự.", fields={"Idempotency-Key": "Không hợp lệ."})
+    return key
+
+
+def _content(body: dict[str, Any], agency: str, period: str) -> dict[str, Any]:
+    """Validate a report body against the unit's template (marshmallow); the content without agency/period."""
+    d = _deps()
+    handlers.check_period_open(d.rt.plan, agency, period)
+    schema = report_schema(d.rt.plan, agency, period)
+    assert schema is not None  # check_period_open found the unit's template
+    try:
+        data = load_report(schema, body)
+    except ValidationError as exc:
+        raise ApiError(422, "Báo cáo có dữ liệu không hợp lệ.", fields=exc.messages) from None  # type: ignore[arg-type]
+    return {k: v for k, v in data.items() if k not in ("agency", "period")}
+
+
+def _body_for(agency: str, period: str) -> dict[str, Any]:
+    """A body for a report named in the URL: its agency and period, if given, must be the URL's."""
+    body = json_body()
+    for name, value in (("agency", agency), ("period", period)):
+        if body.setdefault(name, value) != value:
+            if name == "agency":
+                handlers.check_caller_may_act_for(principal(), str(body[name]))
+            raise ApiError(422, f"{name} trong nội dung khác địa chỉ.", fields={name: "Khác với địa chỉ (URL)."})
+    return body
+
+
+def _revision_arg(name: str, default: int | None = None) -> int | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 10_000:
+        raise ApiError(400, f"{name} phải là số bản (1, 2, ...).", fields={name: "Không hợp lệ."})
+    return int(raw)
 
 
 def _page_args() -> tuple[int, int]:
@@ -87,7 +139,8 @@ def _page_args() -> tuple[int, int]:
 def post_report() -> tuple[Response, int]:
     """Submit a unit's report for a period (first submission).
 
-    Validated against the unit's template; answered 201 with `received_at` and the on-time verdict.
+    Validated against the unit's template and its cross-field rules; answered 201 with `received_at`, the
+    on-time verdict, the completeness and any warnings. The same `Idempotency-Key` returns the first answer.
     """
     body = json_body()
     who = principal()
@@ -97,28 +150,153 @@ def post_report() -> tuple[Response, int]:
     handlers.check_caller_may_act_for(who, agency)
     if not isinstance(period, str) or not period:
         raise ApiError(422, "Kỳ báo cáo (period): bắt buộc.", fields={"period": "Kỳ báo cáo (period): bắt buộc."})
+    cmd = handlers.SubmitReport(
+        agency,
+        period,
+        _content(body, agency, period),
+        source="api",
+        correlation_id=current_correlation(),
+        idempotency_key=_idempotency_key(),
+    )
     d = _deps()
-    handlers.check_period_open(d.rt.plan, agency, period)
-    schema = report_schema(d.rt.plan, agency, period)
-    assert schema is not None  # check_period_open found the unit and the period
-    try:
-        data = load_report(schema, body)
-    except ValidationError as exc:
-        raise ApiError(422, "Báo cáo có dữ liệu không hợp lệ.", fields=exc.messages) from None  # type: ignore[arg-type]
-    content = {k: v for k, v in data.items() if k not in ("agency", "period")}
-    cmd = handlers.SubmitReport(agency, period, content, source="api", correlation_id=current_correlation())
     report = handlers.submit_report(cmd, who, reports=d.reports, plan=d.rt.plan, clock=d.rt.clock)
     resp = jsonify(_receipt(report))
     resp.headers["Location"] = f"/api/v1/reports/{agency}/{period}"
     return resp, 201
 
 
+@bp.put("/api/v1/reports/<agency>/<period>")
+@requires("agency")
+@document(request_schema=ReportDocSchema, response_schema=ReceiptSchema)
+def put_report(agency: str, period: str) -> Response:
+    """Correct a report: a new revision (F5); the first submission's verdict stands."""
+    who = principal()
+    handlers.check_caller_may_act_for(who, agency)
+    body = _body_for(agency, period)
+    cmd = handlers.SubmitReport(
+        agency,
+        period,
+        _content(body, agency, period),
+        source="api",
+        correlation_id=current_correlation(),
+        idempotency_key=_idempotency_key(),
+    )
+    d = _deps()
+    report = handlers.amend_report(cmd, who, reports=d.reports, plan=d.rt.plan, clock=d.rt.clock)
+    return jsonify(_receipt(report))
+
+
+class OnBehalfSchema(Schema):
+    """A report that reached Sở Nội vụ on paper or by e-mail, recorded on the unit's behalf."""
+
+    class Meta:
+        unknown = RAISE
+
+    received_on = fields.String(
+        required=True,
+        metadata={"description": "Ngày văn thư nhận (YYYY-MM-DD = 00:00 giờ Việt Nam ngày đó) hoặc thời điểm ISO 8601"},
+        error_messages={"required": "Ngày nhận (received_on): bắt buộc."},
+    )
+    channel = fields.String(
+        required=True,
+        validate=validate.OneOf(["paper", "email"], error="Hình thức nhận (channel): paper hoặc email."),
+        error_messages={"required": "Hình thức nhận (channel): bắt buộc."},
+    )
+    document_number = fields.String(load_default=None, validate=validate.Length(max=100))
+    document_date = fields.Date(load_default=None, error_messages={"invalid": "Ngày văn bản: YYYY-MM-DD."})
+    signer = fields.String(load_default=None, validate=validate.Length(max=200))
+    report = fields.Dict(required=True, error_messages={"required": "Nội dung báo cáo (report): bắt buộc."})
+
+
+def _received_on(text: str) -> datetime:
+    """A date-only received date is local 00:00 of that date; an instant must carry its offset."""
+    try:
+        if len(text) == 10:
+            return local_midnight(date.fromisoformat(text))
+        return parse_instant(text)
+    except ValueError:
+        raise ApiError(
+            422,
+            "Ngày nhận không hợp lệ.",
+            fields={"received_on": "YYYY-MM-DD hoặc thời điểm ISO 8601 có múi giờ."},
+        ) from None
+
+
+@bp.post("/api/v1/reports/<agency>/<period>/on-behalf")
+@requires("home_affairs", "admin")
+@document(request_schema=OnBehalfSchema, response_schema=ReceiptSchema)
+def post_on_behalf(agency: str, period: str) -> tuple[Response, int]:
+    """Record a report that arrived on paper or by e-mail (F4), with the văn thư's received date; audited."""
+    try:
+        data = OnBehalfSchema().load(json_body())
+    except ValidationError as exc:
+        raise ApiError(422, "Dữ liệu ghi nhận không hợp lệ.", fields=flatten_errors(exc.messages)) from None
+    received_at = _received_on(data["received_on"])
+    d = _deps()
+    if received_at > d.rt.clock.now():
+        raise ApiError(422, "Ngày nhận ở tương lai.", fields={"received_on": "Không được sau thời điểm hiện tại."})
+    report_body = {**data["report"], "agency": agency, "period": period}
+    document_info = {
+        "channel": data["channel"],
+        "number": data["document_number"],
+        "date": data["document_date"].isoformat() if data["document_date"] else None,
+        "signer": data["signer"],
+    }
+    cmd = handlers.SubmitReport(
+        agency,
+        period,
+        _content(report_body, agency, period),
+        source="on_behalf",
+        correlation_id=current_correlation(),
+        idempotency_key=_idempotency_key(),
+        received_at=received_at,
+        document=document_info,
+    )
+    report = handlers.submit_report(cmd, principal(), reports=d.reports, plan=d.rt.plan, clock=d.rt.clock)
+    return jsonify(_report_json(report)), 201
+
+
 @bp.get("/api/v1/reports/<agency>/<period>")
 @requires("agency", "home_affairs", "observer", "admin", "service")
+@document(query=("revision",))
 def get_report(agency: str, period: str) -> Response:
-    """One report (latest revision); a unit sees only its own."""
-    report = handlers.get_report(agency, period, principal(), reports=_deps().reports)
+    """One report: the latest revision, or `?revision=N`; a unit sees only its own."""
+    report = handlers.get_report(
+        agency, period, principal(), reports=_deps().reports, revision=_revision_arg("revision")
+    )
     return jsonify(_report_json(report))
+
+
+@bp.get("/api/v1/reports/<agency>/<period>/revisions")
+@requires("agency", "home_affairs", "observer", "admin", "service")
+def list_revisions(agency: str, period: str) -> Response:
+    """Every revision of a report with who and when (F5)."""
+    latest = handlers.get_report(agency, period, principal(), reports=_deps().reports)
+    items = [
+        {
+            "revision": r.revision,
+            "submitted_by": r.submitted_by,
+            "at": local_iso(r.amended_at or r.recorded_at or r.received_at),
+            "source": r.source,
+            "completeness": r.completeness,
+        }
+        for r in _deps().reports.revisions(agency, period)[: latest.revision]
+    ]
+    return jsonify({"id": latest.report_id, "items": items})
+
+
+@bp.get("/api/v1/reports/<agency>/<period>/diff")
+@requires("agency", "home_affairs", "observer", "admin", "service")
+@document(query=("from", "to"))
+def diff_report(agency: str, period: str) -> Response:
+    """Exactly the fields that changed between revisions `from` and `to` (default: the last two)."""
+    d = _deps()
+    latest = handlers.get_report(agency, period, principal(), reports=d.reports)
+    new = _revision_arg("to", latest.revision)
+    old = _revision_arg("from", max(1, (new or 1) - 1))
+    assert old is not None and new is not None
+    changes = handlers.diff_revisions(agency, period, principal(), reports=d.reports, old=old, new=new)
+    return jsonify({"id": latest.report_id, "from": old, "to": new, "changes": changes})
 
 
 @bp.get("/api/v1/reports")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from shared.plan import Template
+from shared.plan import Rule, Template
 
 REQUIRED_SECTIONS = ("strengths", "limitations", "causes")
 
@@ -42,6 +42,22 @@ class AgencyMismatch(IntakeError):
     """The body names another unit than the caller's credential."""
 
 
+class RevisionNotFound(IntakeError):
+    """No such revision of the report."""
+
+
+class ReportInvalid(IntakeError):
+    """The report breaks cross-field rules (errors), each message on its field."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__("Báo cáo có số liệu không hợp lệ.")
+        self.fields = fields
+
+
+class RevisionConflict(IntakeError):
+    """Another correction took the same revision number first."""
+
+
 @dataclass(frozen=True)
 class Report:
     """One revision of a unit's report for a period, as accepted."""
@@ -55,6 +71,12 @@ class Report:
     content: dict[str, Any]
     submitted_by: str
     source: str
+    warnings: dict[str, str] = field(default_factory=dict)
+    recorded_by: str | None = None
+    recorded_at: datetime | None = None
+    document: dict[str, Any] | None = None
+    amended_at: datetime | None = None
+    idempotency_key: str | None = None
 
     @property
     def report_id(self) -> str:
@@ -74,3 +96,50 @@ def completeness(template: Template, content: dict[str, Any]) -> float:
     filled = [bool((narratives.get(f"area_{a}") or "").strip()) for a in sorted(template.areas)]
     filled += [bool((assessment.get(s) or "").strip()) for s in REQUIRED_SECTIONS]
     return round(sum(filled) / len(filled), 4)
+
+
+OPERATORS = {"<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b, "==": lambda a, b: a == b}
+
+
+def check_rules(rules: tuple[Rule, ...], indicators: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """Evaluate the template's cross-field rules: (errors, warnings), each `{"indicators.<field>": message}`.
+
+    A rule with any blank (null) field is not evaluated: blank means "not reported", never 0.
+    """
+    errors: dict[str, str] = {}
+    warnings: dict[str, str] = {}
+    for rule in rules:
+        values = [indicators.get(key) for key in rule.fields]
+        if any(v is None for v in values):
+            continue
+        left = sum(indicators[k] for k in rule.left)
+        right = sum(indicators[k] for k in rule.right)
+        if not OPERATORS[rule.op](left, right):
+            target = errors if rule.kind == "error" else warnings
+            target.setdefault(f"indicators.{rule.field}", rule.message.format(left=left, right=right))
+    return errors, warnings
+
+
+def flatten(content: Any, prefix: str = "") -> dict[str, Any]:
+    """A report's content as {"indicators.tcd_luot": 3, "staff[0].ho_ten": "..."}."""
+    if isinstance(content, dict):
+        out: dict[str, Any] = {}
+        for key, value in content.items():
+            out.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    if isinstance(content, list):
+        out = {}
+        for index, value in enumerate(content):
+            out.update(flatten(value, f"{prefix}[{index}]"))
+        return out or {prefix: []}
+    return {prefix: content}
+
+
+def diff_content(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
+    """Exactly the fields whose values differ between two revisions, in field order."""
+    a, b = flatten(old), flatten(new)
+    return [
+        {"field": key, "from": a.get(key), "to": b.get(key)}
+        for key in sorted(set(a) | set(b))
+        if a.get(key) != b.get(key)
+    ]

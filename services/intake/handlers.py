@@ -2,44 +2,61 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, Protocol
 
 from services.intake.domain import (
     AgencyMismatch,
     PeriodNotOpen,
     Report,
+    ReportAlreadySubmitted,
+    ReportInvalid,
     ReportNotFound,
+    RevisionNotFound,
     UnknownAgency,
+    check_rules,
     completeness,
+    diff_content,
 )
 from shared.auth import Principal
 from shared.events import Event, report_subject
-from shared.plan import Plan
+from shared.plan import Plan, Template
 from shared.timerules import Clock, Deadline, is_on_time
 
 
 class ReportStore(Protocol):
-    """Where reports and their pending events are kept."""
+    """Where report revisions and their pending events are kept."""
 
-    def add_first(self, report: Report, event: Event) -> None:
-        """Store revision 1 and its event in one write; raise ReportAlreadySubmitted if it exists."""
+    def add(self, report: Report, event: Event, *more: Event) -> None:
+        """Store one revision and its events in one write; raise ReportAlreadySubmitted / RevisionConflict if taken."""
         ...
 
-    def latest(self, agency: str, period: str) -> Report | None:
-        """The latest revision of a report, or None."""
+    def revision(self, agency: str, period: str, revision: int) -> Report | None:
+        """One revision, or None."""
+        ...
+
+    def revisions(self, agency: str, period: str) -> list[Report]:
+        """Every revision, oldest first."""
         ...
 
 
 @dataclass(frozen=True)
 class SubmitReport:
-    """A unit's first submission of a period's report (content already validated against its template)."""
+    """A report for a period (content already validated against its template).
+
+    `received_at` is set only for a report Sở Nội vụ records on a unit's behalf (the văn thư's date);
+    otherwise intake takes it from the clock when it accepts the report.
+    """
 
     agency: str
     period: str
     content: dict[str, Any]
     source: str
     correlation_id: str | None = None
+    idempotency_key: str | None = None
+    received_at: datetime | None = None
+    document: dict[str, Any] | None = None
 
 
 def check_caller_may_act_for(principal: Principal, agency: str) -> None:
@@ -48,35 +65,98 @@ def check_caller_may_act_for(principal: Principal, agency: str) -> None:
         raise AgencyMismatch("Mã đơn vị trong báo cáo khác đơn vị của tài khoản.", field="agency")
 
 
-def check_period_open(plan: Plan, agency: str, period: str) -> None:
-    """Raise unless `agency` is a reporting unit that owes a report for `period`."""
+def check_period_open(plan: Plan, agency: str, period: str) -> Template:
+    """The unit's template for `period`; raise unless the unit is a reporting unit that owes that report."""
     unit = plan.unit(agency)
     if unit is None or not unit.reports:
         raise UnknownAgency(f"Không có đơn vị báo cáo mã '{agency}'.", field="agency")
     entry = plan.period(period)
     if entry is None:
         raise PeriodNotOpen(f"Không có kỳ báo cáo '{period}'.", field="period")
-    if not plan.is_expected(agency, period):
+    template = plan.template_for(agency, period)
+    if template is None or not plan.is_expected(agency, period):
         reason = entry.not_applicable_reason or "Đơn vị không thuộc diện báo cáo kỳ này."
         raise PeriodNotOpen(f"Kỳ {period} không nhận báo cáo: {reason}", field="period")
+    return template
 
 
 def deadlines_for(plan: Plan, period: str) -> list[Deadline]:
-    """Intake's own copy of a period's deadlines (the plan's; extensions arrive with a later issue)."""
+    """Intake's own copy of a period's deadlines (the plan's; extensions arrive with the scheduler issue)."""
     entry = plan.period(period)
     if entry is None or entry.due_before is None:
         return []
     return [Deadline(generation=1, due_before=entry.due_before)]
 
 
+def _checked(template: Template, content: dict[str, Any]) -> dict[str, str]:
+    """Apply the cross-field rules: raise on errors, return the warnings."""
+    errors, warnings = check_rules(template.rules, content.get("indicators") or {})
+    if errors:
+        raise ReportInvalid(errors)
+    return warnings
+
+
+def _replay(reports: ReportStore, cmd: SubmitReport, principal: Principal) -> Report | None:
+    """The revision an earlier request with the same Idempotency-Key (from the same person) created."""
+    if not cmd.idempotency_key:
+        return None
+    for report in reports.revisions(cmd.agency, cmd.period):
+        if report.idempotency_key == cmd.idempotency_key and report.submitted_by == principal.sub:
+            return report
+    return None
+
+
+def _event_data(report: Report) -> dict[str, Any]:
+    return {
+        "report_id": report.report_id,
+        "agency": report.agency,
+        "period": report.period,
+        "revision": report.revision,
+        "received_at": report.received_at.isoformat(),
+        "on_time": report.on_time,
+        "completeness": report.completeness,
+        "source": report.source,
+        "submitted_by": report.submitted_by,
+        "content": report.content,
+    }
+
+
+def _contacts_event(report: Report, occurred_at: datetime) -> Event:
+    """The staff list's people become the unit's contacts for alerts (F6)."""
+    contacts = [
+        {
+            "alert_role": person.get("alert_role") or "other",
+            "name": person["ho_ten"],
+            "title": person.get("chuc_vu") or "",
+            "email": person.get("email"),
+            "phone": person.get("dien_thoai"),
+        }
+        for person in report.content.get("staff", ())
+    ]
+    return Event(
+        id=f"unit:{report.agency}:contacts:{report.period}:r{report.revision}",
+        type="unit.contacts_changed",
+        subject=f"unit:{report.agency}",
+        subject_version=report.revision,
+        producer="intake",
+        occurred_at=occurred_at,
+        data={"agency": report.agency, "contacts": contacts},
+    )
+
+
 def submit_report(cmd: SubmitReport, principal: Principal, *, reports: ReportStore, plan: Plan, clock: Clock) -> Report:
-    """Accept a unit's first report for a period: received now, verdict by the pure time rule, event queued."""
+    """Accept a unit's first report for a period: received now (or on the văn thư's date), verdict by the pure
+    time rule, its events queued in the same write. The same Idempotency-Key returns the first answer."""
     check_caller_may_act_for(principal, cmd.agency)
-    check_period_open(plan, cmd.agency, cmd.period)
-    template = plan.template_for(cmd.agency, cmd.period)
-    assert template is not None  # check_period_open guarantees a reporting unit and a known period
-    received_at = clock.now()
+    template = check_period_open(plan, cmd.agency, cmd.period)
+    replayed = _replay(reports, cmd, principal)
+    if replayed is not None and replayed.revision == 1:
+        return replayed
+    warnings = _checked(template, cmd.content)
+    now = clock.now()
+    received_at = cmd.received_at or now
     deadlines = deadlines_for(plan, cmd.period)
+    on_behalf = cmd.received_at is not None
     report = Report(
         agency=cmd.agency,
         period=cmd.period,
@@ -87,6 +167,11 @@ def submit_report(cmd: SubmitReport, principal: Principal, *, reports: ReportSto
         content=cmd.content,
         submitted_by=principal.sub,
         source=cmd.source,
+        warnings=warnings,
+        recorded_by=principal.sub if on_behalf else None,
+        recorded_at=now if on_behalf else None,
+        document=cmd.document,
+        idempotency_key=cmd.idempotency_key,
     )
     event = Event(
         id=f"report:{cmd.agency}:{cmd.period}:r1:submitted",
@@ -94,30 +179,81 @@ def submit_report(cmd: SubmitReport, principal: Principal, *, reports: ReportSto
         subject=report_subject(cmd.agency, cmd.period),
         subject_version=1,
         producer="intake",
-        occurred_at=received_at,
+        occurred_at=now,
         correlation_id=cmd.correlation_id,
-        data={
-            "report_id": report.report_id,
-            "agency": cmd.agency,
-            "period": cmd.period,
-            "revision": 1,
-            "received_at": received_at.isoformat(),
-            "on_time": report.on_time,
-            "completeness": report.completeness,
-            "source": cmd.source,
-            "submitted_by": principal.sub,
-            "content": cmd.content,
-        },
+        data=_event_data(report),
     )
-    reports.add_first(report, event)
+    more = (_contacts_event(report, now),) if template.staff_fields else ()
+    try:
+        reports.add(report, event, *more)
+    except ReportAlreadySubmitted:
+        replayed = _replay(reports, cmd, principal)
+        if replayed is not None and replayed.revision == 1:
+            return replayed  # a concurrent retry of the same request won the insert
+        raise
     return report
 
 
-def get_report(agency: str, period: str, principal: Principal, *, reports: ReportStore) -> Report:
-    """The latest revision of a report; a unit sees only its own (another unit's answers 404)."""
+def amend_report(cmd: SubmitReport, principal: Principal, *, reports: ReportStore, plan: Plan, clock: Clock) -> Report:
+    """A correction (F5): a new revision with who and when; the receipt and the verdict stay the first one's."""
+    check_caller_may_act_for(principal, cmd.agency)
+    template = check_period_open(plan, cmd.agency, cmd.period)
+    replayed = _replay(reports, cmd, principal)
+    if replayed is not None:
+        return replayed
+    history = reports.revisions(cmd.agency, cmd.period)
+    if not history:
+        raise ReportNotFound("Chưa có báo cáo kỳ này: gửi báo cáo lần đầu (POST) trước khi điều chỉnh.")
+    warnings = _checked(template, cmd.content)
+    first, latest = history[0], history[-1]
+    now = clock.now()
+    report = replace(
+        first,
+        revision=latest.revision + 1,
+        completeness=completeness(template, cmd.content),
+        content=cmd.content,
+        submitted_by=principal.sub,
+        source=cmd.source,
+        warnings=warnings,
+        amended_at=now,
+        idempotency_key=cmd.idempotency_key,
+    )
+    event = Event(
+        id=f"report:{cmd.agency}:{cmd.period}:r{report.revision}:amended",
+        type="report.amended",
+        subject=report_subject(cmd.agency, cmd.period),
+        subject_version=report.revision,
+        producer="intake",
+        occurred_at=now,
+        correlation_id=cmd.correlation_id,
+        data={**_event_data(report), "previous_revision": latest.revision, "amended_at": now.isoformat()},
+    )
+    more = (_contacts_event(report, now),) if template.staff_fields else ()
+    reports.add(report, event, *more)
+    return report
+
+
+def get_report(
+    agency: str, period: str, principal: Principal, *, reports: ReportStore, revision: int | None = None
+) -> Report:
+    """A revision of a report (the latest by default); a unit sees only its own (another unit's answers 404)."""
     if principal.is_agency() and principal.agency != agency:
         raise ReportNotFound("Không tìm thấy báo cáo.")
-    report = reports.latest(agency, period)
-    if report is None:
+    if revision is not None:
+        found = reports.revision(agency, period, revision)
+        if found is None:
+            raise RevisionNotFound(f"Không có bản số {revision} của báo cáo này.", field="revision")
+        return found
+    history = reports.revisions(agency, period)
+    if not history:
         raise ReportNotFound("Không tìm thấy báo cáo.")
-    return report
+    return history[-1]
+
+
+def diff_revisions(
+    agency: str, period: str, principal: Principal, *, reports: ReportStore, old: int, new: int
+) -> list[dict[str, Any]]:
+    """Exactly the fields that differ between two revisions."""
+    before = get_report(agency, period, principal, reports=reports, revision=old)
+    after = get_report(agency, period, principal, reports=reports, revision=new)
+    return diff_content(before.content, after.content)

@@ -218,3 +218,5 @@ class ReceiptSchema(Schema):
     received_at = fields.String()
     on_time = fields.Boolean(allow_none=True)
     completeness = fields.Float()
+    warnings = fields.Dict(keys=fields.String(), values=fields.String())
+    amended_at = fields.String(allow_none=True)

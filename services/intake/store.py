@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, fields
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 
-from services.intake.domain import Report, ReportAlreadySubmitted
+from services.intake.domain import Report, ReportAlreadySubmitted, RevisionConflict
 from shared.events import Event
 from shared.outbox import ensure_indexes, pending_document, read_events
 from shared.store import DuplicateKeyError
 
 REPORTS = "reports"
+REPORT_FIELDS = tuple(f.name for f in fields(Report))
 
 
 def _doc_id(agency: str, period: str, revision: int) -> str:
@@ -19,21 +21,24 @@ def _doc_id(agency: str, period: str, revision: int) -> str:
 
 
 def _to_report(doc: dict[str, Any]) -> Report:
-    return Report(
-        agency=doc["agency"],
-        period=doc["period"],
-        revision=doc["revision"],
-        received_at=doc["received_at"],
-        on_time=doc["on_time"],
-        completeness=doc["completeness"],
-        content=doc["content"],
-        submitted_by=doc["submitted_by"],
-        source=doc["source"],
-    )
+    values = {name: doc[name] for name in REPORT_FIELDS if name in doc}
+    values["warnings"] = {w["field"]: w["message"] for w in doc.get("warnings", ())}
+    return Report(**values)
+
+
+def _to_doc(report: Report) -> dict[str, Any]:
+    # warnings are keyed by dotted field paths, which are not safe as document keys: store them as a list
+    doc = asdict(report)
+    doc["warnings"] = [{"field": k, "message": v} for k, v in report.warnings.items()]
+    return doc
 
 
 class MongoReportStore:
-    """Each revision is one document `<agency>:<period>:<revision>` carrying its event until relayed."""
+    """Each revision is one document `<agency>:<period>:<revision>` carrying its events until relayed.
+
+    Revisions are never updated (only the relay clears `pending`): a correction is a new document, and
+    its deterministic `_id` makes two concurrent corrections collide instead of overwriting each other.
+    """
 
     def __init__(self, db: Any) -> None:
         self.db = db
@@ -43,38 +48,41 @@ class MongoReportStore:
         self.db[REPORTS].create_index([("period", ASCENDING), ("agency", ASCENDING), ("revision", DESCENDING)])
         ensure_indexes(self.db, [REPORTS])
 
-    def add_first(self, report: Report, event: Event) -> None:
-        """Insert revision 1 with its pending event: one atomic single-document write."""
+    def add(self, report: Report, event: Event, *more: Event) -> None:
+        """Insert one revision with its pending events: one atomic single-document write."""
         doc = {
-            "_id": _doc_id(report.agency, report.period, 1),
+            "_id": _doc_id(report.agency, report.period, report.revision),
             "report_id": report.report_id,
-            "agency": report.agency,
-            "period": report.period,
-            "revision": 1,
-            "received_at": report.received_at,
-            "on_time": report.on_time,
-            "completeness": report.completeness,
-            "content": report.content,
-            "submitted_by": report.submitted_by,
-            "source": report.source,
-            **pending_document(event),
+            **_to_doc(report),
+            **pending_document(event, *more),
         }
         try:
             self.db[REPORTS].insert_one(doc)
         except DuplicateKeyError:
-            raise ReportAlreadySubmitted(
-                f"Đơn vị đã gửi báo cáo kỳ {report.period}; để sửa, gửi bản điều chỉnh (PUT).", field="period"
+            if report.revision == 1:
+                raise ReportAlreadySubmitted(
+                    f"Đơn vị đã gửi báo cáo kỳ {report.period}; để sửa, gửi bản điều chỉnh (PUT).", field="period"
+                ) from None
+            raise RevisionConflict(
+                f"Bản điều chỉnh số {report.revision} vừa được ghi bởi một yêu cầu khác; vui lòng tải lại và thử lại."
             ) from None
 
+    def revision(self, agency: str, period: str, revision: int) -> Report | None:
+        """One revision by its `_id`."""
+        doc = self.db[REPORTS].find_one({"_id": _doc_id(agency, period, revision)}, {"event": 0, "more_events": 0})
+        return _to_report(doc) if doc else None
+
+    def revisions(self, agency: str, period: str) -> list[Report]:
+        """Every revision, oldest first (`_id` lookups from 1 upwards; a report has few)."""
+        out = []
+        while (found := self.revision(agency, period, len(out) + 1)) is not None:
+            out.append(found)
+        return out
+
     def latest(self, agency: str, period: str) -> Report | None:
-        """The highest revision (revisions are `_id` lookups from 1 upwards; few per report)."""
-        found = None
-        revision = 1
-        while True:
-            doc = self.db[REPORTS].find_one({"_id": _doc_id(agency, period, revision)})
-            if doc is None:
-                return _to_report(found) if found else None
-            found, revision = doc, revision + 1
+        """The highest revision."""
+        revisions = self.revisions(agency, period)
+        return revisions[-1] if revisions else None
 
     def list(self, *, period: str | None, agency: str | None, skip: int, limit: int) -> tuple[list[Report], int]:
         """Latest revisions matching the filters, in (period, agency) order, and the total count."""
@@ -84,7 +92,7 @@ class MongoReportStore:
         if agency:
             query["agency"] = agency
         latest: dict[str, dict[str, Any]] = {}
-        for doc in self.db[REPORTS].find(query, {"event": 0}):
+        for doc in self.db[REPORTS].find(query, {"event": 0, "more_events": 0}):
             held = latest.get(doc["report_id"])
             if held is None or doc["revision"] > held["revision"]:
                 latest[doc["report_id"]] = doc

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from services.aggregator.domain import board_id
-from services.intake.domain import Report, ReportAlreadySubmitted
+from services.intake.domain import Report, ReportAlreadySubmitted, RevisionConflict
 from services.notifier.domain import Notification
 from services.scheduler.domain import Obligation, Transition
 from shared.catalogue import check_event
@@ -23,36 +23,47 @@ from shared.timerules import parse_instant
 
 
 class FakeReportStore:
-    """Reports by `<agency>:<period>:<revision>`, each revision carrying the event stored with it."""
+    """Reports by `<agency>:<period>:<revision>`, each revision carrying the events stored with it."""
 
     def __init__(self) -> None:
-        self.docs: dict[str, tuple[Report, Event]] = {}
-        self.add_first_calls: list[tuple[Report, Event]] = []
+        self.docs: dict[str, tuple[Report, list[Event]]] = {}
+        self.add_calls: list[tuple[Report, list[Event]]] = []
 
-    def add_first(self, report: Report, event: Event) -> None:
-        """Insert revision 1 with its pending event; a second revision 1 raises ReportAlreadySubmitted."""
-        self.add_first_calls.append((copy.deepcopy(report), copy.deepcopy(event)))
-        check_event(event)  # the adapter's pending_document validates the event before the insert
-        key = f"{report.agency}:{report.period}:1"
+    def add(self, report: Report, event: Event, *more: Event) -> None:
+        """Insert a revision with its pending events; a taken revision raises as the adapter does."""
+        self.add_calls.append((copy.deepcopy(report), copy.deepcopy([event, *more])))
+        for each in (event, *more):
+            check_event(each)  # the adapter's pending_document validates the events before the insert
+        key = f"{report.agency}:{report.period}:{report.revision}"
         if key in self.docs:
-            raise ReportAlreadySubmitted(
-                f"Đơn vị đã gửi báo cáo kỳ {report.period}; để sửa, gửi bản điều chỉnh (PUT).", field="period"
-            )
-        self.docs[key] = (copy.deepcopy(report), copy.deepcopy(event))
+            if report.revision == 1:
+                raise ReportAlreadySubmitted(
+                    f"Đơn vị đã gửi báo cáo kỳ {report.period}; để sửa, gửi bản điều chỉnh (PUT).", field="period"
+                )
+            raise RevisionConflict("taken")
+        self.docs[key] = (copy.deepcopy(report), copy.deepcopy([event, *more]))
 
-    def latest(self, agency: str, period: str) -> Report | None:
-        """The highest stored revision, or None."""
-        found = None
-        revision = 1
-        while f"{agency}:{period}:{revision}" in self.docs:
-            found = self.docs[f"{agency}:{period}:{revision}"][0]
-            revision += 1
-        return copy.deepcopy(found)
+    def revision(self, agency: str, period: str, revision: int) -> Report | None:
+        """One revision, or None."""
+        found = self.docs.get(f"{agency}:{period}:{revision}")
+        return copy.deepcopy(found[0]) if found else None
+
+    def revisions(self, agency: str, period: str) -> list[Report]:
+        """Every revision, oldest first."""
+        out = []
+        while (found := self.revision(agency, period, len(out) + 1)) is not None:
+            out.append(found)
+        return out
+
+    @property
+    def add_first_calls(self) -> list[tuple[Report, Event]]:
+        """The first-submission writes (revision 1) with their primary event."""
+        return [(report, events[0]) for report, events in self.add_calls if report.revision == 1]
 
     @property
     def pending_events(self) -> list[Event]:
         """The events stored with the reports, in insertion order (what the relay would publish)."""
-        return [copy.deepcopy(event) for _, event in self.docs.values()]
+        return [copy.deepcopy(e) for _, events in self.docs.values() for e in events]
 
 
 class FakeObligationStore:

@@ -36,7 +36,7 @@ OUTCOME = {
 
 MINIMAL_DATA = {
     "report.submitted": REPORT,
-    "report.amended": {**REPORT, "revision": 2, "previous_revision": 1},
+    "report.amended": {**REPORT, "revision": 2, "previous_revision": 1, "amended_at": "2019-06-12T02:00:00+00:00"},
     "obligation.created": {
         **OB,
         "generation": 1,

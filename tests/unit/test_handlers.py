@@ -173,13 +173,13 @@ def created_event_of(agency: str = AGENCY, period: str = PERIOD) -> Event:
 def test_report_at_the_last_second_of_the_deadline_day_is_on_time():
     report, reports = submit(local(2019, 6, 10, 23, 59, 59))
     assert report.on_time is True
-    assert reports.latest(AGENCY, PERIOD) == report
+    assert reports.revisions(AGENCY, PERIOD)[-1] == report
 
 
 def test_report_at_local_midnight_after_the_deadline_day_is_late():
     report, reports = submit(local(2019, 6, 11, 0, 0, 0))
     assert report.on_time is False
-    assert reports.latest(AGENCY, PERIOD).on_time is False
+    assert reports.revisions(AGENCY, PERIOD)[-1].on_time is False
 
 
 def test_submission_stores_the_report_and_its_event_in_one_write():
@@ -225,7 +225,7 @@ def test_second_submission_is_refused_and_stores_nothing_new():
     with pytest.raises(ReportAlreadySubmitted) as caught:
         submit(local(2019, 6, 6, 9, 30), reports=reports, content={"narratives": {"area_1": "Bản khác."}})
     assert caught.value.field == "period"
-    assert reports.latest(AGENCY, PERIOD) == first
+    assert reports.revisions(AGENCY, PERIOD)[-1] == first
     assert len(reports.pending_events) == 1
     assert reports.pending_events[0].data["received_at"] == first.received_at.isoformat()
 
