@@ -12,6 +12,7 @@ from services.intake import handlers
 from services.intake.bootstrap import Dependencies, build_dependencies
 from services.intake.domain import (
     AgencyMismatch,
+    DraftNotFound,
     IntakeError,
     PeriodNotOpen,
     Report,
@@ -45,6 +46,7 @@ ERROR_STATUS: dict[type[IntakeError], int] = {
     RevisionConflict: 409,
     ReportNotFound: 404,
     RevisionNotFound: 404,
+    DraftNotFound: 404,
     AgencyMismatch: 403,
     ReportInvalid: 422,
 }
@@ -312,6 +314,46 @@ def list_reports() -> Response:
         limit=size,
     )
     return jsonify({"items": [_report_json(r) for r in items], "page": page, "page_size": size, "total": total})
+
+
+def _draft_json(
+    draft: Any, errors: dict[str, str] | None = None, warnings: dict[str, str] | None = None
+) -> dict[str, Any]:
+    out = {
+        "agency": draft.agency,
+        "period": draft.period,
+        "saved_by": draft.saved_by,
+        "saved_at": local_iso(draft.saved_at),
+        "content": draft.content,
+    }
+    if errors is not None:
+        out["rule_errors"], out["rule_warnings"] = errors, warnings or {}
+    return out
+
+
+@bp.put("/api/v1/drafts/<agency>/<period>")
+@requires("agency")
+@document(request_schema=ReportDocSchema)
+def put_draft(agency: str, period: str) -> Response:
+    """Save the unit's draft for a period: validated field by field, kept apart, no event, no verdict.
+
+    Cross-field rules are reported (`rule_errors`, `rule_warnings`) but do not stop a draft being saved.
+    """
+    who = principal()
+    handlers.check_caller_may_act_for(who, agency)
+    content = _content(_body_for(agency, period), agency, period)
+    d = _deps()
+    draft, errors, warnings = handlers.save_draft(
+        agency, period, content, who, drafts=d.drafts, plan=d.rt.plan, clock=d.rt.clock
+    )
+    return jsonify(_draft_json(draft, errors, warnings))
+
+
+@bp.get("/api/v1/drafts/<agency>/<period>")
+@requires("agency")
+def get_draft(agency: str, period: str) -> Response:
+    """The unit's draft for a period."""
+    return jsonify(_draft_json(handlers.get_draft(agency, period, principal(), drafts=_deps().drafts)))
 
 
 @bp.get("/api/v1/templates/<agency>/<period>")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.intake.store import MongoReportStore
+from services.intake.store import MongoDraftStore, MongoReportStore
 from shared.runtime import Runtime
 from shared.settings import Settings
 
@@ -15,9 +15,10 @@ class Dependencies:
 
     rt: Runtime
     reports: MongoReportStore
+    drafts: MongoDraftStore
 
 
 def build_dependencies(settings: Settings) -> Dependencies:
     """Create the store client, stores, plan and clock (call inside the worker process)."""
     rt = Runtime.build(settings, "intake")
-    return Dependencies(rt=rt, reports=MongoReportStore(rt.db))
+    return Dependencies(rt=rt, reports=MongoReportStore(rt.db), drafts=MongoDraftStore(rt.db))

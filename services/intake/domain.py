@@ -98,6 +98,21 @@ def completeness(template: Template, content: dict[str, Any]) -> float:
     return round(sum(filled) / len(filled), 4)
 
 
+@dataclass(frozen=True)
+class Draft:
+    """A unit's work in progress for a period: kept apart from reports, no event, no verdict."""
+
+    agency: str
+    period: str
+    content: dict[str, Any]
+    saved_by: str
+    saved_at: datetime
+
+
+class DraftNotFound(IntakeError):
+    """The unit has no draft for that period."""
+
+
 OPERATORS = {"<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b, "==": lambda a, b: a == b}
 
 

@@ -8,6 +8,8 @@ from typing import Any, Protocol
 
 from services.intake.domain import (
     AgencyMismatch,
+    Draft,
+    DraftNotFound,
     PeriodNotOpen,
     Report,
     ReportAlreadySubmitted,
@@ -38,6 +40,18 @@ class ReportStore(Protocol):
 
     def revisions(self, agency: str, period: str) -> list[Report]:
         """Every revision, oldest first."""
+        ...
+
+
+class DraftStore(Protocol):
+    """A unit's drafts, one per period, rewritten by their unit only."""
+
+    def put(self, draft: Draft) -> None:
+        """Save (replace) the draft."""
+        ...
+
+    def get(self, agency: str, period: str) -> Draft | None:
+        """The draft, or None."""
         ...
 
 
@@ -257,3 +271,32 @@ def diff_revisions(
     before = get_report(agency, period, principal, reports=reports, revision=old)
     after = get_report(agency, period, principal, reports=reports, revision=new)
     return diff_content(before.content, after.content)
+
+
+def save_draft(
+    agency: str,
+    period: str,
+    content: dict[str, Any],
+    principal: Principal,
+    *,
+    drafts: DraftStore,
+    plan: Plan,
+    clock: Clock,
+) -> tuple[Draft, dict[str, str], dict[str, str]]:
+    """Keep a unit's draft (no event, no verdict); return it with the rule errors and warnings it would meet."""
+    check_caller_may_act_for(principal, agency)
+    template = check_period_open(plan, agency, period)
+    draft = Draft(agency=agency, period=period, content=content, saved_by=principal.sub, saved_at=clock.now())
+    drafts.put(draft)
+    errors, warnings = check_rules(template.rules, content.get("indicators") or {})
+    return draft, errors, warnings
+
+
+def get_draft(agency: str, period: str, principal: Principal, *, drafts: DraftStore) -> Draft:
+    """The unit's draft; another unit's answers 404."""
+    if principal.is_agency() and principal.agency != agency:
+        raise DraftNotFound("Không tìm thấy bản nháp.")
+    draft = drafts.get(agency, period)
+    if draft is None:
+        raise DraftNotFound("Chưa có bản nháp cho kỳ này.")
+    return draft

@@ -7,12 +7,13 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 
-from services.intake.domain import Report, ReportAlreadySubmitted, RevisionConflict
+from services.intake.domain import Draft, Report, ReportAlreadySubmitted, RevisionConflict
 from shared.events import Event
 from shared.outbox import ensure_indexes, pending_document, read_events
 from shared.store import DuplicateKeyError
 
 REPORTS = "reports"
+DRAFTS = "drafts"
 REPORT_FIELDS = tuple(f.name for f in fields(Report))
 
 
@@ -102,3 +103,20 @@ class MongoReportStore:
     def events(self, *, after: str | None, limit: int) -> list[dict[str, Any]]:
         """Events intake has published."""
         return read_events(self.db, after=after, limit=limit)
+
+
+class MongoDraftStore:
+    """One document per (unit, period), `_id` `<agency>:<period>`; only that unit writes it."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+
+    def put(self, draft: Draft) -> None:
+        """Replace the draft."""
+        doc = {"_id": f"{draft.agency}:{draft.period}", **asdict(draft)}
+        self.db[DRAFTS].replace_one({"_id": doc["_id"]}, doc, upsert=True)
+
+    def get(self, agency: str, period: str) -> Draft | None:
+        """The draft, or None."""
+        doc = self.db[DRAFTS].find_one({"_id": f"{agency}:{period}"})
+        return Draft(**{k: v for k, v in doc.items() if k != "_id"}) if doc else None

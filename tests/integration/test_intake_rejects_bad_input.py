@@ -133,3 +133,54 @@ def test_an_oversized_count_is_422_with_the_label(stack: TestStack) -> None:
     body["indicators"] = {"tcd_luot": 2**70}
     error = _assert_error(_post(stack, json.dumps(body)), 422, "invalid")
     assert error["fields"] == {"indicators.tcd_luot": "Số lượt tiếp công dân: số quá lớn."}
+
+
+def test_a_10_mb_body_is_413(stack: TestStack) -> None:
+    _assert_error(_post(stack, b'{"agency": "STP", "x": "' + b"a" * (10 * 1024 * 1024) + b'"}'), 413, "too_large")
+
+
+def test_invalid_utf8_is_400(stack: TestStack) -> None:
+    _assert_error(
+        _post(stack, b'{"agency": "STP", "period": "2019-FY", "next_tasks": "\xff\xfe"}'), 400, "malformed_json"
+    )
+
+
+def test_a_100000_element_array_is_refused(stack: TestStack) -> None:
+    body = json.dumps({**_valid(), "next_tasks": list(range(100_000))})
+    resp = _post(stack, body)
+    assert resp.status_code in (413, 422), resp.text
+    assert resp.json()["error"]["code"] in ("too_large", "invalid")
+
+
+def test_another_units_period_through_the_url_is_403(stack: TestStack) -> None:
+    resp = requests.put(
+        stack.url("intake", "/api/v1/reports/H_TRACU/2019-FY"),
+        json={"indicators": {"tcd_luot": 1}},
+        headers=stack.auth("agency", AGENCY),
+        timeout=15,
+    )
+    _assert_error(resp, 403, "forbidden")
+    assert stack.reports_of("H_TRACU") == []
+
+
+def test_expired_and_unsigned_tokens_are_401(stack: TestStack) -> None:
+    import base64
+    import time
+
+    import jwt
+
+    now = int(time.time())
+    expired = jwt.encode(
+        {"sub": "x", "role": "agency", "agency": AGENCY, "iss": "dvcq", "iat": now - 7200, "exp": now - 3600},
+        stack.secret,
+        algorithm="HS256",
+    )
+
+    def b64(part: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode()
+
+    claims = {"sub": "x", "role": "admin", "iss": "dvcq", "iat": now, "exp": now + 60}
+    unsigned = f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(claims)}."
+    for token in (expired, unsigned):
+        resp = _post(stack, json.dumps(_valid()), headers={"Authorization": f"Bearer {token}"})
+        _assert_error(resp, 401, "unauthorized")

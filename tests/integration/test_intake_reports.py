@@ -198,3 +198,21 @@ def test_a_staff_list_becomes_the_units_contacts(stack: TestStack) -> None:
         {"alert_role": "head", "name": "Lê Văn Cường", "title": "Phó Giám đốc",
          "email": "cuong@skhcn.travinh.example", "phone": None},
     ]  # fmt: skip
+
+
+def test_a_draft_is_kept_apart_with_no_event_and_no_report(stack: TestStack) -> None:
+    url = stack.url("intake", f"/api/v1/drafts/BQL_KKT/{PERIOD}")
+    body = {"indicators": {"tcd_luot": 10, "tcd_nguoi": 9}, "narratives": {"area_1": "  Đang soạn  "}}
+    saved = requests.put(url, json=body, headers=stack.auth("agency", "BQL_KKT"), timeout=15)
+    assert saved.status_code == 200, saved.text
+    draft = saved.json()
+    assert draft["content"]["narratives"]["area_1"] == "Đang soạn"
+    assert list(draft["rule_errors"]) == ["indicators.tcd_nguoi"]  # reported, not enforced, on a draft
+    again = requests.get(url, headers=stack.auth("agency", "BQL_KKT"), timeout=15).json()
+    assert again["content"] == draft["content"]
+    assert requests.get(url, headers=stack.auth("agency", "BDT"), timeout=15).status_code == 404
+    assert stack.reports_of("BQL_KKT") == []
+    published = stack.get("intake", "/api/v1/events?limit=1000").json()["items"]
+    assert not [e for e in published if e["subject"] == f"report:BQL_KKT:{PERIOD}"]
+    bad = requests.put(url, json={"indicators": {"tcd_luot": -1}}, headers=stack.auth("agency", "BQL_KKT"), timeout=15)
+    assert bad.status_code == 422 and "indicators.tcd_luot" in bad.json()["error"]["fields"]
