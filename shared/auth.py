@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import jwt
 
@@ -24,6 +26,7 @@ class Principal:
     sub: str
     role: str
     agency: str | None = None
+    jti: str | None = field(default=None, compare=False)
 
     def is_agency(self) -> bool:
         """True for a unit's officer, bound to one unit."""
@@ -54,4 +57,12 @@ def verify_token(secret: str, token: str) -> Principal:
     role = claims.get("role")
     if role not in ROLES or (role == "agency") != bool(claims.get("agency")):
         raise InvalidToken("token carries no valid role")
-    return Principal(sub=str(claims["sub"]), role=role, agency=claims.get("agency"))
+    jti = claims.get("jti")
+    return Principal(
+        sub=str(claims["sub"]), role=role, agency=claims.get("agency"), jti=jti if isinstance(jti, str) else None
+    )
+
+
+def csrf_digest(secret: str, token_id: str) -> str:
+    """The CSRF token of a session (by its token's `jti`): an HMAC, so every service checks it without state."""
+    return hmac.new(secret.encode("utf-8"), b"dvcq-csrf:" + token_id.encode("utf-8"), hashlib.sha256).hexdigest()

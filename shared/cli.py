@@ -1,8 +1,9 @@
-"""The `dvcq` command line: tokens, the local stack, the simulated clock."""
+"""The `dvcq` command line: tokens, accounts, the local stack, the simulated clock."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import sys
@@ -25,6 +26,45 @@ def _token(args: argparse.Namespace) -> int:
         ttl_seconds=args.ttl or settings.token_ttl_seconds,
     )
     print(token)
+    return 0
+
+
+def _password(args: argparse.Namespace) -> str:
+    """--password, else DVCQ_USER_PASSWORD, else asked twice on the terminal."""
+    if args.password:
+        return str(args.password)
+    if os.environ.get("DVCQ_USER_PASSWORD"):
+        return os.environ["DVCQ_USER_PASSWORD"]
+    first = getpass.getpass("Mật khẩu: ")
+    if getpass.getpass("Nhập lại mật khẩu: ") != first:
+        raise ValueError("hai lần nhập mật khẩu không khớp")
+    return first
+
+
+def _user(args: argparse.Namespace) -> int:
+    # Imported here: only this command needs intake's store (it writes beside the running stack, via MONGO_URL).
+    from services.intake import handlers
+    from services.intake.store import MongoUserStore
+    from shared.plan import load_plan
+    from shared.store import connect
+
+    settings = Settings.from_env()
+    cmd = handlers.CreateUser(
+        email=args.email,
+        password=_password(args),
+        role="agency" if args.agency else args.role,
+        agency=args.agency,
+        name=args.name,
+    )
+    client = connect(settings, app_name="dvcq-cli")
+    try:
+        user = handlers.create_user(
+            cmd, users=MongoUserStore(client[settings.db_name("intake")]), plan=load_plan(settings.plan_path)
+        )
+    finally:
+        client.close()
+    unit = f", unit {user.agency}" if user.agency else ""
+    print(f"dvcq: account {user.email} created (role {user.role}{unit})")
     return 0
 
 
@@ -89,6 +129,19 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--sub", help="the person (e-mail or name); defaults to role@agency")
     create.add_argument("--ttl", type=int, help="lifetime in seconds")
     create.set_defaults(func=_token)
+
+    user = sub.add_parser("user", help="accounts people log in with (stored by intake)")
+    user_sub = user.add_subparsers(dest="action", required=True)
+    add = user_sub.add_parser(
+        "create", help="create an account; the password comes from --password, DVCQ_USER_PASSWORD or a prompt"
+    )
+    add.add_argument("--email", required=True, help="the login (stored lower-case)")
+    whom = add.add_mutually_exclusive_group(required=True)
+    whom.add_argument("--agency", help="a reporting unit's code: the account of that unit's officer")
+    whom.add_argument("--role", choices=[r for r in ROLES if r != "agency"], help="any other role")
+    add.add_argument("--name", help="display name (defaults to the e-mail)")
+    add.add_argument("--password", help="at least 8 characters (visible to other local users: prefer the prompt)")
+    add.set_defaults(func=_user)
 
     stack = sub.add_parser("stack", help="the local stack's service processes")
     stack.add_argument("action", choices=("up", "down", "status"))

@@ -6,6 +6,7 @@ Errors are `{"error": {"code", "message", "fields"}}` with Vietnamese messages, 
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import os
@@ -30,7 +31,7 @@ from prometheus_client import (
 )
 from werkzeug.exceptions import HTTPException
 
-from shared.auth import InvalidToken, Principal, verify_token
+from shared.auth import InvalidToken, Principal, csrf_digest, verify_token
 from shared.logs import set_correlation
 from shared.settings import Settings
 from shared.store import STORE_ERRORS
@@ -38,6 +39,12 @@ from shared.store import STORE_ERRORS
 log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "dvcq_session"
+CSRF_COOKIE = "dvcq_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+FORM_MIMETYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+CSRF_MESSAGE = "Thiếu hoặc sai mã chống giả mạo yêu cầu (CSRF). Vui lòng tải lại trang rồi thử lại."
 F = TypeVar("F", bound=Callable[..., Any])
 
 REQUESTS = Counter("dvcq_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
@@ -206,17 +213,45 @@ def json_body() -> dict[str, Any]:
 
 
 def authenticate() -> Principal:
-    """The caller, from the bearer header or the session cookie; 401 when absent or invalid."""
+    """The caller, from the bearer header or the session cookie; 401 when absent or invalid.
+
+    A cookie-authenticated unsafe request (POST, PUT, PATCH, DELETE) must also carry the session's CSRF token
+    (header `X-CSRF-Token` or form field `csrf_token`), else 403 `csrf`; a bearer header needs none, since a
+    foreign page cannot make the browser send one.
+    """
     header = request.headers.get("Authorization", "")
-    token = header[7:].strip() if header[:7].lower() == "bearer " else request.cookies.get(SESSION_COOKIE)
+    from_cookie = header[:7].lower() != "bearer "
+    token = request.cookies.get(SESSION_COOKIE) if from_cookie else header[7:].strip()
     if not token:
         raise ApiError(401, headers={"WWW-Authenticate": "Bearer"})
     try:
         principal = verify_token(settings().secret, token)
     except InvalidToken:
         raise ApiError(401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
+    if from_cookie and request.method in UNSAFE_METHODS:
+        check_csrf(principal)
     g.principal = principal
     return principal
+
+
+def csrf_token_for(token: str) -> str:
+    """The CSRF token that goes with a session token (HMAC of its `jti` with the secret); "" for a bad token."""
+    secret = settings().secret
+    try:
+        jti = verify_token(secret, token).jti
+    except InvalidToken:
+        return ""
+    return csrf_digest(secret, jti) if jti else ""
+
+
+def check_csrf(principal: Principal) -> None:
+    """403 `csrf` unless the request carries the CSRF token of `principal`'s session (header or form field)."""
+    given = request.headers.get(CSRF_HEADER)
+    if given is None and request.mimetype in FORM_MIMETYPES:
+        given = request.form.get(CSRF_FIELD)
+    expected = csrf_digest(settings().secret, principal.jti) if principal.jti else None
+    if not given or not expected or not hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8")):
+        raise ApiError(403, CSRF_MESSAGE, code="csrf")
 
 
 def requires(*roles: str) -> Callable[[F], F]:
@@ -241,11 +276,18 @@ def principal() -> Principal:
     return g.principal
 
 
-def document(*, request_schema: Any = None, response_schema: Any = None, query: Iterable[str] = ()) -> Callable[[F], F]:
-    """Attach OpenAPI request/response schemas and query parameters to a view."""
+def document(
+    *, request_schema: Any = None, response_schema: Any = None, query: Iterable[str] = (), status: int = 200
+) -> Callable[[F], F]:
+    """Attach OpenAPI request/response schemas, query parameters and the success status to a view."""
 
     def decorate(view: F) -> F:
-        view._openapi = {"request": request_schema, "response": response_schema, "query": tuple(query)}  # type: ignore[attr-defined]
+        view._openapi = {  # type: ignore[attr-defined]
+            "request": request_schema,
+            "response": response_schema,
+            "query": tuple(query),
+            "status": status,
+        }
         return view
 
     return decorate
@@ -429,7 +471,7 @@ def build_openapi(app: Flask, service: str) -> dict[str, Any]:
                 "operationId": f"{rule.endpoint}_{method.lower()}",
                 "parameters": params,
                 "responses": {
-                    "200": {"description": "OK"},
+                    str(meta.get("status", 200)): {"description": "OK"},
                     "default": {
                         "description": "Lỗi",
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
@@ -444,7 +486,7 @@ def build_openapi(app: Flask, service: str) -> dict[str, Any]:
             if meta.get("request") is not None and method in ("POST", "PUT", "PATCH"):
                 op["requestBody"] = {"required": True, "content": {"application/json": {"schema": meta["request"]}}}
             if meta.get("response") is not None:
-                op["responses"]["200"] = {
+                op["responses"][str(meta.get("status", 200))] = {
                     "description": "OK",
                     "content": {"application/json": {"schema": meta["response"]}},
                 }

@@ -9,6 +9,7 @@ from flask import Blueprint, Flask, Response, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from services.intake import handlers
+from services.intake.accounts_app import register_accounts
 from services.intake.bootstrap import Dependencies, build_dependencies
 from services.intake.domain import (
     AgencyMismatch,
@@ -137,7 +138,7 @@ def _page_args() -> tuple[int, int]:
 
 @bp.post("/api/v1/reports")
 @requires("agency")
-@document(request_schema=ReportDocSchema, response_schema=ReceiptSchema)
+@document(request_schema=ReportDocSchema, response_schema=ReceiptSchema, status=201)
 def post_report() -> tuple[Response, int]:
     """Submit a unit's report for a period (first submission).
 
@@ -226,7 +227,7 @@ def _received_on(text: str) -> datetime:
 
 @bp.post("/api/v1/reports/<agency>/<period>/on-behalf")
 @requires("home_affairs", "admin")
-@document(request_schema=OnBehalfSchema, response_schema=ReceiptSchema)
+@document(request_schema=OnBehalfSchema, status=201)
 def post_on_behalf(agency: str, period: str) -> tuple[Response, int]:
     """Record a report that arrived on paper or by e-mail (F4), with the văn thư's received date; audited."""
     try:
@@ -404,6 +405,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     dependencies = build_dependencies(settings)
     app = create_service_app("intake", settings, dependencies, **dependencies.rt.web_checks(broker_required=False))
     app.register_blueprint(bp)
+    register_accounts(app)
     add_events_route(app, lambda: _deps().reports)
 
     register_domain_errors(app, IntakeError, ERROR_STATUS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.intake.store import MongoDraftStore, MongoReportStore
+from services.intake.store import MongoDraftStore, MongoReportStore, MongoUserStore
 from shared.runtime import Runtime
 from shared.settings import Settings
 
@@ -16,9 +16,12 @@ class Dependencies:
     rt: Runtime
     reports: MongoReportStore
     drafts: MongoDraftStore
+    users: MongoUserStore
 
 
 def build_dependencies(settings: Settings) -> Dependencies:
     """Create the store client, stores, plan and clock (call inside the worker process)."""
     rt = Runtime.build(settings, "intake")
-    return Dependencies(rt=rt, reports=MongoReportStore(rt.db), drafts=MongoDraftStore(rt.db))
+    return Dependencies(
+        rt=rt, reports=MongoReportStore(rt.db), drafts=MongoDraftStore(rt.db), users=MongoUserStore(rt.db)
+    )

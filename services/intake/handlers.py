@@ -2,10 +2,32 @@
 
 from __future__ import annotations
 
+import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from services.intake.accounts_domain import (
+    HISTORY_SECONDS,
+    MAX_EMAIL,
+    MAX_NAME,
+    MAX_PASSWORD,
+    AccountLocked,
+    LoginAttempt,
+    LoginFailed,
+    User,
+    check_email,
+    check_password,
+    check_role,
+    dummy_hash,
+    hash_password,
+    locked_until,
+    nfc,
+    normalize_email,
+    verify_password,
+)
 from services.intake.domain import (
     AgencyMismatch,
     Draft,
@@ -21,7 +43,7 @@ from services.intake.domain import (
     completeness,
     diff_content,
 )
-from shared.auth import Principal
+from shared.auth import Principal, issue_token
 from shared.events import Event, report_subject
 from shared.plan import Plan, Template
 from shared.timerules import Clock, Deadline, is_on_time
@@ -300,3 +322,97 @@ def get_draft(agency: str, period: str, principal: Principal, *, drafts: DraftSt
     if draft is None:
         raise DraftNotFound("Chưa có bản nháp cho kỳ này.")
     return draft
+
+
+# --- accounts (F13) -------------------------------------------------------------------------------------
+
+
+class UserStore(Protocol):
+    """Accounts by e-mail, and the login attempts the lockout is derived from (appended, never updated)."""
+
+    def add(self, user: User) -> None:
+        """Insert the account once; raise AccountExists if the e-mail is taken."""
+        ...
+
+    def get(self, email: str) -> User | None:
+        """The account, or None."""
+        ...
+
+    def record_attempt(self, attempt: LoginAttempt) -> None:
+        """Append one login attempt."""
+        ...
+
+    def attempts(self, email: str, *, since: float) -> list[LoginAttempt]:
+        """The attempts on `email` at or after `since` (real-clock seconds)."""
+        ...
+
+
+@dataclass(frozen=True)
+class CreateUser:
+    """Open an account: a unit's officer names the unit (role `agency`), anyone else a role."""
+
+    email: str
+    password: str
+    role: str
+    agency: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Session:
+    """A successful login: the signed token (`sub` = the e-mail) and the account."""
+
+    token: str
+    user: User
+
+
+def create_user(cmd: CreateUser, *, users: UserStore, plan: Plan, now: Callable[[], float] = time.time) -> User:
+    """Open an account: e-mail (NFC, lower case) as its key, the argon2 hash of the password, the role and,
+    for a unit's officer, a reporting unit of the plan."""
+    email = normalize_email(cmd.email)
+    check_email(email)
+    check_role(cmd.role, cmd.agency)
+    if cmd.agency is not None:
+        unit = plan.unit(cmd.agency)
+        if unit is None or not unit.reports:
+            raise UnknownAgency(f"Không có đơn vị báo cáo mã '{cmd.agency}' trong kế hoạch.", field="agency")
+    check_password(nfc(cmd.password))
+    name = nfc(cmd.name).strip() if cmd.name else ""
+    user = User(
+        email=email,
+        password_hash=hash_password(cmd.password),
+        role=cmd.role,
+        agency=cmd.agency,
+        name=name[:MAX_NAME] or email,
+        created_at=datetime.fromtimestamp(now(), UTC),
+    )
+    users.add(user)
+    return user
+
+
+def login(
+    email: str,
+    password: str,
+    *,
+    users: UserStore,
+    secret: str,
+    ttl_seconds: int,
+    now: Callable[[], float] = time.time,
+) -> Session:
+    """Check the password and sign a token; every attempt is recorded, and 5 failures lock the account for
+    15 minutes (AccountLocked, even with the right password). `now` is the real clock, never the business one.
+    Unknown e-mails are answered, timed and locked like known ones, so the answers reveal nothing."""
+    email = normalize_email(email)
+    at = now()
+    until = locked_until(users.attempts(email, since=at - HISTORY_SECONDS), at)
+    if until is not None:
+        raise AccountLocked(max(1, math.ceil(until - at)))
+    user = users.get(email)
+    checked = password if len(password) <= MAX_PASSWORD else ""  # a hostile length costs no more than a short one
+    ok = verify_password(user.password_hash if user else dummy_hash(), checked) and bool(checked) and user is not None
+    if len(email) <= MAX_EMAIL:  # longer is no address: nothing to lock
+        users.record_attempt(LoginAttempt(email=email, at=at, ok=ok))
+    if not ok or user is None:
+        raise LoginFailed()
+    token = issue_token(secret, sub=user.email, role=user.role, agency=user.agency, ttl_seconds=ttl_seconds)
+    return Session(token=token, user=user)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.intake.store import REPORTS, MongoReportStore
+from services.intake.store import REPORTS, MongoReportStore, MongoUserStore
 from shared.logs import configure
 from shared.outbox import run_relay
 from shared.retry import retry_until_done
@@ -17,6 +17,8 @@ def main() -> None:
     client = connect(settings, app_name="intake-relay")
     store = MongoReportStore(client[settings.db_name("intake")])
     retry_until_done(store.ensure_indexes, what="intake indexes", errors=STORE_ERRORS)
+    users = MongoUserStore(client[settings.db_name("intake")])
+    retry_until_done(users.ensure_indexes, what="intake account indexes", errors=STORE_ERRORS)
     client.close()
     run_relay(settings, "intake", [REPORTS])
 

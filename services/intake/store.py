@@ -7,13 +7,17 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 
+from services.intake.accounts_domain import AccountExists, LoginAttempt, User
 from services.intake.domain import Draft, Report, ReportAlreadySubmitted, RevisionConflict
 from shared.events import Event
 from shared.outbox import ensure_indexes, pending_document, read_events
-from shared.store import DuplicateKeyError
+from shared.store import DuplicateKeyError, insert_once
 
 REPORTS = "reports"
 DRAFTS = "drafts"
+USERS = "users"
+LOGIN_ATTEMPTS = "login_attempts"
+USER_FIELDS = tuple(f.name for f in fields(User))
 REPORT_FIELDS = tuple(f.name for f in fields(Report))
 
 
@@ -120,3 +124,38 @@ class MongoDraftStore:
         """The draft, or None."""
         doc = self.db[DRAFTS].find_one({"_id": f"{agency}:{period}"})
         return Draft(**{k: v for k, v in doc.items() if k != "_id"}) if doc else None
+
+
+class MongoUserStore:
+    """Accounts, `_id` = the e-mail (inserted once); login attempts appended as `<email>:<time in ns>`.
+
+    The lockout is derived from the attempts, so every worker and every replica sees the same count and no
+    shared counter is ever updated (FerretDB v1 updates have no isolation).
+    """
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+
+    def ensure_indexes(self) -> None:
+        """The attempts are read by e-mail and time."""
+        self.db[LOGIN_ATTEMPTS].create_index([("email", ASCENDING), ("at", ASCENDING)])
+
+    def add(self, user: User) -> None:
+        """Insert the account; AccountExists if the e-mail is taken."""
+        if not insert_once(self.db[USERS], {"_id": user.email, **asdict(user)}):
+            raise AccountExists(f"Đã có tài khoản '{user.email}'.", field="email")
+
+    def get(self, email: str) -> User | None:
+        """The account by its `_id`."""
+        doc = self.db[USERS].find_one({"_id": email})
+        return User(**{name: doc[name] for name in USER_FIELDS}) if doc else None
+
+    def record_attempt(self, attempt: LoginAttempt) -> None:
+        """Append one attempt (two at the same nanosecond count once)."""
+        doc = {"_id": f"{attempt.email}:{int(attempt.at * 1e9)}", **asdict(attempt)}
+        insert_once(self.db[LOGIN_ATTEMPTS], doc)
+
+    def attempts(self, email: str, *, since: float) -> list[LoginAttempt]:
+        """The attempts on `email` since `since`, oldest first."""
+        found = self.db[LOGIN_ATTEMPTS].find({"email": email, "at": {"$gte": since}}).sort("at", ASCENDING)
+        return [LoginAttempt(email=d["email"], at=d["at"], ok=d["ok"]) for d in found]

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from services.aggregator.domain import board_id
+from services.intake.accounts_domain import AccountExists, LoginAttempt, User
 from services.intake.domain import Report, ReportAlreadySubmitted, RevisionConflict
 from services.notifier.domain import Notification
 from services.scheduler.domain import Obligation, Transition
@@ -178,3 +179,29 @@ class FakeBoardStore:
         """Replace a period's compliance document."""
         self.puts.append(copy.deepcopy(board))
         self.boards[board["_id"]] = copy.deepcopy(board)
+
+
+class FakeUserStore:
+    """Accounts inserted once by e-mail; login attempts appended, as MongoUserStore keeps them."""
+
+    def __init__(self) -> None:
+        self.users: dict[str, User] = {}
+        self.attempt_log: list[LoginAttempt] = []
+
+    def add(self, user: User) -> None:
+        """Insert the account; a taken e-mail raises as the adapter does."""
+        if user.email in self.users:
+            raise AccountExists(f"Đã có tài khoản '{user.email}'.", field="email")
+        self.users[user.email] = copy.deepcopy(user)
+
+    def get(self, email: str) -> User | None:
+        """The account, or None."""
+        return copy.deepcopy(self.users.get(email))
+
+    def record_attempt(self, attempt: LoginAttempt) -> None:
+        """Append one attempt."""
+        self.attempt_log.append(attempt)
+
+    def attempts(self, email: str, *, since: float) -> list[LoginAttempt]:
+        """The attempts on `email` since `since`, oldest first."""
+        return sorted((a for a in self.attempt_log if a.email == email and a.at >= since), key=lambda a: a.at)

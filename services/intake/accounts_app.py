@@ -1,0 +1,254 @@
+"""Intake's identity routes (F13): login and logout (API and pages), the session cookies, the home page."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, make_response, redirect, render_template, request
+from marshmallow import ValidationError, fields, validate
+
+from services.intake import handlers
+from services.intake.accounts_domain import MAX_EMAIL, MAX_PASSWORD, AccountLocked, LoginFailed, nfc
+from services.intake.bootstrap import Dependencies
+from services.intake.schemas import VietSchema, flatten_errors
+from shared.auth import InvalidToken, Principal, csrf_digest, verify_token
+from shared.web import (
+    CSRF_COOKIE,
+    CSRF_FIELD,
+    SESSION_COOKIE,
+    ApiError,
+    check_csrf,
+    csrf_token_for,
+    deps,
+    document,
+    json_body,
+    settings,
+)
+
+# The login form's own CSRF token, before any session exists: an HMAC of a random nonce kept in this cookie.
+LOGIN_NONCE_COOKIE = "dvcq_login"
+LOGIN_NONCE_SECONDS = 2 * 3600
+ROLE_LABELS = {
+    "agency": "Cán bộ đầu mối của đơn vị",
+    "home_affairs": "Chuyên viên Sở Nội vụ",
+    "observer": "Quan sát viên",
+    "admin": "Quản trị hệ thống",
+    "service": "Tài khoản dịch vụ",
+}
+
+bp = Blueprint("accounts", __name__, template_folder="templates")
+
+
+class LoginSchema(VietSchema):
+    """E-mail and password."""
+
+    email = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=MAX_EMAIL, error="Địa chỉ thư điện tử: từ 1 đến {max} ký tự."),
+        error_messages={"required": "Địa chỉ thư điện tử (email): bắt buộc.", "invalid": "Phải là chuỗi ký tự."},
+    )
+    password = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=MAX_PASSWORD, error="Mật khẩu: từ 1 đến {max} ký tự."),
+        error_messages={"required": "Mật khẩu (password): bắt buộc.", "invalid": "Phải là chuỗi ký tự."},
+    )
+
+
+class SessionSchema(VietSchema):
+    """A login's answer: the bearer token (also set as the session cookie) and who logged in."""
+
+    token = fields.String()
+    token_type = fields.String()
+    expires_in = fields.Integer()
+    role = fields.String()
+    agency = fields.String(allow_none=True)
+    name = fields.String()
+    csrf_token = fields.String()
+
+
+def _deps() -> Dependencies:
+    return deps()
+
+
+def _https() -> bool:
+    # Trusting X-Forwarded-Proto only ever adds the Secure flag, which cannot weaken a cookie.
+    forwarded = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+    return request.is_secure or forwarded == "https"
+
+
+def _start_session(resp: Response, token: str) -> None:
+    """Set the session cookie (the signed token, HttpOnly) and the CSRF cookie (readable by the page's scripts)."""
+    ttl, secure = settings().token_ttl_seconds, _https()
+    resp.set_cookie(SESSION_COOKIE, token, max_age=ttl, path="/", secure=secure, httponly=True, samesite="Lax")
+    resp.set_cookie(
+        CSRF_COOKIE, csrf_token_for(token), max_age=ttl, path="/", secure=secure, httponly=False, samesite="Lax"
+    )
+    resp.headers["Cache-Control"] = "no-store"
+
+
+def _end_session(resp: Response) -> None:
+    secure = _https()
+    resp.delete_cookie(SESSION_COOKIE, path="/", secure=secure, httponly=True, samesite="Lax")
+    resp.delete_cookie(CSRF_COOKIE, path="/", secure=secure, httponly=False, samesite="Lax")
+
+
+def _cookie_principal() -> Principal | None:
+    """The person of a valid session cookie, or None."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        return verify_token(settings().secret, token)
+    except InvalidToken:
+        return None
+
+
+def _login(email: str, password: str) -> handlers.Session:
+    conf = settings()
+    return handlers.login(email, password, users=_deps().users, secret=conf.secret, ttl_seconds=conf.token_ttl_seconds)
+
+
+@bp.post("/api/v1/login")
+@document(request_schema=LoginSchema, response_schema=SessionSchema)
+def api_login() -> Response:
+    """Log in with e-mail and password: a signed token, also set as the session cookie with a CSRF token.
+
+    Wrong e-mail or password: 401 with one message for both. 5 failed logins lock the account for 15 minutes:
+    429 with Retry-After, even with the right password.
+    """
+    try:
+        data = LoginSchema().load(json_body())
+    except ValidationError as exc:
+        raise ApiError(422, "Thông tin đăng nhập không hợp lệ.", fields=flatten_errors(exc.messages)) from None
+    try:
+        session = _login(data["email"], data["password"])
+    except LoginFailed as exc:
+        raise ApiError(401, exc.message, code="login_failed") from None
+    except AccountLocked as exc:
+        raise ApiError(429, exc.message, code="locked", headers={"Retry-After": str(exc.retry_after)}) from None
+    user = session.user
+    resp = jsonify(
+        {
+            "token": session.token,
+            "token_type": "Bearer",
+            "expires_in": settings().token_ttl_seconds,
+            "role": user.role,
+            "agency": user.agency,
+            "name": user.name,
+            "csrf_token": csrf_token_for(session.token),
+        }
+    )
+    _start_session(resp, session.token)
+    return resp
+
+
+@bp.post("/api/v1/logout")
+def api_logout() -> Response:
+    """Log out: clear the session and CSRF cookies (a valid cookie session must send its CSRF token)."""
+    who = _cookie_principal()
+    if who is not None and not request.headers.get("Authorization"):
+        check_csrf(who)
+    resp = jsonify({"logged_out": True})
+    _end_session(resp)
+    return resp
+
+
+def _login_page(error: str | None = None, email: str = "", status: int = 200, **headers: str) -> Response:
+    """The login page with a fresh form nonce."""
+    nonce = secrets.token_urlsafe(24)
+    html = render_template(
+        "login.html", error=error, email=email, csrf_token=csrf_digest(settings().secret, f"login:{nonce}")
+    )
+    resp = make_response(html, status)
+    resp.set_cookie(
+        LOGIN_NONCE_COOKIE,
+        nonce,
+        max_age=LOGIN_NONCE_SECONDS,
+        path="/login",
+        secure=_https(),
+        httponly=True,
+        samesite="Lax",
+    )
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers.update(headers)
+    return resp
+
+
+@bp.get("/login")
+def login_page() -> Response:
+    """The login page (Vietnamese); a logged-in person goes to `/`."""
+    if _cookie_principal() is not None:
+        return redirect("/", 303)
+    return _login_page()
+
+
+@bp.post("/login")
+def login_form() -> Response:
+    """The login form: on success the session cookies are set and the browser goes to `/`."""
+    email = nfc(request.form.get("email", "")).strip()[:MAX_EMAIL]
+    nonce = request.cookies.get(LOGIN_NONCE_COOKIE, "")
+    expected = csrf_digest(settings().secret, f"login:{nonce}")
+    given = request.form.get(CSRF_FIELD, "")
+    if not nonce or not hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8")):
+        return _login_page("Trang đăng nhập đã hết hạn. Vui lòng đăng nhập lại.", email, 403)
+    password = request.form.get("password", "")
+    if not email or not password:
+        return _login_page("Vui lòng nhập địa chỉ thư điện tử và mật khẩu.", email, 422)
+    try:
+        session = _login(email, password)
+    except LoginFailed as exc:
+        return _login_page(exc.message, email, 401)
+    except AccountLocked as exc:
+        return _login_page(exc.message, email, 429, **{"Retry-After": str(exc.retry_after)})
+    resp = redirect("/", 303)
+    _start_session(resp, session.token)
+    resp.delete_cookie(LOGIN_NONCE_COOKIE, path="/login", secure=_https(), httponly=True, samesite="Lax")
+    return resp
+
+
+@bp.post("/logout")
+def logout_form() -> Response:
+    """The logout button: clear the cookies and go to the login page."""
+    who = _cookie_principal()
+    if who is not None:
+        try:
+            check_csrf(who)
+        except ApiError:
+            return redirect("/", 303)  # a stale page: show a fresh one (with the right token) instead
+    resp = redirect("/login", 303)
+    _end_session(resp)
+    return resp
+
+
+def home() -> Response:
+    """The home page for a browser (Vietnamese, after login); the service's description as JSON otherwise."""
+    if request.accept_mimetypes.best_match(["application/json", "text/html"]) != "text/html":
+        resp = make_response(current_app.extensions["dvcq.json_index"]())
+        resp.vary.add("Accept")
+        return resp
+    who = _cookie_principal()
+    if who is None:
+        resp = redirect("/login", 303)
+        resp.vary.add("Accept")
+        return resp
+    user = _deps().users.get(who.sub)
+    unit = _deps().rt.plan.unit(who.agency) if who.agency else None
+    html = render_template(
+        "home.html",
+        name=user.name if user else who.sub,
+        role_label=ROLE_LABELS.get(who.role, who.role),
+        unit=unit.name if unit else None,
+        csrf_token=csrf_token_for(request.cookies.get(SESSION_COOKIE, "")),
+    )
+    resp = make_response(html)
+    resp.headers["Cache-Control"] = "no-store"
+    resp.vary.add("Accept")
+    return resp
+
+
+def register_accounts(app: Flask) -> None:
+    """Add the identity routes; `/` becomes the home page for browsers and keeps its JSON for other clients."""
+    app.register_blueprint(bp)
+    app.extensions["dvcq.json_index"] = app.view_functions["index_page"]
+    app.view_functions["index_page"] = home
