@@ -93,7 +93,7 @@ def _end_session(resp: Response) -> None:
     resp.delete_cookie(CSRF_COOKIE, path="/", secure=secure, httponly=False, samesite="Lax")
 
 
-def _cookie_principal() -> Principal | None:
+def cookie_principal() -> Principal | None:
     """The person of a valid session cookie, or None."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
@@ -146,7 +146,7 @@ def api_login() -> Response:
 @bp.post("/api/v1/logout")
 def api_logout() -> Response:
     """Log out: clear the session and CSRF cookies (a valid cookie session must send its CSRF token)."""
-    who = _cookie_principal()
+    who = cookie_principal()
     if who is not None and not request.headers.get("Authorization"):
         check_csrf(who)
     resp = jsonify({"logged_out": True})
@@ -178,7 +178,7 @@ def _login_page(error: str | None = None, email: str = "", status: int = 200, **
 @bp.get("/login")
 def login_page() -> Response:
     """The login page (Vietnamese); a logged-in person goes to `/`."""
-    if _cookie_principal() is not None:
+    if cookie_principal() is not None:
         return redirect("/", 303)
     return _login_page()
 
@@ -210,7 +210,7 @@ def login_form() -> Response:
 @bp.post("/logout")
 def logout_form() -> Response:
     """The logout button: clear the cookies and go to the login page."""
-    who = _cookie_principal()
+    who = cookie_principal()
     if who is not None:
         try:
             check_csrf(who)
@@ -227,7 +227,7 @@ def home() -> Response:
         resp = make_response(current_app.extensions["dvcq.json_index"]())
         resp.vary.add("Accept")
         return resp
-    who = _cookie_principal()
+    who = cookie_principal()
     if who is None:
         resp = redirect("/login", 303)
         resp.vary.add("Accept")
@@ -240,6 +240,7 @@ def home() -> Response:
         role_label=ROLE_LABELS.get(who.role, who.role),
         unit=unit.name if unit else None,
         csrf_token=csrf_token_for(request.cookies.get(SESSION_COOKIE, "")),
+        **current_app.extensions.get("dvcq.home_context", lambda _who: {})(who),
     )
     resp = make_response(html)
     resp.headers["Cache-Control"] = "no-store"

@@ -24,6 +24,7 @@ from services.intake.domain import (
     RevisionNotFound,
     UnknownAgency,
 )
+from services.intake.pages import register_pages
 from services.intake.schemas import ReceiptSchema, ReportDocSchema, flatten_errors, load_report, report_schema
 from shared.logs import configure, current_correlation
 from shared.settings import Settings
@@ -406,6 +407,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = create_service_app("intake", settings, dependencies, **dependencies.rt.web_checks(broker_required=False))
     app.register_blueprint(bp)
     register_accounts(app)
+    register_pages(app)
     add_events_route(app, lambda: _deps().reports)
 
     register_domain_errors(app, IntakeError, ERROR_STATUS)

@@ -1,0 +1,274 @@
+"""The unit's web pages (Vietnamese, server-rendered): obligations, the report form, receipts, revisions.
+
+They call the same handlers as the JSON API, validate with the same template schema, and read the unit's
+obligations from the scheduler's API server-side with the person's own token.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import requests
+from flask import Blueprint, Response, make_response, redirect, render_template, request
+from marshmallow import ValidationError
+
+from services.intake import handlers
+from services.intake.accounts_app import cookie_principal
+from services.intake.bootstrap import Dependencies
+from services.intake.domain import IntakeError, Report, ReportInvalid, diff_content
+from services.intake.schemas import STAFF_LABELS, load_report, report_schema
+from shared.auth import Principal
+from shared.formatting import status_label, vn_date, vn_datetime, vn_number
+from shared.logs import current_correlation
+from shared.plan import Template
+from shared.timerules import deadline_day, local_date, parse_instant
+from shared.web import SESSION_COOKIE, ApiError, check_csrf, csrf_token_for, deps, settings
+
+log = logging.getLogger(__name__)
+bp = Blueprint("pages", __name__, template_folder="templates")
+STAFF_ROWS_EXTRA = 3
+
+
+def _deps() -> Dependencies:
+    return deps()
+
+
+def _officer() -> Principal | Response:
+    """The logged-in unit officer, or a redirect to the login page."""
+    who = cookie_principal()
+    if who is None or not who.is_agency():
+        return redirect("/login", 303)
+    return who
+
+
+def _render(name: str, status: int = 200, **context: Any) -> Response:
+    resp = make_response(
+        render_template(
+            name,
+            csrf_token=csrf_token_for(request.cookies.get(SESSION_COOKIE, "")),
+            vn_date=vn_date,
+            vn_datetime=vn_datetime,
+            vn_number=vn_number,
+            status_label=status_label,
+            **context,
+        ),
+        status,
+    )
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def obligations_of(who: Principal) -> tuple[list[dict[str, Any]], str | None]:
+    """The unit's obligations from the scheduler (server-side, with the person's token), or an error text."""
+    token = request.cookies.get(SESSION_COOKIE, "")
+    try:
+        resp = requests.get(
+            f"{settings().service_urls['scheduler']}/api/v1/obligations",
+            headers={"Authorization": f"Bearer {token}", "X-Request-ID": current_correlation() or ""},
+            timeout=5,
+        )
+        resp.raise_for_status()
+    except requests.RequestException as exc:
+        log.warning("scheduler unavailable for the obligations page", extra={"error": repr(exc)})
+        return [], "Tạm thời chưa lấy được danh sách nghĩa vụ báo cáo; vui lòng tải lại trang sau ít phút."
+    today = local_date(_deps().rt.clock.now())
+    plan = _deps().rt.plan
+    rows = []
+    for ob in resp.json()["items"]:
+        period = plan.period(ob["period"])
+        day = deadline_day(parse_instant(ob["due_before"]))
+        rows.append(
+            {
+                "period": ob["period"],
+                "name": period.name if period else ob["period"],
+                "deadline": vn_date(day),
+                "status": ob["status"],
+                "days_left": (day - today).days,
+                "received_at": vn_datetime(parse_instant(ob["received_at"])) if ob.get("received_at") else "",
+            }
+        )
+    return rows, None
+
+
+def home_context(who: Principal) -> dict[str, Any]:
+    """What the home page shows a unit officer: their obligations."""
+    if not who.is_agency():
+        return {"obligations": [], "obligations_error": None, "status_label": status_label}
+    rows, error = obligations_of(who)
+    return {"obligations": rows, "obligations_error": error, "status_label": status_label}
+
+
+def _to_nested(form: Any, template: Template) -> dict[str, Any]:
+    """Form fields named `indicators.x`, `narratives.area_1`, `staff-0-ho_ten`... as a report body.
+
+    Blank is null; digits become integers; anything else is kept as typed, so the schema names the field.
+    """
+    body: dict[str, Any] = {}
+    for key, raw in form.items():
+        if key in ("csrf_token", "action") or key.startswith("staff-"):
+            continue
+        value: Any = raw.strip()
+        if key.startswith("indicators."):
+            value = None if value == "" else (int(value) if value.lstrip("-").isdigit() else value)
+        section, _, name = key.partition(".")
+        if name:
+            body.setdefault(section, {})[name] = value
+        else:
+            body[section] = value
+    if template.staff_fields:
+        people: dict[int, dict[str, Any]] = {}
+        for key, raw in form.items():
+            if key.startswith("staff-"):
+                _, index, name = key.split("-", 2)
+                people.setdefault(int(index), {})[name] = raw.strip() or None
+        body["staff"] = [p for _, p in sorted(people.items()) if any(p.values())]
+    return body
+
+
+def _form_page(
+    who: Principal,
+    template: Template,
+    content: dict[str, Any],
+    *,
+    errors: dict[str, str] | None = None,
+    warnings: dict[str, str] | None = None,
+    notice: str | None = None,
+    status: int = 200,
+) -> Response:
+    d = _deps()
+    latest = d.reports.revisions(who.agency or "", template.period)
+    period = d.rt.plan.period(template.period)
+    staff = list(content.get("staff") or [])
+    return _render(
+        "report_form.html",
+        status=status,
+        template=template,
+        period=period,
+        unit=d.rt.plan.unit(who.agency or ""),
+        content=content,
+        errors=errors or {},
+        warnings=warnings or {},
+        notice=notice,
+        latest=latest[-1] if latest else None,
+        staff_rows=staff + [{}] * STAFF_ROWS_EXTRA,
+        staff_labels=STAFF_LABELS,
+    )
+
+
+@bp.get("/reports/<period>")
+def report_form(period: str) -> Response:
+    """The report form of one period, grouped by the five content areas, with the draft or latest revision."""
+    who = _officer()
+    if isinstance(who, Response):
+        return who
+    d = _deps()
+    try:
+        template = handlers.check_period_open(d.rt.plan, who.agency or "", period)
+    except IntakeError as err:
+        return _render("message.html", status=404, title="Không có biểu mẫu", message=err.message)
+    content: dict[str, Any] = {}
+    notice = None
+    draft = d.drafts.get(who.agency or "", period)
+    revisions = d.reports.revisions(who.agency or "", period)
+    if draft is not None:
+        content, notice = draft.content, f"Đang mở bản nháp lưu lúc {vn_datetime(draft.saved_at)}."
+    elif revisions:
+        content = revisions[-1].content
+    return _form_page(who, template, content, notice=notice)
+
+
+@bp.post("/reports/<period>")
+def report_form_post(period: str) -> Response:
+    """Save the draft or submit the report from the form; server errors are shown beside their fields."""
+    who = _officer()
+    if isinstance(who, Response):
+        return who
+    try:
+        check_csrf(who)
+    except ApiError as err:
+        return _render("message.html", status=403, title="Phiên làm việc đã hết hạn", message=err.message)
+    d = _deps()
+    agency = who.agency or ""
+    try:
+        template = handlers.check_period_open(d.rt.plan, agency, period)
+    except IntakeError as err:
+        return _render("message.html", status=404, title="Không có biểu mẫu", message=err.message)
+    raw = _to_nested(request.form, template)
+    schema = report_schema(d.rt.plan, agency, period)
+    assert schema is not None
+    try:
+        data = load_report(schema, {**raw, "agency": agency, "period": period})
+    except ValidationError as exc:
+        errors = exc.messages if isinstance(exc.messages, dict) else {"": str(exc.messages)}
+        return _form_page(who, template, raw, errors=errors, status=422)  # type: ignore[arg-type]
+    content = {k: v for k, v in data.items() if k not in ("agency", "period")}
+    if request.form.get("action") == "draft":
+        draft, rule_errors, rule_warnings = handlers.save_draft(
+            agency, period, content, who, drafts=d.drafts, plan=d.rt.plan, clock=d.rt.clock
+        )
+        notice = f"Đã lưu bản nháp lúc {vn_datetime(draft.saved_at)}."
+        return _form_page(who, template, content, errors=rule_errors, warnings=rule_warnings, notice=notice)
+    cmd = handlers.SubmitReport(agency, period, content, source="form", correlation_id=current_correlation())
+    first = not d.reports.revisions(agency, period)
+    submit = handlers.submit_report if first else handlers.amend_report
+    try:
+        report = submit(cmd, who, reports=d.reports, plan=d.rt.plan, clock=d.rt.clock)
+    except ReportInvalid as err:
+        return _form_page(who, template, content, errors=err.fields, status=422)
+    return redirect(f"/reports/{period}/receipt?revision={report.revision}", 303)
+
+
+@bp.get("/reports/<period>/receipt")
+def receipt(period: str) -> Response:
+    """The receipt of a submitted report (or of one of its revisions)."""
+    who = _officer()
+    if isinstance(who, Response):
+        return who
+    d = _deps()
+    raw = request.args.get("revision", "")
+    revision = int(raw) if raw.isascii() and raw.isdigit() else None
+    try:
+        report = handlers.get_report(who.agency or "", period, who, reports=d.reports, revision=revision)
+    except IntakeError as err:
+        return _render("message.html", status=404, title="Không tìm thấy báo cáo", message=err.message)
+    return _render("receipt.html", report=report, period=d.rt.plan.period(period), labels=_labels(report))
+
+
+def _labels(report: Report) -> dict[str, str]:
+    template = _deps().rt.plan.template_for(report.agency, report.period)
+    if template is None:
+        return {}
+    out = {f"indicators.{i.key}": i.label for i in template.indicators}
+    out.update({f"narratives.area_{a}": f"Nội dung {a}: {t}" for a, t in template.areas.items()})
+    out.update({f"assessment.{k}": template.sections[k] for k in ("strengths", "limitations", "causes")})
+    out.update({k: template.sections[k] for k in ("next_tasks", "recommendations")})
+    return out
+
+
+@bp.get("/reports")
+def my_reports() -> Response:
+    """The unit's reports, each with its revisions and what changed between them."""
+    who = _officer()
+    if isinstance(who, Response):
+        return who
+    d = _deps()
+    items, _ = d.reports.list(period=None, agency=who.agency, skip=0, limit=1000)
+    history = []
+    for report in items:
+        revisions = d.reports.revisions(report.agency, report.period)
+        changes = [
+            (r.revision, diff_content(previous.content, r.content))
+            for previous, r in zip(revisions, revisions[1:], strict=False)
+        ]
+        history.append(
+            {"report": report, "period": d.rt.plan.period(report.period), "revisions": revisions, "changes": changes}
+        )
+    labels = {k: v for h in history for k, v in _labels(h["report"]).items()}
+    return _render("my_reports.html", history=history, labels=labels)
+
+
+def register_pages(app: Any) -> None:
+    """Add the unit's pages; the home page lists the unit's obligations."""
+    app.register_blueprint(bp)
+    app.extensions["dvcq.home_context"] = home_context

@@ -1,0 +1,52 @@
+"""Vietnamese presentation, in one place: dates dd/mm/yyyy, numbers 1.234,5, statuses and levels in words."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from shared.timerules import LOCAL_TZ
+
+STATUS_LABELS = {
+    "pending": "Chưa đến hạn",
+    "overdue": "Quá hạn",
+    "submitted_on_time": "Đã nộp đúng hạn",
+    "submitted_late": "Đã nộp trễ hạn",
+    "waived": "Được miễn",
+    "closed_by_reorganisation": "Đóng do sắp xếp tổ chức",
+}
+LEVEL_LABELS = {
+    "reminder_7": "Nhắc hạn (trước 7 ngày)",
+    "reminder_1": "Nhắc hạn (trước 1 ngày)",
+    "overdue": "Quá hạn",
+    "escalation_1": "Đôn đốc lần 1 (Giám đốc Sở Nội vụ)",
+    "escalation_2": "Đôn đốc lần 2 (Phó Chủ tịch UBND tỉnh)",
+}
+
+
+def vn_date(value: date | datetime | None) -> str:
+    """dd/mm/yyyy (a datetime is shown as its local date)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(LOCAL_TZ).date()
+    return value.strftime("%d/%m/%Y")
+
+
+def vn_datetime(value: datetime | None) -> str:
+    """HH:MM dd/mm/yyyy in local time."""
+    if value is None:
+        return ""
+    return value.astimezone(LOCAL_TZ).strftime("%H:%M %d/%m/%Y")
+
+
+def vn_number(value: float | int | None, decimals: int = 0) -> str:
+    """1.234 and 95,5: '.' groups thousands, ',' marks decimals; blank for None."""
+    if value is None:
+        return ""
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+
+def status_label(status: str) -> str:
+    """An obligation status in Vietnamese words."""
+    return STATUS_LABELS.get(status, status)
