@@ -287,6 +287,14 @@ stop_pidfile() {
     rm -f "$pidfile"
 }
 
+# The browser the browser tests drive: Debian's chromium (Playwright's own browser download cannot be used here).
+ensure_chromium() {
+    if [[ ! -x /usr/bin/chromium ]]; then
+        dvcq_log "installing chromium (apt)"
+        _dvcq_apt_install chromium
+    fi
+}
+
 # Everything the stack and the tests need: the venv, the signing key, the broker, the store, the SMTP server.
 ensure_stack_deps() {
     ensure_venv

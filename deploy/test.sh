@@ -6,6 +6,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
 ensure_stack_deps
+ensure_chromium
 
 # run_step NAME COMMAND...: run one check and stop at the first that fails.
 run_step() {

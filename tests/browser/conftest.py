@@ -1,0 +1,100 @@
+"""Browser tests: headless Chromium (Debian's package, driven by Playwright) against the session's real stack.
+
+The browser is Debian's `chromium` (deploy/test.sh installs it; `DVCQ_CHROMIUM` names another binary);
+Playwright's own browser download is never used. Each test gets a fresh context (no cookies), in Vietnamese
+with the province's time zone. A failing test leaves a screenshot and the page's HTML under
+var/test/browser-failures/ for whoever debugs it; no test asserts on them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from shared.cli import main
+from shared.settings import ROOT
+from tests.support import TestStack
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TIMEOUT_MS = 15_000
+FAILURES = ROOT / "var" / "test" / "browser-failures"
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Keep each phase's report on the item, so the `page` fixture knows whether its test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium for the whole session."""
+    playwright = sync_playwright().start()
+    try:
+        chromium = playwright.chromium.launch(
+            executable_path=os.environ.get("DVCQ_CHROMIUM", "/usr/bin/chromium"), headless=True, args=CHROMIUM_ARGS
+        )
+    except Exception:
+        playwright.stop()
+        raise
+    yield chromium
+    chromium.close()
+    playwright.stop()
+
+
+def _save_failure(page: Page, name: str) -> None:
+    """A screenshot and the HTML of the page a test failed on (for debugging only)."""
+    FAILURES.mkdir(parents=True, exist_ok=True)
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:150]
+    try:
+        page.screenshot(path=str(FAILURES / f"{stem}.png"), full_page=True)
+        (FAILURES / f"{stem}.html").write_text(page.content(), encoding="utf-8")
+    except Exception as exc:  # the page may be gone; the test's own failure is what matters
+        (FAILURES / f"{stem}.txt").write_text(f"could not save the page: {exc!r}\n", encoding="utf-8")
+
+
+@pytest.fixture
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A page in a fresh context (vi-VN, Asia/Ho_Chi_Minh), 15 s default timeout."""
+    context = browser.new_context(locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh")
+    context.set_default_timeout(TIMEOUT_MS)
+    context.set_default_navigation_timeout(TIMEOUT_MS)
+    pg = context.new_page()
+    try:
+        yield pg
+    finally:
+        report = getattr(request.node, "report_call", None)
+        if report is not None and report.failed:
+            _save_failure(pg, request.node.nodeid)
+        context.close()
+
+
+def make_officer(stack: TestStack, email: str, agency: str, name: str, password: str) -> None:
+    """Create a unit's officer account through the real store with `dvcq user create` (as test_identity does)."""
+    with pytest.MonkeyPatch.context() as env:
+        for var in ("MONGO_URL", "DVCQ_DB_PREFIX", "DVCQ_SECRET"):
+            env.setenv(var, stack.space.env[var])
+        env.setenv("DVCQ_USER_PASSWORD", password)
+        assert main(["user", "create", "--email", email, "--agency", agency, "--name", name]) == 0
+
+
+def login(page: Page, stack: TestStack, email: str, password: str) -> None:
+    """Log in through the login page and wait for the home page's greeting."""
+    page.goto(stack.url("intake", "/login"))
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#greeting")
