@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import date, datetime
+from urllib.parse import quote
 
 from shared.timerules import LOCAL_TZ
 
@@ -50,3 +53,10 @@ def vn_number(value: float | int | None, decimals: int = 0) -> str:
 def status_label(status: str) -> str:
     """An obligation status in Vietnamese words."""
     return STATUS_LABELS.get(status, status)
+
+
+def content_disposition(filename: str) -> str:
+    """`attachment` with an ASCII file name (diacritics dropped) and the exact UTF-8 one in RFC 5987 `filename*`."""
+    folded = unicodedata.normalize("NFKD", filename.replace("đ", "d").replace("Đ", "D"))
+    ascii_name = re.sub(r"[^A-Za-z0-9._]+", "-", folded.encode("ascii", "ignore").decode()).strip("-") or "tai-lieu"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(unicodedata.normalize('NFC', filename))}"

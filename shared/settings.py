@@ -33,6 +33,7 @@ class Settings:
     service_urls: dict[str, str]
     max_body_bytes: int
     max_json_depth: int
+    max_pdf_bytes: int
     token_ttl_seconds: int
     log_level: str
 
@@ -62,6 +63,7 @@ class Settings:
         try:
             max_body = int(env.get("DVCQ_MAX_BODY_BYTES", str(256 * 1024)))
             max_depth = int(env.get("DVCQ_MAX_JSON_DEPTH", "8"))
+            max_pdf = int(env.get("DVCQ_MAX_PDF_BYTES", str(10 * 1024 * 1024)))
             ttl = int(env.get("DVCQ_TOKEN_TTL_SECONDS", str(8 * 3600)))
         except ValueError as exc:
             raise SettingsError(f"numeric setting malformed: {exc}") from exc
@@ -76,6 +78,7 @@ class Settings:
             service_urls=urls,
             max_body_bytes=max_body,
             max_json_depth=max_depth,
+            max_pdf_bytes=max_pdf,
             token_ttl_seconds=ttl,
             log_level=env.get("LOG_LEVEL", "INFO"),
         )

@@ -15,6 +15,9 @@ from services.intake.domain import (
     AgencyMismatch,
     DraftNotFound,
     IntakeError,
+    PdfAlreadyAttached,
+    PdfInvalid,
+    PdfNotFound,
     PeriodNotOpen,
     Report,
     ReportAlreadySubmitted,
@@ -25,7 +28,15 @@ from services.intake.domain import (
     UnknownAgency,
 )
 from services.intake.pages import register_pages
-from services.intake.schemas import ReceiptSchema, ReportDocSchema, flatten_errors, load_report, report_schema
+from services.intake.schemas import (
+    INDICATOR_HELP,
+    ReceiptSchema,
+    ReportDocSchema,
+    flatten_errors,
+    load_report,
+    report_schema,
+)
+from shared.formatting import content_disposition
 from shared.logs import configure, current_correlation
 from shared.settings import Settings
 from shared.timerules import local_iso, local_midnight, parse_instant
@@ -39,6 +50,7 @@ from shared.web import (
     principal,
     register_domain_errors,
     requires,
+    settings,
 )
 
 ERROR_STATUS: dict[type[IntakeError], int] = {
@@ -49,6 +61,9 @@ ERROR_STATUS: dict[type[IntakeError], int] = {
     ReportNotFound: 404,
     RevisionNotFound: 404,
     DraftNotFound: 404,
+    PdfNotFound: 404,
+    PdfAlreadyAttached: 409,
+    PdfInvalid: 422,
     AgencyMismatch: 403,
     ReportInvalid: 422,
 }
@@ -303,6 +318,38 @@ def diff_report(agency: str, period: str) -> Response:
     return jsonify({"id": latest.report_id, "from": old, "to": new, "changes": changes})
 
 
+@bp.put("/api/v1/reports/<agency>/<period>/pdf")
+@requires("agency", "home_affairs")
+def put_pdf(agency: str, period: str) -> tuple[Response, int]:
+    """Attach the signed PDF (`Content-Type: application/pdf`, size-limited) to the report's latest revision."""
+    limit = settings().max_pdf_bytes
+    if request.mimetype != "application/pdf":
+        raise ApiError(415, "Chỉ nhận tệp PDF (Content-Type: application/pdf).")
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(413, f"Tệp PDF vượt quá {limit} byte.")
+    request.max_content_length = limit
+    data = request.get_data(cache=False)
+    d = _deps()
+    pdf = handlers.attach_pdf(agency, period, data, principal(), reports=d.reports, pdfs=d.reports, clock=d.rt.clock)
+    return jsonify({"id": f"{agency}:{period}", "revision": pdf.revision, "bytes": len(pdf.data)}), 201
+
+
+@bp.get("/api/v1/reports/<agency>/<period>/pdf")
+@requires("agency", "home_affairs", "observer", "admin", "service")
+@document(query=("revision",))
+def get_pdf(agency: str, period: str) -> Response:
+    """The signed PDF of a revision (latest by default), as a download with an RFC 5987 file name."""
+    d = _deps()
+    pdf = handlers.get_pdf(
+        agency, period, principal(), reports=d.reports, pdfs=d.reports, revision=_revision_arg("revision")
+    )
+    resp = Response(pdf.data, mimetype="application/pdf")
+    unit = d.rt.plan.unit(agency)
+    name = f"Báo cáo {period} - {unit.name if unit else agency} - bản {pdf.revision}.pdf"
+    resp.headers["Content-Disposition"] = content_disposition(name)
+    return resp
+
+
 @bp.get("/api/v1/reports")
 @requires("home_affairs", "observer", "admin", "service")
 @document(query=("period", "agency", "page", "page_size"))
@@ -384,7 +431,13 @@ def get_template(agency: str, period: str) -> Response:
                     "area": area,
                     "title": title,
                     "indicators": [
-                        {"key": i.key, "label": i.label, "unit": i.unit, "measure": i.measure}
+                        {
+                            "key": i.key,
+                            "label": i.label,
+                            "unit": i.unit,
+                            "measure": i.measure,
+                            "help": INDICATOR_HELP.get(i.measure or "", ""),
+                        }
                         for i in template.indicators
                         if i.area == area
                     ],

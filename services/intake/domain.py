@@ -54,6 +54,30 @@ class ReportInvalid(IntakeError):
         self.fields = fields
 
 
+class PdfInvalid(IntakeError):
+    """The upload is not a PDF document."""
+
+
+class PdfAlreadyAttached(IntakeError):
+    """That revision already carries its signed PDF."""
+
+
+class PdfNotFound(IntakeError):
+    """No PDF is attached to that revision."""
+
+
+@dataclass(frozen=True)
+class Pdf:
+    """The signed PDF of one revision of a report (F4)."""
+
+    agency: str
+    period: str
+    revision: int
+    data: bytes
+    uploaded_by: str
+    uploaded_at: datetime
+
+
 class RevisionConflict(IntakeError):
     """Another correction took the same revision number first."""
 

@@ -32,6 +32,9 @@ from services.intake.domain import (
     AgencyMismatch,
     Draft,
     DraftNotFound,
+    Pdf,
+    PdfInvalid,
+    PdfNotFound,
     PeriodNotOpen,
     Report,
     ReportAlreadySubmitted,
@@ -74,6 +77,18 @@ class DraftStore(Protocol):
 
     def get(self, agency: str, period: str) -> Draft | None:
         """The draft, or None."""
+        ...
+
+
+class PdfStore(Protocol):
+    """Signed PDFs, one per revision, stored once."""
+
+    def add_pdf(self, pdf: Pdf) -> None:
+        """Store the PDF of a revision; raise PdfAlreadyAttached if it has one."""
+        ...
+
+    def pdf(self, agency: str, period: str, revision: int) -> Pdf | None:
+        """The PDF of a revision, or None."""
         ...
 
 
@@ -416,3 +431,27 @@ def login(
         raise LoginFailed()
     token = issue_token(secret, sub=user.email, role=user.role, agency=user.agency, ttl_seconds=ttl_seconds)
     return Session(token=token, user=user)
+
+
+def attach_pdf(
+    agency: str, period: str, data: bytes, principal: Principal, *, reports: ReportStore, pdfs: PdfStore, clock: Clock
+) -> Pdf:
+    """Attach the signed PDF to the report's latest revision (once per revision)."""
+    check_caller_may_act_for(principal, agency)
+    latest = get_report(agency, period, principal, reports=reports)
+    if not data.startswith(b"%PDF-"):
+        raise PdfInvalid("Tệp đính kèm phải là tài liệu PDF.", field="file")
+    pdf = Pdf(agency, period, latest.revision, data, uploaded_by=principal.sub, uploaded_at=clock.now())
+    pdfs.add_pdf(pdf)
+    return pdf
+
+
+def get_pdf(
+    agency: str, period: str, principal: Principal, *, reports: ReportStore, pdfs: PdfStore, revision: int | None
+) -> Pdf:
+    """The signed PDF of a revision (the latest by default); a unit sees only its own."""
+    report = get_report(agency, period, principal, reports=reports, revision=revision)
+    pdf = pdfs.pdf(agency, period, report.revision)
+    if pdf is None:
+        raise PdfNotFound("Bản báo cáo này chưa có tệp PDF đã ký.")
+    return pdf

@@ -17,7 +17,7 @@ from services.intake import handlers
 from services.intake.accounts_app import cookie_principal
 from services.intake.bootstrap import Dependencies
 from services.intake.domain import IntakeError, Report, ReportInvalid, diff_content
-from services.intake.schemas import STAFF_LABELS, load_report, report_schema
+from services.intake.schemas import INDICATOR_HELP, STAFF_LABELS, load_report, report_schema
 from shared.auth import Principal
 from shared.formatting import status_label, vn_date, vn_datetime, vn_number
 from shared.logs import current_correlation
@@ -153,6 +153,7 @@ def _form_page(
         latest=latest[-1] if latest else None,
         staff_rows=staff + [{}] * STAFF_ROWS_EXTRA,
         staff_labels=STAFF_LABELS,
+        indicator_help=INDICATOR_HELP,
     )
 
 

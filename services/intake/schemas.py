@@ -11,6 +11,10 @@ from shared.plan import Plan, Template
 
 MAX_TEXT = 20_000
 
+INDICATOR_HELP = {
+    "flow": "Số lũy kế trong kỳ; để trống nếu không có số liệu (không ghi 0).",
+    "stock": "Số tại thời điểm cuối kỳ; để trống nếu không có số liệu (không ghi 0).",
+}
 STAFF_LABELS = {
     "ho_ten": "Họ và tên",
     "chuc_vu": "Chức vụ",

@@ -8,12 +8,13 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 
 from services.intake.accounts_domain import AccountExists, LoginAttempt, User
-from services.intake.domain import Draft, Report, ReportAlreadySubmitted, RevisionConflict
+from services.intake.domain import Draft, Pdf, PdfAlreadyAttached, Report, ReportAlreadySubmitted, RevisionConflict
 from shared.events import Event
 from shared.outbox import ensure_indexes, pending_document, read_events
 from shared.store import DuplicateKeyError, insert_once
 
 REPORTS = "reports"
+PDFS = "pdfs"
 DRAFTS = "drafts"
 USERS = "users"
 LOGIN_ATTEMPTS = "login_attempts"
@@ -107,6 +108,20 @@ class MongoReportStore:
     def events(self, *, after: str | None, limit: int) -> list[dict[str, Any]]:
         """Events intake has published."""
         return read_events(self.db, after=after, limit=limit)
+
+    def add_pdf(self, pdf: Pdf) -> None:
+        """Store a revision's signed PDF once (`_id` `<agency>:<period>:<revision>`)."""
+        try:
+            self.db[PDFS].insert_one({"_id": _doc_id(pdf.agency, pdf.period, pdf.revision), **asdict(pdf)})
+        except DuplicateKeyError:
+            raise PdfAlreadyAttached(
+                f"Bản số {pdf.revision} đã có tệp PDF; gửi bản điều chỉnh để đính kèm tệp mới.", field="file"
+            ) from None
+
+    def pdf(self, agency: str, period: str, revision: int) -> Pdf | None:
+        """A revision's signed PDF, or None."""
+        doc = self.db[PDFS].find_one({"_id": _doc_id(agency, period, revision)})
+        return Pdf(**{k: (bytes(v) if k == "data" else v) for k, v in doc.items() if k != "_id"}) if doc else None
 
 
 class MongoDraftStore:

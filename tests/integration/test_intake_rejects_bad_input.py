@@ -184,3 +184,16 @@ def test_expired_and_unsigned_tokens_are_401(stack: TestStack) -> None:
     for token in (expired, unsigned):
         resp = _post(stack, json.dumps(_valid()), headers={"Authorization": f"Bearer {token}"})
         _assert_error(resp, 401, "unauthorized")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"narratives": {"area.1": "x"}},
+        {"assessment": {"strengths": "x", "$set": {"on_time": True}}},
+        {"staff": [{"ho_ten": "A", "nested": {"deep": {"a.b": 1}}}]},
+    ],
+)
+def test_operator_and_dotted_keys_are_refused_at_any_depth(stack: TestStack, body: dict[str, object]) -> None:
+    error = _assert_error(_post(stack, json.dumps({**_valid(), **body})), 400, "forbidden_key")
+    assert len(error["fields"]) == 1  # type: ignore[arg-type]

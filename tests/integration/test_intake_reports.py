@@ -216,3 +216,28 @@ def test_a_draft_is_kept_apart_with_no_event_and_no_report(stack: TestStack) -> 
     assert not [e for e in published if e["subject"] == f"report:BQL_KKT:{PERIOD}"]
     bad = requests.put(url, json={"indicators": {"tcd_luot": -1}}, headers=stack.auth("agency", "BQL_KKT"), timeout=15)
     assert bad.status_code == 422 and "indicators.tcd_luot" in bad.json()["error"]["fields"]
+
+
+def test_a_signed_pdf_is_attached_once_and_downloaded_with_its_vietnamese_name(stack: TestStack) -> None:
+    assert stack.post_report("STNMT", PERIOD, {"indicators": {"tcd_luot": 2}}).status_code == 201
+    url = stack.url("intake", f"/api/v1/reports/STNMT/{PERIOD}/pdf")
+    officer = stack.auth("agency", "STNMT")
+    pdf = b"%PDF-1.7\n% chu ky so\n1 0 obj << >> endobj\n%%EOF\n"
+
+    def put(data: bytes, content_type: str = "application/pdf") -> requests.Response:
+        return requests.put(url, data=data, headers={**officer, "Content-Type": content_type}, timeout=30)
+
+    assert put(b"not a pdf").status_code == 422
+    assert put(pdf, "application/json").status_code == 415
+    assert put(b"%PDF-" + b"0" * (10 * 1024 * 1024 + 1)).status_code == 413
+    stored = put(pdf)
+    assert stored.status_code == 201 and stored.json()["revision"] == 1
+    assert put(pdf).status_code == 409  # one signed PDF per revision
+
+    got = requests.get(url, headers=stack.auth("home_affairs"), timeout=15)
+    assert got.status_code == 200 and got.content == pdf
+    assert got.headers["Content-Type"] == "application/pdf"
+    disposition = got.headers["Content-Disposition"]
+    assert 'filename="Bao-cao-2019-H1-So-Tai-nguyen-va-Moi-truong-ban-1.pdf"' in disposition
+    assert "filename*=UTF-8''B%C3%A1o%20c%C3%A1o" in disposition
+    assert requests.get(url, headers=stack.auth("agency", "SYT"), timeout=15).status_code == 404
