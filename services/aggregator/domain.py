@@ -11,6 +11,7 @@ from shared.timerules import days_overdue, local_date, local_iso, parse_instant
 FINAL_STATUSES = ("submitted_on_time", "submitted_late", "waived", "closed_by_reorganisation")
 NOT_EXPECTED = ("waived", "closed_by_reorganisation")
 LEVEL_EVENTS = ("obligation.reminder_due", "obligation.overdue", "obligation.escalated")
+FINAL_EVENTS = ("obligation.fulfilled", "obligation.waived", "obligation.closed")
 
 
 def board_id(plan_id: str, period: str) -> str:
@@ -27,12 +28,15 @@ def apply_obligation_event(board: dict[str, Any], event_type: str, version: int,
     """Apply one obligation event to the board; True if it changed anything.
 
     Applied only when its `subject_version` is newer than the unit's; final statuses stick, so the same
-    event twice, or an old one after a newer, changes nothing.
+    event twice, or an old one after a newer, changes nothing. The first final status (fulfilled, waived,
+    closed) is applied whatever its version: a report received before the deadline but delivered after
+    that day's `obligation.overdue` (a broker outage) still ends as submitted on time.
     """
     units = board["units"]
     agency = data["agency"]
     entry = units.get(agency)
-    if entry is not None and version <= entry["version"]:
+    first_final = event_type in FINAL_EVENTS and (entry is None or entry["status"] not in FINAL_STATUSES)
+    if entry is not None and version <= entry["version"] and not first_final:
         return False
     entry = dict(entry or {"status": "pending", "level": None, "received_at": None, "days_late": None})
     final = entry["status"] in FINAL_STATUSES
@@ -57,7 +61,7 @@ def apply_obligation_event(board: dict[str, Any], event_type: str, version: int,
         entry.update(level=data["level"])
         entry.setdefault("due_before", data["due_before"])  # an alert may arrive before obligation.created
         entry.setdefault("generation", data["generation"])
-    entry["version"] = version
+    entry["version"] = max(version, entry.get("version", 0))
     units[agency] = entry
     return True
 

@@ -8,18 +8,22 @@ from datetime import datetime
 from typing import Protocol
 
 from services.scheduler.domain import (
+    FINAL_STATUSES,
     Obligation,
     ObligationState,
     Transition,
+    deadlines,
     derive_state,
+    ladder,
     obligations_for_plan,
     verdict,
+    version_at,
 )
 from shared.auth import Principal
 from shared.events import Event
 from shared.failpoints import failpoint
 from shared.plan import Plan
-from shared.timerules import Clock, parse_instant
+from shared.timerules import Clock, days_overdue, deadline_day, local_date, parse_instant
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +118,7 @@ def on_report_submitted(event: Event, *, obligations: ObligationStore, plan: Pla
             id=f"{ob.subject}:fulfilled",
             type="obligation.fulfilled",
             subject=ob.subject,
-            subject_version=max((t.subject_version for t in transitions), default=1) + 1,
+            subject_version=version_at(received_at),
             producer="scheduler",
             occurred_at=received_at,
             correlation_id=event.correlation_id or event.id,
@@ -132,14 +136,50 @@ def on_report_submitted(event: Event, *, obligations: ObligationStore, plan: Pla
     )
 
 
-def run_pass(*, obligations: ObligationStore, passes: PassStore, clock: Clock) -> datetime:
-    """One scheduler pass up to business time now, recorded as `processed_up_to`.
+def run_pass(*, plan: Plan, obligations: ObligationStore, passes: PassStore, clock: Clock) -> datetime:
+    """One pass of the F7 ladder up to business time now, then `processed_up_to` is recorded.
 
-    The loop syncs the plan's obligations before its first pass; the reminder and escalation ladder (F7)
-    joins this pass with its own issue.
+    For each obligation not yet fulfilled, waived or closed, the highest level due now is emitted if it has
+    not been, and the lower unemitted levels are recorded as `skipped` in it: after downtime or a clock jump
+    nobody gets a pile of stale reminders. Levels whose time precedes the generation's start (an extension
+    granted after them) are never sent. Event id = (obligation, generation, level), inserted once, so
+    replicas and restarts cannot emit twice.
     """
     now = clock.now()
-    failpoint("scheduler.mid_pass")
+    everything = obligations.all_transitions()
+    for ob in obligations.all():
+        transitions = everything.get(ob.key, [])
+        state = derive_state(ob, transitions, now)
+        if state.status in FINAL_STATUSES:
+            continue
+        current = deadlines(ob, transitions)[-1]
+        done = set(state.emitted) | set(state.skipped)
+        rungs = ladder(deadline_day(current.due_before), ob.policy, plan.holidays, plan.escalation_local_time)
+        due = [r for r in rungs if r.at <= now and f"g{current.generation}:{r.level}" not in done]
+        sendable = [r for r in due if current.effective_from is None or r.at >= current.effective_from]
+        if not sendable:
+            continue
+        top = sendable[-1]
+        obligations.record(
+            Event(
+                id=f"{ob.subject}:g{current.generation}:{top.level}",
+                type=top.event,
+                subject=ob.subject,
+                subject_version=version_at(top.at),
+                producer="scheduler",
+                occurred_at=top.at,
+                data={
+                    "agency": ob.agency,
+                    "period": ob.period,
+                    "level": top.level,
+                    "generation": current.generation,
+                    "due_before": current.due_before.isoformat(),
+                    "days_overdue": days_overdue(local_date(top.at), current.due_before),
+                    "skipped": [r.level for r in due if r is not top],
+                },
+            )
+        )
+        failpoint("scheduler.mid_pass")
     passes.set_processed_up_to(now)
     return now
 

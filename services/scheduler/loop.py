@@ -30,7 +30,7 @@ def main() -> None:
                 created = handlers.sync_plan(d.rt.plan, obligations=d.obligations, clock=d.rt.clock)
                 log.info("plan synced", extra={"obligations_created": created})
                 synced = True
-            handlers.run_pass(obligations=d.obligations, passes=d.passes, clock=d.rt.clock)
+            handlers.run_pass(plan=d.rt.plan, obligations=d.obligations, passes=d.passes, clock=d.rt.clock)
             delay = TICK_SECONDS
         except STORE_ERRORS as exc:
             log.warning("store unavailable", extra={"error": repr(exc)})

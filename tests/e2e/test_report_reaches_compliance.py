@@ -37,7 +37,8 @@ def test_report_before_midnight_is_on_time_and_one_after_is_late(stack: TestStac
     assert [o["status"] for o in obligations] == ["submitted_late"]
 
     def receipts() -> list[dict[str, object]]:
-        return stack.get("notifier", "/api/v1/notifications?agency=H_CAUKE&period=2019-H1").json()["items"]
+        url = "/api/v1/notifications?agency=H_CAUKE&period=2019-H1&level=receipt"
+        return stack.get("notifier", url).json()["items"]
 
     notes = wait_for(receipts, what="the notifier's receipt for H_CAUKE")
     assert [(n["level"], n["recipient_role"], n["event_type"]) for n in notes] == [

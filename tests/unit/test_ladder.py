@@ -1,0 +1,148 @@
+"""The F7 ladder and the scheduler's pass, with recording fakes: levels on working days at 08:00 local,
+one event per (obligation, generation, level), skipped levels after a jump, none after a report."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from services.scheduler import handlers as scheduler
+from services.scheduler.domain import ladder
+from shared.auth import Principal
+from shared.catalogue import check_event
+from shared.clock import FixedClock
+from shared.events import Event
+from shared.plan import load_plan
+from shared.settings import ROOT
+from shared.timerules import LOCAL_TZ
+from tests.unit.fakes import FakeObligationStore, FakePassStore
+
+PLAN = load_plan(ROOT / "plans" / "tra-vinh-2019")
+POLICY = [
+    {"level": lv.level, "event": lv.event, "offset_days": lv.offset_days, "shift": lv.shift} for lv in PLAN.escalation
+]
+
+
+def at8(day: int, month: int) -> datetime:
+    return datetime(2019, month, day, 8, 0, tzinfo=LOCAL_TZ)
+
+
+def rungs(deadline: date) -> dict[str, datetime]:
+    return {r.level: r.at for r in ladder(deadline, POLICY, PLAN.holidays, "08:00")}
+
+
+def test_the_h1_ladder_moves_levels_off_weekends() -> None:
+    assert rungs(date(2019, 6, 10)) == {
+        "reminder_7": at8(3, 6),
+        "reminder_1": at8(7, 6),  # 09/06 is a Sunday
+        "overdue": at8(11, 6),
+        "escalation_1": at8(17, 6),  # 15/06 is a Saturday
+        "escalation_2": at8(20, 6),
+    }
+
+
+def test_the_staff_list_ladder_matches_the_plan() -> None:
+    assert rungs(date(2019, 3, 29)) == {
+        "reminder_7": at8(22, 3),
+        "reminder_1": at8(28, 3),
+        "overdue": at8(1, 4),
+        "escalation_1": at8(3, 4),
+        "escalation_2": at8(8, 4),
+    }
+
+
+@pytest.mark.parametrize(
+    ("deadline", "overdue"),
+    [(date(2019, 4, 26), at8(2, 5)), (date(2019, 4, 12), at8(16, 4))],  # 27/4-1/5 and 15/4 are holidays
+)
+def test_overdue_moves_over_the_plans_holidays(deadline: date, overdue: datetime) -> None:
+    assert rungs(deadline)["overdue"] == overdue
+
+
+def _run(obligations: FakeObligationStore, when: datetime) -> list[Event]:
+    before = {e.id for e in obligations.events()}
+    scheduler.run_pass(plan=PLAN, obligations=obligations, passes=FakePassStore(), clock=FixedClock(when))
+    return [e for e in obligations.events() if e.id not in before]
+
+
+def _synced() -> FakeObligationStore:
+    obligations = FakeObligationStore()
+    scheduler.sync_plan(PLAN, obligations=obligations, clock=FixedClock(datetime(2019, 3, 14, tzinfo=LOCAL_TZ)))
+    return obligations
+
+
+def _of(events: list[Event], agency: str = "H_CAUKE", period: str = "2019-H1") -> list[str]:
+    return [e.data["level"] for e in events if e.subject == f"obligation:{agency}:{period}"]
+
+
+def test_stepping_through_h1_emits_each_level_once_at_its_time() -> None:
+    obligations = _synced()
+    seen = []
+    for step in [at8(2, 6), at8(3, 6), at8(3, 6), at8(6, 6), at8(7, 6), at8(10, 6), at8(11, 6), at8(14, 6),
+                 at8(17, 6), at8(19, 6), at8(20, 6), at8(25, 6)]:  # fmt: skip
+        new = _of(_run(obligations, step))
+        seen += [(level, step) for level in new]
+    assert seen == [
+        ("reminder_7", at8(3, 6)),
+        ("reminder_1", at8(7, 6)),
+        ("overdue", at8(11, 6)),
+        ("escalation_1", at8(17, 6)),
+        ("escalation_2", at8(20, 6)),
+    ]
+    emitted = [e for e in obligations.events() if e.subject == "obligation:H_CAUKE:2019-H1" and "level" in e.data]
+    for event in emitted:
+        check_event(event)
+    assert [e.data["days_overdue"] for e in emitted] == [0, 0, 1, 7, 10]
+    assert [e.type for e in emitted] == ["obligation.reminder_due"] * 2 + ["obligation.overdue"] + [
+        "obligation.escalated"
+    ] * 2
+
+
+def test_a_jump_emits_only_the_highest_level_and_records_the_rest_as_skipped() -> None:
+    obligations = _synced()
+    _run(obligations, at8(2, 6))
+    events = [e for e in _run(obligations, at8(18, 6)) if e.subject == "obligation:H_CAUKE:2019-H1"]
+    assert [(e.data["level"], e.data["skipped"]) for e in events] == [
+        ("escalation_1", ["reminder_7", "reminder_1", "overdue"])
+    ]
+    (state,) = scheduler.list_obligations(
+        Principal("x", "admin"), obligations=obligations, clock=FixedClock(at8(18, 6)),
+        agency="H_CAUKE", period="2019-H1",
+    )  # fmt: skip
+    assert state.emitted == ("g1:escalation_1",)
+    assert set(state.skipped) == {"g1:reminder_7", "g1:reminder_1", "g1:overdue"}
+    assert _of(_run(obligations, at8(18, 6))) == []  # nothing twice
+
+
+def _report(obligations: FakeObligationStore, agency: str, received: datetime) -> None:
+    data = {
+        "report_id": f"{agency}:2019-H1", "agency": agency, "period": "2019-H1", "revision": 1,
+        "received_at": received.isoformat(), "on_time": None, "completeness": 1.0, "source": "api",
+        "submitted_by": "x", "content": {},
+    }  # fmt: skip
+    event = Event(type="report.submitted", subject=f"report:{agency}:2019-H1", subject_version=1,
+                  producer="intake", occurred_at=received, data=data)  # fmt: skip
+    scheduler.on_report_submitted(event, obligations=obligations, plan=PLAN)
+
+
+def test_units_that_report_get_no_further_level() -> None:
+    obligations = _synced()
+    levels: dict[str, list[str]] = {"H_CAUKE": [], "H_TIEUCAN": []}
+    for step in [at8(3, 6), at8(5, 6), at8(7, 6), at8(11, 6), at8(17, 6), at8(18, 6), at8(20, 6), at8(28, 6)]:
+        if step == at8(5, 6):
+            _report(obligations, "H_CAUKE", datetime(2019, 6, 5, 10, tzinfo=LOCAL_TZ))
+        if step == at8(18, 6):
+            _report(obligations, "H_TIEUCAN", datetime(2019, 6, 18, 10, tzinfo=LOCAL_TZ))
+        new = _run(obligations, step)
+        for agency in levels:
+            levels[agency] += _of(new, agency)
+    assert levels == {"H_CAUKE": ["reminder_7"], "H_TIEUCAN": ["reminder_7", "reminder_1", "overdue", "escalation_1"]}
+    fulfilled = {e.data["agency"]: e.data["status"] for e in obligations.events("obligation.fulfilled")}
+    assert fulfilled == {"H_CAUKE": "submitted_on_time", "H_TIEUCAN": "submitted_late"}
+
+
+def test_the_pass_records_processed_up_to() -> None:
+    passes = FakePassStore()
+    scheduler.run_pass(plan=PLAN, obligations=_synced(), passes=passes, clock=FixedClock(at8(3, 6)))
+    assert passes.processed_up_to() == at8(3, 6)
