@@ -282,3 +282,20 @@ class TestStack:
 def local(text: str) -> datetime:
     """An ISO instant (with offset) as an aware datetime in UTC."""
     return parse_instant(text)
+
+
+def make_officer(stack: TestStack, email: str, agency: str, name: str, password: str) -> None:
+    """Create a unit's officer account through the real store with `dvcq user create`."""
+    from shared.cli import main
+
+    env = {var: stack.space.env[var] for var in ("MONGO_URL", "DVCQ_DB_PREFIX", "DVCQ_SECRET")}
+    saved = {var: os.environ.get(var) for var in (*env, "DVCQ_USER_PASSWORD")}
+    os.environ.update({**env, "DVCQ_USER_PASSWORD": password})
+    try:
+        assert main(["user", "create", "--email", email, "--agency", agency, "--name", name]) == 0
+    finally:
+        for var, value in saved.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -224,21 +225,33 @@ class OnBehalfSchema(Schema):
     document_number = fields.String(load_default=None, validate=validate.Length(max=100))
     document_date = fields.Date(load_default=None, error_messages={"invalid": "Ngày văn bản: YYYY-MM-DD."})
     signer = fields.String(load_default=None, validate=validate.Length(max=200))
-    report = fields.Dict(required=True, error_messages={"required": "Nội dung báo cáo (report): bắt buộc."})
+    report = fields.Dict(
+        required=True,
+        error_messages={
+            "required": "Nội dung báo cáo (report): bắt buộc.",
+            "null": "Nội dung báo cáo (report): bắt buộc.",
+            "invalid": "Nội dung báo cáo (report) phải là một đối tượng JSON.",
+        },
+    )
 
 
-def _received_on(text: str) -> datetime:
-    """A date-only received date is local 00:00 of that date; an instant must carry its offset."""
+def _received_on(text: str, earliest: datetime) -> datetime:
+    """A date-only received date (YYYY-MM-DD) is local 00:00 of that date; an instant must carry its offset."""
+    invalid = ApiError(
+        422, "Ngày nhận không hợp lệ.", fields={"received_on": "YYYY-MM-DD hoặc thời điểm ISO 8601 có múi giờ."}
+    )
     try:
-        if len(text) == 10:
-            return local_midnight(date.fromisoformat(text))
-        return parse_instant(text)
-    except ValueError:
-        raise ApiError(
-            422,
-            "Ngày nhận không hợp lệ.",
-            fields={"received_on": "YYYY-MM-DD hoặc thời điểm ISO 8601 có múi giờ."},
-        ) from None
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+            when = local_midnight(date.fromisoformat(text))
+        elif re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(Z|[+-][0-9]{2}:[0-9]{2})", text):
+            when = parse_instant(text)
+        else:
+            raise invalid
+    except (ValueError, OverflowError):
+        raise invalid from None
+    if when < earliest:
+        raise ApiError(422, "Ngày nhận trước ngày ban hành kế hoạch.", fields={"received_on": "Quá sớm."})
+    return when
 
 
 @bp.post("/api/v1/reports/<agency>/<period>/on-behalf")
@@ -250,8 +263,8 @@ def post_on_behalf(agency: str, period: str) -> tuple[Response, int]:
         data = OnBehalfSchema().load(json_body())
     except ValidationError as exc:
         raise ApiError(422, "Dữ liệu ghi nhận không hợp lệ.", fields=flatten_errors(exc.messages)) from None
-    received_at = _received_on(data["received_on"])
     d = _deps()
+    received_at = _received_on(data["received_on"], d.rt.plan.issued_at)
     if received_at > d.rt.clock.now():
         raise ApiError(422, "Ngày nhận ở tương lai.", fields={"received_on": "Không được sau thời điểm hiện tại."})
     report_body = {**data["report"], "agency": agency, "period": period}

@@ -40,6 +40,7 @@ from services.intake.domain import (
     ReportAlreadySubmitted,
     ReportInvalid,
     ReportNotFound,
+    RevisionConflict,
     RevisionNotFound,
     UnknownAgency,
     check_rules,
@@ -77,6 +78,10 @@ class DraftStore(Protocol):
 
     def get(self, agency: str, period: str) -> Draft | None:
         """The draft, or None."""
+        ...
+
+    def delete(self, agency: str, period: str) -> None:
+        """Forget the draft."""
         ...
 
 
@@ -268,6 +273,9 @@ def amend_report(cmd: SubmitReport, principal: Principal, *, reports: ReportStor
         warnings=warnings,
         amended_at=now,
         idempotency_key=cmd.idempotency_key,
+        recorded_by=None,
+        recorded_at=None,
+        document=None,
     )
     event = Event(
         id=f"report:{cmd.agency}:{cmd.period}:r{report.revision}:amended",
@@ -280,7 +288,13 @@ def amend_report(cmd: SubmitReport, principal: Principal, *, reports: ReportStor
         data={**_event_data(report), "previous_revision": latest.revision, "amended_at": now.isoformat()},
     )
     more = (_contacts_event(report, now),) if template.staff_fields else ()
-    reports.add(report, event, *more)
+    try:
+        reports.add(report, event, *more)
+    except RevisionConflict:
+        replayed = _replay(reports, cmd, principal)
+        if replayed is not None:
+            return replayed  # a concurrent retry of the same request took the revision
+        raise
     return report
 
 

@@ -7,6 +7,8 @@ obligations from the scheduler's API server-side with the person's own token.
 from __future__ import annotations
 
 import logging
+import re
+import uuid
 from typing import Any
 
 import requests
@@ -16,14 +18,21 @@ from marshmallow import ValidationError
 from services.intake import handlers
 from services.intake.accounts_app import cookie_principal
 from services.intake.bootstrap import Dependencies
-from services.intake.domain import IntakeError, Report, ReportInvalid, diff_content
+from services.intake.domain import (
+    IntakeError,
+    Report,
+    ReportAlreadySubmitted,
+    ReportInvalid,
+    RevisionConflict,
+    diff_content,
+)
 from services.intake.schemas import INDICATOR_HELP, STAFF_LABELS, load_report, report_schema
 from shared.auth import Principal
 from shared.formatting import status_label, vn_date, vn_datetime, vn_number
 from shared.logs import current_correlation
 from shared.plan import Template
 from shared.timerules import deadline_day, local_date, parse_instant
-from shared.web import SESSION_COOKIE, ApiError, check_csrf, csrf_token_for, deps, settings
+from shared.web import SESSION_COOKIE, ApiError, check_csrf, csrf_token_for, deps, nfc_deep, settings
 
 log = logging.getLogger(__name__)
 bp = Blueprint("pages", __name__, template_folder="templates")
@@ -99,31 +108,44 @@ def home_context(who: Principal) -> dict[str, Any]:
     return {"obligations": rows, "obligations_error": error, "status_label": status_label}
 
 
-def _to_nested(form: Any, template: Template) -> dict[str, Any]:
-    """Form fields named `indicators.x`, `narratives.area_1`, `staff-0-ho_ten`... as a report body.
+FORM_CONTROLS = ("csrf_token", "action", "submission_key")
+SECTIONS = ("indicators", "narratives", "assessment")
+INTEGER = re.compile(r"-?[0-9]{1,18}")
+STAFF_KEY = re.compile(r"staff-([0-9]{1,3})-([a-z_]{1,40})")
 
-    Blank is null; digits become integers; anything else is kept as typed, so the schema names the field.
+
+def _to_nested(form: Any, template: Template) -> dict[str, Any]:
+    """Form fields named `indicators.x`, `narratives.area_1`, `staff-0-ho_ten`... as a report body, in NFC.
+
+    Blank is null; an integer typed as digits becomes one; anything else is kept as typed (and any field name
+    the form does not have is passed on), so the template's schema names the field, as it does for the API.
     """
     body: dict[str, Any] = {}
-    for key, raw in form.items():
-        if key in ("csrf_token", "action") or key.startswith("staff-"):
-            continue
+    people: dict[int, dict[str, Any]] = {}
+    for key, raw in nfc_deep(dict(form.items())).items():
         value: Any = raw.strip()
-        if key.startswith("indicators."):
-            value = None if value == "" else (int(value) if value.lstrip("-").isdigit() else value)
+        staff = STAFF_KEY.fullmatch(key) if template.staff_fields else None
         section, _, name = key.partition(".")
-        if name:
-            body.setdefault(section, {})[name] = value
+        if key in FORM_CONTROLS:
+            continue
+        if staff:
+            people.setdefault(int(staff.group(1)), {})[staff.group(2)] = value or None
+        elif section in SECTIONS and name:
+            if section == "indicators":
+                value = None if value == "" else (int(value) if INTEGER.fullmatch(value) else value)
+            holder = body.setdefault(section, {})
+            if isinstance(holder, dict):
+                holder[name] = value
         else:
-            body[section] = value
+            body[key] = value
     if template.staff_fields:
-        people: dict[int, dict[str, Any]] = {}
-        for key, raw in form.items():
-            if key.startswith("staff-"):
-                _, index, name = key.split("-", 2)
-                people.setdefault(int(index), {})[name] = raw.strip() or None
         body["staff"] = [p for _, p in sorted(people.items()) if any(p.values())]
     return body
+
+
+def _shown(content: dict[str, Any]) -> dict[str, Any]:
+    """What the form can show again: sections that are not objects (a tampered form) are shown empty."""
+    return {k: (v if k not in SECTIONS or isinstance(v, dict) else {}) for k, v in content.items()}
 
 
 def _form_page(
@@ -140,20 +162,25 @@ def _form_page(
     latest = d.reports.revisions(who.agency or "", template.period)
     period = d.rt.plan.period(template.period)
     staff = list(content.get("staff") or [])
+    shown = {f"indicators.{i.key}" for i in template.indicators} | {f"narratives.area_{a}" for a in template.areas}
+    shown |= {f"assessment.{k}" for k in ("strengths", "limitations", "causes")} | {"next_tasks", "recommendations"}
+    other_errors = {k: v for k, v in (errors or {}).items() if k not in shown and not k.startswith("staff.")}
     return _render(
         "report_form.html",
         status=status,
         template=template,
         period=period,
         unit=d.rt.plan.unit(who.agency or ""),
-        content=content,
+        content=_shown(content),
         errors=errors or {},
+        other_errors=other_errors,
         warnings=warnings or {},
         notice=notice,
         latest=latest[-1] if latest else None,
         staff_rows=staff + [{}] * STAFF_ROWS_EXTRA,
         staff_labels=STAFF_LABELS,
         indicator_help=INDICATOR_HELP,
+        submission_key=uuid.uuid4().hex,
     )
 
 
@@ -210,13 +237,20 @@ def report_form_post(period: str) -> Response:
         )
         notice = f"Đã lưu bản nháp lúc {vn_datetime(draft.saved_at)}."
         return _form_page(who, template, content, errors=rule_errors, warnings=rule_warnings, notice=notice)
-    cmd = handlers.SubmitReport(agency, period, content, source="form", correlation_id=current_correlation())
+    key = request.form.get("submission_key", "")[:100] or None
+    cmd = handlers.SubmitReport(
+        agency, period, content, source="form", correlation_id=current_correlation(), idempotency_key=key
+    )
     first = not d.reports.revisions(agency, period)
     submit = handlers.submit_report if first else handlers.amend_report
     try:
         report = submit(cmd, who, reports=d.reports, plan=d.rt.plan, clock=d.rt.clock)
     except ReportInvalid as err:
         return _form_page(who, template, content, errors=err.fields, status=422)
+    except (ReportAlreadySubmitted, RevisionConflict) as err:
+        notice = f"{err.message} Biểu mẫu dưới đây là nội dung bạn vừa nhập."
+        return _form_page(who, template, content, notice=notice, status=409)
+    d.drafts.delete(agency, period)  # the draft has become the report: the form opens the report next time
     return redirect(f"/reports/{period}/receipt?revision={report.revision}", 303)
 
 

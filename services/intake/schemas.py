@@ -98,6 +98,10 @@ class Text(fields.String):
         return super().deserialize(value, attr, data, **kwargs)
 
 
+def _section(label: str) -> dict[str, str]:
+    return {"null": f"{label}: không được để null.", "type": f"{label} phải là một đối tượng JSON."}
+
+
 def _envelope_fields() -> dict[str, fields.Field]:
     return {
         "agency": fields.String(
@@ -123,7 +127,11 @@ def build_report_schema(template: Template) -> Schema:
                         validate=validate.OneOf(
                             ["focal", "head", "other"], error=f"{STAFF_LABELS[key]}: focal, head hoặc other."
                         ),
-                        error_messages={"required": f"{STAFF_LABELS[key]}: bắt buộc."},
+                        error_messages={
+                            "required": f"{STAFF_LABELS[key]}: bắt buộc.",
+                            "null": f"{STAFF_LABELS[key]}: bắt buộc.",
+                            "invalid": f"{STAFF_LABELS[key]}: focal, head hoặc other.",
+                        },
                     )
                     if key == "alert_role"
                     else Text(STAFF_LABELS.get(key, key), required=key == "ho_ten", max_length=300)
@@ -136,7 +144,11 @@ def build_report_schema(template: Template) -> Schema:
             fields.Nested(member),
             required=True,
             validate=validate.Length(min=1, max=500, error="Danh sách cán bộ: từ 1 đến 500 người."),
-            error_messages={"required": "Danh sách cán bộ: bắt buộc.", "invalid": "Danh sách cán bộ phải là một mảng."},
+            error_messages={
+                "required": "Danh sách cán bộ: bắt buộc.",
+                "null": "Danh sách cán bộ: bắt buộc.",
+                "invalid": "Danh sách cán bộ phải là một mảng.",
+            },
         )
         return VietSchema.from_dict({**_envelope_fields(), "staff": staff}, name=f"StaffList_{name}")()
 
@@ -157,9 +169,19 @@ def build_report_schema(template: Template) -> Schema:
     return VietSchema.from_dict(
         {
             **_envelope_fields(),
-            "indicators": fields.Nested(indicators, load_default=lambda: blank(indicators)),
-            "narratives": fields.Nested(narratives, load_default=lambda: blank(narratives)),
-            "assessment": fields.Nested(assessment, load_default=lambda: blank(assessment)),
+            "indicators": fields.Nested(
+                indicators, load_default=lambda: blank(indicators), error_messages=_section("Các chỉ tiêu (indicators)")
+            ),
+            "narratives": fields.Nested(
+                narratives,
+                load_default=lambda: blank(narratives),
+                error_messages=_section("Kết quả (narratives)"),
+            ),
+            "assessment": fields.Nested(
+                assessment,
+                load_default=lambda: blank(assessment),
+                error_messages=_section("Đánh giá (assessment)"),
+            ),
             "next_tasks": Text(sections["next_tasks"]),
             "recommendations": Text(sections["recommendations"]),
         },
@@ -193,8 +215,25 @@ def flatten_errors(messages: Any, prefix: str = "") -> dict[str, str]:
     return out
 
 
+MAX_LIST = 500
+
+
+def _long_list(value: Any, path: str = "") -> str | None:
+    """The path of the first array longer than MAX_LIST, found before any element is validated."""
+    if isinstance(value, list):
+        if len(value) > MAX_LIST:
+            return path or "(body)"
+        return next((p for i, v in enumerate(value) if (p := _long_list(v, f"{path}[{i}]"))), None)
+    if isinstance(value, dict):
+        return next((p for k, v in value.items() if (p := _long_list(v, f"{path}.{k}" if path else str(k)))), None)
+    return None
+
+
 def load_report(schema: Schema, body: dict[str, Any]) -> dict[str, Any]:
     """Validate a body; raise marshmallow's ValidationError with flattened Vietnamese messages."""
+    too_long = _long_list(body)
+    if too_long:
+        raise ValidationError({too_long: f"Danh sách quá dài (tối đa {MAX_LIST} phần tử)."})
     try:
         return schema.load(body)
     except ValidationError as exc:

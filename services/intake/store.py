@@ -131,9 +131,16 @@ class MongoDraftStore:
         self.db = db
 
     def put(self, draft: Draft) -> None:
-        """Replace the draft."""
+        """Replace the draft (two first saves at once: FerretDB lets the loser's upsert collide; it retries)."""
         doc = {"_id": f"{draft.agency}:{draft.period}", **asdict(draft)}
-        self.db[DRAFTS].replace_one({"_id": doc["_id"]}, doc, upsert=True)
+        try:
+            self.db[DRAFTS].replace_one({"_id": doc["_id"]}, doc, upsert=True)
+        except DuplicateKeyError:
+            self.db[DRAFTS].replace_one({"_id": doc["_id"]}, doc, upsert=True)
+
+    def delete(self, agency: str, period: str) -> None:
+        """Forget the draft (it has been submitted)."""
+        self.db[DRAFTS].delete_one({"_id": f"{agency}:{period}"})
 
     def get(self, agency: str, period: str) -> Draft | None:
         """The draft, or None."""

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from shared.cli import main
 from shared.settings import ROOT
 from tests.support import TestStack
 
@@ -80,15 +79,6 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
         if report is not None and report.failed:
             _save_failure(pg, request.node.nodeid)
         context.close()
-
-
-def make_officer(stack: TestStack, email: str, agency: str, name: str, password: str) -> None:
-    """Create a unit's officer account through the real store with `dvcq user create` (as test_identity does)."""
-    with pytest.MonkeyPatch.context() as env:
-        for var in ("MONGO_URL", "DVCQ_DB_PREFIX", "DVCQ_SECRET"):
-            env.setenv(var, stack.space.env[var])
-        env.setenv("DVCQ_USER_PASSWORD", password)
-        assert main(["user", "create", "--email", email, "--agency", agency, "--name", name]) == 0
 
 
 def login(page: Page, stack: TestStack, email: str, password: str) -> None:

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import login, make_officer
-from tests.support import TestStack
+from tests.browser.conftest import login
+from tests.support import TestStack, make_officer
 
 AGENCY = "H_CAUKE"
 OFFICER = "browser.cauke@travinh.gov.vn"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import login, make_officer
-from tests.support import TestStack
+from tests.browser.conftest import login
+from tests.support import TestStack, make_officer
 
 PASSWORD = "Dân vận 2019!"
 PERIOD = "2019-H1"
@@ -125,13 +125,23 @@ def test_each_error_rule_shows_its_vietnamese_message_on_its_field(
     assert stack.reports_of("TX_DUYENHAI") == []
 
 
-def test_a_warning_rule_stores_the_report_and_shows_the_warning(page: Page, stack: TestStack) -> None:
+def test_the_warning_rules_store_the_report_and_show_their_warnings(page: Page, stack: TestStack) -> None:
     _open_form(page, stack, "SGTVT")
-    for key, value in {"dvk_dang_ky_tap_the": 1, "dvk_dang_ky_ca_nhan": 0, "dvk_cong_nhan": 2}.items():
+    values = {
+        "dvk_dang_ky_tap_the": 1, "dvk_dang_ky_ca_nhan": 0, "dvk_cong_nhan": 2,
+        "tthc_ton_ky_truoc": 5, "tthc_tiep_nhan_moi": 40, "tthc_da_giai_quyet_truoc_han": 20,
+        "tthc_da_giai_quyet_dung_han": 10, "tthc_da_giai_quyet_tre_han": 2, "tthc_dang_giai_quyet_trong_han": 3,
+        "tthc_dang_giai_quyet_qua_han": 1, "tthc_tra_lai_rut": 0,
+    }  # fmt: skip
+    for key, value in values.items():
         page.fill(f"#f-{key}", str(value))
     page.click("#submit-report")
     expect(page.locator("#receipt h1")).to_have_text("Đã nhận báo cáo")
     warning = page.locator('#receipt-warnings [data-field="indicators.dvk_cong_nhan"]')
     expect(warning).to_contain_text("Số mô hình được công nhận (2) lớn hơn số đăng ký trong kỳ (1)")
+    balance = page.locator('#receipt-warnings [data-field="indicators.tthc_tiep_nhan_moi"]')
+    expect(balance).to_contain_text("Hồ sơ tồn kỳ trước + tiếp nhận mới (45) không bằng")
+    expect(balance).to_contain_text("(36)")
     stored = stack.reports_of("SGTVT")
-    assert len(stored) == 1 and list(stored[0]["warnings"]) == ["indicators.dvk_cong_nhan"]
+    assert len(stored) == 1
+    assert set(stored[0]["warnings"]) == {"indicators.dvk_cong_nhan", "indicators.tthc_tiep_nhan_moi"}

@@ -241,3 +241,20 @@ def test_a_signed_pdf_is_attached_once_and_downloaded_with_its_vietnamese_name(s
     assert 'filename="Bao-cao-2019-H1-So-Tai-nguyen-va-Moi-truong-ban-1.pdf"' in disposition
     assert "filename*=UTF-8''B%C3%A1o%20c%C3%A1o" in disposition
     assert requests.get(url, headers=stack.auth("agency", "SYT"), timeout=15).status_code == 404
+
+
+def test_a_late_correction_keeps_the_on_time_verdict(stack: TestStack) -> None:
+    stack.set_clock("2019-06-05T09:00:00+07:00")
+    try:
+        first = stack.post_report("SNV", PERIOD, {"indicators": {"tcd_luot": 1}})
+        assert first.status_code == 201 and first.json()["on_time"] is True
+        stack.wait_status(PERIOD, "SNV", "submitted_on_time")
+        stack.set_clock("2019-06-12T09:00:00+07:00")
+        amended = _put(stack, "SNV", {"indicators": {"tcd_luot": 2}})
+        assert amended.status_code == 200 and amended.json()["on_time"] is True
+        assert amended.json()["received_at"] == first.json()["received_at"]
+        obligation = stack.get("scheduler", f"/api/v1/obligations?agency=SNV&period={PERIOD}").json()["items"][0]
+        assert obligation["status"] == "submitted_on_time"
+        stack.wait_status(PERIOD, "SNV", "submitted_on_time")
+    finally:
+        stack.set_clock("2019-06-12T09:00:00+07:00")

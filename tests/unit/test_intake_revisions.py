@@ -41,6 +41,9 @@ class FakeDraftStore:
     def get(self, agency: str, period: str) -> Draft | None:
         return self.drafts.get((agency, period))
 
+    def delete(self, agency: str, period: str) -> None:
+        self.drafts.pop((agency, period), None)
+
 
 def test_a_correction_is_a_new_revision_keeping_the_first_receipt_and_verdict() -> None:
     reports = FakeReportStore()
