@@ -75,11 +75,13 @@ class ExtensionRequestedSchema(_ObligationRef):
     request_id = fields.String(required=True)
     reason = fields.String(required=True)
     proposed_date = fields.Date(required=True)
+    requested_by = fields.String(load_default=None, allow_none=True)
 
 
 class ExtensionRefusedSchema(_ObligationRef):
     request_id = fields.String(required=True)
     reason = fields.String(required=True)
+    decided_by = fields.String(load_default=None, allow_none=True)
 
 
 class ObligationExtendedSchema(_ObligationRef):
@@ -87,10 +89,13 @@ class ObligationExtendedSchema(_ObligationRef):
     due_before = fields.AwareDateTime(required=True)
     effective_from = fields.AwareDateTime(required=True)
     request_id = fields.String(load_default=None, allow_none=True)
+    reason = fields.String(load_default=None, allow_none=True)
+    decided_by = fields.String(load_default=None, allow_none=True)
 
 
 class ObligationWaivedSchema(_ObligationRef):
     reason = fields.String(required=True)
+    waived_by = fields.String(load_default=None, allow_none=True)
 
 
 class ObligationClosedSchema(_ObligationRef):

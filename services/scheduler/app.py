@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -11,7 +12,18 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from services.scheduler import handlers
 from services.scheduler.bootstrap import Dependencies, build_dependencies
-from services.scheduler.domain import STATUSES, ClockNotSimulated, ObligationNotFound, ObligationState, SchedulerError
+from services.scheduler.domain import (
+    STATUSES,
+    ClockNotSimulated,
+    ExtensionAlreadyDecided,
+    ExtensionRequest,
+    ExtensionRequestNotFound,
+    NotYourObligation,
+    ObligationEnded,
+    ObligationNotFound,
+    ObligationState,
+    SchedulerError,
+)
 from shared.clock import SimulatedClock
 from shared.logs import configure
 from shared.plan import Period, Unit
@@ -29,7 +41,14 @@ from shared.web import (
     requires,
 )
 
-ERROR_STATUS: dict[type[SchedulerError], int] = {ObligationNotFound: 404, ClockNotSimulated: 404}
+ERROR_STATUS: dict[type[SchedulerError], int] = {
+    ObligationNotFound: 404,
+    ClockNotSimulated: 404,
+    ExtensionRequestNotFound: 404,
+    ExtensionAlreadyDecided: 409,
+    ObligationEnded: 409,
+    NotYourObligation: 403,
+}
 ALL_ROLES = ("agency", "home_affairs", "observer", "admin", "service")
 
 bp = Blueprint("scheduler", __name__)
@@ -218,6 +237,149 @@ def set_clock() -> Response:
         raise ApiError(422, "Dữ liệu đặt đồng hồ không hợp lệ.", fields=fields_) from None
     clock.set(data["now"], data["rate"])
     return jsonify(_clock_json())
+
+
+def _load(schema: Schema) -> dict[str, Any]:
+    try:
+        return schema.load(json_body())
+    except ValidationError as exc:
+        fields_ = {k: " ".join(v) if isinstance(v, list) else str(v) for k, v in exc.messages.items()}  # type: ignore[union-attr]
+        raise ApiError(422, "Dữ liệu không hợp lệ.", fields=fields_) from None
+
+
+def _reason(label: str) -> fields.String:
+    return fields.String(
+        required=True,
+        validate=validate.Length(min=3, max=2000, error=f"{label}: từ 3 đến 2000 ký tự."),
+        error_messages={
+            "required": f"{label}: bắt buộc.",
+            "null": f"{label}: bắt buộc.",
+            "invalid": "Phải là văn bản.",
+        },
+    )
+
+
+def _date_field(label: str, required: bool) -> fields.Date:
+    messages = {
+        "required": f"{label}: bắt buộc.",
+        "invalid": f"{label}: dạng YYYY-MM-DD.",
+        "null": f"{label}: bắt buộc.",
+    }
+    if required:
+        return fields.Date(required=True, error_messages=messages)
+    return fields.Date(load_default=None, allow_none=True, error_messages=messages)
+
+
+class ExtensionRequestSchema(Schema):
+    """A unit asks for a later deadline day."""
+
+    class Meta:
+        unknown = RAISE
+
+    reason = _reason("Lý do (reason)")
+    proposed_date = _date_field("Ngày hạn đề nghị (proposed_date)", required=True)
+
+
+class DecisionSchema(Schema):
+    """Sở Nội vụ grants (possibly to another date) or refuses with a reason."""
+
+    class Meta:
+        unknown = RAISE
+
+    decision = fields.String(
+        required=True,
+        validate=validate.OneOf(["grant", "refuse"], error="decision: grant hoặc refuse."),
+        error_messages={"required": "decision: bắt buộc (grant hoặc refuse)."},
+    )
+    reason = fields.String(load_default="", validate=validate.Length(max=2000))
+    due_date = _date_field("Ngày hạn mới (due_date)", required=False)
+
+
+class WaiveSchema(Schema):
+    """Sở Nội vụ waives an obligation."""
+
+    class Meta:
+        unknown = RAISE
+
+    reason = _reason("Lý do miễn báo cáo (reason)")
+
+
+def _request_json(r: ExtensionRequest) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "agency": r.agency,
+        "period": r.period,
+        "reason": r.reason,
+        "proposed_date": r.proposed_date.isoformat(),
+        "requested_at": local_iso(r.requested_at),
+        "requested_by": r.requested_by,
+        "status": r.decision or "pending",
+        "decided_reason": r.decided_reason,
+        "granted_date": r.granted_date.isoformat() if r.granted_date else None,
+    }
+
+
+def _plausible_day(value: date | None, name: str) -> None:
+    plan = _deps().rt.plan
+    if value is not None and not plan.issued_on <= value <= date(plan.year + 1, 12, 31):
+        raise ApiError(422, "Ngày nằm ngoài năm của kế hoạch.", fields={name: "Ngoài năm kế hoạch."})
+
+
+@bp.post("/api/v1/obligations/<agency>/<period>/extension-requests")
+@requires("agency", "home_affairs")
+@document(request_schema=ExtensionRequestSchema, status=201)
+def post_extension_request(agency: str, period: str) -> tuple[Response, int]:
+    """A unit asks for an extension: a reason and the proposed new deadline day (F8)."""
+    data = _load(ExtensionRequestSchema())
+    _plausible_day(data["proposed_date"], "proposed_date")
+    d = _deps()
+    request_ = handlers.request_extension(
+        agency, period, data["reason"], data["proposed_date"], principal(),
+        obligations=d.obligations, clock=d.rt.clock, request_id=uuid.uuid4().hex,
+    )  # fmt: skip
+    return jsonify(_request_json(request_)), 201
+
+
+@bp.get("/api/v1/extension-requests")
+@requires("home_affairs", "observer", "admin", "service")
+@document(query=("status",))
+def list_extension_requests() -> Response:
+    """Extension requests, by status (`pending`, `granted`, `refused`)."""
+    status = request.args.get("status") or None
+    if status not in (None, "pending", "granted", "refused"):
+        raise ApiError(400, "status: pending, granted hoặc refused.", fields={"status": "Không hợp lệ."})
+    items = handlers.pending_extension_requests(obligations=_deps().obligations, status=status)
+    return jsonify({"items": [_request_json(r) for r in items], "total": len(items)})
+
+
+@bp.post("/api/v1/extension-requests/<request_id>/decision")
+@requires("home_affairs")
+@document(request_schema=DecisionSchema)
+def post_decision(request_id: str) -> Response:
+    """Grant (a new generation with the new deadline) or refuse (with a reason) an extension request."""
+    data = _load(DecisionSchema())
+    if data["decision"] == "refuse" and len(data["reason"].strip()) < 3:
+        raise ApiError(422, "Từ chối cần nêu lý do.", fields={"reason": "Lý do từ chối: bắt buộc."})
+    _plausible_day(data["due_date"], "due_date")
+    d = _deps()
+    decided = handlers.decide_extension(
+        request_id, data["decision"] == "grant", data["reason"].strip(), data["due_date"], principal(),
+        obligations=d.obligations, clock=d.rt.clock,
+    )  # fmt: skip
+    return jsonify(_request_json(decided))
+
+
+@bp.post("/api/v1/obligations/<agency>/<period>/waive")
+@requires("home_affairs")
+@document(request_schema=WaiveSchema)
+def post_waive(agency: str, period: str) -> Response:
+    """Waive an obligation with a reason: it ends, and no further reminder or escalation fires."""
+    data = _load(WaiveSchema())
+    d = _deps()
+    state = handlers.waive_obligation(
+        agency, period, data["reason"], principal(), obligations=d.obligations, clock=d.rt.clock
+    )
+    return jsonify(_state_json(state))
 
 
 def create_app(settings: Settings | None = None) -> Flask:

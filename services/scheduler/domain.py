@@ -13,6 +13,7 @@ from shared.timerules import (
     Deadline,
     at_local,
     days_late,
+    deadline_day,
     deadline_in_force,
     is_on_time,
     next_working_day,
@@ -39,6 +40,22 @@ class ObligationNotFound(SchedulerError):
 
 class ClockNotSimulated(SchedulerError):
     """The clock endpoint exists only in simulation mode."""
+
+
+class ObligationEnded(SchedulerError):
+    """The obligation is already fulfilled, waived or closed."""
+
+
+class ExtensionRequestNotFound(SchedulerError):
+    """No such extension request."""
+
+
+class ExtensionAlreadyDecided(SchedulerError):
+    """The request was already granted or refused."""
+
+
+class NotYourObligation(SchedulerError):
+    """A unit acts only on its own obligations."""
 
 
 @dataclass(frozen=True)
@@ -205,3 +222,48 @@ def verdict(ob: Obligation, transitions: list[Transition], received_at: datetime
     in_force = deadline_in_force(received_at, gens)
     status = "submitted_on_time" if is_on_time(received_at, gens) else "submitted_late"
     return status, days_late(received_at, in_force.due_before), in_force
+
+
+@dataclass(frozen=True)
+class ExtensionRequest:
+    """A unit's request for a later deadline, and its decision if any (F8)."""
+
+    id: str
+    agency: str
+    period: str
+    reason: str
+    proposed_date: date
+    requested_at: datetime
+    requested_by: str
+    decision: str | None = None
+    decided_reason: str | None = None
+    granted_date: date | None = None
+
+
+DECISIONS = {"obligation.extended": "granted", "obligation.extension_refused": "refused"}
+
+
+def extension_requests(transitions: list[Transition]) -> list[ExtensionRequest]:
+    """An obligation's extension requests with their decisions, oldest first."""
+    decided = {t.data["request_id"]: t for t in transitions if t.type in DECISIONS and t.data.get("request_id")}
+    out = []
+    for t in sorted(transitions, key=lambda t: t.subject_version):
+        if t.type != "obligation.extension_requested":
+            continue
+        decision = decided.get(t.data["request_id"])
+        granted = decision is not None and decision.type == "obligation.extended"
+        out.append(
+            ExtensionRequest(
+                id=t.data["request_id"],
+                agency=t.data["agency"],
+                period=t.data["period"],
+                reason=t.data["reason"],
+                proposed_date=date.fromisoformat(t.data["proposed_date"]),
+                requested_at=t.occurred_at,
+                requested_by=t.data.get("requested_by") or "",
+                decision=DECISIONS[decision.type] if decision else None,
+                decided_reason=decision.data.get("reason") if decision else None,
+                granted_date=deadline_day(parse_instant(decision.data["due_before"])) if decision and granted else None,
+            )
+        )
+    return out

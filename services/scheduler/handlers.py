@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from services.scheduler.domain import (
     FINAL_STATUSES,
+    ExtensionAlreadyDecided,
+    ExtensionRequest,
+    ExtensionRequestNotFound,
+    NotYourObligation,
     Obligation,
+    ObligationEnded,
+    ObligationNotFound,
     ObligationState,
     Transition,
     deadlines,
     derive_state,
+    extension_requests,
     ladder,
     obligations_for_plan,
     verdict,
@@ -23,7 +30,14 @@ from shared.auth import Principal
 from shared.events import Event
 from shared.failpoints import failpoint
 from shared.plan import Plan
-from shared.timerules import Clock, days_overdue, deadline_day, local_date, parse_instant
+from shared.timerules import (
+    Clock,
+    days_overdue,
+    deadline_day,
+    due_before_for_deadline_day,
+    local_date,
+    parse_instant,
+)
 
 log = logging.getLogger(__name__)
 
@@ -207,3 +221,103 @@ def list_obligations(
     if status:
         states = [s for s in states if s.status == status]
     return sorted(states, key=lambda s: (s.obligation.due_before, s.obligation.unit_order or 0, s.obligation.agency))
+
+
+def _obligation_in_force(
+    agency: str, period: str, principal: Principal, *, obligations: ObligationStore, clock: Clock
+) -> tuple[Obligation, list[Transition], ObligationState]:
+    """An open obligation the caller may act on, with its transitions and state."""
+    if principal.is_agency() and principal.agency != agency:
+        raise NotYourObligation("Đơn vị chỉ thao tác trên nghĩa vụ báo cáo của mình.", field="agency")
+    ob = obligations.get(agency, period)
+    if ob is None:
+        raise ObligationNotFound(f"Không có nghĩa vụ báo cáo {agency} kỳ {period}.")
+    transitions = obligations.transitions(ob)
+    state = derive_state(ob, transitions, clock.now())
+    if state.status in FINAL_STATUSES:
+        raise ObligationEnded(f"Nghĩa vụ đã kết thúc ({state.status}).")
+    return ob, transitions, state
+
+
+def _obligation_event(ob: Obligation, event_id: str, event_type: str, now: datetime, **data: object) -> Event:
+    return Event(
+        id=event_id,
+        type=event_type,
+        subject=ob.subject,
+        subject_version=version_at(now),
+        producer="scheduler",
+        occurred_at=now,
+        data={"agency": ob.agency, "period": ob.period, **data},
+    )
+
+
+def request_extension(
+    agency: str, period: str, reason: str, proposed: date, principal: Principal, *, obligations: ObligationStore,
+    clock: Clock, request_id: str,
+) -> ExtensionRequest:  # fmt: skip
+    """A unit asks for a later deadline day, with a reason (F8)."""
+    ob, _, _ = _obligation_in_force(agency, period, principal, obligations=obligations, clock=clock)
+    now = clock.now()
+    obligations.record(
+        _obligation_event(
+            ob, f"{ob.subject}:xr:{request_id}", "obligation.extension_requested", now,
+            request_id=request_id, reason=reason, proposed_date=proposed.isoformat(), requested_by=principal.sub,
+        )
+    )  # fmt: skip
+    return extension_requests(obligations.transitions(ob))[-1]
+
+
+def pending_extension_requests(*, obligations: ObligationStore, status: str | None) -> list[ExtensionRequest]:
+    """Every extension request, filtered by status (`pending`, `granted`, `refused`)."""
+    out = []
+    for transitions in obligations.all_transitions().values():
+        out += extension_requests(transitions)
+    chosen = [r for r in out if status is None or (r.decision or "pending") == status]
+    return sorted(chosen, key=lambda r: r.requested_at)
+
+
+def decide_extension(
+    request_id: str, grant: bool, reason: str, granted_date: date | None, principal: Principal, *,
+    obligations: ObligationStore, clock: Clock,
+) -> ExtensionRequest:  # fmt: skip
+    """Sở Nội vụ grants (to the proposed or another date: a new generation) or refuses (with a reason)."""
+    found = next(
+        (r for r in pending_extension_requests(obligations=obligations, status=None) if r.id == request_id), None
+    )
+    if found is None:
+        raise ExtensionRequestNotFound("Không tìm thấy đề nghị gia hạn.")
+    if found.decision is not None:
+        raise ExtensionAlreadyDecided(f"Đề nghị đã được xử lý ({found.decision}).")
+    ob, transitions, state = _obligation_in_force(
+        found.agency, found.period, principal, obligations=obligations, clock=clock
+    )
+    now = clock.now()
+    if grant:
+        day = granted_date or found.proposed_date
+        due = due_before_for_deadline_day(day)
+        generation = state.generation + 1
+        event = _obligation_event(
+            ob, f"{ob.subject}:g{generation}:extended", "obligation.extended", now,
+            generation=generation, due_before=due.isoformat(), effective_from=now.isoformat(),
+            request_id=request_id, reason=reason or None, decided_by=principal.sub,
+        )  # fmt: skip
+    else:
+        event = _obligation_event(
+            ob, f"{ob.subject}:xr:{request_id}:refused", "obligation.extension_refused", now,
+            request_id=request_id, reason=reason, decided_by=principal.sub,
+        )  # fmt: skip
+    if not obligations.record(event):
+        raise ExtensionAlreadyDecided("Một quyết định khác vừa được ghi cho nghĩa vụ này.")
+    return next(r for r in extension_requests(obligations.transitions(ob)) if r.id == request_id)
+
+
+def waive_obligation(
+    agency: str, period: str, reason: str, principal: Principal, *, obligations: ObligationStore, clock: Clock
+) -> ObligationState:
+    """Sở Nội vụ waives an obligation with a reason: it ends, no further level fires."""
+    ob, _, _ = _obligation_in_force(agency, period, principal, obligations=obligations, clock=clock)
+    now = clock.now()
+    obligations.record(
+        _obligation_event(ob, f"{ob.subject}:waived", "obligation.waived", now, reason=reason, waived_by=principal.sub)
+    )
+    return derive_state(ob, obligations.transitions(ob), now)

@@ -146,3 +146,87 @@ def test_the_pass_records_processed_up_to() -> None:
     passes = FakePassStore()
     scheduler.run_pass(plan=PLAN, obligations=_synced(), passes=passes, clock=FixedClock(at8(3, 6)))
     assert passes.processed_up_to() == at8(3, 6)
+
+
+SNV = Principal("chuyenvien@snv", "home_affairs")
+
+
+def _extend(obligations: FakeObligationStore, agency: str, granted: datetime, day: date) -> None:
+    officer = Principal(f"canbo@{agency}", "agency", agency)
+    clock = FixedClock(granted)
+    req = scheduler.request_extension(
+        agency, "2019-H1", "Thiếu số liệu cơ sở", day, officer, obligations=obligations, clock=clock, request_id=agency
+    )
+    scheduler.decide_extension(req.id, True, "", None, SNV, obligations=obligations, clock=clock)
+
+
+def test_an_extension_starts_a_new_generation_whose_past_levels_are_skipped() -> None:
+    obligations = _synced()
+    levels: dict[str, list[tuple[str, int, datetime]]] = {"H_CAUKE": [], "H_TIEUCAN": []}
+    steps = [at8(3, 6), at8(7, 6), datetime(2019, 6, 7, 10, 0, tzinfo=LOCAL_TZ), at8(11, 6), at8(13, 6),
+             datetime(2019, 6, 13, 10, 0, tzinfo=LOCAL_TZ), at8(14, 6), at8(17, 6), at8(19, 6), at8(20, 6), at8(24, 6),
+             at8(30, 6)]  # fmt: skip
+    for step in steps:
+        if step.hour == 10 and step.day == 7:
+            for agency in levels:
+                _extend(obligations, agency, step, date(2019, 6, 14))
+        if step.hour == 10 and step.day == 13:
+            _report(obligations, "H_TIEUCAN", step)
+        for event in _run(obligations, step):
+            if event.data.get("level") and event.data["agency"] in levels and event.data["period"] == "2019-H1":
+                levels[event.data["agency"]].append((event.data["level"], event.data["generation"], step))
+    assert levels["H_CAUKE"] == [
+        ("reminder_7", 1, at8(3, 6)),
+        ("reminder_1", 1, at8(7, 6)),
+        ("reminder_1", 2, at8(13, 6)),
+        ("overdue", 2, at8(17, 6)),
+        ("escalation_1", 2, at8(19, 6)),
+        ("escalation_2", 2, at8(24, 6)),
+    ]
+    assert levels["H_TIEUCAN"][-1] == ("reminder_1", 2, at8(13, 6))
+    g2_reminder = next(e for e in obligations.events() if e.id == "obligation:H_CAUKE:2019-H1:g2:reminder_1")
+    assert g2_reminder.data["skipped"] == ["reminder_7"]  # g2's reminder_7 (07/06 08:00) predates the grant
+    fulfilled = {e.data["agency"]: e.data for e in obligations.events("obligation.fulfilled")}
+    assert fulfilled["H_TIEUCAN"]["status"] == "submitted_on_time" and fulfilled["H_TIEUCAN"]["generation"] == 2
+
+
+def test_a_refused_request_changes_nothing_but_is_recorded() -> None:
+    obligations = _synced()
+    officer = Principal("canbo@cauke", "agency", "H_CAUKE")
+    clock = FixedClock(at8(5, 6))
+    req = scheduler.request_extension(
+        "H_CAUKE", "2019-H1", "Lý do", date(2019, 6, 20), officer, obligations=obligations, clock=clock, request_id="r1"
+    )
+    decided = scheduler.decide_extension(
+        req.id, False, "Không đủ căn cứ", None, SNV, obligations=obligations, clock=clock
+    )
+    assert (decided.decision, decided.decided_reason) == ("refused", "Không đủ căn cứ")
+    assert [e.type for e in obligations.events("obligation.extension_refused")] == ["obligation.extension_refused"]
+    assert _of(_run(obligations, at8(11, 6))) == ["overdue"]  # generation 1's ladder stands
+    with pytest.raises(scheduler.ExtensionAlreadyDecided):
+        scheduler.decide_extension(req.id, True, "", None, SNV, obligations=obligations, clock=clock)
+
+
+def test_a_waived_obligation_gets_no_further_level() -> None:
+    obligations = _synced()
+    _run(obligations, at8(3, 6))
+    scheduler.waive_obligation(
+        "H_CAUKE", "2019-H1", "Đơn vị sáp nhập", SNV, obligations=obligations, clock=FixedClock(at8(4, 6))
+    )
+    later = [_of(_run(obligations, step)) for step in (at8(7, 6), at8(11, 6), at8(20, 6))]
+    assert later == [[], [], []]
+    (state,) = scheduler.list_obligations(SNV, obligations=obligations, clock=FixedClock(at8(20, 6)),
+                                          agency="H_CAUKE", period="2019-H1")  # fmt: skip
+    assert state.status == "waived"
+    with pytest.raises(scheduler.ObligationEnded):
+        scheduler.waive_obligation(
+            "H_CAUKE", "2019-H1", "lại", SNV, obligations=obligations, clock=FixedClock(at8(21, 6))
+        )
+
+
+def test_a_unit_cannot_ask_for_another_units_extension() -> None:
+    with pytest.raises(scheduler.NotYourObligation):
+        scheduler.request_extension(
+            "H_TRACU", "2019-H1", "x", date(2019, 6, 20), Principal("a", "agency", "H_CAUKE"),
+            obligations=_synced(), clock=FixedClock(at8(5, 6)), request_id="x",
+        )  # fmt: skip
