@@ -122,6 +122,18 @@ def _content(body: dict[str, Any], agency: str, period: str) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k not in ("agency", "period")}
 
 
+def _api_command(body: dict[str, Any], agency: str, period: str) -> handlers.SubmitReport:
+    """The command a JSON report body makes, validated against the unit's template."""
+    return handlers.SubmitReport(
+        agency,
+        period,
+        _content(body, agency, period),
+        source="api",
+        correlation_id=current_correlation(),
+        idempotency_key=_idempotency_key(),
+    )
+
+
 def _body_for(agency: str, period: str) -> dict[str, Any]:
     """A body for a report named in the URL: its agency and period, if given, must be the URL's."""
     body = json_body()
@@ -170,14 +182,7 @@ def post_report() -> tuple[Response, int]:
     handlers.check_caller_may_act_for(who, agency)
     if not isinstance(period, str) or not period:
         raise ApiError(422, "Kỳ báo cáo (period): bắt buộc.", fields={"period": "Kỳ báo cáo (period): bắt buộc."})
-    cmd = handlers.SubmitReport(
-        agency,
-        period,
-        _content(body, agency, period),
-        source="api",
-        correlation_id=current_correlation(),
-        idempotency_key=_idempotency_key(),
-    )
+    cmd = _api_command(body, agency, period)
     d = _deps()
     report = handlers.submit_report(cmd, who, reports=d.reports, plan=d.rt.plan, clock=d.rt.clock)
     resp = jsonify(_receipt(report))
@@ -193,14 +198,7 @@ def put_report(agency: str, period: str) -> Response:
     who = principal()
     handlers.check_caller_may_act_for(who, agency)
     body = _body_for(agency, period)
-    cmd = handlers.SubmitReport(
-        agency,
-        period,
-        _content(body, agency, period),
-        source="api",
-        correlation_id=current_correlation(),
-        idempotency_key=_idempotency_key(),
-    )
+    cmd = _api_command(body, agency, period)
     d = _deps()
     report = handlers.amend_report(cmd, who, reports=d.reports, plan=d.rt.plan, clock=d.rt.clock)
     return jsonify(_receipt(report))

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import login
-from tests.support import TestStack, make_officer
+from tests.support import ERROR_RULES, TestStack, make_officer
 
 PASSWORD = "Dân vận 2019!"
 PERIOD = "2019-H1"
@@ -91,21 +91,6 @@ def test_an_officer_fills_every_indicator_saves_a_draft_submits_and_sees_the_rec
     assert stored["indicators"] == filled
     assert all(type(v) is int for v in stored["indicators"].values())
     assert stored["narratives"]["area_1"] == "Kết quả nội dung 1: đã triển khai đầy đủ."
-
-
-ERROR_RULES = [
-    ({"don_tiep_nhan_tong": 5, "don_khieu_nai": 3, "don_to_cao": 2, "don_kien_nghi_phan_anh": 1}, "don_khieu_nai",
-     "Đơn khiếu nại + đơn tố cáo + đơn kiến nghị, phản ánh (6) không được lớn hơn tổng số đơn tiếp nhận (5)."),
-    ({"vu_viec_thuoc_tham_quyen": 4, "vu_viec_da_giai_quyet": 3, "vu_viec_dang_giai_quyet": 2}, "vu_viec_da_giai_quyet",
-     "Số vụ việc đã giải quyết + đang giải quyết (5) không được lớn hơn số vụ việc thuộc thẩm quyền (4)."),
-    ({"tcd_luot": 10, "tcd_nguoi": 9}, "tcd_nguoi",
-     "Số người được tiếp (9) không được nhỏ hơn số lượt tiếp công dân (10)."),
-    ({"tthc_tiep_nhan_moi": 100, "tthc_tiep_nhan_truc_tuyen": 101}, "tthc_tiep_nhan_truc_tuyen",
-     "Số hồ sơ tiếp nhận trực tuyến (101) không được lớn hơn số hồ sơ tiếp nhận mới (100)."),
-    ({"tong_so_cbccvc": 50, "quan_triet_so_cbccvc": 51}, "quan_triet_so_cbccvc",
-     "Số cán bộ, công chức, viên chức được quán triệt (51) không được lớn hơn "
-     "tổng số cán bộ, công chức, viên chức (50)."),
-]  # fmt: skip
 
 
 @pytest.mark.parametrize(("values", "field", "message"), ERROR_RULES)
