@@ -116,6 +116,22 @@ def _clock(args: argparse.Namespace) -> int:
     return 0 if resp.ok else 1
 
 
+def _replay(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from shared.replay import run_replay
+
+    seconds = run_replay(
+        Settings.from_env(),
+        start=date.fromisoformat(args.start),
+        end=date.fromisoformat(args.end),
+        pause=args.pause,
+        seed=args.seed,
+    )
+    print(f"dvcq replay: {args.start} → {args.end} in {seconds:.0f} s of wall time")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `dvcq`."""
     parser = argparse.ArgumentParser(prog="dvcq", description="dvcq: báo cáo công tác dân vận chính quyền")
@@ -152,6 +168,12 @@ def build_parser() -> argparse.ArgumentParser:
     clock.add_argument("now", nargs="?", help="ISO 8601 instant with offset, e.g. 2019-06-10T08:00:00+07:00")
     clock.add_argument("--rate", type=float, default=0.0, help="simulated seconds per real second (0 = frozen)")
     clock.set_defaults(func=_clock)
+    replay = sub.add_parser("replay", help="replay the plan year on the running local stack (a demo)")
+    replay.add_argument("--start", default="2019-03-14", help="first simulated day (YYYY-MM-DD)")
+    replay.add_argument("--end", default="2019-12-31", help="last simulated day (YYYY-MM-DD)")
+    replay.add_argument("--pause", type=float, default=0.0, help="real seconds to wait after each simulated day")
+    replay.add_argument("--seed", type=int, default=2019, help="seed of the synthetic units' behaviour")
+    replay.set_defaults(func=_replay)
     return parser
 
 
