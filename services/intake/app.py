@@ -122,15 +122,18 @@ def _content(body: dict[str, Any], agency: str, period: str) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k not in ("agency", "period")}
 
 
-def _api_command(body: dict[str, Any], agency: str, period: str) -> handlers.SubmitReport:
+def _api_command(
+    body: dict[str, Any], agency: str, period: str, source: str = "api", **extra: Any
+) -> handlers.SubmitReport:
     """The command a JSON report body makes, validated against the unit's template."""
     return handlers.SubmitReport(
         agency,
         period,
         _content(body, agency, period),
-        source="api",
+        source=source,
         correlation_id=current_correlation(),
         idempotency_key=_idempotency_key(),
+        **extra,
     )
 
 
@@ -272,16 +275,7 @@ def post_on_behalf(agency: str, period: str) -> tuple[Response, int]:
         "date": data["document_date"].isoformat() if data["document_date"] else None,
         "signer": data["signer"],
     }
-    cmd = handlers.SubmitReport(
-        agency,
-        period,
-        _content(report_body, agency, period),
-        source="on_behalf",
-        correlation_id=current_correlation(),
-        idempotency_key=_idempotency_key(),
-        received_at=received_at,
-        document=document_info,
-    )
+    cmd = _api_command(report_body, agency, period, source="on_behalf", received_at=received_at, document=document_info)
     report = handlers.submit_report(cmd, principal(), reports=d.reports, plan=d.rt.plan, clock=d.rt.clock)
     return jsonify(_report_json(report)), 201
 
