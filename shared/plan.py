@@ -200,6 +200,27 @@ class Plan:
         units = [u for u in self.units if u.reports and u.valid_at(period.deadline_day)]
         return tuple(sorted(units, key=lambda u: (u.order or 0, u.code)))
 
+    def opens_on(self, period: Period) -> date:
+        """The first day a period's report concerns: its data window's start, or the plan's issue date."""
+        return period.data_window[0] if period.data_window else self.issued_on
+
+    def obligated_units(self, period: Period) -> tuple[Unit, ...]:
+        """Reporting units that owe the period an obligation: valid on some day from its opening to its deadline.
+
+        A superset of `expected_units`: a unit that ceases before the deadline day (`valid_until` on or before
+        it) still gets the obligation, which the scheduler closes as `closed_by_reorganisation` when the unit
+        ceases, so the period shows why it is not expected; a successor starts owing from its `valid_from`.
+        """
+        if not period.applicable or period.due_before is None:
+            return ()
+        opens = self.opens_on(period)
+        units = [
+            u
+            for u in self.units
+            if u.reports and u.valid_from <= period.deadline_day and (u.valid_until is None or u.valid_until > opens)
+        ]
+        return tuple(sorted(units, key=lambda u: (u.order or 0, u.code)))
+
     def is_expected(self, agency: str, period_key: str) -> bool:
         """True when `agency` owes a report for `period_key`."""
         period = self.period(period_key)

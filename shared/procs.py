@@ -55,6 +55,7 @@ def process_table(ports: dict[str, int] | None = None) -> tuple[ProcSpec, ...]:
     ]
     workers = (
         ("intake-relay", "intake", "services.intake.relay"),
+        ("intake-consumer", "intake", "services.intake.consumer"),
         ("scheduler-relay", "scheduler", "services.scheduler.relay"),
         ("scheduler-loop", "scheduler", "services.scheduler.loop"),
         ("scheduler-consumer", "scheduler", "services.scheduler.consumer"),

@@ -3,13 +3,15 @@
 Synthetic behaviour per unit, fixed by a seed: most report a few days before the deadline, some late, some
 never. The simulated clock is stepped day by day at 08:00 (waiting on the scheduler's `processed_up_to`),
 reports are posted through intake's API with each unit's own token, and each day prints what the
-compliance board and the ladder show.
+compliance board and the ladder show. The ladder's events come from the scheduler's whole event feed, read
+page by page (`after` = the last item's cursor) until an empty page, so a plan of any size loses none.
 """
 
 from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -22,6 +24,7 @@ from shared.settings import Settings
 from shared.timerules import at_local, deadline_day, parse_instant
 
 LEVEL_TYPES = ("obligation.reminder_due", "obligation.overdue", "obligation.escalated")
+PAGE = 1000  # the most a producer's event feed serves per request
 
 
 def _behaviour(rng: random.Random) -> int | None:
@@ -91,13 +94,39 @@ def run_replay(settings: Settings, *, start: date, end: date, pause: float, seed
     return time.monotonic() - began
 
 
+def read_feed(fetch_page: Callable[[str | None], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Every item of an event feed, oldest first: pages read with `after` = the last item's cursor until an
+    empty page (`fetch_page(after)` returns one page). A cursor that does not move is an error, not a loop."""
+    items: list[dict[str, Any]] = []
+    after: str | None = None
+    while page := fetch_page(after):
+        cursor = page[-1]["cursor"]
+        if cursor == after:
+            raise RuntimeError(f"the event feed did not move past cursor {after!r}")
+        items += page
+        after = cursor
+    return items
+
+
+def _events(producer: str, headers: dict[str, str]) -> list[dict[str, Any]]:
+    """The whole `GET /api/v1/events` feed of a producer, page by page."""
+
+    def fetch_page(after: str | None) -> list[dict[str, Any]]:
+        params: dict[str, str | int] = {"limit": PAGE, **({"after": after} if after else {})}
+        resp = requests.get(f"{producer}/api/v1/events", params=params, headers=headers, timeout=15)
+        resp.raise_for_status()
+        items: list[dict[str, Any]] = resp.json()["items"]
+        return items
+
+    return read_feed(fetch_page)
+
+
 def _settled_events(scheduler: str, headers: dict[str, str], settle: float = 2.0) -> list[dict[str, Any]]:
     """The published level events, read until two reads agree (the relay publishes shortly after a pass)."""
     deadline = time.monotonic() + settle
     last: list[dict[str, Any]] | None = None
     while True:
-        items = requests.get(f"{scheduler}/api/v1/events?limit=1000", headers=headers, timeout=15).json()["items"]
-        levels = [e for e in items if e["type"] in LEVEL_TYPES]
+        levels = [e for e in _events(scheduler, headers) if e["type"] in LEVEL_TYPES]
         if last is not None and len(levels) == len(last) or time.monotonic() > deadline:
             return levels
         last = levels

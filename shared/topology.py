@@ -31,8 +31,10 @@ class ConsumerQueue:
 
 # The aggregator binds every event: its read models are built from all of them, and so every published
 # event is routable (publishers use `mandatory`). Its queue has a single active consumer, which keeps the
-# one-writer rule for its per-period documents however many replicas run.
+# one-writer rule for its per-period documents however many replicas run. Intake learns granted extensions
+# for its own on-time answer; its documents are inserted once, so competing consumers are safe there.
 QUEUES: tuple[ConsumerQueue, ...] = (
+    ConsumerQueue("intake", ("obligation.extended",)),
     ConsumerQueue("scheduler", ("report.submitted",)),
     ConsumerQueue("notifier", ("obligation.*",)),
     ConsumerQueue("aggregator", ("#",), single_active=True),

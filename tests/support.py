@@ -10,7 +10,8 @@ import socket
 import subprocess
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -172,7 +173,8 @@ class TestStack:
 
     __test__ = False
 
-    def __init__(self, name: str, broker: OwnBroker | None = None) -> None:
+    def __init__(self, name: str, broker: OwnBroker | None = None, env: dict[str, str] | None = None) -> None:
+        """`env`: extra variables for every process (e.g. DVCQ_PLAN), merged over the stack's defaults."""
         self.space = Vhost(name, broker)
         self.broker = broker
         self.amqp_url = self.space.amqp_url
@@ -180,6 +182,7 @@ class TestStack:
         ports = dict(zip(("intake", "scheduler", "notifier", "aggregator"), free_ports(4), strict=True))
         self.env = {**os.environ, **self.space.env, "DVCQ_CLOCK": "simulation", "WEB_CONCURRENCY": "2"}
         self.env.pop("DVCQ_FAILPOINT", None)
+        self.env.update(env or {})
         self.dir = ROOT / "var" / "test" / self.space.tag
         self.stack = Stack(self.env, self.dir / "run", self.dir / "log", ports)
 
@@ -277,6 +280,17 @@ class TestStack:
         resp = self.get("intake", f"/api/v1/reports?agency={agency}")
         resp.raise_for_status()
         return resp.json()["items"]
+
+
+@contextmanager
+def own_stack(name: str, broker: OwnBroker | None = None, env: dict[str, str] | None = None) -> Iterator[TestStack]:
+    """A started stack for one test module (its own clock, vhost and databases), closed whatever happens."""
+    s = TestStack(name, broker, env=env)
+    try:
+        s.start()
+        yield s
+    finally:
+        s.close()
 
 
 def local(text: str) -> datetime:

@@ -187,7 +187,9 @@ def post_report() -> tuple[Response, int]:
         raise ApiError(422, "Kỳ báo cáo (period): bắt buộc.", fields={"period": "Kỳ báo cáo (period): bắt buộc."})
     cmd = _api_command(body, agency, period)
     d = _deps()
-    report = handlers.submit_report(cmd, who, reports=d.reports, plan=d.rt.plan, clock=d.rt.clock)
+    report = handlers.submit_report(
+        cmd, who, reports=d.reports, plan=d.rt.plan, clock=d.rt.clock, extensions=d.extensions
+    )
     resp = jsonify(_receipt(report))
     resp.headers["Location"] = f"/api/v1/reports/{agency}/{period}"
     return resp, 201
@@ -276,7 +278,9 @@ def post_on_behalf(agency: str, period: str) -> tuple[Response, int]:
         "signer": data["signer"],
     }
     cmd = _api_command(report_body, agency, period, source="on_behalf", received_at=received_at, document=document_info)
-    report = handlers.submit_report(cmd, principal(), reports=d.reports, plan=d.rt.plan, clock=d.rt.clock)
+    report = handlers.submit_report(
+        cmd, principal(), reports=d.reports, plan=d.rt.plan, clock=d.rt.clock, extensions=d.extensions
+    )
     return jsonify(_report_json(report)), 201
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.plan import Rule, Template
+from shared.timerules import Deadline
 
 REQUIRED_SECTIONS = ("strengths", "limitations", "causes")
 
@@ -120,6 +121,27 @@ def completeness(template: Template, content: dict[str, Any]) -> float:
     filled = [bool((narratives.get(f"area_{a}") or "").strip()) for a in sorted(template.areas)]
     filled += [bool((assessment.get(s) or "").strip()) for s in REQUIRED_SECTIONS]
     return round(sum(filled) / len(filled), 4)
+
+
+@dataclass(frozen=True)
+class Extension:
+    """A later deadline Sở Nội vụ granted for one unit's period, as intake learnt it from `obligation.extended`.
+
+    Each grant starts a new generation of the obligation (generation 1 is the plan's deadline); it is in force
+    for reports received from `effective_from` (the grant) on, and late from `due_before`.
+    """
+
+    agency: str
+    period: str
+    generation: int
+    due_before: datetime
+    effective_from: datetime
+    event_id: str
+
+    @property
+    def deadline(self) -> Deadline:
+        """This generation as the pure time rules take it."""
+        return Deadline(generation=self.generation, due_before=self.due_before, effective_from=self.effective_from)
 
 
 @dataclass(frozen=True)

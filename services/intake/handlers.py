@@ -32,6 +32,7 @@ from services.intake.domain import (
     AgencyMismatch,
     Draft,
     DraftNotFound,
+    Extension,
     Pdf,
     PdfInvalid,
     PdfNotFound,
@@ -50,7 +51,7 @@ from services.intake.domain import (
 from shared.auth import Principal, issue_token
 from shared.events import Event, report_subject
 from shared.plan import Plan, Template
-from shared.timerules import Clock, Deadline, is_on_time
+from shared.timerules import Clock, Deadline, is_on_time, parse_instant
 
 
 class ReportStore(Protocol):
@@ -97,6 +98,18 @@ class PdfStore(Protocol):
         ...
 
 
+class ExtensionStore(Protocol):
+    """Intake's own copy of the granted extensions: one document per (unit, period, generation), inserted once."""
+
+    def add(self, extension: Extension) -> bool:
+        """Store a granted generation once; False when that generation is already known."""
+        ...
+
+    def deadlines(self, agency: str, period: str) -> list[Deadline]:
+        """The granted generations (2 and later) of one unit's period, in generation order."""
+        ...
+
+
 @dataclass(frozen=True)
 class SubmitReport:
     """A report for a period (content already validated against its template).
@@ -136,12 +149,32 @@ def check_period_open(plan: Plan, agency: str, period: str) -> Template:
     return template
 
 
-def deadlines_for(plan: Plan, period: str) -> list[Deadline]:
-    """Intake's own copy of a period's deadlines (the plan's; extensions arrive with the scheduler issue)."""
+def deadlines_for(plan: Plan, agency: str, period: str, *, extensions: ExtensionStore | None = None) -> list[Deadline]:
+    """Intake's own copy of an obligation's deadlines: the plan's (generation 1), then each extension granted to
+    the unit for that period that intake has learnt from `obligation.extended` (none without `extensions`)."""
     entry = plan.period(period)
     if entry is None or entry.due_before is None:
         return []
-    return [Deadline(generation=1, due_before=entry.due_before)]
+    granted = extensions.deadlines(agency, period) if extensions is not None else []
+    return [Deadline(generation=1, due_before=entry.due_before), *granted]
+
+
+def on_obligation_extended(event: Event, *, extensions: ExtensionStore) -> bool:
+    """Sở Nội vụ granted a later deadline: keep that generation for intake's on-time answer; True when new.
+
+    Stored once per (unit, period, generation), so the same event delivered twice (or a replay) changes
+    nothing, and generations arriving out of order are each kept: the time rule picks the one in force.
+    """
+    data = event.data
+    extension = Extension(
+        agency=data["agency"],
+        period=data["period"],
+        generation=int(data["generation"]),
+        due_before=parse_instant(data["due_before"]),
+        effective_from=parse_instant(data["effective_from"]),
+        event_id=event.id,
+    )
+    return extensions.add(extension)
 
 
 def _checked(template: Template, content: dict[str, Any]) -> dict[str, str]:
@@ -200,9 +233,22 @@ def _contacts_event(report: Report, occurred_at: datetime) -> Event:
     )
 
 
-def submit_report(cmd: SubmitReport, principal: Principal, *, reports: ReportStore, plan: Plan, clock: Clock) -> Report:
+def submit_report(
+    cmd: SubmitReport,
+    principal: Principal,
+    *,
+    reports: ReportStore,
+    plan: Plan,
+    clock: Clock,
+    extensions: ExtensionStore | None = None,
+) -> Report:
     """Accept a unit's first report for a period: received now (or on the văn thư's date), verdict by the pure
-    time rule, its events queued in the same write. The same Idempotency-Key returns the first answer."""
+    time rule, its events queued in the same write. The same Idempotency-Key returns the first answer.
+
+    The verdict uses the plan's deadline and the extensions in `extensions` (the generation in force at
+    `received_at`); a caller that passes none gets the plan's deadline only. It is intake's answer to the unit:
+    the scheduler's verdict on `report.submitted` stays authoritative (an extension intake has not learnt yet
+    is counted there)."""
     check_caller_may_act_for(principal, cmd.agency)
     template = check_period_open(plan, cmd.agency, cmd.period)
     replayed = _replay(reports, cmd, principal)
@@ -211,7 +257,7 @@ def submit_report(cmd: SubmitReport, principal: Principal, *, reports: ReportSto
     warnings = _checked(template, cmd.content)
     now = clock.now()
     received_at = cmd.received_at or now
-    deadlines = deadlines_for(plan, cmd.period)
+    deadlines = deadlines_for(plan, cmd.agency, cmd.period, extensions=extensions)
     on_behalf = cmd.received_at is not None
     report = Report(
         agency=cmd.agency,

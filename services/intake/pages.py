@@ -1,14 +1,17 @@
-"""The unit's web pages (Vietnamese, server-rendered): obligations, the report form, receipts, revisions.
+"""The unit's web pages (Vietnamese, server-rendered): obligations, the report form, receipts, revisions, extensions.
 
 They call the same handlers as the JSON API, validate with the same template schema, and read the unit's
-obligations from the scheduler's API server-side with the person's own token.
+obligations (and ask the scheduler for extensions) through the scheduler's API server-side with the person's own
+token.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import urllib.parse
 import uuid
+from datetime import date
 from typing import Any
 
 import requests
@@ -51,6 +54,18 @@ def _officer() -> Principal | Response:
     return who
 
 
+def _posting_officer() -> Principal | Response:
+    """The officer posting a form, after the CSRF check; otherwise the page to answer with."""
+    who = _officer()
+    if isinstance(who, Response):
+        return who
+    try:
+        check_csrf(who)
+    except ApiError as err:
+        return _render("message.html", status=403, title="Phiên làm việc đã hết hạn", message=err.message)
+    return who
+
+
 def _render(name: str, status: int = 200, **context: Any) -> Response:
     resp = make_response(
         render_template(
@@ -68,15 +83,22 @@ def _render(name: str, status: int = 200, **context: Any) -> Response:
     return resp
 
 
+def _scheduler(method: str, path: str, **kwargs: Any) -> requests.Response:
+    """Call the scheduler's API server-side with the person's own token (the session cookie)."""
+    token = request.cookies.get(SESSION_COOKIE, "")
+    return requests.request(
+        method,
+        f"{settings().service_urls['scheduler']}{path}",
+        headers={"Authorization": f"Bearer {token}", "X-Request-ID": current_correlation() or ""},
+        timeout=5,
+        **kwargs,
+    )
+
+
 def obligations_of(who: Principal) -> tuple[list[dict[str, Any]], str | None]:
     """The unit's obligations from the scheduler (server-side, with the person's token), or an error text."""
-    token = request.cookies.get(SESSION_COOKIE, "")
     try:
-        resp = requests.get(
-            f"{settings().service_urls['scheduler']}/api/v1/obligations",
-            headers={"Authorization": f"Bearer {token}", "X-Request-ID": current_correlation() or ""},
-            timeout=5,
-        )
+        resp = _scheduler("GET", "/api/v1/obligations")
         resp.raise_for_status()
     except requests.RequestException as exc:
         log.warning("scheduler unavailable for the obligations page", extra={"error": repr(exc)})
@@ -112,6 +134,7 @@ FORM_CONTROLS = ("csrf_token", "action", "submission_key")
 SECTIONS = ("indicators", "narratives", "assessment")
 INTEGER = re.compile(r"-?[0-9]{1,18}")
 STAFF_KEY = re.compile(r"staff-([0-9]{1,3})-([a-z_]{1,40})")
+DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _to_nested(form: Any, template: Template) -> dict[str, Any]:
@@ -209,13 +232,9 @@ def report_form(period: str) -> Response:
 @bp.post("/reports/<period>")
 def report_form_post(period: str) -> Response:
     """Save the draft or submit the report from the form; server errors are shown beside their fields."""
-    who = _officer()
+    who = _posting_officer()
     if isinstance(who, Response):
         return who
-    try:
-        check_csrf(who)
-    except ApiError as err:
-        return _render("message.html", status=403, title="Phiên làm việc đã hết hạn", message=err.message)
     d = _deps()
     agency = who.agency or ""
     try:
@@ -242,9 +261,13 @@ def report_form_post(period: str) -> Response:
         agency, period, content, source="form", correlation_id=current_correlation(), idempotency_key=key
     )
     first = not d.reports.revisions(agency, period)
-    submit = handlers.submit_report if first else handlers.amend_report
     try:
-        report = submit(cmd, who, reports=d.reports, plan=d.rt.plan, clock=d.rt.clock)
+        if first:
+            report = handlers.submit_report(
+                cmd, who, reports=d.reports, plan=d.rt.plan, clock=d.rt.clock, extensions=d.extensions
+            )
+        else:
+            report = handlers.amend_report(cmd, who, reports=d.reports, plan=d.rt.plan, clock=d.rt.clock)
     except ReportInvalid as err:
         return _form_page(who, template, content, errors=err.fields, status=422)
     except (ReportAlreadySubmitted, RevisionConflict) as err:
@@ -268,6 +291,159 @@ def receipt(period: str) -> Response:
     except IntakeError as err:
         return _render("message.html", status=404, title="Không tìm thấy báo cáo", message=err.message)
     return _render("receipt.html", report=report, period=d.rt.plan.period(period), labels=_labels(report))
+
+
+OPEN_STATUSES = ("pending", "overdue")
+EXTENSION_FIELDS = ("csrf_token", "reason", "proposed_date")
+UNKNOWN_FIELD = "Trường không có trong biểu mẫu."
+SCHEDULER_DOWN = (
+    "Tạm thời không kết nối được hệ thống theo dõi hạn báo cáo nên chưa gửi hoặc xem được đề nghị gia hạn; "
+    "vui lòng thử lại sau ít phút."
+)
+RETRY_AFTER_SECONDS = "30"
+
+
+def extension_outcome(item: dict[str, Any]) -> str:
+    """An extension request's state in Vietnamese words: waiting, granted to a day, or refused with the reason."""
+    if item.get("status") == "granted" and item.get("granted_date"):
+        return f"Đã gia hạn đến {vn_date(date.fromisoformat(item['granted_date']))}"
+    if item.get("status") == "refused":
+        reason = item.get("decided_reason")
+        return f"Không chấp nhận: {reason}" if reason else "Không chấp nhận"
+    return "Chờ xử lý"
+
+
+def _is_day(text: str) -> bool:
+    """True for a calendar day written YYYY-MM-DD (what an `input type=date` sends)."""
+    if not DAY.fullmatch(text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _extension_view(who: Principal, period: str) -> dict[str, Any] | None:
+    """The obligation of `period` and the unit's extension requests for it, from the scheduler; None if no such
+    obligation. Raises `requests.RequestException` (or a decoding error) when the scheduler cannot answer."""
+    found = _scheduler("GET", "/api/v1/obligations", params={"period": period})
+    found.raise_for_status()
+    ob = next((o for o in found.json()["items"] if o["agency"] == who.agency and o["period"] == period), None)
+    if ob is None:
+        return None
+    listed = _scheduler("GET", "/api/v1/extension-requests")
+    listed.raise_for_status()
+    asked = [
+        {
+            "id": r["id"],
+            "status": r["status"],
+            "reason": r["reason"],
+            "proposed": vn_date(date.fromisoformat(r["proposed_date"])),
+            "requested_at": vn_datetime(parse_instant(r["requested_at"])),
+            "outcome": extension_outcome(r),
+        }
+        for r in listed.json()["items"]
+        if r["agency"] == who.agency and r["period"] == period
+    ]
+    deadline = vn_date(deadline_day(parse_instant(ob["due_before"])))
+    return {"deadline": deadline, "status": ob["status"], "open": ob["status"] in OPEN_STATUSES, "asked": asked}
+
+
+def _extension_page(
+    who: Principal,
+    period: str,
+    *,
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    notice: str | None = None,
+    problem: str | None = None,
+    status: int = 200,
+) -> Response:
+    """The extension page of one period, with what the person typed and the messages beside their fields."""
+    plan = _deps().rt.plan
+    try:
+        view = _extension_view(who, period)
+    except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
+        log.warning("scheduler unavailable for the extension page", extra={"error": repr(exc)})
+        view, problem = None, problem or SCHEDULER_DOWN
+        status = status if status != 200 else 503
+    else:
+        if view is None:
+            message = f"Đơn vị không có nghĩa vụ báo cáo kỳ {period}."
+            return _render("message.html", status=404, title="Không có nghĩa vụ báo cáo", message=message)
+    found = plan.period(period)
+    errors = errors or {}
+    resp = _render(
+        "extension.html",
+        status=status,
+        period=period,
+        period_name=found.name if found else period,
+        unit=plan.unit(who.agency or ""),
+        view=view,
+        form=form or {"reason": "", "proposed_date": ""},
+        errors=errors,
+        other_errors={k: v for k, v in errors.items() if k not in ("reason", "proposed_date")},
+        notice=notice,
+        problem=problem,
+    )
+    if status == 503:
+        resp.headers["Retry-After"] = RETRY_AFTER_SECONDS
+    return resp
+
+
+@bp.get("/reports/<period>/extension")
+def extension_form(period: str) -> Response:
+    """The unit's extension requests for one period and the form to ask for a later deadline (F8)."""
+    who = _officer()
+    if isinstance(who, Response):
+        return who
+    if _deps().rt.plan.period(period) is None:
+        return _render("message.html", status=404, title="Không có kỳ báo cáo", message=f"Không có kỳ {period}.")
+    sent = request.args.get("sent", "")
+    notice = None
+    if sent:
+        notice = "Đã gửi đề nghị gia hạn. Sở Nội vụ sẽ xem xét; đơn vị được thông báo khi có kết quả."
+    return _extension_page(who, period, notice=notice)
+
+
+@bp.post("/reports/<period>/extension")
+def extension_form_post(period: str) -> Response:
+    """Ask the scheduler for an extension with the person's token; its messages are shown beside the fields."""
+    who = _posting_officer()
+    if isinstance(who, Response):
+        return who
+    if _deps().rt.plan.period(period) is None:
+        return _render("message.html", status=404, title="Không có kỳ báo cáo", message=f"Không có kỳ {period}.")
+    posted = nfc_deep(dict(request.form.items()))
+    form = {"reason": posted.get("reason", "").strip(), "proposed_date": posted.get("proposed_date", "").strip()}
+    errors = {key: UNKNOWN_FIELD for key in posted if key not in EXTENSION_FIELDS}
+    if not form["reason"]:
+        errors["reason"] = "Lý do: bắt buộc."
+    if not form["proposed_date"]:
+        errors["proposed_date"] = "Ngày hạn đề nghị: bắt buộc."
+    elif not _is_day(form["proposed_date"]):
+        errors["proposed_date"] = "Ngày hạn đề nghị: không phải ngày hợp lệ (ngày/tháng/năm)."
+    if errors:
+        return _extension_page(who, period, form=form, errors=errors, status=422)
+    agency = urllib.parse.quote(who.agency or "", safe="")
+    try:
+        resp = _scheduler("POST", f"/api/v1/obligations/{agency}/{period}/extension-requests", json=form)
+    except requests.RequestException as exc:
+        log.warning("scheduler unavailable for an extension request", extra={"error": repr(exc)})
+        return _extension_page(who, period, form=form, problem=SCHEDULER_DOWN, status=503)
+    if resp.status_code == 201:
+        return redirect(f"/reports/{period}/extension?sent=1", 303)
+    if not 400 <= resp.status_code < 500:
+        log.warning("scheduler failed an extension request", extra={"status": resp.status_code})
+        return _extension_page(who, period, form=form, problem=SCHEDULER_DOWN, status=503)
+    try:
+        error = resp.json().get("error") or {}
+    except ValueError:
+        error = {}
+    fields = {str(k): str(v) for k, v in (error.get("fields") or {}).items()}
+    problem = str(error.get("message") or "Chưa gửi được đề nghị gia hạn.")
+    return _extension_page(who, period, form=form, errors=fields, problem=problem, status=resp.status_code)
 
 
 def _labels(report: Report) -> dict[str, str]:

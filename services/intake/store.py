@@ -8,16 +8,26 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 
 from services.intake.accounts_domain import AccountExists, LoginAttempt, User
-from services.intake.domain import Draft, Pdf, PdfAlreadyAttached, Report, ReportAlreadySubmitted, RevisionConflict
+from services.intake.domain import (
+    Draft,
+    Extension,
+    Pdf,
+    PdfAlreadyAttached,
+    Report,
+    ReportAlreadySubmitted,
+    RevisionConflict,
+)
 from shared.events import Event
 from shared.outbox import ensure_indexes, pending_document, read_events
 from shared.store import DuplicateKeyError, insert_once
+from shared.timerules import Deadline
 
 REPORTS = "reports"
 PDFS = "pdfs"
 DRAFTS = "drafts"
 USERS = "users"
 LOGIN_ATTEMPTS = "login_attempts"
+EXTENSIONS = "extensions"
 USER_FIELDS = tuple(f.name for f in fields(User))
 REPORT_FIELDS = tuple(f.name for f in fields(Report))
 
@@ -181,3 +191,31 @@ class MongoUserStore:
         """The attempts on `email` since `since`, oldest first."""
         found = self.db[LOGIN_ATTEMPTS].find({"email": email, "at": {"$gte": since}}).sort("at", ASCENDING)
         return [LoginAttempt(email=d["email"], at=d["at"], ok=d["ok"]) for d in found]
+
+
+class MongoExtensionStore:
+    """Granted extensions, one document `<agency>:<period>:g<generation>` each, inserted once and never updated.
+
+    Written only by intake's consumer (from `obligation.extended`), read at each first submission. A unit's
+    period has a handful of generations at most, so the lookup by (agency, period) is indexed for MongoDB and
+    a scan of a tiny collection on FerretDB; an `_id` walk g2, g3, ... would miss a generation stored before
+    the one below it.
+    """
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+
+    def ensure_indexes(self) -> None:
+        """The generations are read by unit and period."""
+        self.db[EXTENSIONS].create_index([("agency", ASCENDING), ("period", ASCENDING)])
+
+    def add(self, extension: Extension) -> bool:
+        """Insert the generation once; False when it is already stored (the same event again)."""
+        doc_id = f"{extension.agency}:{extension.period}:g{extension.generation}"
+        return insert_once(self.db[EXTENSIONS], {"_id": doc_id, **asdict(extension)})
+
+    def deadlines(self, agency: str, period: str) -> list[Deadline]:
+        """The granted generations of one unit's period, in generation order."""
+        docs = self.db[EXTENSIONS].find({"agency": agency, "period": period})
+        found = [Extension(**{k: v for k, v in d.items() if k != "_id"}) for d in docs]
+        return [e.deadline for e in sorted(found, key=lambda e: e.generation)]

@@ -16,6 +16,7 @@ from services.scheduler.domain import (
     STATUSES,
     ClockNotSimulated,
     ExtensionAlreadyDecided,
+    ExtensionNotLater,
     ExtensionRequest,
     ExtensionRequestNotFound,
     NotYourObligation,
@@ -46,6 +47,7 @@ ERROR_STATUS: dict[type[SchedulerError], int] = {
     ClockNotSimulated: 404,
     ExtensionRequestNotFound: 404,
     ExtensionAlreadyDecided: 409,
+    ExtensionNotLater: 422,
     ObligationEnded: 409,
     NotYourObligation: 403,
 }
@@ -341,14 +343,21 @@ def post_extension_request(agency: str, period: str) -> tuple[Response, int]:
 
 
 @bp.get("/api/v1/extension-requests")
-@requires("home_affairs", "observer", "admin", "service")
+@requires("agency", "home_affairs", "observer", "admin", "service")
 @document(query=("status",))
 def list_extension_requests() -> Response:
-    """Extension requests, by status (`pending`, `granted`, `refused`)."""
+    """Extension requests, by status (`pending`, `granted`, `refused`); a unit sees only its own.
+
+    Sở Nội vụ, observers, admins and services see every unit's requests; an `agency` caller sees only the
+    requests of the unit its credential is bound to (its intake pages list them).
+    """
     status = request.args.get("status") or None
     if status not in (None, "pending", "granted", "refused"):
         raise ApiError(400, "status: pending, granted hoặc refused.", fields={"status": "Không hợp lệ."})
     items = handlers.pending_extension_requests(obligations=_deps().obligations, status=status)
+    who = principal()
+    if who.is_agency():
+        items = [r for r in items if r.agency == who.agency]
     return jsonify({"items": [_request_json(r) for r in items], "total": len(items)})
 
 

@@ -8,7 +8,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from shared.events import obligation_subject
-from shared.plan import Plan
+from shared.formatting import vn_date
+from shared.plan import Plan, Unit
 from shared.timerules import (
     Deadline,
     at_local,
@@ -52,6 +53,10 @@ class ExtensionRequestNotFound(SchedulerError):
 
 class ExtensionAlreadyDecided(SchedulerError):
     """The request was already granted or refused."""
+
+
+class ExtensionNotLater(SchedulerError):
+    """An extension must move the deadline day later than the one in force."""
 
 
 class NotYourObligation(SchedulerError):
@@ -143,12 +148,12 @@ def ladder(
 
 
 def obligations_for_plan(plan: Plan) -> list[Obligation]:
-    """Every obligation the plan creates: expected units x periods that demand a report."""
+    """Every obligation the plan creates: obligated units x periods that demand a report (`Plan.obligated_units`)."""
     policy = tuple(asdict(level) for level in plan.escalation)
     out = []
     for period in plan.obligation_periods():
         assert period.due_before is not None
-        for unit in plan.expected_units(period):
+        for unit in plan.obligated_units(period):
             out.append(
                 Obligation(
                     agency=unit.code,
@@ -203,6 +208,7 @@ def derive_state(ob: Obligation, transitions: list[Transition], now: datetime) -
             skipped.extend(f"g{t.data['generation']}:{lv}" for lv in t.data.get("skipped", ()))
     if status is None:
         status = "overdue" if now >= current.due_before else "pending"
+    skipped = [s for s in skipped if s not in emitted]  # a level re-planned after a crash mid-pass was sent
     return ObligationState(
         obligation=ob,
         status=status,
@@ -213,6 +219,70 @@ def derive_state(ob: Obligation, transitions: list[Transition], now: datetime) -
         version=max((t.subject_version for t in transitions), default=0),
         emitted=tuple(emitted),
         skipped=tuple(skipped),
+    )
+
+
+def closes_at(ob: Obligation, unit: Unit | None) -> datetime | None:
+    """When a ceasing unit's obligation closes as `closed_by_reorganisation`: local 00:00 of its `valid_until`,
+    for obligations whose deadline day is on or after that day (F2); None when the unit stays."""
+    if unit is None or unit.valid_until is None or unit.valid_until > ob.deadline_day:
+        return None
+    return at_local(unit.valid_until, 0, 0)
+
+
+def closing_reason(unit: Unit, names: dict[str, str]) -> str:
+    """Why a ceasing unit's obligation was closed, in Vietnamese, naming the successors."""
+    text = f"{unit.name} thôi hoạt động từ ngày {vn_date(unit.valid_until)} do sắp xếp tổ chức bộ máy"
+    if unit.successors:
+        text += "; nhiệm vụ chuyển về " + ", ".join(names.get(code, code) for code in unit.successors)
+    return text + "."
+
+
+@dataclass(frozen=True)
+class Step:
+    """What the pass does for one obligation at `now`, and when it must look again (its next action)."""
+
+    close: bool
+    rung: Rung | None
+    skipped: tuple[str, ...]
+    generation: int
+    due_before: datetime
+    next_at: datetime | None
+
+
+def pass_step(
+    ob: Obligation,
+    transitions: list[Transition],
+    now: datetime,
+    *,
+    holidays: Iterable[date],
+    local_time: str,
+    closing: datetime | None,
+) -> Step:
+    """The F7 ladder for one obligation at `now`: close it if its unit has ceased; else the highest level due
+    and not yet emitted or skipped (lower unemitted ones are skipped; levels before the generation's start are
+    never sent); and the next instant anything can happen (None once the obligation has ended)."""
+    state = derive_state(ob, transitions, now)
+    current = deadlines(ob, transitions)[-1]
+    nothing = Step(False, None, (), current.generation, current.due_before, None)
+    if state.status in FINAL_STATUSES:
+        return nothing
+    if closing is not None and now >= closing:
+        return Step(True, None, (), current.generation, current.due_before, None)
+    done = set(state.emitted) | set(state.skipped)
+    rungs = ladder(deadline_day(current.due_before), ob.policy, holidays, local_time)
+    open_rungs = [r for r in rungs if f"g{current.generation}:{r.level}" not in done]
+    sendable = [r for r in open_rungs if current.effective_from is None or r.at >= current.effective_from]
+    due = [r for r in open_rungs if r.at <= now]
+    top = next((r for r in reversed(sendable) if r.at <= now), None)
+    later = [r.at for r in sendable if r.at > now]
+    return Step(
+        close=False,
+        rung=top,
+        skipped=tuple(r.level for r in due if r is not top) if top else (),
+        generation=current.generation,
+        due_before=current.due_before,
+        next_at=min([*later, *([closing] if closing else [])], default=None),
     )
 
 

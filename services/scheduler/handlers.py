@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from services.scheduler.domain import (
     FINAL_STATUSES,
     ExtensionAlreadyDecided,
+    ExtensionNotLater,
     ExtensionRequest,
     ExtensionRequestNotFound,
     NotYourObligation,
@@ -17,21 +18,25 @@ from services.scheduler.domain import (
     ObligationEnded,
     ObligationNotFound,
     ObligationState,
+    Step,
     Transition,
-    deadlines,
+    closes_at,
+    closing_reason,
     derive_state,
     extension_requests,
-    ladder,
     obligations_for_plan,
+    pass_step,
     verdict,
     version_at,
 )
 from shared.auth import Principal
 from shared.events import Event
 from shared.failpoints import failpoint
+from shared.formatting import vn_date
 from shared.plan import Plan
 from shared.timerules import (
     Clock,
+    at_local,
     days_overdue,
     deadline_day,
     due_before_for_deadline_day,
@@ -40,6 +45,8 @@ from shared.timerules import (
 )
 
 log = logging.getLogger(__name__)
+EMIT_BATCH = 1000
+WAKE_AFTER = timedelta(seconds=1)  # a wake-up lands after any pass already running (the agenda is read by window)
 
 
 class ObligationStore(Protocol):
@@ -67,6 +74,30 @@ class ObligationStore(Protocol):
 
     def record(self, event: Event) -> bool:
         """Append a transition event; False when its id was already recorded (it happens once)."""
+        ...
+
+    def create_many(self, items: list[tuple[Obligation, Event]]) -> int:
+        """Store obligations with their created events, each at most once; return how many are new."""
+        ...
+
+    def record_many(self, events: list[Event]) -> int:
+        """Append transition events, each id once; return how many were new."""
+        ...
+
+    def get_many(self, keys: list[str]) -> dict[str, Obligation]:
+        """Obligations by key."""
+        ...
+
+    def transitions_of(self, keys: list[str]) -> dict[str, list[Transition]]:
+        """The transitions of the given obligations, by key (every key present)."""
+        ...
+
+    def due(self, after: datetime | None, now: datetime) -> list[str]:
+        """Keys of obligations with an agenda entry in (after, now]."""
+        ...
+
+    def appoint(self, appointments: list[tuple[str, datetime]]) -> None:
+        """Add agenda entries (obligation key, instant), each once."""
         ...
 
 
@@ -106,9 +137,17 @@ def created_event(ob: Obligation, now: datetime) -> Event:
 
 
 def sync_plan(plan: Plan, *, obligations: ObligationStore, clock: Clock) -> int:
-    """Create the plan's obligations that do not exist yet, each announced once; return how many."""
+    """Create the plan's obligations that do not exist yet, each announced once; return how many.
+
+    Every obligation then gets an agenda entry just after now, so a pass looks at each once: the plan file
+    may have changed since the last start (a unit's `valid_until`, a holiday), and the agenda follows it.
+    Units that ceased before now are announced (`unit.changed`, once each).
+    """
     now = clock.now()
-    return sum(1 for ob in obligations_for_plan(plan) if obligations.create(ob, created_event(ob, now)))
+    created = obligations.create_many([(ob, created_event(ob, now)) for ob in obligations_for_plan(plan)])
+    obligations.appoint([(ob.key, now + WAKE_AFTER) for ob in obligations_for_plan(plan)])
+    obligations.record_many(units_ceased(plan, after=None, now=now))
+    return created
 
 
 def on_report_submitted(event: Event, *, obligations: ObligationStore, plan: Plan) -> None:
@@ -153,49 +192,101 @@ def on_report_submitted(event: Event, *, obligations: ObligationStore, plan: Pla
 def run_pass(*, plan: Plan, obligations: ObligationStore, passes: PassStore, clock: Clock) -> datetime:
     """One pass of the F7 ladder up to business time now, then `processed_up_to` is recorded.
 
-    For each obligation not yet fulfilled, waived or closed, the highest level due now is emitted if it has
-    not been, and the lower unemitted levels are recorded as `skipped` in it: after downtime or a clock jump
-    nobody gets a pile of stale reminders. Levels whose time precedes the generation's start (an extension
-    granted after them) are never sent. Event id = (obligation, generation, level), inserted once, so
-    replicas and restarts cannot emit twice.
+    Only obligations with an agenda entry in (processed_up_to, now] are read. For each: a ceased unit's
+    obligation is closed (`obligation.closed`); otherwise the highest level due now is emitted if it has not
+    been, and the lower unemitted levels are recorded as `skipped` in it, so after downtime or a clock jump
+    nobody gets a pile of stale reminders; levels before the generation's start (an extension granted after
+    them) are never sent. Event id = (obligation, generation, level), inserted once, so replicas and restarts
+    cannot emit twice. Events are stored in batches of EMIT_BATCH (one round trip each); then each obligation
+    gets an agenda entry at its next action, and `processed_up_to` is recorded. A pass killed midway is
+    redone by the next one over the same window.
     """
     now = clock.now()
-    everything = obligations.all_transitions()
-    for ob in obligations.all():
-        transitions = everything.get(ob.key, [])
-        state = derive_state(ob, transitions, now)
-        if state.status in FINAL_STATUSES:
+    previous = passes.processed_up_to()
+    keys = obligations.due(previous, now)
+    found = obligations.get_many(keys)
+    history = obligations.transitions_of(keys)
+    names = {u.code: u.name for u in plan.units}
+    events: list[Event] = []
+    appointments: list[tuple[str, datetime]] = []
+    for key in keys:
+        ob = found.get(key)
+        if ob is None:
             continue
-        current = deadlines(ob, transitions)[-1]
-        done = set(state.emitted) | set(state.skipped)
-        rungs = ladder(deadline_day(current.due_before), ob.policy, plan.holidays, plan.escalation_local_time)
-        due = [r for r in rungs if r.at <= now and f"g{current.generation}:{r.level}" not in done]
-        sendable = [r for r in due if current.effective_from is None or r.at >= current.effective_from]
-        if not sendable:
-            continue
-        top = sendable[-1]
-        obligations.record(
-            Event(
-                id=f"{ob.subject}:g{current.generation}:{top.level}",
-                type=top.event,
-                subject=ob.subject,
-                subject_version=version_at(top.at),
-                producer="scheduler",
-                occurred_at=top.at,
-                data={
-                    "agency": ob.agency,
-                    "period": ob.period,
-                    "level": top.level,
-                    "generation": current.generation,
-                    "due_before": current.due_before.isoformat(),
-                    "days_overdue": days_overdue(local_date(top.at), current.due_before),
-                    "skipped": [r.level for r in due if r is not top],
-                },
-            )
+        unit = plan.unit(ob.agency)
+        closing = closes_at(ob, unit)
+        step = pass_step(
+            ob, history[key], now, holidays=plan.holidays, local_time=plan.escalation_local_time, closing=closing
         )
+        if step.close and unit is not None and closing is not None:
+            events.append(_closed_event(ob, closing, closing_reason(unit, names)))
+        elif step.rung is not None:
+            events.append(_level_event(ob, step))
+        if step.next_at is not None:
+            appointments.append((key, step.next_at))
+    for start in range(0, len(events), EMIT_BATCH):
+        obligations.record_many(events[start : start + EMIT_BATCH])
         failpoint("scheduler.mid_pass")
+    obligations.appoint(appointments)
+    obligations.record_many(units_ceased(plan, after=previous, now=now))
     passes.set_processed_up_to(now)
     return now
+
+
+def _level_event(ob: Obligation, step: Step) -> Event:
+    rung = step.rung
+    assert rung is not None
+    return Event(
+        id=f"{ob.subject}:g{step.generation}:{rung.level}",
+        type=rung.event,
+        subject=ob.subject,
+        subject_version=version_at(rung.at),
+        producer="scheduler",
+        occurred_at=rung.at,
+        data={
+            "agency": ob.agency,
+            "period": ob.period,
+            "level": rung.level,
+            "generation": step.generation,
+            "due_before": step.due_before.isoformat(),
+            "days_overdue": days_overdue(local_date(rung.at), step.due_before),
+            "skipped": list(step.skipped),
+        },
+    )
+
+
+def _closed_event(ob: Obligation, at: datetime, reason: str) -> Event:
+    return _obligation_event(
+        ob, f"{ob.subject}:closed", "obligation.closed", at, status="closed_by_reorganisation", reason=reason
+    )
+
+
+def units_ceased(plan: Plan, *, after: datetime | None, now: datetime) -> list[Event]:
+    """`unit.changed` for each unit whose `valid_until` (local 00:00) falls in (after, now]: once per unit."""
+    out = []
+    for unit in plan.units:
+        if unit.valid_until is None:
+            continue
+        at = at_local(unit.valid_until, 0, 0)
+        if at <= now and (after is None or at > after):
+            out.append(
+                Event(
+                    id=f"unit:{unit.code}:changed:{unit.valid_until.isoformat()}",
+                    type="unit.changed",
+                    subject=f"unit:{unit.code}",
+                    subject_version=version_at(at),
+                    producer="scheduler",
+                    occurred_at=at,
+                    data={
+                        "code": unit.code,
+                        "name": unit.name,
+                        "valid_from": unit.valid_from.isoformat() if unit.valid_from != date.min else None,
+                        "valid_until": unit.valid_until.isoformat(),
+                        "successors": list(unit.successors),
+                    },
+                )
+            )
+    return out
 
 
 def list_obligations(
@@ -239,12 +330,16 @@ def _obligation_in_force(
     return ob, transitions, state
 
 
-def _obligation_event(ob: Obligation, event_id: str, event_type: str, now: datetime, **data: object) -> Event:
+def _obligation_event(
+    ob: Obligation, event_id: str, event_type: str, now: datetime, *, after: int = 0, **data: object
+) -> Event:
+    """An event about an obligation at `now`; its version is above `after` (the state it was decided on), so
+    a request and its decision at the same business instant (a frozen simulated clock) still grow."""
     return Event(
         id=event_id,
         type=event_type,
         subject=ob.subject,
-        subject_version=version_at(now),
+        subject_version=max(version_at(now), after + 1),
         producer="scheduler",
         occurred_at=now,
         data={"agency": ob.agency, "period": ob.period, **data},
@@ -256,15 +351,22 @@ def request_extension(
     clock: Clock, request_id: str,
 ) -> ExtensionRequest:  # fmt: skip
     """A unit asks for a later deadline day, with a reason (F8)."""
-    ob, _, _ = _obligation_in_force(agency, period, principal, obligations=obligations, clock=clock)
+    ob, _, state = _obligation_in_force(agency, period, principal, obligations=obligations, clock=clock)
+    _check_later(proposed, state, "proposed_date")
     now = clock.now()
     obligations.record(
         _obligation_event(
-            ob, f"{ob.subject}:xr:{request_id}", "obligation.extension_requested", now,
+            ob, f"{ob.subject}:xr:{request_id}", "obligation.extension_requested", now, after=state.version,
             request_id=request_id, reason=reason, proposed_date=proposed.isoformat(), requested_by=principal.sub,
         )
     )  # fmt: skip
     return extension_requests(obligations.transitions(ob))[-1]
+
+
+def _check_later(day: date, state: ObligationState, field: str) -> None:
+    current = deadline_day(state.due_before)
+    if day <= current:
+        raise ExtensionNotLater(f"Ngày gia hạn phải sau hạn hiện hành ({vn_date(current)}).", field=field)
 
 
 def pending_extension_requests(*, obligations: ObligationStore, status: str | None) -> list[ExtensionRequest]:
@@ -294,20 +396,23 @@ def decide_extension(
     now = clock.now()
     if grant:
         day = granted_date or found.proposed_date
+        _check_later(day, state, "due_date")
         due = due_before_for_deadline_day(day)
         generation = state.generation + 1
         event = _obligation_event(
-            ob, f"{ob.subject}:g{generation}:extended", "obligation.extended", now,
+            ob, f"{ob.subject}:g{generation}:extended", "obligation.extended", now, after=state.version,
             generation=generation, due_before=due.isoformat(), effective_from=now.isoformat(),
             request_id=request_id, reason=reason or None, decided_by=principal.sub,
         )  # fmt: skip
     else:
         event = _obligation_event(
-            ob, f"{ob.subject}:xr:{request_id}:refused", "obligation.extension_refused", now,
+            ob, f"{ob.subject}:xr:{request_id}:refused", "obligation.extension_refused", now, after=state.version,
             request_id=request_id, reason=reason, decided_by=principal.sub,
         )  # fmt: skip
     if not obligations.record(event):
         raise ExtensionAlreadyDecided("Một quyết định khác vừa được ghi cho nghĩa vụ này.")
+    if grant:
+        obligations.appoint([(ob.key, now + WAKE_AFTER)])  # the new ladder may start before the old next action
     return next(r for r in extension_requests(obligations.transitions(ob)) if r.id == request_id)
 
 
@@ -315,9 +420,17 @@ def waive_obligation(
     agency: str, period: str, reason: str, principal: Principal, *, obligations: ObligationStore, clock: Clock
 ) -> ObligationState:
     """Sở Nội vụ waives an obligation with a reason: it ends, no further level fires."""
-    ob, _, _ = _obligation_in_force(agency, period, principal, obligations=obligations, clock=clock)
+    ob, _, state = _obligation_in_force(agency, period, principal, obligations=obligations, clock=clock)
     now = clock.now()
     obligations.record(
-        _obligation_event(ob, f"{ob.subject}:waived", "obligation.waived", now, reason=reason, waived_by=principal.sub)
+        _obligation_event(
+            ob,
+            f"{ob.subject}:waived",
+            "obligation.waived",
+            now,
+            after=state.version,
+            reason=reason,
+            waived_by=principal.sub,
+        )
     )
     return derive_state(ob, obligations.transitions(ob), now)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pymongo import ASCENDING
+from pymongo.errors import BulkWriteError
 
 from services.scheduler.domain import Obligation, Transition
 from shared.events import Event
@@ -16,6 +17,22 @@ from shared.timerules import parse_instant
 OBLIGATIONS = "obligations"
 OUTBOX = "outbox"
 STATE = "state"
+AGENDA = "agenda"
+IN_LIMIT = 500  # above this many keys one read of the collection beats `$in`, which FerretDB tests per document
+DUPLICATE_KEY = 11000
+
+
+def _insert_many_once(collection: Any, documents: list[dict[str, Any]]) -> int:
+    """Insert documents with deterministic `_id`s in one round trip; existing ones are left as they are (the
+    "happens once" rule of `insert_once`, in bulk); return how many were inserted."""
+    if not documents:
+        return 0
+    try:
+        return len(collection.insert_many(documents, ordered=False).inserted_ids)
+    except BulkWriteError as exc:
+        if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", ())):
+            raise
+        return int(exc.details.get("nInserted", 0))
 
 
 def _ob_doc(ob: Obligation) -> dict[str, Any]:
@@ -69,17 +86,30 @@ class MongoObligationStore:
         """Indexes MongoDB needs (FerretDB's SQLite backend scans non-`_id` filters regardless)."""
         self.db[OBLIGATIONS].create_index([("period", ASCENDING), ("agency", ASCENDING)])
         self.db[OUTBOX].create_index([("event.subject", ASCENDING)])
+        self.db[AGENDA].create_index([("at", ASCENDING)])
         ensure_indexes(self.db, [OUTBOX])
 
     def create(self, ob: Obligation, event: Event) -> bool:
-        """Insert the obligation and its created event, each once (a crash between is repaired next pass)."""
-        created = insert_once(self.db[OBLIGATIONS], _ob_doc(ob))
-        self.record(event)
+        """Insert one obligation with its agenda entry and created event (see `create_many`)."""
+        return self.create_many([(ob, event)]) == 1
+
+    def create_many(self, items: list[tuple[Obligation, Event]]) -> int:
+        """Insert obligations, their agenda entries and created events, each once; return how many obligations
+        are new. A crash between the inserts is repaired by the next sync, which inserts what is missing."""
+        if not items:
+            return 0
+        created = _insert_many_once(self.db[OBLIGATIONS], [_ob_doc(ob) for ob, _ in items])
+        self.appoint([(ob.key, ev.occurred_at) for ob, ev in items])
+        self.record_many([ev for _, ev in items])
         return created
 
     def record(self, event: Event) -> bool:
         """Append a transition event to the outbox; its id makes it happen once."""
         return insert_once(self.db[OUTBOX], {"_id": event.id, **pending_document(event)})
+
+    def record_many(self, events: list[Event]) -> int:
+        """Append transition events in one round trip; each id happens once; return how many were new."""
+        return _insert_many_once(self.db[OUTBOX], [{"_id": ev.id, **pending_document(ev)} for ev in events])
 
     def get(self, agency: str, period: str) -> Obligation | None:
         """One obligation by its `_id`."""
@@ -101,6 +131,44 @@ class MongoObligationStore:
             key = doc["event"]["subject"].split(":", 1)[1]
             out.setdefault(key, []).append(_transition(doc))
         return out
+
+    def get_many(self, keys: list[str]) -> dict[str, Obligation]:
+        """Obligations by key (`<agency>:<period>`): one `$in` query, or one read of all when many are asked."""
+        if len(keys) > IN_LIMIT:
+            wanted = set(keys)
+            return {d["_id"]: _ob(d) for d in self.db[OBLIGATIONS].find({}) if d["_id"] in wanted}
+        return {d["_id"]: _ob(d) for d in self.db[OBLIGATIONS].find({"_id": {"$in": keys}})} if keys else {}
+
+    def transitions_of(self, keys: list[str]) -> dict[str, list[Transition]]:
+        """The transitions of the given obligations, by obligation key (every key present), in one query."""
+        out: dict[str, list[Transition]] = {key: [] for key in keys}
+        if not keys:
+            return out
+        if len(keys) > IN_LIMIT:
+            query: dict[str, Any] = {"event.subject": {"$regex": "^obligation:"}}
+        else:
+            query = {"event.subject": {"$in": [f"obligation:{key}" for key in keys]}}
+        for doc in self.db[OUTBOX].find(query, {"event": 1}):
+            key = doc["event"]["subject"].split(":", 1)[1]
+            if key in out:
+                out[key].append(_transition(doc))
+        return out
+
+    def appoint(self, appointments: list[tuple[str, datetime]]) -> None:
+        """Ask the pass to look at obligations at given instants: insert-only agenda entries, one per
+        (obligation, instant), so replicas that plan the same next action write it once and nothing is
+        ever updated in place (a FerretDB update is a read-modify-write by `_id`, tens of ms each)."""
+        docs = [{"_id": f"{key}@{at.isoformat()}", "key": key, "at": at} for key, at in appointments]
+        _insert_many_once(self.db[AGENDA], docs)
+
+    def due(self, after: datetime | None, now: datetime) -> list[str]:
+        """Obligations with an agenda entry in (after, now]: the pass's candidates, each once.
+
+        Entries are tiny (`_id`, `key`, `at`): MongoDB answers from the `at` index; FerretDB's SQLite backend
+        scans them (measured in bench/scheduler_pass.py).
+        """
+        window: dict[str, Any] = {"$lte": now} if after is None else {"$gt": after, "$lte": now}
+        return sorted({d["key"] for d in self.db[AGENDA].find({"at": window}, {"key": 1})})
 
     def events(self, *, after: str | None, limit: int) -> list[dict[str, Any]]:
         """Events the scheduler has published."""

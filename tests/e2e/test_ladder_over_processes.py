@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from shared.timerules import local_iso
-from tests.support import TestStack, local, wait_for
+from tests.support import TestStack, local, own_stack, wait_for
 
 SUBJECT = "obligation:{}:2019-H1"
 LEVEL_TYPES = ("obligation.reminder_due", "obligation.overdue", "obligation.escalated")
@@ -30,12 +30,8 @@ def _published(stack: TestStack, agency: str, count: int) -> list[tuple[str, str
 
 @pytest.fixture(scope="module")
 def ladder_stack() -> Iterator[TestStack]:
-    s = TestStack("l")
-    try:
-        s.start()
+    with own_stack("l") as s:
         yield s
-    finally:
-        s.close()
 
 
 def test_stepping_through_h1_gives_each_level_once_and_reports_stop_the_ladder(ladder_stack: TestStack) -> None:
@@ -71,12 +67,8 @@ def test_stepping_through_h1_gives_each_level_once_and_reports_stop_the_ladder(l
 
 @pytest.fixture(scope="module")
 def jump_stack() -> Iterator[TestStack]:
-    s = TestStack("j")
-    try:
-        s.start()
+    with own_stack("j") as s:
         yield s
-    finally:
-        s.close()
 
 
 def test_a_jump_from_2_to_18_june_sends_escalation_1_once_and_skips_the_rest(jump_stack: TestStack) -> None:

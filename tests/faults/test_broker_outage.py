@@ -9,18 +9,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support import OwnBroker, TestStack
+from tests.support import OwnBroker, TestStack, own_stack
 
 
 @pytest.fixture(scope="module")
 def outage_stack() -> Iterator[TestStack]:
     broker = OwnBroker("o").start()
-    s = TestStack("o", broker)
     try:
-        s.start()
-        yield s
+        with own_stack("o", broker) as s:
+            yield s
     finally:
-        s.close()
         broker.close()
 
 

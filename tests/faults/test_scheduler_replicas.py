@@ -15,19 +15,15 @@ import requests
 
 from shared.settings import ROOT
 from shared.topology import EXCHANGE
-from tests.support import TestStack, wait_for
+from tests.support import TestStack, own_stack, wait_for
 
 LEVEL_TYPES = ("obligation.reminder_due", "obligation.overdue", "obligation.escalated")
 
 
 @pytest.fixture(scope="module")
 def replica_stack() -> Iterator[TestStack]:
-    s = TestStack("r")
-    try:
-        s.start()
+    with own_stack("r") as s:
         yield s
-    finally:
-        s.close()
 
 
 def _loop(s: TestStack, failpoint: str | None = None) -> subprocess.Popen[bytes]:

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from shared.procs import process_table
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 SCRIPTS = sorted((ROOT / "deploy").glob("*.sh")) + [ROOT / ".ci" / "run"]
@@ -21,6 +23,7 @@ HTTP_SERVICES = {
 }
 WORKERS = {
     "intake-relay": "services.intake.relay",
+    "intake-consumer": "services.intake.consumer",
     "scheduler-relay": "services.scheduler.relay",
     "scheduler-loop": "services.scheduler.loop",
     "scheduler-consumer": "services.scheduler.consumer",
@@ -95,6 +98,17 @@ def test_compose_declares_the_broker_the_store_and_every_dvcq_process(services: 
     assert not missing, f"docker-compose.yml lacks services {sorted(missing)}"
     assert services["rabbitmq"]["image"].startswith("rabbitmq:3.10")
     assert "healthcheck" in services["rabbitmq"]
+
+
+def test_compose_and_this_test_name_every_process_the_stack_supervisor_starts(services: dict[str, dict]) -> None:
+    """`dvcq stack up` (shared/procs.py) and docker-compose.yml run the same processes, each the same module."""
+    table = {spec.name.removesuffix("-web"): spec for spec in process_table()}
+    assert sorted(table) == DVCQ_PROCESSES, "shared/procs.py and this test's process lists differ"
+    for name, spec in table.items():
+        if spec.port is None:
+            assert list(spec.argv[1:]) == command_of(services[name])[1:] == ["-m", WORKERS[name]], name
+        else:
+            assert spec.argv[-1] == command_of(services[name])[-1] == f"{HTTP_SERVICES[name][0]}:create_app()", name
 
 
 def test_mongo_runs_as_a_replica_set_initiated_by_its_healthcheck(services: dict[str, dict]) -> None:

@@ -15,12 +15,12 @@ from typing import Any
 
 from services.aggregator.domain import board_id
 from services.intake.accounts_domain import AccountExists, LoginAttempt, User
-from services.intake.domain import Report, ReportAlreadySubmitted, RevisionConflict
+from services.intake.domain import Extension, Report, ReportAlreadySubmitted, RevisionConflict
 from services.notifier.domain import Notification
 from services.scheduler.domain import Obligation, Transition
 from shared.catalogue import check_event
 from shared.events import Event
-from shared.timerules import parse_instant
+from shared.timerules import Deadline, parse_instant
 
 
 class FakeReportStore:
@@ -73,15 +73,45 @@ class FakeObligationStore:
     def __init__(self) -> None:
         self.obligations: dict[str, Obligation] = {}
         self.outbox: dict[str, dict[str, Any]] = {}
+        self.agenda: set[tuple[str, datetime]] = set()
         self.record_calls = 0
 
     def create(self, ob: Obligation, event: Event) -> bool:
-        """Insert the obligation and its created event, each once; True when the obligation is new."""
+        """Insert the obligation, its agenda entry and its created event, each once; True when it is new."""
         created = ob.key not in self.obligations
         if created:
             self.obligations[ob.key] = copy.deepcopy(ob)
+        self.agenda.add((ob.key, event.occurred_at))
         self.record(event)
         return created
+
+    def get_many(self, keys: list[str]) -> dict[str, Obligation]:
+        """Obligations by key."""
+        return {k: copy.deepcopy(self.obligations[k]) for k in keys if k in self.obligations}
+
+    def transitions_of(self, keys: list[str]) -> dict[str, list[Transition]]:
+        """The transitions of the given obligations, by key."""
+        return {k: self.transitions(self.obligations[k]) if k in self.obligations else [] for k in keys}
+
+    def due(self, after: datetime | None, now: datetime) -> list[str]:
+        """Keys with an agenda entry in (after, now]."""
+        return sorted({k for k, at in self.agenda if at <= now and (after is None or at > after)})
+
+    def appoint(self, appointments: list[tuple[str, datetime]]) -> None:
+        """Add agenda entries, each once."""
+        self.agenda.update(appointments)
+
+    def next_action(self, key: str, after: datetime) -> datetime | None:
+        """The earliest agenda entry of `key` after `after` (for assertions)."""
+        return min((at for k, at in self.agenda if k == key and at > after), default=None)
+
+    def create_many(self, items: list[tuple[Obligation, Event]]) -> int:
+        """Create each obligation once; return how many are new."""
+        return sum(1 for ob, event in items if self.create(ob, event))
+
+    def record_many(self, events: list[Event]) -> int:
+        """Append each event once; return how many were new."""
+        return sum(1 for event in events if self.record(event))
 
     def record(self, event: Event) -> bool:
         """Append a transition event; False when its id was already recorded."""
@@ -205,3 +235,25 @@ class FakeUserStore:
     def attempts(self, email: str, *, since: float) -> list[LoginAttempt]:
         """The attempts on `email` since `since`, oldest first."""
         return sorted((a for a in self.attempt_log if a.email == email and a.at >= since), key=lambda a: a.at)
+
+
+class FakeExtensionStore:
+    """Granted extensions inserted once by `<agency>:<period>:g<generation>`, as MongoExtensionStore keeps them."""
+
+    def __init__(self) -> None:
+        self.extensions: dict[str, Extension] = {}
+        self.add_calls = 0
+
+    def add(self, extension: Extension) -> bool:
+        """Store a generation once; False when it is already there."""
+        self.add_calls += 1
+        key = f"{extension.agency}:{extension.period}:g{extension.generation}"
+        if key in self.extensions:
+            return False
+        self.extensions[key] = copy.deepcopy(extension)
+        return True
+
+    def deadlines(self, agency: str, period: str) -> list[Deadline]:
+        """The granted generations of one unit's period, in generation order."""
+        found = [e for e in self.extensions.values() if (e.agency, e.period) == (agency, period)]
+        return [e.deadline for e in sorted(found, key=lambda e: e.generation)]

@@ -3,6 +3,8 @@ one event per (obligation, generation, level), skipped levels after a jump, none
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from datetime import date, datetime
 
 import pytest
@@ -13,7 +15,7 @@ from shared.auth import Principal
 from shared.catalogue import check_event
 from shared.clock import FixedClock
 from shared.events import Event
-from shared.plan import load_plan
+from shared.plan import Plan, load_plan
 from shared.settings import ROOT
 from shared.timerules import LOCAL_TZ
 from tests.unit.fakes import FakeObligationStore, FakePassStore
@@ -230,3 +232,97 @@ def test_a_unit_cannot_ask_for_another_units_extension() -> None:
             "H_TRACU", "2019-H1", "x", date(2019, 6, 20), Principal("a", "agency", "H_CAUKE"),
             obligations=_synced(), clock=FixedClock(at8(5, 6)), request_id="x",
         )  # fmt: skip
+
+
+def test_the_pass_reads_only_obligations_with_an_agenda_entry_in_its_window() -> None:
+    obligations, passes = _synced(), FakePassStore()
+    run = functools.partial(scheduler.run_pass, plan=PLAN, obligations=obligations, passes=passes)
+    run(clock=FixedClock(at8(3, 6)))  # the first pass looks at every obligation (sync's entries)
+    h1 = {key for key in obligations.obligations if key.endswith(":2019-H1")}
+    assert {obligations.next_action(key, at8(3, 6)) for key in h1} == {at8(7, 6)}  # reminder_1 on Friday 07/06
+    assert obligations.due(at8(3, 6), datetime(2019, 6, 6, 23, 59, tzinfo=LOCAL_TZ)) == []
+    _report(obligations, "H_CAUKE", datetime(2019, 6, 5, 10, tzinfo=LOCAL_TZ))
+    run(clock=FixedClock(at8(7, 6)))
+    assert obligations.next_action("H_CAUKE:2019-H1", at8(7, 6)) is None  # fulfilled: nothing more to do
+    assert obligations.next_action("H_TIEUCAN:2019-H1", at8(7, 6)) == at8(11, 6)
+    assert _of(_run(obligations, at8(7, 6)), "H_TIEUCAN") == []
+
+
+def test_a_granted_extension_wakes_the_obligation_for_its_new_ladder() -> None:
+    obligations, passes = _synced(), FakePassStore()
+    run = functools.partial(scheduler.run_pass, plan=PLAN, obligations=obligations, passes=passes)
+    run(clock=FixedClock(at8(3, 6)))
+    assert obligations.next_action("H_CAUKE:2019-H1", at8(3, 6)) == at8(7, 6)
+    granted = datetime(2019, 6, 3, 10, tzinfo=LOCAL_TZ)
+    _extend(obligations, "H_CAUKE", granted, date(2019, 6, 11))
+    assert obligations.next_action("H_CAUKE:2019-H1", at8(3, 6)) == granted + scheduler.WAKE_AFTER
+    before = {e.id for e in obligations.events()}
+    run(clock=FixedClock(datetime(2019, 6, 4, 8, 0, tzinfo=LOCAL_TZ)))
+    assert _of([e for e in obligations.events() if e.id not in before]) == ["reminder_7"]  # g2's, on 04/06
+    assert obligations.next_action("H_CAUKE:2019-H1", at8(4, 6)) == at8(7, 6)  # the old entry stands: harmless
+
+
+@pytest.mark.parametrize("day", [date(2019, 6, 10), date(2019, 6, 1)])
+def test_an_extension_must_move_the_deadline_later(day: date) -> None:
+    obligations = _synced()
+    officer = Principal("canbo@cauke", "agency", "H_CAUKE")
+    with pytest.raises(scheduler.ExtensionNotLater) as err:
+        scheduler.request_extension(
+            "H_CAUKE", "2019-H1", "Lý do", day, officer, obligations=obligations, clock=FixedClock(at8(5, 6)),
+            request_id="r1",
+        )  # fmt: skip
+    assert err.value.field == "proposed_date" and "10/06/2019" in err.value.message
+    assert obligations.events("obligation.extension_requested") == []
+
+
+def _ceasing(code: str, until: date, successors: tuple[str, ...] = ()) -> Plan:
+    units = tuple(
+        dataclasses.replace(u, valid_until=until, successors=successors) if u.code == code else u for u in PLAN.units
+    )
+    return dataclasses.replace(PLAN, units=units)
+
+
+def test_a_ceasing_units_later_obligations_close_at_its_valid_until_and_never_escalate() -> None:
+    plan = _ceasing("H_CAUKE", date(2019, 6, 5), ("H_TRACU",))
+    obligations = FakeObligationStore()
+    scheduler.sync_plan(plan, obligations=obligations, clock=FixedClock(datetime(2019, 3, 14, tzinfo=LOCAL_TZ)))
+    periods = sorted(ob.period for ob in obligations.all() if ob.agency == "H_CAUKE")
+    assert periods == ["2019-FY", "2019-H1", "2019-STAFF"]  # Q3 opens 15/06, after it ceased
+    emitted: list[Event] = []
+    for step in (at8(3, 6), at8(4, 6), datetime(2019, 6, 5, 0, 0, tzinfo=LOCAL_TZ), at8(7, 6), at8(30, 12)):
+        before = {e.id for e in obligations.events()}
+        scheduler.run_pass(plan=plan, obligations=obligations, passes=FakePassStore(), clock=FixedClock(step))
+        emitted += [
+            e
+            for e in obligations.events()
+            if e.id not in before and "H_CAUKE" in e.subject and "STAFF" not in e.subject
+        ]
+    assert [(e.type, e.subject, e.occurred_at) for e in emitted] == [
+        ("obligation.reminder_due", "obligation:H_CAUKE:2019-H1", at8(3, 6)),
+        ("obligation.closed", "obligation:H_CAUKE:2019-FY", datetime(2019, 6, 5, tzinfo=LOCAL_TZ)),
+        ("obligation.closed", "obligation:H_CAUKE:2019-H1", datetime(2019, 6, 5, tzinfo=LOCAL_TZ)),
+        ("unit.changed", "unit:H_CAUKE", datetime(2019, 6, 5, tzinfo=LOCAL_TZ)),
+    ]
+    for event in emitted:
+        check_event(event)
+    tracu = plan.unit("H_TRACU")
+    assert tracu is not None and tracu.name in emitted[1].data["reason"] and "05/06/2019" in emitted[1].data["reason"]
+    assert emitted[3].data["successors"] == ["H_TRACU"]
+    states = scheduler.list_obligations(SNV, obligations=obligations, clock=FixedClock(at8(30, 12)), agency="H_CAUKE")
+    assert {s.obligation.period: s.status for s in states} == {
+        "2019-STAFF": "overdue",
+        "2019-H1": "closed_by_reorganisation",
+        "2019-FY": "closed_by_reorganisation",
+    }
+    assert not plan.is_expected("H_CAUKE", "2019-H1") and PLAN.is_expected("H_CAUKE", "2019-H1")
+
+
+def test_a_request_and_its_decision_at_the_same_instant_still_grow_the_version() -> None:
+    obligations = _synced()
+    _extend(obligations, "H_CAUKE", datetime(2019, 6, 7, 10, tzinfo=LOCAL_TZ), date(2019, 6, 14))
+    versions = [
+        e.subject_version
+        for e in obligations.events()
+        if e.subject == "obligation:H_CAUKE:2019-H1" and e.type.startswith("obligation.exten")
+    ]
+    assert len(versions) == 2 and versions[0] < versions[1]

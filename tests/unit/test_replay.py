@@ -1,12 +1,16 @@
-"""The replay demo's synthetic units: reproducible behaviour, and bodies intake's schema accepts."""
+"""The replay demo: reproducible synthetic units, bodies intake's schema accepts, the whole event feed read."""
 
 from __future__ import annotations
 
 import random
+from typing import Any
+
+import pytest
 
 from services.intake.schemas import build_report_schema, load_report
+from shared import replay
 from shared.plan import load_plan
-from shared.replay import _behaviour, _body
+from shared.replay import _behaviour, _body, read_feed
 from shared.settings import ROOT
 
 PLAN = load_plan(ROOT / "plans" / "tra-vinh-2019")
@@ -26,3 +30,56 @@ def test_synthetic_reports_pass_the_units_template() -> None:
         template = PLAN.template_for(agency, period)
         assert template is not None
         load_report(build_report_schema(template), _body(agency, period))
+
+
+class Feed:
+    """A producer's `GET /api/v1/events?after=&limit=` over `count` events, as shared.web serves it."""
+
+    def __init__(self, count: int) -> None:
+        self.items = [{"cursor": f"{i:020d}:e{i}", "id": f"e{i}", "type": "obligation.overdue"} for i in range(count)]
+        self.afters: list[str | None] = []
+
+    def page(self, after: str | None, limit: int = 1000) -> list[dict[str, Any]]:
+        self.afters.append(after)
+        return [e for e in self.items if after is None or e["cursor"] > after][:limit]
+
+
+def test_the_feed_is_read_page_by_page_until_an_empty_page() -> None:
+    feed = Feed(2345)
+    assert read_feed(feed.page) == feed.items
+    assert feed.afters == [None, feed.items[999]["cursor"], feed.items[1999]["cursor"], feed.items[-1]["cursor"]]
+
+
+def test_an_empty_feed_is_one_request() -> None:
+    feed = Feed(0)
+    assert read_feed(feed.page) == [] and feed.afters == [None]
+
+
+def test_a_feed_whose_cursor_does_not_move_is_an_error_not_a_loop() -> None:
+    stuck = [{"cursor": "c1", "id": "e1"}]
+    with pytest.raises(RuntimeError):
+        read_feed(lambda after: stuck)
+
+
+def test_the_scheduler_feed_is_requested_with_the_last_cursor(monkeypatch: pytest.MonkeyPatch) -> None:
+    feed = Feed(1500)
+    urls: list[str] = []
+
+    class Answer:
+        def __init__(self, items: list[dict[str, Any]]) -> None:
+            self.items = items
+
+        def raise_for_status(self) -> None:
+            pass
+
+        def json(self) -> dict[str, Any]:
+            return {"items": self.items}
+
+    def get(url: str, *, params: dict[str, Any], headers: dict[str, str], timeout: float) -> Answer:
+        urls.append(url)
+        return Answer(feed.page(params.get("after"), int(params["limit"])))
+
+    monkeypatch.setattr(replay.requests, "get", get)
+    assert replay._events("http://scheduler", {}) == feed.items
+    assert urls == ["http://scheduler/api/v1/events"] * 3
+    assert feed.afters == [None, feed.items[999]["cursor"], feed.items[-1]["cursor"]]

@@ -3,6 +3,7 @@
 import pytest
 
 from shared.events import EVENT_TYPES
+from shared.procs import process_table
 from shared.topology import QUEUES, queue_for
 
 
@@ -66,6 +67,17 @@ def test_scheduler_receives_submitted_reports_and_notifier_every_obligation_even
     assert not any(binds(p, "report.submitted") for p in queue_for("notifier").bindings)
 
 
+def test_intake_receives_granted_extensions_and_nothing_else():
+    intake = queue_for("intake")
+    assert [t for t in EVENT_TYPES if any(binds(p, t) for p in intake.bindings)] == ["obligation.extended"]
+    assert intake.queue == "dvcq.intake" and not intake.single_active
+
+
+def test_every_service_with_a_consumer_process_has_a_queue():
+    consumers = {spec.service for spec in process_table() if spec.argv[-1].endswith(".consumer")}
+    assert consumers == {q.service for q in QUEUES} == {"intake", "scheduler", "notifier", "aggregator"}
+
+
 def test_queue_names_are_derived_from_the_service():
     names = [q.queue for q in QUEUES]
     assert len(set(names)) == len(names)
@@ -74,6 +86,6 @@ def test_queue_names_are_derived_from_the_service():
         assert q.dead_letter_queue == f"dvcq.{q.service}.dead"
 
 
-def test_a_service_that_consumes_nothing_has_no_queue():
+def test_a_name_that_consumes_nothing_has_no_queue():
     with pytest.raises(KeyError):
-        queue_for("intake")
+        queue_for("relay")

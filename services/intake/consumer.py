@@ -1,0 +1,30 @@
+"""Intake's message entrypoint: learns the extensions Sở Nội vụ grants, for its own on-time answer."""
+
+from __future__ import annotations
+
+from services.intake import handlers
+from services.intake.bootstrap import build_dependencies
+from shared.events import Event
+from shared.logs import configure
+from shared.messaging import run_consumer
+from shared.retry import retry_until_done
+from shared.settings import Settings
+from shared.store import STORE_ERRORS
+
+
+def main() -> None:
+    """Consume intake's queue (`obligation.extended`) until killed; each message is acked after its write."""
+    settings = Settings.from_env()
+    configure("intake-consumer", settings.log_level)
+    d = build_dependencies(settings)
+    retry_until_done(d.extensions.ensure_indexes, what="intake extension indexes", errors=STORE_ERRORS)
+
+    def handle(event: Event) -> None:
+        if event.type == "obligation.extended":
+            handlers.on_obligation_extended(event, extensions=d.extensions)
+
+    run_consumer(settings, "intake", handle, store_errors=STORE_ERRORS)
+
+
+if __name__ == "__main__":
+    main()
