@@ -59,7 +59,9 @@ def process_table(ports: dict[str, int] | None = None) -> tuple[ProcSpec, ...]:
         ("scheduler-relay", "scheduler", "services.scheduler.relay"),
         ("scheduler-loop", "scheduler", "services.scheduler.loop"),
         ("scheduler-consumer", "scheduler", "services.scheduler.consumer"),
+        ("notifier-relay", "notifier", "services.notifier.relay"),
         ("notifier-consumer", "notifier", "services.notifier.consumer"),
+        ("notifier-sender", "notifier", "services.notifier.sender"),
         ("aggregator-consumer", "aggregator", "services.aggregator.consumer"),
     )
     table += [ProcSpec(name, svc, (py, "-m", module)) for name, svc, module in workers]

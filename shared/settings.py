@@ -36,6 +36,11 @@ class Settings:
     max_pdf_bytes: int
     token_ttl_seconds: int
     log_level: str
+    mail_from: str = "dvcq@travinh.example"
+    notify_retry_base_seconds: float = 30.0
+    notify_retry_cap_seconds: float = 1800.0
+    notify_max_attempts: int = 6
+    public_intake_url: str = "http://127.0.0.1:8001"
 
     @classmethod
     def from_env(cls, env: os._Environ[str] | dict[str, str] | None = None) -> Settings:
@@ -65,8 +70,16 @@ class Settings:
             max_depth = int(env.get("DVCQ_MAX_JSON_DEPTH", "8"))
             max_pdf = int(env.get("DVCQ_MAX_PDF_BYTES", str(10 * 1024 * 1024)))
             ttl = int(env.get("DVCQ_TOKEN_TTL_SECONDS", str(8 * 3600)))
+            retry_base = float(env.get("DVCQ_NOTIFY_RETRY_BASE_SECONDS", "30"))
+            retry_cap = float(env.get("DVCQ_NOTIFY_RETRY_CAP_SECONDS", "1800"))
+            max_attempts = int(env.get("DVCQ_NOTIFY_MAX_ATTEMPTS", "6"))
         except ValueError as exc:
             raise SettingsError(f"numeric setting malformed: {exc}") from exc
+        if retry_base < 0 or retry_cap < 0 or max_attempts < 1:
+            raise SettingsError("DVCQ_NOTIFY_RETRY_* must be >= 0 and DVCQ_NOTIFY_MAX_ATTEMPTS >= 1")
+        mail_from = env.get("DVCQ_MAIL_FROM", "dvcq@travinh.example").strip()
+        if "@" not in mail_from or not mail_from.isascii():
+            raise SettingsError("DVCQ_MAIL_FROM must be a plain ASCII e-mail address")
         return cls(
             mongo_url=env.get("MONGO_URL", "mongodb://127.0.0.1:27017/"),
             amqp_url=env.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"),
@@ -81,6 +94,11 @@ class Settings:
             max_pdf_bytes=max_pdf,
             token_ttl_seconds=ttl,
             log_level=env.get("LOG_LEVEL", "INFO"),
+            mail_from=mail_from,
+            notify_retry_base_seconds=retry_base,
+            notify_retry_cap_seconds=retry_cap,
+            notify_max_attempts=max_attempts,
+            public_intake_url=env.get("DVCQ_PUBLIC_INTAKE_URL", urls["intake"]).rstrip("/"),
         )
 
     def db_name(self, owner: str) -> str:

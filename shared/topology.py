@@ -32,11 +32,13 @@ class ConsumerQueue:
 # The aggregator binds every event: its read models are built from all of them, and so every published
 # event is routable (publishers use `mandatory`). Its queue has a single active consumer, which keeps the
 # one-writer rule for its per-period documents however many replicas run. Intake learns granted extensions
-# for its own on-time answer; its documents are inserted once, so competing consumers are safe there.
+# for its own on-time answer; its documents are inserted once, so competing consumers are safe there. The
+# notifier decides alerts and receipts from obligation events and learns each unit's staff list (F6); it
+# too only inserts, by deterministic ids.
 QUEUES: tuple[ConsumerQueue, ...] = (
     ConsumerQueue("intake", ("obligation.extended",)),
     ConsumerQueue("scheduler", ("report.submitted",)),
-    ConsumerQueue("notifier", ("obligation.*",)),
+    ConsumerQueue("notifier", ("obligation.*", "unit.contacts_changed")),
     ConsumerQueue("aggregator", ("#",), single_active=True),
 )
 

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import email
 import json
+import mailbox
 import os
 import secrets
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
+from email.policy import default as default_policy
+from email.utils import parseaddr
 from typing import Any, TypeVar
 
 import requests
@@ -108,6 +114,118 @@ class OwnBroker:
         except subprocess.SubprocessError:
             pass
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    """True when something accepts TCP connections on host:port."""
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Mail:
+    """One message as the SMTP server kept it, headers decoded."""
+
+    to: str
+    to_name: str
+    envelope_to: str
+    sender: str
+    subject: str
+    message_id: str
+    date: str
+    text: str
+    html: str
+    raw: bytes
+
+
+class OwnSmtp:
+    """deploy/smtp_server.py on a free port with a Maildir of the test's own; it can be stopped and started
+    again on the same port, and lists what it received."""
+
+    def __init__(self, name: str) -> None:
+        tag = f"{name}{secrets.token_hex(3)}"
+        (self.port,) = free_ports(1)
+        self.dir = ROOT / "var" / "test" / f"smtp-{tag}"
+        self.maildir = self.dir / "mail"
+        self.url = f"smtp://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> OwnSmtp:
+        """Start the server and wait until it accepts connections."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.dir / "smtp.log", "ab")  # noqa: SIM115 - handed to the child
+        argv = [sys.executable, str(ROOT / "deploy" / "smtp_server.py"), "--host", "127.0.0.1"]
+        argv += ["--port", str(self.port), "--maildir", str(self.maildir)]
+        self.proc = subprocess.Popen(argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        wait_for(lambda: port_open(self.port) or self.proc is None or self.proc.poll() is not None, what="SMTP up")
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"the SMTP server exited: {(self.dir / 'smtp.log').read_text(errors='replace')}")
+        return self
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM) and wait until the port refuses connections."""
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+            self.proc = None
+        wait_for(lambda: not port_open(self.port), what="SMTP down")
+
+    def close(self) -> None:
+        """Stop the server and remove its Maildir (kept with DVCQ_KEEP_TEST_LOGS=1)."""
+        self.stop()
+        if os.environ.get("DVCQ_KEEP_TEST_LOGS") != "1":
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def messages(self) -> list[Mail]:
+        """Every message received so far, parsed (To, decoded Subject, Message-ID, text and HTML bodies)."""
+        if not self.maildir.exists():
+            return []
+        out = []
+        box = mailbox.Maildir(self.maildir, create=False)
+        for key in sorted(box.keys()):
+            raw = box.get_bytes(key)
+            msg = email.message_from_bytes(raw, policy=default_policy)
+            name, address = parseaddr(str(msg["To"]))
+            text = msg.get_body(("plain",))
+            html = msg.get_body(("html",))
+            out.append(
+                Mail(
+                    to=address,
+                    to_name=name,
+                    envelope_to=str(msg["X-Envelope-To"] or ""),
+                    sender=str(msg["From"]),
+                    subject=str(msg["Subject"]),
+                    message_id=str(msg["Message-ID"]),
+                    date=str(msg["Date"]),
+                    text=text.get_content().replace("\r\n", "\n") if text is not None else "",
+                    html=html.get_content() if html is not None else "",
+                    raw=raw,
+                )
+            )
+        return out
+
+    def to(self, *addresses: str) -> list[Mail]:
+        """The messages addressed to any of `addresses`."""
+        wanted = {a.lower() for a in addresses}
+        return [m for m in self.messages() if m.to.lower() in wanted]
+
+
+@contextmanager
+def own_smtp(name: str) -> Iterator[OwnSmtp]:
+    """A started SMTP server of the test's own, closed whatever happens."""
+    server = OwnSmtp(name)
+    try:
+        yield server.start()
+    finally:
+        server.close()
 
 
 class Vhost:

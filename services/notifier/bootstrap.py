@@ -4,20 +4,46 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.notifier.store import MongoLedgerStore
+from services.notifier.domain import MailContext, RetryPolicy
+from services.notifier.store import MongoContactStore, MongoLedgerStore
+from shared.clock import SystemClock
 from shared.runtime import Runtime
 from shared.settings import Settings
 
 
 @dataclass
 class Dependencies:
-    """What the notifier's views and consumer use."""
+    """What the notifier's views, consumer and sender use.
+
+    `wall` is the real clock: delivery retries and re-sends run on real time, never on the simulated business
+    clock (`rt.clock`), so a frozen simulation still retries and a clock jump does not fire every retry at once.
+    """
 
     rt: Runtime
     ledger: MongoLedgerStore
+    contacts: MongoContactStore
+    mail: MailContext
+    policy: RetryPolicy
+    wall: SystemClock
+
+    def ensure_indexes(self) -> None:
+        """The notifier's indexes (idempotent)."""
+        self.ledger.ensure_indexes()
+        self.contacts.ensure_indexes()
 
 
 def build_dependencies(settings: Settings) -> Dependencies:
     """Create the store client, the ledger, plan and clock (inside the process that uses them)."""
     rt = Runtime.build(settings, "notifier")
-    return Dependencies(rt=rt, ledger=MongoLedgerStore(rt.db))
+    return Dependencies(
+        rt=rt,
+        ledger=MongoLedgerStore(rt.db),
+        contacts=MongoContactStore(rt.db),
+        mail=MailContext(intake_url=settings.public_intake_url, message_domain=settings.mail_from.rsplit("@", 1)[1]),
+        policy=RetryPolicy(
+            base_seconds=settings.notify_retry_base_seconds,
+            cap_seconds=settings.notify_retry_cap_seconds,
+            max_attempts=settings.notify_max_attempts,
+        ),
+        wall=SystemClock(),
+    )

@@ -1,34 +1,150 @@
-"""Notifier's store: the notification ledger on MongoDB."""
+"""Notifier's stores on MongoDB: the notification ledger, its append-only attempts (the outbox of
+`notification.*` events), the re-sends, and the units' staff lists."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from collections.abc import Sequence
+from dataclasses import asdict, fields
+from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, DESCENDING
 
-from services.notifier.domain import Notification
+from services.notifier.domain import PENDING, SENDABLE, Attempt, Notification, Outcome
+from shared.events import Event
+from shared.outbox import ensure_indexes, pending_document, read_events
+from shared.plan import Contact
 from shared.store import insert_once
 
 NOTIFICATIONS = "notifications"
+BODIES = "bodies"
+ATTEMPTS = "attempts"
+RESENDS = "resends"
+CONTACTS = "contacts"
+_NOTIFICATION_FIELDS = {f.name for f in fields(Notification)}
+_ATTEMPT_FIELDS = {f.name for f in fields(Attempt)}
+_BODY_FIELDS = ("text", "html")
+IN_LIMIT = 50  # above this many ids one read of the attempts beats `$in`, which FerretDB tests per document
+
+
+def _notification(doc: dict[str, Any]) -> Notification:
+    return Notification(**{k: v for k, v in doc.items() if k in _NOTIFICATION_FIELDS})
+
+
+def _attempt(doc: dict[str, Any]) -> Attempt:
+    return Attempt(**{k: v for k, v in doc.items() if k in _ATTEMPT_FIELDS})
 
 
 class MongoLedgerStore:
-    """One document per notification, `_id` = its id."""
+    """One document per notification (`_id` = its id), inserted once by the consumer and then changed only by
+    the sender (and by a re-send while it is `dead`, when the sender leaves it alone). Each attempt is a new
+    document `<notification id>#<n>` carrying its event for the relay.
+
+    The bodies (text and HTML) live in `bodies` under the same `_id`, read only when a mail is sent: the
+    sender's due query scans the ledger on FerretDB's SQLite backend, and small documents scan faster.
+    """
 
     def __init__(self, db: Any) -> None:
         self.db = db
 
     def ensure_indexes(self) -> None:
-        """Indexes for the ledger's filters."""
+        """Indexes for the ledger's filters, the sender's due query and the relay (FerretDB scans anyway)."""
         self.db[NOTIFICATIONS].create_index([("agency", ASCENDING), ("period", ASCENDING)])
+        self.db[NOTIFICATIONS].create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
+        self.db[ATTEMPTS].create_index([("notification_id", ASCENDING)])
+        ensure_indexes(self.db, [ATTEMPTS])
 
     def record(self, notification: Notification) -> bool:
-        """Insert once."""
-        return insert_once(self.db[NOTIFICATIONS], {"_id": notification.id, **asdict(notification)})
+        """Insert once: the bodies first, so a notification the sender can see always has them."""
+        doc = asdict(notification)
+        insert_once(self.db[BODIES], {"_id": notification.id, **{k: doc.pop(k) for k in _BODY_FIELDS}})
+        return insert_once(self.db[NOTIFICATIONS], {"_id": notification.id, **doc})
 
     def find(self, **filters: Any) -> list[Notification]:
         """Notifications matching the non-empty filters, oldest decision first."""
         query = {k: v for k, v in filters.items() if v}
-        docs = self.db[NOTIFICATIONS].find(query).sort("decided_at", ASCENDING)
-        return [Notification(**{k: v for k, v in d.items() if k != "_id"}) for d in docs]
+        docs = self.db[NOTIFICATIONS].find(query).sort([("decided_at", ASCENDING), ("_id", ASCENDING)])
+        return [_notification(d) for d in docs]
+
+    def get(self, notification_id: str) -> Notification | None:
+        """One notification by `_id`, with its bodies."""
+        doc = self.db[NOTIFICATIONS].find_one({"_id": notification_id})
+        if doc is None:
+            return None
+        body = self.db[BODIES].find_one({"_id": notification_id}) or {}
+        return _notification({**doc, **{k: body.get(k, "") for k in _BODY_FIELDS}})
+
+    def due(self, now: datetime, limit: int) -> list[Notification]:
+        """Pending or failed notifications whose next attempt is at or before `now`, earliest first."""
+        query = {"status": {"$in": list(SENDABLE)}, "next_attempt_at": {"$lte": now}}
+        docs = self.db[NOTIFICATIONS].find(query).sort([("next_attempt_at", ASCENDING), ("_id", ASCENDING)])
+        return [_notification(d) for d in docs.limit(limit)]
+
+    def attempt(self, attempt_id: str) -> Attempt | None:
+        """One attempt by `_id`."""
+        doc = self.db[ATTEMPTS].find_one({"_id": attempt_id})
+        return _attempt(doc) if doc else None
+
+    def attempts_of(self, notification_ids: Sequence[str]) -> dict[str, list[Attempt]]:
+        """The attempts of the given notifications, in order, by notification id (every id present)."""
+        out: dict[str, list[Attempt]] = {nid: [] for nid in notification_ids}
+        if not out:
+            return out
+        query = {} if len(out) > IN_LIMIT else {"notification_id": {"$in": list(out)}}
+        for doc in self.db[ATTEMPTS].find(query, {"event": 0}):
+            if doc["notification_id"] in out:
+                out[doc["notification_id"]].append(_attempt(doc))
+        for items in out.values():
+            items.sort(key=lambda a: a.number)
+        return out
+
+    def record_attempt(self, attempt: Attempt, event: Event) -> bool:
+        """Append an attempt once, with its pending `notification.*` event."""
+        return insert_once(self.db[ATTEMPTS], {"_id": attempt.id, **asdict(attempt), **pending_document(event)})
+
+    def apply(self, notification_id: str, outcome: Outcome) -> None:
+        """Write the state after an attempt (the sender is the only writer of a sendable notification)."""
+        self.db[NOTIFICATIONS].update_one({"_id": notification_id}, {"$set": asdict(outcome)})
+
+    def record_resend(self, notification_id: str, attempts: int, *, by: str, at: datetime) -> bool:
+        """Record a re-send of a dead notification once per dead spell (`<id>#resend<attempts>`)."""
+        doc = {"_id": f"{notification_id}#resend{attempts}", "notification_id": notification_id, "by": by, "at": at}
+        return insert_once(self.db[RESENDS], doc)
+
+    def reopen(self, notification_id: str, *, at: datetime) -> None:
+        """A dead notification becomes pending again, due at `at`; its attempts and Message-ID are kept (by `_id`
+        only: any other field in the filter makes FerretDB scan the collection)."""
+        self.db[NOTIFICATIONS].update_one(
+            {"_id": notification_id}, {"$set": {"status": PENDING, "next_attempt_at": at}}
+        )
+
+    def events(self, *, after: str | None, limit: int) -> list[dict[str, Any]]:
+        """The `notification.*` events the relay has published."""
+        return read_events(self.db, after=after, limit=limit)
+
+
+class MongoContactStore:
+    """Each version of a unit's staff list is a document `<agency>:<version>`, inserted once."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+
+    def ensure_indexes(self) -> None:
+        """The latest-version lookup."""
+        self.db[CONTACTS].create_index([("agency", ASCENDING), ("version", DESCENDING)])
+
+    def add(self, agency: str, version: int, contacts: Sequence[Contact], received_at: datetime) -> bool:
+        """Insert a version once."""
+        doc = {
+            "_id": f"{agency}:{version}",
+            "agency": agency,
+            "version": version,
+            "contacts": [asdict(c) for c in contacts],
+            "received_at": received_at,
+        }
+        return insert_once(self.db[CONTACTS], doc)
+
+    def latest(self, agency: str) -> list[Contact] | None:
+        """The people of the highest version, or None."""
+        doc = next(iter(self.db[CONTACTS].find({"agency": agency}).sort("version", DESCENDING).limit(1)), None)
+        return [Contact(**c) for c in doc["contacts"]] if doc else None

@@ -27,7 +27,9 @@ WORKERS = {
     "scheduler-relay": "services.scheduler.relay",
     "scheduler-loop": "services.scheduler.loop",
     "scheduler-consumer": "services.scheduler.consumer",
+    "notifier-relay": "services.notifier.relay",
     "notifier-consumer": "services.notifier.consumer",
+    "notifier-sender": "services.notifier.sender",
     "aggregator-consumer": "services.aggregator.consumer",
 }
 DVCQ_PROCESSES = sorted([*HTTP_SERVICES, *WORKERS])

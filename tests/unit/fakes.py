@@ -9,17 +9,18 @@ fake's own state.
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any
 
 from services.aggregator.domain import board_id
 from services.intake.accounts_domain import AccountExists, LoginAttempt, User
 from services.intake.domain import Extension, Report, ReportAlreadySubmitted, RevisionConflict
-from services.notifier.domain import Notification
+from services.notifier.domain import DEAD, PENDING, SENDABLE, Attempt, Notification, Outcome
 from services.scheduler.domain import Obligation, Transition
 from shared.catalogue import check_event
 from shared.events import Event
+from shared.plan import Contact
 from shared.timerules import Deadline, parse_instant
 
 
@@ -173,10 +174,14 @@ class FakePassStore:
 
 
 class FakeLedgerStore:
-    """Notifications inserted once by id."""
+    """Notifications inserted once by id; attempts and re-sends appended once by id, as MongoLedgerStore does
+    (an attempt's event checked against the catalogue, as `pending_document` does)."""
 
     def __init__(self) -> None:
         self.notifications: dict[str, Notification] = {}
+        self.attempts: dict[str, Attempt] = {}
+        self.outbox: list[Event] = []
+        self.resends: dict[str, dict[str, Any]] = {}
         self.record_calls = 0
 
     def record(self, notification: Notification) -> bool:
@@ -191,7 +196,78 @@ class FakeLedgerStore:
         """Notifications matching the non-empty filters, oldest decision first."""
         query = {k: v for k, v in filters.items() if v}
         found = [n for n in self.notifications.values() if all(asdict(n).get(k) == v for k, v in query.items())]
-        return [copy.deepcopy(n) for n in sorted(found, key=lambda n: n.decided_at)]
+        return [copy.deepcopy(n) for n in sorted(found, key=lambda n: (n.decided_at, n.id))]
+
+    def get(self, notification_id: str) -> Notification | None:
+        """One notification by id."""
+        return copy.deepcopy(self.notifications.get(notification_id))
+
+    def due(self, now: datetime, limit: int) -> list[Notification]:
+        """Pending or failed notifications due at `now`, earliest first."""
+        found = [
+            n
+            for n in self.notifications.values()
+            if n.status in SENDABLE and n.next_attempt_at is not None and n.next_attempt_at <= now
+        ]
+        return [copy.deepcopy(n) for n in sorted(found, key=lambda n: (n.next_attempt_at, n.id))[:limit]]
+
+    def attempt(self, attempt_id: str) -> Attempt | None:
+        """One attempt by id."""
+        return copy.deepcopy(self.attempts.get(attempt_id))
+
+    def attempts_of(self, notification_ids: list[str]) -> dict[str, list[Attempt]]:
+        """Attempts by notification, in order."""
+        return {
+            nid: sorted((a for a in self.attempts.values() if a.notification_id == nid), key=lambda a: a.number)
+            for nid in notification_ids
+        }
+
+    def record_attempt(self, attempt: Attempt, event: Event) -> bool:
+        """Append an attempt and its event once."""
+        check_event(event)
+        if attempt.id in self.attempts:
+            return False
+        self.attempts[attempt.id] = copy.deepcopy(attempt)
+        self.outbox.append(copy.deepcopy(event))
+        return True
+
+    def apply(self, notification_id: str, outcome: Outcome) -> None:
+        """The state after an attempt."""
+        self.notifications[notification_id] = replace(self.notifications[notification_id], **asdict(outcome))
+
+    def record_resend(self, notification_id: str, attempts: int, *, by: str, at: datetime) -> bool:
+        """A re-send, once per dead spell."""
+        key = f"{notification_id}#resend{attempts}"
+        if key in self.resends:
+            return False
+        self.resends[key] = {"notification_id": notification_id, "by": by, "at": at}
+        return True
+
+    def reopen(self, notification_id: str, *, at: datetime) -> None:
+        """A dead notification becomes pending, due at `at`."""
+        n = self.notifications[notification_id]
+        if n.status == DEAD:
+            self.notifications[notification_id] = replace(n, status=PENDING, next_attempt_at=at)
+
+
+class FakeContactStore:
+    """Staff-list versions inserted once by `<agency>:<version>`, as MongoContactStore keeps them."""
+
+    def __init__(self) -> None:
+        self.versions: dict[str, tuple[int, list[Contact]]] = {}
+
+    def add(self, agency: str, version: int, contacts: list[Contact], received_at: datetime) -> bool:
+        """Store a version once."""
+        key = f"{agency}:{version}"
+        if key in self.versions:
+            return False
+        self.versions[key] = (version, copy.deepcopy(list(contacts)))
+        return True
+
+    def latest(self, agency: str) -> list[Contact] | None:
+        """The highest version's people, or None."""
+        mine = [v for k, v in self.versions.items() if k.split(":", 1)[0] == agency]
+        return copy.deepcopy(max(mine, key=lambda v: v[0])[1]) if mine else None
 
 
 class FakeBoardStore:

@@ -518,7 +518,11 @@ def test_pass_records_processed_up_to_as_the_clocks_now():
 def notify(event: Event, ledger: FakeLedgerStore | None = None) -> FakeLedgerStore:
     store = ledger if ledger is not None else FakeLedgerStore()
     notifier.on_obligation_event(
-        delivered(event), ledger=store, plan=PLAN, clock=FixedClock(local(2019, 6, 11, 8, 0, 5))
+        delivered(event),
+        ledger=store,
+        plan=PLAN,
+        clock=FixedClock(local(2019, 6, 11, 8, 0, 5)),
+        wall=FixedClock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC)),
     )
     return store
 
@@ -530,7 +534,7 @@ def test_overdue_alert_goes_to_the_units_head_only():
     (n,) = ledger.find()
     assert (n.recipient, n.recipient_role, n.level, n.channel) == (HEAD_EMAIL, "head", "overdue", "email")
     assert (n.agency, n.period, n.event_id, n.event_type) == (AGENCY, PERIOD, event.id, "obligation.overdue")
-    assert n.status == "intended"
+    assert (n.status, n.attempts) == ("pending", 0)
 
 
 def test_last_reminder_goes_to_focal_officer_and_head():

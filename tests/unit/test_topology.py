@@ -67,6 +67,14 @@ def test_scheduler_receives_submitted_reports_and_notifier_every_obligation_even
     assert not any(binds(p, "report.submitted") for p in queue_for("notifier").bindings)
 
 
+def test_notifier_learns_staff_lists_and_hears_no_notification_or_report_events():
+    notifier = queue_for("notifier")
+    routed = {t for t in EVENT_TYPES if any(binds(p, t) for p in notifier.bindings)}
+    assert "unit.contacts_changed" in routed
+    assert not routed & {"unit.changed", "report.submitted", "report.amended"}
+    assert not any(t.startswith("notification.") for t in routed)  # its own outcomes never come back to it
+
+
 def test_intake_receives_granted_extensions_and_nothing_else():
     intake = queue_for("intake")
     assert [t for t in EVENT_TYPES if any(binds(p, t) for p in intake.bindings)] == ["obligation.extended"]

@@ -1,0 +1,289 @@
+"""The Vietnamese texts of every notification (alerts, receipts, the daily digest): pure functions, no I/O."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime
+from email.utils import formataddr
+from html import escape
+
+from shared.formatting import status_label, vn_date, vn_datetime
+
+SIGNATURE = "Sở Nội vụ tỉnh Trà Vinh – Hệ thống theo dõi báo cáo dân vận chính quyền"
+AUTOMATIC_NOTE = "Đây là thư gửi tự động từ hệ thống, vui lòng không trả lời thư này."
+
+ALERT_LEVELS = ("reminder_7", "reminder_1", "overdue", "escalation_1", "escalation_2")
+RECEIPT_KINDS = ("submitted", "extended", "refused", "waived")
+# Who an escalation is reported to, when the caller passes nothing or the plan's role code instead of a name.
+ESCALATED_TO_NAMES = {
+    "escalation_1": "Giám đốc Sở Nội vụ",
+    "escalation_2": "Phó Chủ tịch UBND tỉnh phụ trách",
+    "snv_director": "Giám đốc Sở Nội vụ",
+    "ubnd_vice_chairman": "Phó Chủ tịch UBND tỉnh phụ trách",
+}
+DIGEST_LEVEL_LABELS = {
+    "overdue": "Quá hạn",
+    "escalation_1": "Đã báo cáo Giám đốc Sở Nội vụ",
+    "escalation_2": "Đã báo cáo lãnh đạo UBND tỉnh",
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    """One notification's texts: a one-line subject, a plain-text body and an HTML body, all NFC."""
+
+    subject: str
+    text: str
+    html: str
+
+
+@dataclass(frozen=True)
+class DigestRow:
+    """One late unit in a digest: its report, the deadline day in force, days overdue and ladder level."""
+
+    unit_name: str
+    period_name: str
+    deadline: date
+    days_overdue: int
+    level: str
+
+
+@dataclass(frozen=True)
+class _Para:
+    text: str
+
+
+@dataclass(frozen=True)
+class _Link:
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class _Table:
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    text_lines: tuple[str, ...]
+
+
+_Block = _Para | _Link | _Table
+
+
+def alert_message(
+    *,
+    level: str,
+    unit_name: str,
+    period_name: str,
+    deadline: date,
+    days_overdue: int,
+    form_url: str,
+    recipient_name: str,
+    escalated_to: str | None = None,
+) -> Message:
+    """The alert of one ladder level (F7) for one unit's report, to one recipient."""
+    if level not in ALERT_LEVELS:
+        raise ValueError(f"unknown alert level: {level!r}")
+    unit, period, due = _line(unit_name), _line(period_name), vn_date(deadline)
+    what = f"{period} - {unit}"
+    blocks: list[_Block] = [_Para(f"Kính gửi: {_line(recipient_name)}.")]
+    if level == "reminder_7":
+        subject = f"[Nhắc hạn] {what}: hạn {due}"
+        blocks += [
+            _Para(f"{period} của {unit} có hạn nộp là ngày {due}."),
+            _Para("Đề nghị đơn vị hoàn thành và gửi báo cáo về Sở Nội vụ đúng thời hạn nêu trên."),
+        ]
+    elif level == "reminder_1":
+        subject = f"[Sắp đến hạn] {what}: hạn {due}"
+        blocks += [
+            _Para(f"{period} của {unit} sắp đến hạn: hạn nộp là ngày làm việc kế tiếp, ngày {due}."),
+            _Para("Đề nghị đơn vị khẩn trương hoàn thành và gửi báo cáo về Sở Nội vụ trước thời hạn nêu trên."),
+        ]
+    elif level == "overdue":
+        subject = f"[Quá hạn {days_overdue} ngày] {what}: hạn {due}"
+        blocks += [
+            _Para(
+                f"{period} của {unit} (hạn nộp ngày {due}) đến nay đã quá hạn {days_overdue} ngày "
+                "nhưng Sở Nội vụ chưa nhận được."
+            ),
+            _Para("Đề nghị đơn vị gửi báo cáo ngay."),
+        ]
+    else:
+        to = _escalated_to(level, escalated_to)
+        subject = f"[Báo cáo chậm - đã báo cáo {to}] {what}: hạn {due}, quá hạn {days_overdue} ngày"
+        blocks += [
+            _Para(
+                f"{period} của {unit} (hạn nộp ngày {due}) đến nay đã quá hạn {days_overdue} ngày "
+                "nhưng Sở Nội vụ chưa nhận được."
+            ),
+            _Para(f"Sở Nội vụ đã báo cáo {to} về việc đơn vị chậm báo cáo."),
+            _Para("Đề nghị Thủ trưởng đơn vị chỉ đạo gửi báo cáo ngay."),
+        ]
+    blocks.append(_Link("Nộp báo cáo tại:", form_url))
+    return _render(subject, blocks)
+
+
+def receipt_message(
+    *,
+    kind: str,
+    unit_name: str,
+    period_name: str,
+    recipient_name: str,
+    form_url: str,
+    received_at: datetime | None = None,
+    on_time: bool | None = None,
+    new_deadline: date | None = None,
+    reason: str | None = None,
+) -> Message:
+    """A unit's receipt (F9): its submission received, or its extension granted or refused, or its waiver."""
+    if kind not in RECEIPT_KINDS:
+        raise ValueError(f"unknown receipt kind: {kind!r}")
+    if received_at is not None and received_at.tzinfo is None:
+        raise ValueError("received_at must carry a time zone")
+    unit, period = _line(unit_name), _line(period_name)
+    what = f"{period} - {unit}"
+    blocks: list[_Block] = [_Para(f"Kính gửi: {_line(recipient_name)}.")]
+    why = _line(reason)
+    reason_para = [_Para(f"Lý do: {why}" + ("" if why.endswith((".", "!", "?", "…")) else "."))] if why else []
+    if kind == "submitted":
+        verdict = {True: "đúng hạn", False: "trễ hạn", None: ""}[on_time]
+        subject = f"[Đã nhận báo cáo] {what}" + (f": {verdict}" if verdict else "")
+        when = f" lúc {vn_datetime(received_at)}" if received_at is not None else ""
+        blocks.append(_Para(f"Sở Nội vụ đã nhận {period} của {unit}{when}."))
+        if on_time is not None:
+            status = status_label("submitted_on_time" if on_time else "submitted_late")
+            blocks.append(_Para(f"Tình trạng: {status}."))
+        blocks.append(_Link("Xem báo cáo tại:", form_url))
+    elif kind == "extended":
+        if new_deadline is None:
+            raise ValueError("an extension receipt needs new_deadline")
+        due = vn_date(new_deadline)
+        subject = f"[Gia hạn] {what}: hạn mới {due}"
+        blocks += [
+            _Para(f"Sở Nội vụ đồng ý gia hạn nộp {period} của {unit}."),
+            _Para(f"Hạn nộp mới: ngày {due}."),
+            *reason_para,
+            _Link("Nộp báo cáo tại:", form_url),
+        ]
+    elif kind == "refused":
+        subject = f"[Không chấp thuận gia hạn] {what}"
+        blocks += [
+            _Para(f"Sở Nội vụ không chấp thuận đề nghị gia hạn nộp {period} của {unit}."),
+            *reason_para,
+            _Para("Đề nghị đơn vị gửi báo cáo theo thời hạn đã quy định."),
+            _Link("Nộp báo cáo tại:", form_url),
+        ]
+    else:
+        subject = f"[Miễn báo cáo] {what}"
+        blocks += [
+            _Para(f"Sở Nội vụ đồng ý miễn nộp {period} cho {unit} (tình trạng: {status_label('waived')})."),
+            *reason_para,
+            _Para("Đơn vị không phải gửi báo cáo này."),
+            _Link("Xem chi tiết tại:", form_url),
+        ]
+    return _render(subject, blocks)
+
+
+def digest_message(*, recipient_name: str, day: date, rows: list[DigestRow]) -> Message:
+    """The daily digest of late units (F7) for leadership or Sở Nội vụ, rows kept in the order given."""
+    for row in rows:
+        if row.level not in DIGEST_LEVEL_LABELS:
+            raise ValueError(f"unknown digest level: {row.level!r}")
+    today = vn_date(day)
+    subject = f"Tổng hợp đơn vị chậm báo cáo ngày {today}"
+    cells = tuple(
+        (
+            str(n),
+            _line(row.unit_name),
+            _line(row.period_name),
+            vn_date(row.deadline),
+            f"{row.days_overdue} ngày",
+            DIGEST_LEVEL_LABELS[row.level],
+        )
+        for n, row in enumerate(rows, start=1)
+    )
+    lines = tuple(
+        f"{n}. {unit} – {period} – hạn {due} – quá hạn {days} – {lvl}" for n, unit, period, due, days, lvl in cells
+    )
+    blocks: list[_Block] = [_Para(f"Kính gửi: {_line(recipient_name)}.")]
+    if rows:
+        blocks += [
+            _Para(f"Sở Nội vụ tổng hợp các đơn vị chưa nộp báo cáo đã quá hạn, tính đến ngày {today}:"),
+            _Table(("STT", "Đơn vị", "Báo cáo", "Hạn nộp", "Quá hạn", "Tình trạng"), cells, lines),
+        ]
+    else:
+        blocks.append(_Para(f"Tính đến ngày {today}, không có đơn vị nào chậm báo cáo."))
+    blocks.append(_Para(f"Tổng số: {len(rows)} đơn vị chậm báo cáo."))
+    return _render(subject, blocks)
+
+
+def mailbox(name: str, address: str) -> str:
+    """A From/To header value "Display Name <addr>", the non-ASCII display name RFC 2047-encoded in UTF-8."""
+    # One encoded-word, as formataddr makes it: an EmailMessage (default policy) parses it exactly and refolds it
+    # into RFC-sized words on output; several words here would come back from that parser with a stray space.
+    address = address.strip()
+    if not address.isascii() or any(c in address for c in '\r\n<>" '):
+        raise ValueError(f"not a plain ASCII e-mail address: {address!r}")
+    return formataddr((_line(name), address), charset="utf-8")
+
+
+def _escalated_to(level: str, escalated_to: str | None) -> str:
+    """The display name of who the lateness was reported to; the plan's role codes become names."""
+    if escalated_to is None or not escalated_to.strip():
+        return ESCALATED_TO_NAMES[level]
+    return ESCALATED_TO_NAMES.get(escalated_to.strip(), _line(escalated_to))
+
+
+def _line(value: str | None) -> str:
+    """NFC, on one line: runs of whitespace (line breaks included) become one space, so no header can be split."""
+    return " ".join(unicodedata.normalize("NFC", value or "").split())
+
+
+def _nfc(value: str) -> str:
+    return unicodedata.normalize("NFC", value)
+
+
+def _render(subject: str, blocks: list[_Block]) -> Message:
+    """Both bodies from the same blocks, the signature appended; every value escaped in the HTML."""
+    text_parts: list[str] = []
+    html_parts: list[str] = []
+    for block in blocks:
+        if isinstance(block, _Para):
+            text_parts.append(block.text)
+            html_parts.append("<p>" + escape(block.text) + "</p>")
+        elif isinstance(block, _Link):
+            url = _line(block.url)
+            text_parts.append(block.label + " " + url)
+            html_parts.append("<p>" + escape(block.label) + " " + _anchor(url) + "</p>")
+        else:
+            text_parts.append("\n".join(block.text_lines))
+            head = "".join("<th>" + escape(h) + "</th>" for h in block.header)
+            body = "".join(
+                "<tr>" + "".join("<td>" + escape(cell) + "</td>" for cell in row) + "</tr>" for row in block.rows
+            )
+            html_parts.append(
+                '<table border="1" cellpadding="4" cellspacing="0">'
+                + "<thead><tr>"
+                + head
+                + "</tr></thead><tbody>"
+                + body
+                + "</tbody></table>"
+            )
+    text_parts.append("-- \n" + SIGNATURE + "\n" + AUTOMATIC_NOTE)
+    html_parts.append("<hr><p>" + escape(SIGNATURE) + "<br><small>" + escape(AUTOMATIC_NOTE) + "</small></p>")
+    subject = _line(subject)
+    html = (
+        '<html lang="vi"><head><meta charset="utf-8"><title>'
+        + escape(subject)
+        + "</title></head><body>"
+        + "".join(html_parts)
+        + "</body></html>"
+    )
+    return Message(subject=_nfc(subject), text=_nfc("\n\n".join(text_parts) + "\n"), html=_nfc(html))
+
+
+def _anchor(url: str) -> str:
+    """A link for http(s) addresses only; anything else (javascript:, data:) is shown as inert text."""
+    if url.lower().startswith(("http://", "https://")):
+        return '<a href="' + escape(url) + '">' + escape(url) + "</a>"
+    return escape(url)

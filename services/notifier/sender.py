@@ -1,0 +1,55 @@
+"""Notifier's sender process: delivers the ledger's due notifications by SMTP, retrying with backoff.
+
+The retries are rows of the ledger (`status` pending/failed, `next_attempt_at` on the wall clock), not broker
+requeues: this process has no broker connection at all, so a slow SMTP server never blocks a heartbeat, and
+its `notification.*` events leave through the notifier's outbox relay. It is the only writer of a
+notification's state after the consumer inserted it: run one sender per stack (two would both try the same
+due notification; each attempt is still recorded once and every copy carries the same Message-ID).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from services.notifier import handlers
+from services.notifier.bootstrap import build_dependencies
+from services.notifier.mailer import SmtpTransport
+from shared.logs import configure
+from shared.retry import backoff
+from shared.settings import Settings
+from shared.store import STORE_ERRORS
+
+log = logging.getLogger(__name__)
+IDLE_SECONDS = 0.5
+
+
+def main() -> None:
+    """Send due notifications until killed; back off while the store is down."""
+    settings = Settings.from_env()
+    configure("notifier-sender", settings.log_level)
+    d = build_dependencies(settings)
+    transport = SmtpTransport(settings.smtp_url, settings.mail_from)
+    delay = IDLE_SECONDS
+    indexed = False
+    while True:
+        try:
+            if not indexed:
+                d.ensure_indexes()
+                indexed = True
+            tried = handlers.deliver_due(ledger=d.ledger, transport=transport, wall=d.wall, policy=d.policy)
+            delay = IDLE_SECONDS
+            if tried:
+                log.info("delivery attempts", extra={"count": tried})
+                continue
+        except STORE_ERRORS as exc:
+            log.warning("store unavailable", extra={"error": repr(exc), "delay": delay})
+            delay = backoff(delay)
+        except Exception:
+            log.exception("delivery pass failed")  # a bug must not stop every other mail: retry with backoff
+            delay = backoff(delay)
+        time.sleep(delay)
+
+
+if __name__ == "__main__":
+    main()

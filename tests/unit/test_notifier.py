@@ -1,0 +1,467 @@
+"""The notifier's decisions, e-mail rendering, retry schedule and delivery ledger, with recording fakes."""
+
+from __future__ import annotations
+
+import email
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from email.policy import default as default_policy
+
+import pytest
+
+from services.notifier import handlers
+from services.notifier.domain import (
+    DeliveryFailed,
+    MailContext,
+    Notification,
+    NotificationNotDead,
+    NotificationNotFound,
+    RetryPolicy,
+    message_id_for,
+    notification_id,
+)
+from services.notifier.mailer import SmtpTransport, build_message
+from shared.catalogue import check_event, validate_envelope
+from shared.clock import FixedClock
+from shared.events import Event, obligation_subject
+from shared.plan import load_plan
+from shared.settings import ROOT
+from shared.timerules import LOCAL_TZ
+from tests.unit.fakes import FakeContactStore, FakeLedgerStore
+
+PLAN = load_plan(ROOT / "plans" / "tra-vinh-2019")
+AGENCY, PERIOD = "H_CAUKE", "2019-H1"
+FOCAL = "daumoi.h-cauke@travinh.example"
+HEAD = "thutruong.h-cauke@travinh.example"
+LEADERSHIP = {r["email"] for r in PLAN.recipients}
+MAIL = MailContext(intake_url="https://dvcq.travinh.example", message_domain="travinh.example")
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+POLICY = RetryPolicy(base_seconds=30, cap_seconds=1800, max_attempts=6)
+
+
+def local(*args: int) -> datetime:
+    return datetime(*args, tzinfo=LOCAL_TZ)
+
+
+def delivered(event: Event) -> Event:
+    """The event as the consumer receives it: JSON over the broker, checked against the catalogue."""
+    return validate_envelope(json.loads(json.dumps(event.to_dict())))
+
+
+def obligation_event(event_type: str, data: dict, *, suffix: str, at: datetime | None = None) -> Event:
+    return Event(
+        id=f"{obligation_subject(AGENCY, PERIOD)}:{suffix}",
+        type=event_type,
+        subject=obligation_subject(AGENCY, PERIOD),
+        subject_version=7,
+        producer="scheduler",
+        occurred_at=at or local(2019, 6, 11, 8, 0),
+        data={"agency": AGENCY, "period": PERIOD, **data},
+    )
+
+
+def level_event(level: str, days_overdue: int = 0) -> Event:
+    kind = {"overdue": "obligation.overdue", "escalation_1": "obligation.escalated"}.get(level)
+    kind = kind or ("obligation.escalated" if level.startswith("escalation") else "obligation.reminder_due")
+    return obligation_event(
+        kind,
+        {
+            "level": level,
+            "generation": 1,
+            "due_before": "2019-06-10T17:00:00+00:00",
+            "days_overdue": days_overdue,
+            "skipped": [],
+        },
+        suffix=f"g1:{level}",
+    )
+
+
+def decide(
+    event: Event,
+    *,
+    ledger: FakeLedgerStore | None = None,
+    contacts: FakeContactStore | None = None,
+    plan=PLAN,
+) -> FakeLedgerStore:
+    ledger = ledger if ledger is not None else FakeLedgerStore()
+    handlers.on_obligation_event(
+        delivered(event),
+        ledger=ledger,
+        plan=plan,
+        clock=FixedClock(local(2019, 6, 11, 8, 0, 5)),
+        wall=FixedClock(T0),
+        contacts=contacts or FakeContactStore(),
+        mail=MAIL,
+    )
+    return ledger
+
+
+def to(ledger: FakeLedgerStore) -> list[tuple[str, str]]:
+    return sorted((n.recipient_role, n.recipient) for n in ledger.find())
+
+
+# deciding: who gets which alert
+
+
+@pytest.mark.parametrize(
+    ("level", "expected"),
+    [
+        ("reminder_7", [("focal", FOCAL)]),
+        ("reminder_1", [("focal", FOCAL), ("head", HEAD)]),
+        ("overdue", [("head", HEAD)]),
+        ("escalation_1", [("head", HEAD)]),
+        ("escalation_2", [("head", HEAD)]),
+    ],
+)
+def test_each_level_goes_to_the_units_people_by_the_plans_roles(level, expected):
+    assert to(decide(level_event(level))) == expected
+
+
+def test_a_decided_mail_is_pending_due_now_on_the_wall_clock_with_a_message_id_fixed_from_its_id():
+    event = level_event("overdue", 1)
+    (n,) = decide(event).find()
+    assert n.id == notification_id(event.id, HEAD, "email") == f"{event.id}|{HEAD}|email"
+    assert (n.status, n.attempts, n.next_attempt_at, n.channel) == ("pending", 0, T0, "email")
+    assert n.decided_at == local(2019, 6, 11, 8, 0, 5)  # business time
+    assert n.message_id == message_id_for(n.id, "travinh.example")
+    assert n.message_id.startswith("<") and n.message_id.endswith("@travinh.example>") and len(n.message_id) == 50
+    assert n.message_id != message_id_for(notification_id(event.id, FOCAL, "email"), "travinh.example")
+
+
+def test_an_alert_names_the_unit_the_report_the_deadline_the_days_overdue_and_the_form():
+    (n,) = decide(level_event("overdue", 1)).find()
+    assert "Ủy ban nhân dân huyện Cầu Kè" in n.subject and "Báo cáo 6 tháng đầu năm 2019" in n.subject
+    assert "10/06/2019" in n.subject and "quá hạn 1 ngày" in n.text
+    assert "https://dvcq.travinh.example/reports/2019-H1" in n.text
+    assert 'href="https://dvcq.travinh.example/reports/2019-H1"' in n.html
+    assert n.recipient_name == "Thủ trưởng đơn vị" and "Thủ trưởng đơn vị" in n.text
+
+
+@pytest.mark.parametrize(
+    ("level", "days", "who"),
+    [("escalation_1", 7, "Giám đốc Sở Nội vụ"), ("escalation_2", 10, "Phó Chủ tịch UBND tỉnh phụ trách")],
+)
+def test_an_escalation_tells_the_head_to_whom_it_was_escalated(level, days, who):
+    (n,) = decide(level_event(level, days)).find()
+    assert who in n.subject and who in n.text
+    assert f"quá hạn {days} ngày" in n.text
+
+
+def test_leadership_never_gets_a_per_unit_mail_even_when_a_policy_names_their_role():
+    greedy = tuple(replace(lv, to=(*lv.to, "snv", "snv_director", "ubnd_vice_chairman")) for lv in PLAN.escalation)
+    plan = replace(PLAN, escalation=greedy)
+    for level, days in (
+        ("reminder_7", 0),
+        ("reminder_1", 0),
+        ("overdue", 1),
+        ("escalation_1", 7),
+        ("escalation_2", 10),
+    ):
+        ledger = decide(level_event(level, days), plan=plan)
+        assert ledger.find() and not {n.recipient for n in ledger.find()} & LEADERSHIP, level
+        assert {n.recipient_role for n in ledger.find()} <= {"focal", "head"}
+
+
+def test_the_same_event_twice_decides_each_mail_once():
+    event = level_event("reminder_1")
+    ledger = decide(event)
+    first = {n.id: n for n in ledger.find()}
+    decide(event, ledger=ledger)
+    assert {n.id: n for n in ledger.find()} == first and len(first) == 2
+
+
+def test_obligation_events_that_alert_nobody_decide_nothing():
+    created = obligation_event(
+        "obligation.closed", {"status": "closed_by_reorganisation", "reason": "Sáp nhập."}, suffix="closed"
+    )
+    assert decide(created).find() == []
+
+
+# deciding: staff lists replace the plan's contacts
+
+
+def contacts_event(version: int, people: list[dict]) -> Event:
+    return Event(
+        id=f"unit:{AGENCY}:contacts:2019-STAFF:r{version}",
+        type="unit.contacts_changed",
+        subject=f"unit:{AGENCY}",
+        subject_version=version,
+        producer="intake",
+        occurred_at=local(2019, 3, 20, 9, 0),
+        data={"agency": AGENCY, "contacts": people},
+    )
+
+
+def person(role: str, name: str, email: str | None) -> dict:
+    return {"alert_role": role, "name": name, "title": "Chuyên viên", "email": email, "phone": None}
+
+
+def test_the_latest_staff_list_replaces_the_plans_contacts_whatever_the_order_they_arrive_in():
+    staff = FakeContactStore()
+    v2 = [
+        person("focal", "Nguyễn Thị Lan", "lan.nt@caukee.travinh.example"),
+        person("head", "Trần Văn Hùng", "hung.tv@caukee.travinh.example"),
+        person("other", "Lê Văn Út", "ut.lv@caukee.travinh.example"),
+        person("head", "Phạm Văn Không Thư", None),
+    ]
+    v1 = [person("focal", "Người cũ", "cu@caukee.travinh.example")]
+    assert handlers.on_contacts_changed(delivered(contacts_event(2, v2)), contacts=staff)
+    assert handlers.on_contacts_changed(delivered(contacts_event(1, v1)), contacts=staff)
+    assert not handlers.on_contacts_changed(delivered(contacts_event(2, v2)), contacts=staff)
+    ledger = decide(level_event("reminder_1"), contacts=staff)
+    assert sorted((n.recipient_role, n.recipient, n.recipient_name) for n in ledger.find()) == [
+        ("focal", "lan.nt@caukee.travinh.example", "Nguyễn Thị Lan"),
+        ("head", "hung.tv@caukee.travinh.example", "Trần Văn Hùng"),
+    ]
+    assert all(n.recipient_name in n.text for n in ledger.find())
+    other_unit = replace(level_event("reminder_1"), data={**level_event("reminder_1").data, "agency": "H_TRACU"})
+    assert {n.recipient for n in decide(other_unit, contacts=staff).find()} == {
+        "daumoi.h-tracu@travinh.example",
+        "thutruong.h-tracu@travinh.example",
+    }
+
+
+# deciding: receipts to the focal officer
+
+
+def test_a_submission_receipt_goes_to_the_focal_officer_with_the_verdict():
+    fulfilled = obligation_event(
+        "obligation.fulfilled",
+        {
+            "status": "submitted_late",
+            "received_at": "2019-06-12T03:00:00+00:00",
+            "due_before": "2019-06-10T17:00:00+00:00",
+            "generation": 1,
+            "days_late": 2,
+            "report_id": "H_CAUKE:2019-H1",
+        },
+        suffix="fulfilled",
+    )
+    (n,) = decide(fulfilled).find()
+    assert (n.recipient, n.level, n.kind) == (FOCAL, "receipt", "submitted")
+    assert "Đã nhận báo cáo" in n.subject and "trễ hạn" in n.subject
+    assert "10:00 12/06/2019" in n.text
+
+
+def test_extension_refusal_and_waiver_receipts_go_to_the_focal_officer():
+    extended = obligation_event(
+        "obligation.extended",
+        {
+            "generation": 2,
+            "due_before": "2019-06-20T17:00:00+00:00",
+            "effective_from": "2019-06-05T03:00:00+00:00",
+            "request_id": "r1",
+            "reason": "Chờ số liệu.",
+            "decided_by": "snv",
+        },
+        suffix="g2:extended",
+    )
+    refused = obligation_event(
+        "obligation.extension_refused",
+        {"request_id": "r2", "reason": "Không có lý do chính đáng.", "decided_by": "snv"},
+        suffix="xr:r2:refused",
+    )
+    waived = obligation_event("obligation.waived", {"reason": "Đơn vị mới thành lập.", "waived_by": "snv"}, suffix="w")
+    ledger = FakeLedgerStore()
+    for event in (extended, refused, waived):
+        decide(event, ledger=ledger)
+    notes = {n.kind: n for n in ledger.find()}
+    assert set(notes) == {"extended", "refused", "waived"}
+    assert {n.recipient for n in notes.values()} == {FOCAL}
+    assert "20/06/2019" in notes["extended"].subject
+    assert "Không có lý do chính đáng." in notes["refused"].text
+    assert "Đơn vị mới thành lập." in notes["waived"].text
+
+
+# sending: backoff, ledger, dead letters, re-send
+
+
+class FakeTransport:
+    """Records every message handed to it; fails while `failures` lasts (then accepts)."""
+
+    def __init__(self, failures: int = 0, *, permanent: bool = False) -> None:
+        self.failures = failures
+        self.permanent = permanent
+        self.sent: list[tuple[str, str]] = []
+        self.tries = 0
+
+    def send(self, notification: Notification) -> None:
+        self.tries += 1
+        if self.failures > 0:
+            self.failures -= 1
+            raise DeliveryFailed("SMTP 127.0.0.1:8025 unreachable", permanent=self.permanent)
+        self.sent.append((notification.recipient, notification.message_id))
+
+
+def test_the_backoff_doubles_from_the_base_up_to_the_cap():
+    assert [POLICY.delay(n) for n in range(1, 9)] == [30, 60, 120, 240, 480, 960, 1800, 1800]
+    assert RetryPolicy(base_seconds=0.5, cap_seconds=1, max_attempts=3).delay(5) == 1
+
+
+def run_sender(ledger: FakeLedgerStore, transport: FakeTransport, wall: FixedClock, policy=POLICY) -> int:
+    return handlers.deliver_due(ledger=ledger, transport=transport, wall=wall, policy=policy)
+
+
+def test_failed_sends_are_retried_on_the_backoff_schedule_then_delivered_with_the_same_message_id():
+    ledger = decide(level_event("overdue", 1))
+    (nid,) = ledger.notifications
+    wall = FixedClock(T0)
+    transport = FakeTransport(failures=2)
+    assert run_sender(ledger, transport, wall) == 1
+    n = ledger.get(nid)
+    assert (n.status, n.attempts, n.next_attempt_at) == ("failed", 1, T0 + timedelta(seconds=30))
+    wall.advance(timedelta(seconds=29))
+    assert run_sender(ledger, transport, wall) == 0  # not due yet
+    wall.advance(timedelta(seconds=1))
+    run_sender(ledger, transport, wall)
+    assert ledger.get(nid).next_attempt_at == wall.now() + timedelta(seconds=60)
+    wall.advance(timedelta(seconds=60))
+    run_sender(ledger, transport, wall)
+    n = ledger.get(nid)
+    assert (n.status, n.attempts, n.delivered_at, n.last_error) == ("delivered", 3, wall.now(), None)
+    assert transport.sent == [(HEAD, n.message_id)]
+    wall.advance(timedelta(days=1))
+    assert run_sender(ledger, transport, wall) == 0 and transport.tries == 3
+    attempts = ledger.attempts_of([nid])[nid]
+    assert [(a.number, a.outcome, a.channel, a.recipient) for a in attempts] == [
+        (1, "failed", "email", HEAD),
+        (2, "failed", "email", HEAD),
+        (3, "delivered", "email", HEAD),
+    ]
+    assert "unreachable" in attempts[0].error and attempts[2].error is None
+    events = ledger.outbox
+    assert [e.type for e in events] == ["notification.failed", "notification.failed", "notification.delivered"]
+    assert [e.data["attempt"] for e in events] == [1, 2, 3] and len({e.id for e in events}) == 3
+    assert {(e.data["notification_id"], e.data["recipient"], e.data["channel"]) for e in events} == {
+        (nid, HEAD, "email")
+    }
+    for event in events:
+        check_event(event)
+
+
+def test_a_notification_is_dead_after_the_last_attempt_and_a_resend_delivers_it_keeping_its_attempts():
+    ledger = decide(level_event("overdue", 1))
+    (nid,) = ledger.notifications
+    wall = FixedClock(T0)
+    transport = FakeTransport(failures=6)
+    for _ in range(10):
+        run_sender(ledger, transport, wall)
+        wall.advance(timedelta(hours=1))
+    n = ledger.get(nid)
+    assert (n.status, n.attempts, n.next_attempt_at) == ("dead", 6, None)
+    assert transport.tries == 6 and ledger.find(status="dead") == [n]
+    assert [a.outcome for a in ledger.attempts_of([nid])[nid]] == ["failed"] * 6
+    again = handlers.resend(nid, by="chuyenvien@snv", ledger=ledger, wall=wall)
+    assert (again.status, again.attempts, again.next_attempt_at) == ("pending", 6, wall.now())
+    assert [r["by"] for r in ledger.resends.values()] == ["chuyenvien@snv"]
+    run_sender(ledger, transport, wall)
+    n = ledger.get(nid)
+    assert (n.status, n.attempts) == ("delivered", 7)
+    assert transport.sent == [(HEAD, n.message_id)]
+    with pytest.raises(NotificationNotDead):
+        handlers.resend(nid, by="chuyenvien@snv", ledger=ledger, wall=wall)
+
+
+def test_only_a_dead_notification_can_be_resent_and_an_unknown_one_is_not_found():
+    ledger = decide(level_event("overdue", 1))
+    (nid,) = ledger.notifications
+    with pytest.raises(NotificationNotDead) as refused:
+        handlers.resend(nid, by="snv", ledger=ledger, wall=FixedClock(T0))
+    assert refused.value.field == "status" and "pending" in refused.value.message
+    with pytest.raises(NotificationNotFound):
+        handlers.resend(nid + "x", by="snv", ledger=ledger, wall=FixedClock(T0))
+    assert ledger.get(nid).status == "pending" and not ledger.resends
+
+
+def test_a_permanent_refusal_is_dead_at_once():
+    ledger = decide(level_event("overdue", 1))
+    run_sender(ledger, FakeTransport(failures=1, permanent=True), FixedClock(T0))
+    (n,) = ledger.find()
+    assert (n.status, n.attempts) == ("dead", 1)
+
+
+def test_an_attempt_recorded_before_a_crash_is_applied_without_sending_again():
+    ledger = decide(level_event("overdue", 1))
+    (nid,) = ledger.notifications
+    transport = FakeTransport()
+    n = ledger.get(nid)
+    handlers.deliver(n, ledger=ledger, transport=transport, wall=FixedClock(T0), policy=POLICY)
+    ledger.notifications[nid] = n  # the crash: the attempt is recorded, the notification's state is not
+    run_sender(ledger, transport, FixedClock(T0 + timedelta(seconds=5)))
+    assert ledger.get(nid).status == "delivered" and ledger.get(nid).attempts == 1
+    assert len(transport.sent) == 1 and len(ledger.outbox) == 1
+
+
+# the e-mail itself
+
+
+def test_the_mail_carries_encoded_display_names_the_subject_both_bodies_and_the_stored_message_id():
+    (n,) = decide(level_event("escalation_1", 7)).find()
+    msg = build_message(n, mail_from="dvcq@travinh.example", now=T0)
+    raw = msg.as_bytes()
+    assert raw.isascii()  # headers RFC 2047-encoded, bodies transfer-encoded
+    parsed = email.message_from_bytes(raw, policy=default_policy)
+    assert str(parsed["To"]) == f"Thủ trưởng đơn vị <{HEAD}>"
+    assert str(parsed["From"]) == "Sở Nội vụ tỉnh Trà Vinh <dvcq@travinh.example>"
+    assert str(parsed["Subject"]) == n.subject
+    assert parsed["Message-ID"] == n.message_id
+    assert parsed["Date"].datetime == T0
+    assert parsed.get_body(("plain",)).get_content().replace("\r\n", "\n") == n.text
+    assert parsed.get_body(("html",)).get_content().strip() == n.html.strip()
+
+
+def test_the_smtp_url_gives_host_port_and_credentials():
+    plain = SmtpTransport("smtp://127.0.0.1:8025", "dvcq@travinh.example")
+    assert (plain.host, plain.port, plain.tls, plain.username) == ("127.0.0.1", 8025, False, None)
+    secure = SmtpTransport("smtps://user%40x:p%3Ass@mail.example", "dvcq@travinh.example")
+    assert (secure.host, secure.port, secure.tls, secure.username, secure.password) == (
+        "mail.example",
+        465,
+        True,
+        "user@x",
+        "p:ss",
+    )
+    with pytest.raises(ValueError):
+        SmtpTransport("http://mail.example", "dvcq@travinh.example")
+
+
+def test_an_unreachable_smtp_server_is_a_temporary_failure():
+    from tests.support import free_ports
+
+    (port,) = free_ports(1)
+    (n,) = decide(level_event("overdue", 1)).find()
+    with pytest.raises(DeliveryFailed) as failed:
+        SmtpTransport(f"smtp://127.0.0.1:{port}", "dvcq@travinh.example").send(n)
+    assert not failed.value.permanent
+
+
+@pytest.mark.parametrize(
+    ("level", "days"), [("reminder_7", 0), ("reminder_1", 0), ("overdue", 1), ("escalation_1", 7), ("escalation_2", 10)]
+)
+def test_a_long_vietnamese_subject_and_name_survive_folding_with_every_space(level, days):
+    staff = FakeContactStore()
+    name = "Nguyễn Thị Ngọc Bích Phượng Hoàng Trần Lê Phạm Huỳnh Võ Đặng Bùi Đỗ Hồ Ngô Dương"
+    handlers.on_contacts_changed(
+        delivered(contacts_event(1, [person("focal", name, FOCAL), person("head", name, HEAD)])), contacts=staff
+    )
+    for n in decide(level_event(level, days), contacts=staff).find():
+        raw = build_message(n, mail_from="dvcq@travinh.example", now=T0).as_bytes()
+        parsed = email.message_from_bytes(raw, policy=default_policy)
+        assert str(parsed["Subject"]) == n.subject and len(n.subject) > 78
+        assert str(parsed["To"]) == f"{name} <{n.recipient}>"
+
+
+def test_a_level_decided_late_keeps_the_days_overdue_of_its_own_day():
+    ledger = FakeLedgerStore()
+    handlers.on_obligation_event(
+        delivered(level_event("escalation_2", 10)),
+        ledger=ledger,
+        plan=PLAN,
+        clock=FixedClock(local(2019, 7, 1, 8, 0)),  # a consumer that lagged behind the clock
+        wall=FixedClock(T0),
+        contacts=FakeContactStore(),
+        mail=MAIL,
+    )
+    (n,) = ledger.find()
+    assert "quá hạn 10 ngày" in n.subject and "quá hạn 10 ngày" in n.text
