@@ -26,6 +26,7 @@ def test_report_posted_while_broker_is_down_reaches_compliance_on_time(outage_st
     s = outage_stack
     assert s.broker is not None
     s.set_clock("2019-06-10T23:59:30+07:00")
+    s.wait_status("2019-H1", "H_CAUNGANG", "pending")  # the obligation has reached the board before the outage
     s.broker.stop_app()
     try:
         resp = s.post_report("H_CAUNGANG", "2019-H1", {"indicators": {"tcd_luot": 7}})
