@@ -392,6 +392,10 @@ def _extension_page(
     return resp
 
 
+def _no_such_period(period: str) -> Response:
+    return _render("message.html", status=404, title="Không có kỳ báo cáo", message=f"Không có kỳ {period}.")
+
+
 @bp.get("/reports/<period>/extension")
 def extension_form(period: str) -> Response:
     """The unit's extension requests for one period and the form to ask for a later deadline (F8)."""
@@ -399,7 +403,7 @@ def extension_form(period: str) -> Response:
     if isinstance(who, Response):
         return who
     if _deps().rt.plan.period(period) is None:
-        return _render("message.html", status=404, title="Không có kỳ báo cáo", message=f"Không có kỳ {period}.")
+        return _no_such_period(period)
     sent = request.args.get("sent", "")
     notice = None
     if sent:
@@ -414,7 +418,7 @@ def extension_form_post(period: str) -> Response:
     if isinstance(who, Response):
         return who
     if _deps().rt.plan.period(period) is None:
-        return _render("message.html", status=404, title="Không có kỳ báo cáo", message=f"Không có kỳ {period}.")
+        return _no_such_period(period)
     posted = nfc_deep(dict(request.form.items()))
     form = {"reason": posted.get("reason", "").strip(), "proposed_date": posted.get("proposed_date", "").strip()}
     errors = {key: UNKNOWN_FIELD for key in posted if key not in EXTENSION_FIELDS}

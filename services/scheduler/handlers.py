@@ -144,8 +144,9 @@ def sync_plan(plan: Plan, *, obligations: ObligationStore, clock: Clock) -> int:
     Units that ceased before now are announced (`unit.changed`, once each).
     """
     now = clock.now()
-    created = obligations.create_many([(ob, created_event(ob, now)) for ob in obligations_for_plan(plan)])
-    obligations.appoint([(ob.key, now + WAKE_AFTER) for ob in obligations_for_plan(plan)])
+    planned = obligations_for_plan(plan)
+    created = obligations.create_many([(ob, created_event(ob, now)) for ob in planned])
+    obligations.appoint([(ob.key, now + WAKE_AFTER) for ob in planned])
     obligations.record_many(units_ceased(plan, after=None, now=now))
     return created
 
