@@ -62,6 +62,7 @@ def process_table(ports: dict[str, int] | None = None) -> tuple[ProcSpec, ...]:
         ("notifier-relay", "notifier", "services.notifier.relay"),
         ("notifier-consumer", "notifier", "services.notifier.consumer"),
         ("notifier-sender", "notifier", "services.notifier.sender"),
+        ("notifier-digest", "notifier", "services.notifier.digest"),
         ("aggregator-consumer", "aggregator", "services.aggregator.consumer"),
     )
     table += [ProcSpec(name, svc, (py, "-m", module)) for name, svc, module in workers]

@@ -26,3 +26,23 @@ def retry_until_done(action: Callable[[], T], *, what: str, errors: tuple[type[E
             delay = backoff(delay)
             log.warning("%s: dependency unavailable, retrying", what, extra={"error": repr(exc), "delay": delay})
             time.sleep(delay)
+
+
+def run_forever(step: Callable[[], bool], *, tick: float, what: str, errors: tuple[type[Exception], ...]) -> None:
+    """A worker's loop: run `step` every `tick` seconds, at once again when it reports more work (True); back
+    off while it raises one of `errors` (a dependency is down); log any other exception and back off too, so a
+    bug in one item never stops the worker for all the others."""
+    delay = tick
+    while True:
+        try:
+            busy = step()
+            delay = tick
+            if busy:
+                continue
+        except errors as exc:
+            log.warning("%s: dependency unavailable", what, extra={"error": repr(exc), "delay": delay})
+            delay = backoff(delay)
+        except Exception:
+            log.exception("%s failed", what)
+            delay = backoff(delay)
+        time.sleep(delay)

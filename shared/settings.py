@@ -41,6 +41,8 @@ class Settings:
     notify_retry_cap_seconds: float = 1800.0
     notify_max_attempts: int = 6
     public_intake_url: str = "http://127.0.0.1:8001"
+    webhook_url: str = ""
+    webhook_secret: str = ""
 
     @classmethod
     def from_env(cls, env: os._Environ[str] | dict[str, str] | None = None) -> Settings:
@@ -80,6 +82,12 @@ class Settings:
         mail_from = env.get("DVCQ_MAIL_FROM", "dvcq@travinh.example").strip()
         if "@" not in mail_from or not mail_from.isascii():
             raise SettingsError("DVCQ_MAIL_FROM must be a plain ASCII e-mail address")
+        webhook_url = env.get("DVCQ_WEBHOOK_URL", "").strip()
+        webhook_secret = env.get("DVCQ_WEBHOOK_SECRET", "")
+        if webhook_url and not webhook_url.startswith(("http://", "https://")):
+            raise SettingsError("DVCQ_WEBHOOK_URL must be an http:// or https:// address")
+        if webhook_url and len(webhook_secret) < 16:
+            raise SettingsError("DVCQ_WEBHOOK_SECRET (at least 16 characters) is required with DVCQ_WEBHOOK_URL")
         return cls(
             mongo_url=env.get("MONGO_URL", "mongodb://127.0.0.1:27017/"),
             amqp_url=env.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"),
@@ -99,6 +107,8 @@ class Settings:
             notify_retry_cap_seconds=retry_cap,
             notify_max_attempts=max_attempts,
             public_intake_url=env.get("DVCQ_PUBLIC_INTAKE_URL", urls["intake"]).rstrip("/"),
+            webhook_url=webhook_url,
+            webhook_secret=webhook_secret,
         )
 
     def db_name(self, owner: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -121,3 +121,27 @@ def parse_instant(text: str) -> datetime:
     if value.tzinfo is None:
         raise ValueError("instant without a UTC offset")
     return value.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One level of the F7 ladder for one generation: what fires, as which event type, and when."""
+
+    level: str
+    event: str
+    at: datetime
+
+
+def ladder(
+    deadline: date, policy: Iterable[dict[str, Any]], holidays: Iterable[date], local_time: str = "08:00"
+) -> list[Rung]:
+    """The ladder of a deadline day D: each level at `local_time` on D + offset, moved to the previous working
+    day (reminders) or the next one (overdue, escalations) when that day is a weekend or a holiday."""
+    hol = frozenset(holidays)
+    hh, mm = (int(x) for x in local_time.split(":"))
+    rungs = []
+    for lv in policy:
+        day = deadline + timedelta(days=int(lv["offset_days"]))
+        day = previous_working_day(day, hol) if lv["shift"] == "previous" else next_working_day(day, hol)
+        rungs.append(Rung(lv["level"], lv["event"], at_local(day, hh, mm)))
+    return sorted(rungs, key=lambda r: r.at)

@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.policy import default as default_policy
 from email.utils import parseaddr
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 
 import requests
@@ -226,6 +228,51 @@ def own_smtp(name: str) -> Iterator[OwnSmtp]:
         yield server.start()
     finally:
         server.close()
+
+
+@dataclass(frozen=True)
+class Hook:
+    """One request the webhook receiver got: its headers (lower-case names) and body bytes."""
+
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        """The body as JSON."""
+        return json.loads(self.body.decode("utf-8"))
+
+
+class OwnWebhook:
+    """A gateway stand-in on a free port of 127.0.0.1: records every POST and answers `status` (settable)."""
+
+    def __init__(self) -> None:
+        self.requests: list[Hook] = []
+        self.status = 200
+        received, receiver = self.requests, self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if receiver.status < 300:
+                    received.append(Hook({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(receiver.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> OwnWebhook:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 class Vhost:

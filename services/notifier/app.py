@@ -9,6 +9,7 @@ from flask import Blueprint, Flask, Response, jsonify, request
 from services.notifier import handlers
 from services.notifier.bootstrap import Dependencies, build_dependencies
 from services.notifier.domain import (
+    CHANNELS,
     LEVELS,
     STATUSES,
     Attempt,
@@ -64,6 +65,7 @@ def _notification_json(n: Notification, attempts: list[Attempt]) -> dict[str, An
         "recipient_name": n.recipient_name,
         "recipient_role": n.recipient_role,
         "channel": n.channel,
+        "recipient_phone": n.recipient_phone,
         "subject": n.subject,
         "message_id": n.message_id,
         "status": n.status,
@@ -85,9 +87,10 @@ def _choice(name: str, allowed: tuple[str, ...]) -> str | None:
 
 @bp.get("/api/v1/notifications")
 @requires("home_affairs", "admin", "service")
-@document(query=("agency", "period", "level", "status"))
+@document(query=("agency", "period", "level", "status", "channel"))
 def list_notifications() -> Response:
-    """The notification ledger, filtered by unit, period, level and status, each with its attempts.
+    """The notification ledger, filtered by unit, period, level, status and channel (email, webhook, inbox),
+    each with its attempts; the daily digests have level `digest`.
 
     Every attempt says who (recipient), what (the notification's subject and Message-ID), when (local time),
     on which channel and with what outcome.
@@ -98,6 +101,7 @@ def list_notifications() -> Response:
         period=request.args.get("period") or None,
         level=_choice("level", LEVELS),
         status=_choice("status", STATUSES),
+        channel=_choice("channel", CHANNELS),
     )
     attempts = ledger.attempts_of([n.id for n in items])
     return jsonify({"items": [_notification_json(n, attempts.get(n.id, [])) for n in items], "total": len(items)})
@@ -114,6 +118,53 @@ def resend_notification(notification_id: str) -> tuple[Response, int]:
     d = _deps()
     n = handlers.resend(notification_id, by=principal().sub, ledger=d.ledger, wall=d.wall)
     return jsonify(_notification_json(n, d.ledger.attempts_of([n.id])[n.id])), 202
+
+
+def _inbox_json(n: Notification, read_at: Any) -> dict[str, Any]:
+    return {
+        "id": n.id,
+        "event_type": n.event_type,
+        "agency": n.agency,
+        "period": n.period,
+        "level": n.level,
+        "kind": n.kind,
+        "subject": n.subject,
+        "text": n.text,
+        "decided_at": local_iso(n.decided_at),
+        "read": read_at is not None,
+        "read_at": local_iso(read_at),
+    }
+
+
+@bp.get("/api/v1/inbox")
+@requires("agency", "home_affairs", "observer", "admin")
+@document(query=("unread",))
+def list_inbox() -> Response:
+    """The caller's inbox: every alert and receipt addressed to their e-mail (a unit's people) and, for Sở Nội
+    vụ and the leadership, each late unit at the levels their role follows; newest first, with `unread` (the
+    count) and each item's `read_at`. `?unread=true` lists only unread items."""
+    unread_only = (request.args.get("unread") or "").lower()
+    if unread_only not in ("", "true", "false", "1", "0"):
+        raise ApiError(400, "unread phải là true hoặc false.", fields={"unread": "Không hợp lệ."})
+    d = _deps()
+    items = handlers.inbox(principal().sub, ledger=d.ledger, reads=d.reads)
+    unread = sum(1 for _, read_at in items if read_at is None)
+    if unread_only in ("true", "1"):
+        items = [(n, r) for n, r in items if r is None]
+    return jsonify({"items": [_inbox_json(n, r) for n, r in items], "total": len(items), "unread": unread})
+
+
+@bp.post("/api/v1/inbox/<path:notification_id>/read")
+@requires("agency", "home_affairs", "observer", "admin")
+@document()
+def read_inbox_item(notification_id: str) -> Response:
+    """Mark one item of the caller's inbox read (idempotent: the first read time stands). 404 for an item that
+    is not in the caller's inbox (percent-encode the id, which holds `|`, `@` and `:`)."""
+    d = _deps()
+    n, read_at = handlers.mark_read(
+        notification_id, person=principal().sub, ledger=d.ledger, reads=d.reads, wall=d.wall
+    )
+    return jsonify(_inbox_json(n, read_at))
 
 
 def create_app(settings: Settings | None = None) -> Flask:

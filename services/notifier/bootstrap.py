@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.notifier.domain import MailContext, RetryPolicy
-from services.notifier.store import MongoContactStore, MongoLedgerStore
+from services.notifier.store import MongoContactStore, MongoFactStore, MongoInboxStore, MongoLedgerStore
 from shared.clock import SystemClock
 from shared.runtime import Runtime
 from shared.settings import Settings
@@ -22,6 +22,8 @@ class Dependencies:
     rt: Runtime
     ledger: MongoLedgerStore
     contacts: MongoContactStore
+    facts: MongoFactStore
+    reads: MongoInboxStore
     mail: MailContext
     policy: RetryPolicy
     wall: SystemClock
@@ -39,7 +41,13 @@ def build_dependencies(settings: Settings) -> Dependencies:
         rt=rt,
         ledger=MongoLedgerStore(rt.db),
         contacts=MongoContactStore(rt.db),
-        mail=MailContext(intake_url=settings.public_intake_url, message_domain=settings.mail_from.rsplit("@", 1)[1]),
+        facts=MongoFactStore(rt.db),
+        reads=MongoInboxStore(rt.db),
+        mail=MailContext(
+            intake_url=settings.public_intake_url,
+            message_domain=settings.mail_from.rsplit("@", 1)[1],
+            webhook=bool(settings.webhook_url),
+        ),
         policy=RetryPolicy(
             base_seconds=settings.notify_retry_base_seconds,
             cap_seconds=settings.notify_retry_cap_seconds,

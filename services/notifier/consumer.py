@@ -35,6 +35,7 @@ def main() -> None:
                 wall=d.wall,
                 contacts=d.contacts,
                 mail=d.mail,
+                facts=d.facts,
             )
 
     run_consumer(settings, "notifier", handle, store_errors=STORE_ERRORS)

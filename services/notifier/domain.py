@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from shared.plan import ALERT_ROLES, Contact, Plan
+from shared.timerules import at_local, deadline_day, is_working_day, ladder, local_date, parse_instant
 
 LEVEL_EVENTS = ("obligation.reminder_due", "obligation.overdue", "obligation.escalated")
 RECEIPT_KINDS = {
@@ -25,8 +26,13 @@ RECEIPT_KINDS = {
 }
 RECEIPT_EVENTS = tuple(RECEIPT_KINDS)
 RECEIPT_LEVEL = "receipt"
-LEVELS = ("reminder_7", "reminder_1", "overdue", "escalation_1", "escalation_2", RECEIPT_LEVEL)
-EMAIL = "email"
+DIGEST_LEVEL = "digest"
+LEVELS = ("reminder_7", "reminder_1", "overdue", "escalation_1", "escalation_2", RECEIPT_LEVEL, DIGEST_LEVEL)
+EMAIL, WEBHOOK, INBOX = "email", "webhook", "inbox"
+CHANNELS = (EMAIL, WEBHOOK, INBOX)
+# The obligation events whose facts the digest folds (created, a new deadline, an end).
+FACT_EVENTS = ("obligation.created", "obligation.extended", "obligation.fulfilled", "obligation.waived",
+               "obligation.closed")  # fmt: skip
 
 PENDING, FAILED, DELIVERED, DEAD = "pending", "failed", "delivered", "dead"
 STATUSES = (PENDING, FAILED, DELIVERED, DEAD)
@@ -79,6 +85,7 @@ class Notification:
     last_error: str | None = None
     delivered_at: datetime | None = None
     kind: str | None = None
+    recipient_phone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +133,7 @@ class MailContext:
 
     intake_url: str
     message_domain: str = "dvcq.invalid"
+    webhook: bool = False  # a gateway is configured (DVCQ_WEBHOOK_URL): ladder alerts go to it too
 
 
 class DeliveryFailed(Exception):
@@ -143,7 +151,13 @@ def notification_id(event_id: str, recipient: str, channel: str) -> str:
 
 def message_id_for(notification: str, domain: str) -> str:
     """The Message-ID of a notification, a pure function of its id: every attempt carries the same one."""
-    return f"<{hashlib.sha256(notification.encode('utf-8')).hexdigest()[:32]}@{domain}>"
+    return f"<{delivery_id_for(notification)}@{domain}>"
+
+
+def delivery_id_for(notification: str) -> str:
+    """The webhook delivery id of a notification (and the local part of its Message-ID): stable across
+    attempts, re-sends and restarts, so a gateway can drop a repeat."""
+    return hashlib.sha256(notification.encode("utf-8")).hexdigest()[:32]
 
 
 def attempt_id(notification: str, number: int) -> str:
@@ -187,6 +201,23 @@ def audience(plan: Plan, event_type: str, data: dict[str, Any]) -> tuple[str, tu
     return "none", ()
 
 
+def channels(event_type: str, *, webhook: bool) -> tuple[str, ...]:
+    """The channels an obligation event reaches a unit's people on: every alert and receipt by e-mail and in
+    their inbox; the ladder's alerts also by webhook (the SMS/Zalo gateway) when one is configured. Receipts
+    stay off the gateway: a text message is for what needs doing, and the receipt is in the mail and inbox."""
+    if event_type in LEVEL_EVENTS and webhook:
+        return (EMAIL, WEBHOOK, INBOX)
+    return (EMAIL, INBOX)
+
+
+def leadership(plan: Plan, level: str) -> list[dict[str, Any]]:
+    """The plan recipients (Sở Nội vụ, its director, the UBND tỉnh vice-chairman) whose inbox and digest carry
+    a level: those of the level's `digest` roles, with an e-mail address."""
+    rung = next((lv for lv in plan.escalation if lv.level == level), None)
+    roles = set(rung.digest) if rung else set()
+    return [r for r in plan.recipients if r.get("role") in roles and (r.get("email") or "").strip()]
+
+
 def escalated_to_name(plan: Plan, level: str) -> str | None:
     """The display name of the plan recipient a level escalates to (e.g. "Giám đốc Sở Nội vụ"), if any."""
     rung = next((lv for lv in plan.escalation if lv.level == level), None)
@@ -208,3 +239,124 @@ def after_attempt(
     if error.permanent or attempts >= policy.max_attempts:
         return Outcome(DEAD, attempts, None, message)
     return Outcome(FAILED, attempts, now + timedelta(seconds=policy.delay(attempts)), message)
+
+
+# --- the daily digest (F7) --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One obligation event as the digest needs it: what happened to which obligation, and at what business
+    instant (a fulfilment counts from its report's receipt, an extension from its `effective_from`)."""
+
+    event_id: str
+    type: str
+    agency: str
+    period: str
+    at: datetime
+    due_before: datetime | None = None
+    unit_name: str | None = None
+    unit_order: int | None = None
+    status: str | None = None
+
+
+def fact_of(event_type: str, event_id: str, occurred_at: datetime, data: dict[str, Any]) -> Fact:
+    """The fact an obligation event carries (`data` as the envelope holds it: instants are ISO strings)."""
+    at = occurred_at
+    if event_type == "obligation.fulfilled":
+        at = parse_instant(data["received_at"])
+    elif event_type == "obligation.extended":
+        at = parse_instant(data["effective_from"])
+    return Fact(
+        event_id=event_id,
+        type=event_type,
+        agency=data["agency"],
+        period=data["period"],
+        at=at,
+        due_before=parse_instant(data["due_before"]) if data.get("due_before") else None,
+        unit_name=data.get("unit_name"),
+        unit_order=data.get("unit_order"),
+        status=data.get("status"),
+    )
+
+
+@dataclass(frozen=True)
+class DigestEntry:
+    """One obligation overdue at the digest's instant: the deadline day in force, days overdue, level."""
+
+    agency: str
+    period: str
+    unit_name: str
+    unit_order: int | None
+    deadline: date
+    days_overdue: int
+    level: str
+
+
+def digest_instant(plan: Plan, now: datetime) -> datetime | None:
+    """The instant of today's digest (`digest_local_time`, 07:30 local) once it has come, on a working day;
+    None on weekends and holidays and before that time."""
+    day = local_date(now)
+    if not is_working_day(day, plan.holidays):
+        return None
+    hh, mm = (int(x) for x in plan.digest_local_time.split(":"))
+    at = at_local(day, hh, mm)
+    return at if now >= at else None
+
+
+def overdue_at(plan: Plan, facts: Iterable[Fact], at: datetime) -> list[DigestEntry]:
+    """Every obligation overdue at `at`, each once, in the official order (period by deadline, then unit).
+
+    An obligation counts when, at `at`, it has not ended (report received, waived, closed) and the highest
+    rung of the plan's ladder for the deadline in force (the latest extension effective by then) that has come
+    is one the digest carries (`overdue`, `escalation_1`, `escalation_2`). Computed from the rules, not from the
+    level events received, so it does not depend on when the scheduler's pass ran: at 07:30 the 08:00 rung of
+    that day has not come yet.
+    """
+    policy = [asdict(lv) for lv in plan.escalation]
+    carried = {lv.level for lv in plan.escalation if lv.digest}
+    by_key: dict[tuple[str, str], list[Fact]] = {}
+    for fact in facts:
+        if fact.at <= at:
+            by_key.setdefault((fact.agency, fact.period), []).append(fact)
+    out = []
+    for (agency, period), items in by_key.items():
+        created = next((f for f in items if f.type == "obligation.created"), None)
+        if created is None or created.due_before is None or created.status not in (None, "pending", "overdue"):
+            continue
+        if any(f.type in ("obligation.fulfilled", "obligation.waived", "obligation.closed") for f in items):
+            continue
+        extensions = sorted((f for f in items if f.type == "obligation.extended"), key=lambda f: f.at)
+        due_before = extensions[-1].due_before if extensions else created.due_before
+        assert due_before is not None
+        day = deadline_day(due_before)
+        came = [r for r in ladder(day, policy, plan.holidays, plan.escalation_local_time) if r.at <= at]
+        if not came or came[-1].level not in carried:
+            continue
+        out.append(
+            DigestEntry(
+                agency=agency,
+                period=period,
+                unit_name=created.unit_name or agency,
+                unit_order=created.unit_order,
+                deadline=day,
+                days_overdue=(local_date(at) - day).days,
+                level=came[-1].level,
+            )
+        )
+    deadlines = {p.key: (p.deadline_day or date.max, i) for i, p in enumerate(plan.calendar)}
+    return sorted(
+        out,
+        key=lambda e: (deadlines.get(e.period, (date.max, 0)), e.period, e.unit_order or 10**6, e.agency),
+    )
+
+
+def digest_for(plan: Plan, role: str, entries: Iterable[DigestEntry]) -> list[DigestEntry]:
+    """The entries a recipient role's digest carries: those whose level names the role among its `digest`."""
+    roles = {lv.level: set(lv.digest) for lv in plan.escalation}
+    return [e for e in entries if role in roles.get(e.level, set())]
+
+
+def digest_event_id(plan: Plan, day: date) -> str:
+    """The id of a day's digest (the notifications' event): one per plan and local date."""
+    return f"digest:{plan.id}:{day.isoformat()}"

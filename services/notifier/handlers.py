@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import replace
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from services.notifier.domain import (
     DEAD,
     DELIVERED,
+    DIGEST_LEVEL,
     EMAIL,
+    FACT_EVENTS,
     FAILED,
+    INBOX,
     LEVEL_EVENTS,
     PENDING,
     RECEIPT_KINDS,
+    WEBHOOK,
     Attempt,
     DeliveryFailed,
+    Fact,
     MailContext,
     Notification,
     NotificationNotDead,
@@ -26,17 +33,32 @@ from services.notifier.domain import (
     after_attempt,
     attempt_id,
     audience,
+    channels,
+    delivery_id_for,
+    digest_event_id,
+    digest_for,
+    digest_instant,
     escalated_to_name,
+    fact_of,
+    leadership,
     message_id_for,
     notification_id,
+    overdue_at,
     recipients,
     unit_contacts,
 )
-from services.notifier.messages import Message, alert_message, receipt_message
+from services.notifier.messages import (
+    DigestRow,
+    Message,
+    alert_message,
+    digest_message,
+    leadership_message,
+    receipt_message,
+)
 from shared.events import Event
 from shared.failpoints import failpoint
 from shared.plan import Contact, Plan
-from shared.timerules import Clock, deadline_day, parse_instant
+from shared.timerules import Clock, deadline_day, local_date, parse_instant
 
 MAX_EVENT_ID = 200  # the envelope's limit
 
@@ -94,6 +116,30 @@ class ContactStore(Protocol):
         ...
 
 
+class FactStore(Protocol):
+    """The obligation facts the daily digest folds, one per event (inserted once)."""
+
+    def add(self, fact: Fact) -> bool:
+        """Store a fact once (by its event id); False if it was already there."""
+        ...
+
+    def all(self) -> list[Fact]:
+        """Every fact kept."""
+        ...
+
+
+class InboxStore(Protocol):
+    """Which inbox items their person has read (one record per item, inserted once)."""
+
+    def mark_read(self, notification_id: str, *, by: str, at: datetime) -> bool:
+        """Record once that `by` read the item; False if it was already read."""
+        ...
+
+    def read_at(self, notification_ids: Sequence[str]) -> dict[str, datetime]:
+        """When each of these items was first read (absent: unread)."""
+        ...
+
+
 class Transport(Protocol):
     """A delivery channel (SMTP for e-mail)."""
 
@@ -114,14 +160,20 @@ def on_obligation_event(
     wall: Clock,
     contacts: ContactStore | None = None,
     mail: MailContext | None = None,
+    facts: FactStore | None = None,
 ) -> list[Notification]:
-    """Decide who hears of an obligation event and insert one pending e-mail notification per recipient, each
-    once (redelivering the event inserts nothing new).
+    """Decide who hears of an obligation event and insert one pending notification per (recipient, channel),
+    each once (redelivering the event inserts nothing new).
 
     Levels go to the unit's contacts by the plan's roles for that level; receipts (submission, extension
-    granted or refused, waiver) to its focal officers. The unit's latest staff list replaces the plan's
-    contacts. The first attempt is due at once on the wall clock (`wall`); `decided_at` is business time.
+    granted or refused, waiver) to its focal officers; each by e-mail and to the person's inbox, and a level by
+    webhook too when a gateway is configured (`MailContext.webhook`). The unit's latest staff list replaces
+    the plan's contacts. A level that the plan's digest carries (overdue and the escalations) also goes to the
+    inbox of the leadership roles named for it, never to their mailbox. The event's fact is kept for the daily
+    digest. The first attempt is due at once on the wall clock (`wall`); `decided_at` is business time.
     """
+    if facts is not None and event.type in FACT_EVENTS:
+        facts.add(fact_of(event.type, event.id, event.occurred_at, event.data))
     level, roles = audience(plan, event.type, event.data)
     if not roles:
         return []
@@ -130,10 +182,13 @@ def on_obligation_event(
     mail = mail or MailContext(intake_url="")
     decided_at, due_at = clock.now(), wall.now()
     out = []
-    for contact in people:
-        assert contact.email is not None
-        nid = notification_id(event.id, contact.email, EMAIL)
-        message = _render(event, level, contact, plan=plan, mail=mail)
+
+    def decide(channel: str, email: str, role: str, name: str, phone: str | None, message: Message) -> None:
+        email = email.strip().lower()  # as logins are kept: the inbox finds a person by their login
+        nid = notification_id(event.id, email, channel)
+        text = message.text
+        if channel == WEBHOOK:
+            text = webhook_body(event, level, nid, email=email, role=role, name=name, phone=phone, message=message)
         notification = Notification(
             id=nid,
             event_id=event.id,
@@ -141,33 +196,93 @@ def on_obligation_event(
             agency=agency,
             period=period,
             level=level,
-            recipient=contact.email,
-            recipient_role=contact.alert_role,
-            recipient_name=contact.name,
-            channel=EMAIL,
+            recipient=email,
+            recipient_role=role,
+            recipient_name=name,
+            channel=channel,
             status=PENDING,
             decided_at=decided_at,
             subject=message.subject,
-            text=message.text,
-            html=message.html,
-            message_id=message_id_for(nid, mail.message_domain),
+            text=text,
+            html="" if channel == WEBHOOK else message.html,
+            message_id=delivery_id_for(nid) if channel == WEBHOOK else message_id_for(nid, mail.message_domain),
             attempts=0,
             next_attempt_at=due_at,
             kind=RECEIPT_KINDS.get(event.type),
+            recipient_phone=phone,
         )
+        if channel == INBOX:
+            notification = _shelved(notification, at=due_at)
         ledger.record(notification)
+        if channel == INBOX:  # again on a redelivered event: the attempt is inserted once
+            attempt = Attempt(attempt_id(nid, 1), nid, 1, due_at, INBOX, email, DELIVERED)
+            ledger.record_attempt(attempt, outcome_event(notification, attempt))
         out.append(notification)
+
+    for contact in people:
+        assert contact.email is not None
+        message = _render(event, level, contact, plan=plan, mail=mail)
+        for channel in channels(event.type, webhook=mail.webhook):
+            decide(channel, contact.email, contact.alert_role, contact.name, contact.phone, message)
+    if event.type in LEVEL_EVENTS:
+        for person in leadership(plan, level):
+            message = leadership_message(
+                level=level,
+                unit_name=_unit_name(plan, agency),
+                period_name=_period_name(plan, period),
+                deadline=deadline_day(parse_instant(event.data["due_before"])),
+                days_overdue=int(event.data["days_overdue"]),
+                recipient_name=str(person.get("name") or ""),
+            )
+            decide(INBOX, person["email"].strip(), person["role"], str(person.get("name") or ""), None, message)
     return out
+
+
+def _shelved(notification: Notification, *, at: datetime) -> Notification:
+    """An inbox item is delivered when it is decided: the stored notification is the item, so there is nothing
+    for the sender to do. Its one attempt is recorded at once, with its `notification.delivered`."""
+    return replace(notification, status=DELIVERED, attempts=1, next_attempt_at=None, delivered_at=at)
+
+
+def webhook_body(
+    event: Event, level: str, nid: str, *, email: str, role: str, name: str, phone: str | None, message: Message
+) -> str:
+    """The JSON a gateway (SMS, Zalo) receives for one alert, fixed at decision time so every attempt posts the
+    same bytes: the delivery id, what happened to which unit's report, the person (with the phone number the
+    staff list gives, if any), a one-line Vietnamese text and the link to the unit's form."""
+    data = event.data
+    body = {
+        "delivery_id": delivery_id_for(nid),
+        "notification_id": nid,
+        "event_id": event.id,
+        "event_type": event.type,
+        "level": level,
+        "agency": data["agency"],
+        "period": data["period"],
+        "deadline": deadline_day(parse_instant(data["due_before"])).isoformat(),
+        "days_overdue": int(data.get("days_overdue", 0)),
+        "recipient": {"name": name, "role": role, "email": email, "phone": phone},
+        "text": message.subject,
+    }
+    return json.dumps(body, ensure_ascii=False, sort_keys=True)
+
+
+def _unit_name(plan: Plan, agency: str) -> str:
+    unit = plan.unit(agency)
+    return unit.name if unit else agency
+
+
+def _period_name(plan: Plan, key: str) -> str:
+    period = plan.period(key)
+    return period.name if period else key
 
 
 def _render(event: Event, level: str, contact: Contact, *, plan: Plan, mail: MailContext) -> Message:
     """The Vietnamese texts of one notification (services.notifier.messages)."""
     data = event.data
-    unit = plan.unit(data["agency"])
-    period = plan.period(data["period"])
     common = {
-        "unit_name": unit.name if unit else data["agency"],
-        "period_name": period.name if period else data["period"],
+        "unit_name": _unit_name(plan, data["agency"]),
+        "period_name": _period_name(plan, data["period"]),
         "recipient_name": contact.name,
         "form_url": f"{mail.intake_url}/reports/{data['period']}",
     }
@@ -215,7 +330,112 @@ def on_contacts_changed(event: Event, *, contacts: ContactStore) -> bool:
     return contacts.add(event.data["agency"], event.subject_version, people, event.occurred_at)
 
 
+# --- the daily digest (the digest process) ----------------------------------------------------------------
+
+
+def compose_digest(
+    *, plan: Plan, facts: FactStore, ledger: LedgerStore, clock: Clock, wall: Clock, mail: MailContext
+) -> date | None:
+    """Today's digest, once its time (07:30 local on a working day) has come: one mail per plan recipient
+    whose role the overdue obligations' levels carry, listing them as they stood at 07:30; nothing for a
+    recipient with nothing to read. Returns the local date covered (None before the time or on a day off).
+
+    Each mail's id is `digest:<plan>:<date>|<e-mail>|email`, inserted once: any number of replicas, each
+    composing on every tick, make one digest per (recipient, local date). A day the clock jumps over gets no
+    digest of its own; the next digest lists everything still overdue.
+    """
+    at = digest_instant(plan, clock.now())
+    if at is None:
+        return None
+    day = local_date(at)
+    entries = overdue_at(plan, facts.all(), at)
+    event_id = digest_event_id(plan, day)
+    due_at = wall.now()
+    for person in plan.recipients:
+        email = (person.get("email") or "").strip()
+        rows = digest_for(plan, str(person.get("role")), entries)
+        if not email or not rows:
+            continue
+        name = str(person.get("name") or "")
+        message = digest_message(
+            recipient_name=name,
+            day=day,
+            rows=[
+                DigestRow(
+                    unit_name=e.unit_name,
+                    period_name=_period_name(plan, e.period),
+                    deadline=e.deadline,
+                    days_overdue=e.days_overdue,
+                    level=e.level,
+                )
+                for e in rows
+            ],
+        )
+        nid = notification_id(event_id, email, EMAIL)
+        ledger.record(
+            Notification(
+                id=nid,
+                event_id=event_id,
+                event_type="digest",
+                agency="",
+                period="",
+                level=DIGEST_LEVEL,
+                recipient=email,
+                recipient_role=str(person.get("role")),
+                recipient_name=name,
+                channel=EMAIL,
+                status=PENDING,
+                decided_at=at,
+                subject=message.subject,
+                text=message.text,
+                html=message.html,
+                message_id=message_id_for(nid, mail.message_domain),
+                next_attempt_at=due_at,
+                kind="digest",
+            )
+        )
+    return day
+
+
+# --- the inbox (HTTP) -------------------------------------------------------------------------------------
+
+
+def inbox(person: str, *, ledger: LedgerStore, reads: InboxStore) -> list[tuple[Notification, datetime | None]]:
+    """A person's inbox: the alerts addressed to their e-mail on the inbox channel, newest first, each with
+    when it was read."""
+    items = ledger.find(recipient=person.strip().lower(), channel=INBOX)
+    items.sort(key=lambda n: (n.decided_at, n.id), reverse=True)
+    read = reads.read_at([n.id for n in items])
+    return [(n, read.get(n.id)) for n in items]
+
+
+def mark_read(
+    notification_id: str, *, person: str, ledger: LedgerStore, reads: InboxStore, wall: Clock
+) -> tuple[Notification, datetime]:
+    """Mark one item of the caller's inbox read (again: no change). Someone else's item is "not found", so
+    the answer does not show that it exists."""
+    item = ledger.get(notification_id)
+    if item is None or item.channel != INBOX or item.recipient.lower() != person.strip().lower():
+        raise NotificationNotFound("Không tìm thấy thông báo trong hộp thư của bạn.", field="id")
+    reads.mark_read(notification_id, by=person, at=wall.now())
+    return item, reads.read_at([notification_id])[notification_id]
+
+
 # --- sending (the sender process) -----------------------------------------------------------------------
+
+
+class ByChannel:
+    """The sender's transport: each notification goes out on the transport of its channel."""
+
+    def __init__(self, transports: dict[str, Transport]) -> None:
+        self.transports = transports
+
+    def send(self, notification: Notification) -> None:
+        """Hand the notification to its channel's transport; an unconfigured channel is a permanent failure."""
+        transport = self.transports.get(notification.channel)
+        if transport is None:
+            raise DeliveryFailed(f"no transport for channel {notification.channel!r}", permanent=True)
+        transport.send(notification)
 
 
 def deliver_due(*, ledger: LedgerStore, transport: Transport, wall: Clock, policy: RetryPolicy, limit: int = 50) -> int:

@@ -123,6 +123,27 @@ def alert_message(
     return _render(subject, blocks)
 
 
+def leadership_message(
+    *, level: str, unit_name: str, period_name: str, deadline: date, days_overdue: int, recipient_name: str
+) -> Message:
+    """A late unit as it reaches the inbox of Sở Nội vụ or the leadership (the level's `digest` roles): what
+    the unit was told, for information; the daily digest gathers the same units by mail."""
+    if level not in DIGEST_LEVEL_LABELS:
+        raise ValueError(f"unknown digest level: {level!r}")
+    unit, period, due = _line(unit_name), _line(period_name), vn_date(deadline)
+    subject = f"[{DIGEST_LEVEL_LABELS[level]}] {period} - {unit}: hạn {due}, quá hạn {days_overdue} ngày"
+    blocks: list[_Block] = [
+        _Para(f"Kính gửi: {_line(recipient_name)}."),
+        _Para(
+            f"{period} của {unit} (hạn nộp ngày {due}) đến nay đã quá hạn {days_overdue} ngày "
+            "nhưng Sở Nội vụ chưa nhận được."
+        ),
+        _Para("Hệ thống đã gửi thông báo đến Thủ trưởng đơn vị."),
+        _Para("Thư tổng hợp hằng ngày liệt kê các đơn vị chậm báo cáo."),
+    ]
+    return _render(subject, blocks)
+
+
 def receipt_message(
     *,
     kind: str,

@@ -1,4 +1,5 @@
-"""Notifier's sender process: delivers the ledger's due notifications by SMTP, retrying with backoff.
+"""Notifier's sender process: delivers the ledger's due notifications (SMTP and the webhook gateway; an inbox
+item is delivered when it is decided), retrying with backoff.
 
 The retries are rows of the ledger (`status` pending/failed, `next_attempt_at` on the wall clock), not broker
 requeues: this process has no broker connection at all, so a slow SMTP server never blocks a heartbeat, and
@@ -10,13 +11,14 @@ due notification; each attempt is still recorded once and every copy carries the
 from __future__ import annotations
 
 import logging
-import time
 
 from services.notifier import handlers
 from services.notifier.bootstrap import build_dependencies
+from services.notifier.domain import EMAIL, WEBHOOK
 from services.notifier.mailer import SmtpTransport
+from services.notifier.webhook import WebhookTransport
 from shared.logs import configure
-from shared.retry import backoff
+from shared.retry import run_forever
 from shared.settings import Settings
 from shared.store import STORE_ERRORS
 
@@ -29,26 +31,23 @@ def main() -> None:
     settings = Settings.from_env()
     configure("notifier-sender", settings.log_level)
     d = build_dependencies(settings)
-    transport = SmtpTransport(settings.smtp_url, settings.mail_from)
-    delay = IDLE_SECONDS
+    transports: dict[str, handlers.Transport] = {EMAIL: SmtpTransport(settings.smtp_url, settings.mail_from)}
+    if settings.webhook_url:
+        transports[WEBHOOK] = WebhookTransport(settings.webhook_url, settings.webhook_secret)
+    transport = handlers.ByChannel(transports)
     indexed = False
-    while True:
-        try:
-            if not indexed:
-                d.ensure_indexes()
-                indexed = True
-            tried = handlers.deliver_due(ledger=d.ledger, transport=transport, wall=d.wall, policy=d.policy)
-            delay = IDLE_SECONDS
-            if tried:
-                log.info("delivery attempts", extra={"count": tried})
-                continue
-        except STORE_ERRORS as exc:
-            log.warning("store unavailable", extra={"error": repr(exc), "delay": delay})
-            delay = backoff(delay)
-        except Exception:
-            log.exception("delivery pass failed")  # a bug must not stop every other mail: retry with backoff
-            delay = backoff(delay)
-        time.sleep(delay)
+
+    def step() -> bool:
+        nonlocal indexed
+        if not indexed:
+            d.ensure_indexes()
+            indexed = True
+        tried = handlers.deliver_due(ledger=d.ledger, transport=transport, wall=d.wall, policy=d.policy)
+        if tried:
+            log.info("delivery attempts", extra={"count": tried})
+        return tried > 0
+
+    run_forever(step, tick=IDLE_SECONDS, what="delivery pass", errors=STORE_ERRORS)
 
 
 if __name__ == "__main__":

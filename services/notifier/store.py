@@ -10,7 +10,7 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 
-from services.notifier.domain import PENDING, SENDABLE, Attempt, Notification, Outcome
+from services.notifier.domain import PENDING, SENDABLE, Attempt, Fact, Notification, Outcome
 from shared.events import Event
 from shared.outbox import ensure_indexes, pending_document, read_events
 from shared.plan import Contact
@@ -21,8 +21,11 @@ BODIES = "bodies"
 ATTEMPTS = "attempts"
 RESENDS = "resends"
 CONTACTS = "contacts"
+FACTS = "facts"
+READS = "reads"
 _NOTIFICATION_FIELDS = {f.name for f in fields(Notification)}
 _ATTEMPT_FIELDS = {f.name for f in fields(Attempt)}
+_FACT_FIELDS = {f.name for f in fields(Fact)}
 _BODY_FIELDS = ("text", "html")
 IN_LIMIT = 50  # above this many ids one read of the attempts beats `$in`, which FerretDB tests per document
 
@@ -51,6 +54,7 @@ class MongoLedgerStore:
         """Indexes for the ledger's filters, the sender's due query and the relay (FerretDB scans anyway)."""
         self.db[NOTIFICATIONS].create_index([("agency", ASCENDING), ("period", ASCENDING)])
         self.db[NOTIFICATIONS].create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
+        self.db[NOTIFICATIONS].create_index([("recipient", ASCENDING), ("channel", ASCENDING)])
         self.db[ATTEMPTS].create_index([("notification_id", ASCENDING)])
         ensure_indexes(self.db, [ATTEMPTS])
 
@@ -148,3 +152,36 @@ class MongoContactStore:
         """The people of the highest version, or None."""
         doc = next(iter(self.db[CONTACTS].find({"agency": agency}).sort("version", DESCENDING).limit(1)), None)
         return [Contact(**c) for c in doc["contacts"]] if doc else None
+
+
+class MongoFactStore:
+    """The obligation facts of the daily digest: one small document per event (`_id` = the event id), inserted
+    once. The digest reads them all once a day (a scan on FerretDB: 116 a year for the 2019 plan)."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+
+    def add(self, fact: Fact) -> bool:
+        """Insert once."""
+        return insert_once(self.db[FACTS], {"_id": fact.event_id, **asdict(fact)})
+
+    def all(self) -> list[Fact]:
+        """Every fact."""
+        return [Fact(**{k: v for k, v in d.items() if k in _FACT_FIELDS}) for d in self.db[FACTS].find({})]
+
+
+class MongoInboxStore:
+    """Read marks of inbox items: `_id` = the notification id, inserted once (the first read stands)."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+
+    def mark_read(self, notification_id: str, *, by: str, at: datetime) -> bool:
+        """Insert once."""
+        return insert_once(self.db[READS], {"_id": notification_id, "by": by, "at": at})
+
+    def read_at(self, notification_ids: Sequence[str]) -> dict[str, datetime]:
+        """First-read instants by id (one `_id $in` read; a person's inbox is small)."""
+        if not notification_ids:
+            return {}
+        return {d["_id"]: d["at"] for d in self.db[READS].find({"_id": {"$in": list(notification_ids)}})}

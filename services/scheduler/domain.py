@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from shared.events import obligation_subject
@@ -12,14 +12,14 @@ from shared.formatting import vn_date
 from shared.plan import Plan, Unit
 from shared.timerules import (
     Deadline,
+    Rung,
     at_local,
     days_late,
     deadline_day,
     deadline_in_force,
     is_on_time,
-    next_working_day,
+    ladder,
     parse_instant,
-    previous_working_day,
 )
 
 FINAL_STATUSES = ("submitted_on_time", "submitted_late", "waived", "closed_by_reorganisation")
@@ -121,30 +121,6 @@ def version_at(instant: datetime) -> int:
     so no read-then-increment is needed (FerretDB updates have no isolation). `obligation.created` is 1.
     """
     return int(instant.timestamp() * 1_000_000)
-
-
-@dataclass(frozen=True)
-class Rung:
-    """One level of the F7 ladder for one generation: what fires, as which event type, and when."""
-
-    level: str
-    event: str
-    at: datetime
-
-
-def ladder(
-    deadline: date, policy: Iterable[dict[str, Any]], holidays: Iterable[date], local_time: str = "08:00"
-) -> list[Rung]:
-    """The ladder of a deadline day D: each level at `local_time` on D + offset, moved to the previous working
-    day (reminders) or the next one (overdue, escalations) when that day is a weekend or a holiday."""
-    hol = frozenset(holidays)
-    hh, mm = (int(x) for x in local_time.split(":"))
-    rungs = []
-    for lv in policy:
-        day = deadline + timedelta(days=int(lv["offset_days"]))
-        day = previous_working_day(day, hol) if lv["shift"] == "previous" else next_working_day(day, hol)
-        rungs.append(Rung(lv["level"], lv["event"], at_local(day, hh, mm)))
-    return sorted(rungs, key=lambda r: r.at)
 
 
 def obligations_for_plan(plan: Plan) -> list[Obligation]:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-import time
 
 from services.scheduler import handlers
 from services.scheduler.bootstrap import build_dependencies
 from shared.logs import configure
-from shared.retry import backoff
+from shared.retry import run_forever
 from shared.settings import Settings
 from shared.store import STORE_ERRORS
 
@@ -21,24 +20,20 @@ def main() -> None:
     settings = Settings.from_env()
     configure("scheduler-loop", settings.log_level)
     d = build_dependencies(settings)
-    delay = TICK_SECONDS
     synced = False
-    while True:
-        try:
-            if not synced:
-                d.obligations.ensure_indexes()
-                created = handlers.sync_plan(d.rt.plan, obligations=d.obligations, clock=d.rt.clock)
-                log.info("plan synced", extra={"obligations_created": created})
-                synced = True
-            handlers.run_pass(plan=d.rt.plan, obligations=d.obligations, passes=d.passes, clock=d.rt.clock)
-            delay = TICK_SECONDS
-        except STORE_ERRORS as exc:
-            log.warning("store unavailable", extra={"error": repr(exc)})
-            delay = backoff(delay)
-        except Exception:
-            log.exception("pass failed")  # a bug must not stop the ladder for every unit: retry with backoff
-            delay = backoff(delay)
-        time.sleep(delay)
+
+    def step() -> bool:
+        nonlocal synced
+        if not synced:
+            d.obligations.ensure_indexes()
+            created = handlers.sync_plan(d.rt.plan, obligations=d.obligations, clock=d.rt.clock)
+            log.info("plan synced", extra={"obligations_created": created})
+            synced = True
+        handlers.run_pass(plan=d.rt.plan, obligations=d.obligations, passes=d.passes, clock=d.rt.clock)
+        return False
+
+    # A failing pass (a bug) must not stop the ladder for every unit: run_forever logs it and retries.
+    run_forever(step, tick=TICK_SECONDS, what="pass", errors=STORE_ERRORS)
 
 
 if __name__ == "__main__":

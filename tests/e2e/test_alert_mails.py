@@ -1,20 +1,29 @@
-"""Alert and receipt mails over real processes (F7, F9, F6): the simulated clock stepped through 2019-H1, the
-mail read back from an SMTP server of the test's own.
+"""Alerts, receipts and digests over real processes (F7, F9, F6): the simulated clock stepped through 2019-H1,
+the mail read back from an SMTP server of the test's own, the webhook requests from a gateway stand-in, the
+inboxes from the notifier's API.
 
 H_CAUKE never reports, H_TIEUCAN reports on 05/06 10:00, H_TRACU sends its staff list on 05/06 10:00. Other
-units get mail too; each check filters the Maildir by the addresses of the unit it is about.
+units get mail too; each check filters the Maildir by the addresses of the unit it is about. A second digest
+process runs beside the stack's own (two notifier replicas composing the digest).
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date
+from urllib.parse import quote
 
 import pytest
+import requests
 
-from tests.support import Mail, OwnSmtp, TestStack, own_smtp, own_stack, wait_for
+from services.notifier.webhook import verify
+from shared.settings import ROOT
+from tests.support import Mail, OwnSmtp, OwnWebhook, TestStack, own_smtp, own_stack, wait_for
 
 H1 = "Báo cáo 6 tháng đầu năm 2019"
 STAFF = "Danh sách cán bộ, công chức phụ trách công tác dân vận chính quyền"
@@ -27,18 +36,72 @@ LEADERSHIP = ("dvcq.snv@travinh.example", "giamdoc.snv@travinh.example", "pct.ub
 # The staff list's escalation_2 (due 08/04) is sent at the first step (03/06), with the days overdue of its own
 # day as the scheduler's event carries them.
 STAFF_DAYS = (date(2019, 4, 8) - date(2019, 3, 29)).days
+WEBHOOK_SECRET = "a-test-gateway-secret-0123456789"
+STEPS = ("06-03T08:00", "06-05T10:00", "06-06T08:00", "06-07T08:00", "06-11T08:00", "06-17T08:00", "06-20T08:00",
+         "06-30T08:00")  # fmt: skip
+DIGEST_DAYS = ("2019-06-03", "2019-06-05", "2019-06-06", "2019-06-07", "2019-06-11", "2019-06-17", "2019-06-20")
+SNV, DIRECTOR, VICE_CHAIRMAN = LEADERSHIP
 
 
 @pytest.fixture(scope="module")
-def mail_stack() -> Iterator[tuple[TestStack, OwnSmtp]]:
-    with own_smtp("m") as smtp, own_stack("m", env={"SMTP_URL": smtp.url}) as s:
-        yield s, smtp
+def mail_stack() -> Iterator[tuple[TestStack, OwnSmtp, OwnWebhook]]:
+    env = {"DVCQ_WEBHOOK_SECRET": WEBHOOK_SECRET}
+    with own_smtp("m") as smtp, OwnWebhook() as hook:
+        with own_stack("m", env={**env, "SMTP_URL": smtp.url, "DVCQ_WEBHOOK_URL": hook.url}) as s:
+            log = open(s.dir / "log" / "extra-digest.log", "ab")  # noqa: SIM115 - the child's
+            replica = subprocess.Popen(
+                [sys.executable, "-m", "services.notifier.digest"], cwd=ROOT, env=s.env, stdout=log, stderr=log
+            )
+            try:
+                yield s, smtp, hook
+            finally:
+                replica.terminate()
+                replica.wait(timeout=10)
+                log.close()
 
 
 def _ledger(s: TestStack, query: str) -> list[dict]:
     resp = s.get("notifier", f"/api/v1/notifications?{query}", role="home_affairs")
     assert resp.status_code == 200, resp.text
     return resp.json()["items"]
+
+
+def _digest_days(s: TestStack) -> set[str]:
+    return {n["event_id"].rsplit(":", 1)[1] for n in _ledger(s, "level=digest")}
+
+
+@pytest.fixture(scope="module")
+def stepped(mail_stack) -> tuple[TestStack, OwnSmtp, OwnWebhook]:
+    """The stepped 2019-H1 scenario, every decided notification of the three units delivered."""
+    s, smtp, hook = mail_stack
+    staff_list = [
+        {"ho_ten": "Nguyễn Thị Lan", "chuc_vu": "Chuyên viên", "email": TRACU_FOCAL, "alert_role": "focal"},
+        {"ho_ten": "Trần Văn Hùng", "chuc_vu": "Chủ tịch UBND huyện", "email": TRACU_HEAD, "alert_role": "head"},
+        {"ho_ten": "Lê Văn Út", "chuc_vu": "Văn thư", "email": "ut.lv@tracu.travinh.example", "alert_role": "other"},
+    ]
+    for step in STEPS:
+        s.set_clock(f"2019-{step}:00+07:00")
+        day = f"2019-{step[:5]}"
+        if day in DIGEST_DAYS:
+            # The digest of a working day is composed once its 07:30 has come; a day the clock jumps over
+            # before that has none, so the scenario waits for it.
+            wait_for(lambda day=day: day in _digest_days(s), what=f"the digest of {day}")
+        if step == "06-05T10:00":
+            # The staff list must come after the 03/06 reminder was decided (the consumer may lag the clock).
+            wait_for(lambda: _ledger(s, "agency=H_TRACU&level=reminder_7"), what="H_TRACU's reminder decided")
+            assert s.post_report("H_TIEUCAN", "2019-H1").json()["on_time"] is True
+            assert s.post_report("H_TRACU", "2019-STAFF", {"staff": staff_list}).status_code == 201
+            wait_for(lambda: _ledger(s, "agency=H_TIEUCAN&level=receipt"), what="H_TIEUCAN's receipt decided")
+
+    # Everything decided for these units, and every digest, has been delivered before anything is counted.
+    def settled() -> bool:
+        notes = [n for agency in ("H_CAUKE", "H_TIEUCAN", "H_TRACU") for n in _ledger(s, f"agency={agency}")]
+        mails = [n for n in notes if n["channel"] == "email"]
+        digests = _ledger(s, "level=digest")
+        return len(mails) == 18 and all(n["status"] == "delivered" for n in notes + digests)
+
+    wait_for(settled, timeout=90, what="every decided notification delivered")
+    return s, smtp, hook
 
 
 def _kind(mail: Mail) -> str:
@@ -64,30 +127,8 @@ def _check_alert(mail: Mail, unit: str, period: str, deadline: str, days: int | 
         assert f"quá hạn {days} ngày" in mail.subject.lower() and f"quá hạn {days} ngày" in mail.text, mail.subject
 
 
-def test_stepping_through_h1_mails_exactly_the_expected_alerts_and_receipts(mail_stack) -> None:
-    s, smtp = mail_stack
-    staff_list = [
-        {"ho_ten": "Nguyễn Thị Lan", "chuc_vu": "Chuyên viên", "email": TRACU_FOCAL, "alert_role": "focal"},
-        {"ho_ten": "Trần Văn Hùng", "chuc_vu": "Chủ tịch UBND huyện", "email": TRACU_HEAD, "alert_role": "head"},
-        {"ho_ten": "Lê Văn Út", "chuc_vu": "Văn thư", "email": "ut.lv@tracu.travinh.example", "alert_role": "other"},
-    ]
-    for step in ("06-03T08:00", "06-05T10:00", "06-06T08:00", "06-07T08:00", "06-11T08:00", "06-17T08:00",
-                 "06-20T08:00", "06-30T08:00"):  # fmt: skip
-        s.set_clock(f"2019-{step}:00+07:00")
-        if step == "06-05T10:00":
-            # The staff list must come after the 03/06 reminder was decided (the consumer may lag the clock).
-            wait_for(lambda: _ledger(s, "agency=H_TRACU&level=reminder_7"), what="H_TRACU's reminder decided")
-            assert s.post_report("H_TIEUCAN", "2019-H1").json()["on_time"] is True
-            assert s.post_report("H_TRACU", "2019-STAFF", {"staff": staff_list}).status_code == 201
-            wait_for(lambda: _ledger(s, "agency=H_TIEUCAN&level=receipt"), what="H_TIEUCAN's receipt decided")
-
-    # Everything decided for these units has been delivered before the Maildir is counted.
-    def settled() -> bool:
-        notes = [n for agency in ("H_CAUKE", "H_TIEUCAN", "H_TRACU") for n in _ledger(s, f"agency={agency}")]
-        return len(notes) == 18 and all(n["status"] == "delivered" for n in notes)
-
-    wait_for(settled, timeout=60, what="every decided mail delivered")
-
+def test_stepping_through_h1_mails_exactly_the_expected_alerts_and_receipts(stepped) -> None:
+    s, smtp, _ = stepped
     name, focal, head = CAUKE
     cauke = smtp.to(focal, head)
     assert Counter((m.to, _kind(m)) for m in cauke) == Counter(
@@ -125,7 +166,9 @@ def test_stepping_through_h1_mails_exactly_the_expected_alerts_and_receipts(mail
     # One distinct Message-ID per notification, the one the ledger holds.
     mails = cauke + tieucan
     assert len({m.message_id for m in mails}) == len(mails)
-    ledger = {n["message_id"]: n for agency in ("H_CAUKE", "H_TIEUCAN") for n in _ledger(s, f"agency={agency}")}
+    ledger = {
+        n["message_id"]: n for agency in ("H_CAUKE", "H_TIEUCAN") for n in _ledger(s, f"agency={agency}&channel=email")
+    }
     assert set(ledger) == {m.message_id for m in mails}
     for mail in mails:
         note = ledger[mail.message_id]
@@ -146,12 +189,121 @@ def test_stepping_through_h1_mails_exactly_the_expected_alerts_and_receipts(mail
     ), [(m.to, m.subject) for m in tracu_h1]
     assert {m.to_name for m in tracu_h1 if m.to in (TRACU_FOCAL, TRACU_HEAD)} == {"Nguyễn Thị Lan", "Trần Văn Hùng"}
 
-    # Leadership gets no per-unit mail (the digest is theirs).
-    assert smtp.to(*LEADERSHIP) == []
+    # Leadership gets no per-unit mail: only the daily digest.
+    leadership = smtp.to(*LEADERSHIP)
+    assert leadership and all(m.subject.startswith("Tổng hợp đơn vị chậm báo cáo ngày ") for m in leadership)
+
+
+def test_the_gateway_receives_exactly_the_alerts_signed(stepped) -> None:
+    s, _, hook = stepped
+    cauke = [h for h in hook.requests if h.json()["agency"] == "H_CAUKE"]
+    name, focal, head = CAUKE
+    assert Counter((h.json()["recipient"]["email"], h.json()["level"]) for h in cauke) == Counter(
+        {
+            (head, "escalation_2"): 2,
+            (focal, "reminder_7"): 1,
+            (focal, "reminder_1"): 1,
+            (head, "reminder_1"): 1,
+            (head, "overdue"): 1,
+            (head, "escalation_1"): 1,
+        }
+    ), [h.json() for h in cauke]
+    ledger = {n["message_id"]: n for n in _ledger(s, "agency=H_CAUKE&channel=webhook")}
+    assert len(ledger) == len(cauke) == len({h.headers["x-dvcq-delivery"] for h in cauke})
+    for h in cauke:
+        body = h.json()
+        assert h.headers["content-type"] == "application/json; charset=utf-8"
+        assert verify(WEBHOOK_SECRET, h.headers["x-dvcq-timestamp"], h.body, h.headers["x-dvcq-signature"])
+        assert not verify(WEBHOOK_SECRET, h.headers["x-dvcq-timestamp"], h.body + b" ", h.headers["x-dvcq-signature"])
+        assert abs(int(h.headers["x-dvcq-timestamp"]) - time.time()) < 600
+        assert h.headers["x-dvcq-delivery"] == body["delivery_id"]
+        note = ledger[body["delivery_id"]]
+        assert note["status"] == "delivered" and note["recipient"] == body["recipient"]["email"]
+        assert body["event_id"] == note["event_id"] and unicodedata.is_normalized("NFC", body["text"])
+        assert name in body["text"] and "hạn 10/06/2019" in body["text"] or "29/03/2019" in body["text"]
+    h1 = {
+        h.json()["level"]: h.json()
+        for h in cauke
+        if h.json()["period"] == "2019-H1" and h.json()["recipient"]["email"] == head
+    }
+    assert h1["escalation_1"]["deadline"] == "2019-06-10" and h1["escalation_1"]["days_overdue"] == 7
+    # Receipts stay off the gateway, and the leadership is never on it.
+    assert not [h for h in hook.requests if h.json()["agency"] == "H_TIEUCAN" and h.json()["level"] == "receipt"]
+    assert not [h for h in hook.requests if h.json()["recipient"]["email"] in LEADERSHIP]
+
+
+def test_the_digest_of_17_06_lists_every_unit_overdue_for_h1_once(stepped) -> None:
+    s, smtp, _ = stepped
+    overdue = s.get("scheduler", "/api/v1/obligations?period=2019-H1&status=overdue").json()["items"]
+    units = s.get("scheduler", "/api/v1/units").json()["items"]
+    order = [u["name"] for u in units if u["code"] in {o["agency"] for o in overdue}]
+    assert len(order) == 28  # every unit but H_TIEUCAN
+
+    (digest,) = [m for m in smtp.to(SNV) if m.subject == "Tổng hợp đơn vị chậm báo cáo ngày 17/06/2019"]
+    h1 = [line for line in digest.text.splitlines() if f"– {H1} –" in line]
+    assert [line.split(" – ")[0].split(". ", 1)[1] for line in h1] == order
+    assert all(line.endswith("– hạn 10/06/2019 – quá hạn 7 ngày – Quá hạn") for line in h1), h1
+    # The director and the vice-chairman follow escalations: H1 reached them only from 20/06.
+    for person in (DIRECTOR, VICE_CHAIRMAN):
+        mails = {m.subject[-10:]: m for m in smtp.to(person)}
+        assert H1 not in mails["17/06/2019"].text
+    (director_20,) = [m for m in smtp.to(DIRECTOR) if m.subject.endswith("20/06/2019")]
+    lines = [line for line in director_20.text.splitlines() if f"– {H1} –" in line]
+    assert len(lines) == 28 and all(line.endswith("quá hạn 10 ngày – Đã báo cáo Giám đốc Sở Nội vụ") for line in lines)
+
+    # Two digest processes ran: one digest per (recipient, day), in the ledger and in the mailboxes.
+    digests = _ledger(s, "level=digest")
+    assert Counter((n["recipient"], n["event_id"]) for n in digests).most_common(1)[0][1] == 1
+    for person in LEADERSHIP:
+        days = Counter(m.subject[-10:] for m in smtp.to(person))
+        assert days and max(days.values()) == 1, (person, days)
+        assert len({m.message_id for m in smtp.to(person)}) == len(smtp.to(person))
+    assert set(Counter(m.subject[-10:] for m in smtp.to(SNV))) <= {
+        f"{d[8:]}/{d[5:7]}/{d[:4]}" for d in DIGEST_DAYS
+    }  # working days the clock stood on after 07:30; none for Sunday 30/06
+
+
+def test_each_person_reads_their_own_inbox(stepped) -> None:
+    s, _, _ = stepped
+    name, focal, head = CAUKE
+    officer = {"Authorization": f"Bearer {s.token('agency', 'H_CAUKE', sub=head)}"}
+    inbox = requests.get(s.url("notifier", "/api/v1/inbox"), headers=officer, timeout=15).json()
+    assert Counter(i["level"] for i in inbox["items"]) == Counter(
+        {"escalation_2": 2, "reminder_1": 1, "overdue": 1, "escalation_1": 1}
+    )
+    assert inbox["unread"] == 5 and [i["decided_at"] for i in inbox["items"]] == sorted(
+        (i["decided_at"] for i in inbox["items"]), reverse=True
+    )
+    first = inbox["items"][0]
+    assert name in first["subject"] and first["read"] is False
+    url = s.url("notifier", f"/api/v1/inbox/{quote(first['id'], safe='')}/read")
+    other = {"Authorization": f"Bearer {s.token('agency', 'H_CAUKE', sub=focal)}"}
+    assert requests.post(url, headers=other, timeout=15).status_code == 404  # someone else's item
+    done = requests.post(url, headers=officer, timeout=15)
+    assert done.status_code == 200 and done.json()["read"] is True
+    again = requests.post(url, headers=officer, timeout=15).json()
+    assert again["read_at"] == done.json()["read_at"]
+    after = requests.get(s.url("notifier", "/api/v1/inbox?unread=true"), headers=officer, timeout=15).json()
+    assert after["unread"] == 4 and first["id"] not in {i["id"] for i in after["items"]}
+
+    # The director's inbox holds every escalation to them and nothing below it; Sở Nội vụ's the overdue too.
+    director = {"Authorization": f"Bearer {s.token('home_affairs', sub=DIRECTOR)}"}
+    levels = Counter(
+        (i["level"], i["period"])
+        for i in requests.get(s.url("notifier", "/api/v1/inbox"), headers=director, timeout=15).json()["items"]
+    )
+    assert levels[("escalation_1", "2019-H1")] == 28 and levels[("escalation_2", "2019-H1")] == 28
+    assert not {lv for lv, _ in levels} - {"escalation_1", "escalation_2"}
+    snv = {"Authorization": f"Bearer {s.token('home_affairs', sub=SNV)}"}
+    snv_levels = Counter(
+        i["level"] for i in requests.get(s.url("notifier", "/api/v1/inbox"), headers=snv, timeout=15).json()["items"]
+    )
+    assert snv_levels["overdue"] == 28
+    assert requests.get(s.url("notifier", "/api/v1/inbox?unread=maybe"), headers=snv, timeout=15).status_code == 400
 
 
 def test_the_ledger_refuses_unknown_filters_and_callers_without_the_role(mail_stack) -> None:
-    s, _ = mail_stack
+    s, _, _ = mail_stack
     bad = s.get("notifier", "/api/v1/notifications?status=sent", role="home_affairs")
     assert bad.status_code == 400 and set(bad.json()["error"]["fields"]) == {"status"}
     assert "status phải là một trong" in bad.json()["error"]["message"]

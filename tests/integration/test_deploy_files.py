@@ -30,12 +30,13 @@ WORKERS = {
     "notifier-relay": "services.notifier.relay",
     "notifier-consumer": "services.notifier.consumer",
     "notifier-sender": "services.notifier.sender",
+    "notifier-digest": "services.notifier.digest",
     "aggregator-consumer": "services.aggregator.consumer",
 }
 DVCQ_PROCESSES = sorted([*HTTP_SERVICES, *WORKERS])
 APP_SPEC = re.compile(r"^(?P<module>[A-Za-z_][\w.]*):create_app\(\)$")
 SECRET_NAME = re.compile(r"(SECRET|PASSWORD|PASS|TOKEN|KEY)$")
-REFERENCE = re.compile(r"^\$\{[A-Z_][A-Z0-9_]*(:?\?[^}]*)?\}$")
+REFERENCE = re.compile(r"^\$\{[A-Z_][A-Z0-9_]*(:?\?[^}]*|:-)?\}$")  # required, or empty by default
 URL_PASSWORD = re.compile(r"://[^/@:\s]+:(?P<password>[^@/]+)@")
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from services.aggregator.domain import board_id
 from services.intake.accounts_domain import AccountExists, LoginAttempt, User
 from services.intake.domain import Extension, Report, ReportAlreadySubmitted, RevisionConflict
-from services.notifier.domain import DEAD, PENDING, SENDABLE, Attempt, Notification, Outcome
+from services.notifier.domain import DEAD, PENDING, SENDABLE, Attempt, Fact, Notification, Outcome
 from services.scheduler.domain import Obligation, Transition
 from shared.catalogue import check_event
 from shared.events import Event
@@ -268,6 +268,46 @@ class FakeContactStore:
         """The highest version's people, or None."""
         mine = [v for k, v in self.versions.items() if k.split(":", 1)[0] == agency]
         return copy.deepcopy(max(mine, key=lambda v: v[0])[1]) if mine else None
+
+
+class FakeFactStore:
+    """The digest's obligation facts inserted once by event id, as MongoFactStore keeps them."""
+
+    def __init__(self) -> None:
+        self.facts: dict[str, Fact] = {}
+        self.add_calls = 0
+
+    def add(self, fact: Fact) -> bool:
+        """Store a fact once; False if its event id was already there."""
+        self.add_calls += 1
+        if fact.event_id in self.facts:
+            return False
+        self.facts[fact.event_id] = copy.deepcopy(fact)
+        return True
+
+    def all(self) -> list[Fact]:
+        """Every fact (a store promises no order: handed out newest first, so no caller can rely on one)."""
+        return [copy.deepcopy(f) for f in reversed(list(self.facts.values()))]
+
+
+class FakeInboxStore:
+    """Read marks inserted once by notification id (the first read stands), as MongoInboxStore keeps them."""
+
+    def __init__(self) -> None:
+        self.reads: dict[str, dict[str, Any]] = {}
+        self.mark_calls = 0
+
+    def mark_read(self, notification_id: str, *, by: str, at: datetime) -> bool:
+        """Record a read once; False if the item was already read."""
+        self.mark_calls += 1
+        if notification_id in self.reads:
+            return False
+        self.reads[notification_id] = {"by": by, "at": at}
+        return True
+
+    def read_at(self, notification_ids: list[str]) -> dict[str, datetime]:
+        """First-read instants of the given ids that were read."""
+        return {nid: self.reads[nid]["at"] for nid in notification_ids if nid in self.reads}
 
 
 class FakeBoardStore:

@@ -36,6 +36,8 @@ PERIOD = "2019-H1"
 DUE_BEFORE = datetime(2019, 6, 11, 0, 0, tzinfo=LOCAL_TZ)
 FOCAL_EMAIL = "daumoi.h-cauke@travinh.example"
 HEAD_EMAIL = "thutruong.h-cauke@travinh.example"
+SNV_DIGEST_EMAIL = "dvcq.snv@travinh.example"  # the plan's recipients: Sở Nội vụ and its director
+DIRECTOR_EMAIL = "giamdoc.snv@travinh.example"
 OFFICER = Principal(sub="daumoi.h-cauke@travinh.example", role="agency", agency=AGENCY)
 OTHER_OFFICER = Principal(sub="daumoi.h-tracu@travinh.example", role="agency", agency="H_TRACU")
 SNV = Principal(sub="chuyenvien@snv.travinh.example", role="home_affairs")
@@ -527,39 +529,63 @@ def notify(event: Event, ledger: FakeLedgerStore | None = None) -> FakeLedgerSto
     return store
 
 
+def by_channel(ledger: FakeLedgerStore, channel: str) -> list[tuple[str, str]]:
+    """(role, recipient) of the ledger's notifications on one channel, sorted."""
+    return sorted((n.recipient_role, n.recipient) for n in ledger.find(channel=channel))
+
+
 def test_overdue_alert_goes_to_the_units_head_only():
     event = level_event("overdue")
     check_event(event)
     ledger = notify(event)
-    (n,) = ledger.find()
+    (n,) = ledger.find(channel="email")
     assert (n.recipient, n.recipient_role, n.level, n.channel) == (HEAD_EMAIL, "head", "overdue", "email")
     assert (n.agency, n.period, n.event_id, n.event_type) == (AGENCY, PERIOD, event.id, "obligation.overdue")
     assert (n.status, n.attempts) == ("pending", 0)
+    # the head's inbox copy, and Sở Nội vụ's inbox (the overdue level's digest role), never its mailbox
+    assert by_channel(ledger, "inbox") == [("head", HEAD_EMAIL), ("snv", SNV_DIGEST_EMAIL)]
+    assert {n.channel for n in ledger.find()} == {"email", "inbox"}
+    assert {n.level for n in ledger.find()} == {"overdue"}
 
 
 def test_last_reminder_goes_to_focal_officer_and_head():
     ledger = notify(level_event("reminder_1"))
-    assert sorted((n.recipient_role, n.recipient) for n in ledger.find()) == [
-        ("focal", FOCAL_EMAIL),
-        ("head", HEAD_EMAIL),
-    ]
+    expected = [("focal", FOCAL_EMAIL), ("head", HEAD_EMAIL)]
+    assert by_channel(ledger, "email") == expected
+    assert by_channel(ledger, "inbox") == expected  # a reminder is not in any digest: no leadership copy
+    assert len(ledger.find()) == 4
     assert {n.level for n in ledger.find()} == {"reminder_1"}
 
 
 def test_first_reminder_goes_to_focal_officer_only():
     ledger = notify(level_event("reminder_7"))
-    assert [n.recipient for n in ledger.find()] == [FOCAL_EMAIL]
+    assert [n.recipient for n in ledger.find(channel="email")] == [FOCAL_EMAIL]
+    assert [n.recipient for n in ledger.find(channel="inbox")] == [FOCAL_EMAIL]
+    assert len(ledger.find()) == 2
 
 
 def test_escalation_goes_to_the_head():
     ledger = notify(level_event("escalation_1", event_type="obligation.escalated"))
-    assert [(n.recipient, n.level) for n in ledger.find()] == [(HEAD_EMAIL, "escalation_1")]
+    assert [(n.recipient, n.level) for n in ledger.find(channel="email")] == [(HEAD_EMAIL, "escalation_1")]
+    assert by_channel(ledger, "inbox") == [
+        ("head", HEAD_EMAIL),
+        ("snv", SNV_DIGEST_EMAIL),
+        ("snv_director", DIRECTOR_EMAIL),
+    ]
 
 
 def test_fulfilled_obligation_sends_a_receipt_to_the_focal_officer():
     ledger = notify(fulfilled_event(local(2019, 6, 5, 9, 0)))
-    (n,) = ledger.find()
+    (n,) = ledger.find(channel="email")
     assert (n.recipient, n.level, n.event_type) == (FOCAL_EMAIL, "receipt", "obligation.fulfilled")
+    (box,) = ledger.find(channel="inbox")  # a receipt reaches no leadership inbox
+    assert (box.recipient, box.level, box.event_type, box.kind) == (
+        FOCAL_EMAIL,
+        "receipt",
+        "obligation.fulfilled",
+        "submitted",
+    )
+    assert len(ledger.find()) == 2
 
 
 def test_created_obligation_notifies_nobody():
@@ -571,9 +597,11 @@ def test_created_obligation_notifies_nobody():
 def test_same_alert_delivered_twice_is_recorded_once_per_recipient():
     event = level_event("reminder_1")
     ledger = notify(event)
+    first = {n.id: n for n in ledger.find()}
     notify(event, ledger)
-    assert len(ledger.find()) == 2
-    assert ledger.record_calls == 4
+    assert {n.id: n for n in ledger.find()} == first and len(first) == 4  # 2 people x (email, inbox)
+    assert ledger.record_calls == 8
+    assert len(ledger.attempts) == 2  # each inbox item's one attempt, recorded once
 
 
 def test_notification_id_is_event_recipient_and_channel():
@@ -581,10 +609,15 @@ def test_notification_id_is_event_recipient_and_channel():
     ledger = notify(overdue, notify(reminder))
     assert set(ledger.notifications) == {
         notification_id(reminder.id, FOCAL_EMAIL, "email"),
+        notification_id(reminder.id, FOCAL_EMAIL, "inbox"),
         notification_id(reminder.id, HEAD_EMAIL, "email"),
+        notification_id(reminder.id, HEAD_EMAIL, "inbox"),
         notification_id(overdue.id, HEAD_EMAIL, "email"),
+        notification_id(overdue.id, HEAD_EMAIL, "inbox"),
+        notification_id(overdue.id, SNV_DIGEST_EMAIL, "inbox"),
     }
     assert notification_id(overdue.id, HEAD_EMAIL, "email") == f"{overdue.id}|{HEAD_EMAIL}|email"
+    assert notification_id(overdue.id, HEAD_EMAIL, "inbox") == f"{overdue.id}|{HEAD_EMAIL}|inbox"
 
 
 # aggregator: on_obligation_event and get_compliance

@@ -10,14 +10,13 @@ from datetime import date, datetime
 import pytest
 
 from services.scheduler import handlers as scheduler
-from services.scheduler.domain import ladder
 from shared.auth import Principal
 from shared.catalogue import check_event
 from shared.clock import FixedClock
 from shared.events import Event
 from shared.plan import Plan, load_plan
 from shared.settings import ROOT
-from shared.timerules import LOCAL_TZ
+from shared.timerules import LOCAL_TZ, ladder
 from tests.unit.fakes import FakeObligationStore, FakePassStore
 
 PLAN = load_plan(ROOT / "plans" / "tra-vinh-2019")

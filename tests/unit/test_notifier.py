@@ -18,6 +18,7 @@ from services.notifier.domain import (
     NotificationNotDead,
     NotificationNotFound,
     RetryPolicy,
+    delivery_id_for,
     message_id_for,
     notification_id,
 )
@@ -35,6 +36,9 @@ AGENCY, PERIOD = "H_CAUKE", "2019-H1"
 FOCAL = "daumoi.h-cauke@travinh.example"
 HEAD = "thutruong.h-cauke@travinh.example"
 LEADERSHIP = {r["email"] for r in PLAN.recipients}
+SNV = ("snv", "dvcq.snv@travinh.example")
+DIRECTOR = ("snv_director", "giamdoc.snv@travinh.example")
+VICE_CHAIRMAN = ("ubnd_vice_chairman", "pct.ubnd@travinh.example")
 MAIL = MailContext(intake_url="https://dvcq.travinh.example", message_domain="travinh.example")
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 POLICY = RetryPolicy(base_seconds=30, cap_seconds=1800, max_attempts=6)
@@ -97,30 +101,86 @@ def decide(
     return ledger
 
 
-def to(ledger: FakeLedgerStore) -> list[tuple[str, str]]:
-    return sorted((n.recipient_role, n.recipient) for n in ledger.find())
+def to(ledger: FakeLedgerStore, channel: str = "email") -> list[tuple[str, str]]:
+    return sorted((n.recipient_role, n.recipient) for n in ledger.find(channel=channel))
+
+
+def email_id(event: Event, recipient: str = HEAD) -> str:
+    return notification_id(event.id, recipient, "email")
 
 
 # deciding: who gets which alert
 
 
 @pytest.mark.parametrize(
-    ("level", "expected"),
+    ("level", "expected", "leaders"),
     [
-        ("reminder_7", [("focal", FOCAL)]),
-        ("reminder_1", [("focal", FOCAL), ("head", HEAD)]),
-        ("overdue", [("head", HEAD)]),
-        ("escalation_1", [("head", HEAD)]),
-        ("escalation_2", [("head", HEAD)]),
+        ("reminder_7", [("focal", FOCAL)], []),
+        ("reminder_1", [("focal", FOCAL), ("head", HEAD)], []),
+        ("overdue", [("head", HEAD)], [SNV]),
+        ("escalation_1", [("head", HEAD)], [DIRECTOR, SNV]),
+        ("escalation_2", [("head", HEAD)], [DIRECTOR, SNV, VICE_CHAIRMAN]),
     ],
 )
-def test_each_level_goes_to_the_units_people_by_the_plans_roles(level, expected):
-    assert to(decide(level_event(level))) == expected
+def test_each_level_goes_to_the_units_people_by_the_plans_roles(level, expected, leaders):
+    ledger = decide(level_event(level))
+    assert to(ledger) == expected
+    # the same people in their inbox, plus the leadership roles of the level's digest (inbox only)
+    assert to(ledger, "inbox") == sorted(expected + leaders)
+    assert to(ledger, "webhook") == []  # no gateway configured in MAIL
+    assert len(ledger.find()) == 2 * len(expected) + len(leaders)
+
+
+def test_with_a_gateway_a_level_also_goes_to_the_units_people_by_webhook_and_a_receipt_does_not():
+    ledger = FakeLedgerStore()
+    for event in (level_event("escalation_1", 7), receipt_of_submission()):
+        handlers.on_obligation_event(
+            delivered(event),
+            ledger=ledger,
+            plan=PLAN,
+            clock=FixedClock(local(2019, 6, 11, 8, 0, 5)),
+            wall=FixedClock(T0),
+            contacts=FakeContactStore(),
+            mail=replace(MAIL, webhook=True),
+        )
+    (hook,) = ledger.find(channel="webhook")
+    assert (hook.recipient, hook.level, hook.status, hook.attempts, hook.next_attempt_at) == (
+        HEAD,
+        "escalation_1",
+        "pending",
+        0,
+        T0,
+    )
+    assert hook.message_id == delivery_id_for(hook.id) and hook.html == ""
+    assert json.loads(hook.text)["delivery_id"] == hook.message_id
+    assert to(ledger) == [("focal", FOCAL), ("head", HEAD)]  # the escalation's and the receipt's mails
+
+
+def test_an_inbox_item_is_delivered_when_decided_with_its_one_attempt_recorded_once():
+    event = level_event("overdue", 1)
+    ledger = decide(event)
+    decide(event, ledger=ledger)
+    items = ledger.find(channel="inbox")
+    assert {n.recipient for n in items} == {HEAD, SNV[1]}
+    for n in items:
+        assert (n.status, n.attempts, n.next_attempt_at, n.delivered_at) == ("delivered", 1, None, T0)
+        assert [(a.number, a.outcome, a.channel, a.recipient) for a in ledger.attempts_of([n.id])[n.id]] == [
+            (1, "delivered", "inbox", n.recipient)
+        ]
+    assert sorted((e.type, e.data["notification_id"]) for e in ledger.outbox) == sorted(
+        ("notification.delivered", n.id) for n in items
+    )
+    (snv,) = [n for n in items if n.recipient == SNV[1]]
+    assert snv.recipient_name == "Phòng Công chức, viên chức - Sở Nội vụ"
+    assert "Ủy ban nhân dân huyện Cầu Kè" in snv.subject and "quá hạn 1 ngày" in snv.subject
+    assert "10/06/2019" in snv.subject and "Kính gửi: Phòng Công chức, viên chức - Sở Nội vụ." in snv.text
+    assert (snv.level, snv.recipient_role, snv.agency, snv.period) == ("overdue", "snv", AGENCY, PERIOD)
+    assert run_sender(ledger, FakeTransport(), FixedClock(T0)) == 1  # only the head's mail is sent
 
 
 def test_a_decided_mail_is_pending_due_now_on_the_wall_clock_with_a_message_id_fixed_from_its_id():
     event = level_event("overdue", 1)
-    (n,) = decide(event).find()
+    (n,) = decide(event).find(channel="email")
     assert n.id == notification_id(event.id, HEAD, "email") == f"{event.id}|{HEAD}|email"
     assert (n.status, n.attempts, n.next_attempt_at, n.channel) == ("pending", 0, T0, "email")
     assert n.decided_at == local(2019, 6, 11, 8, 0, 5)  # business time
@@ -130,7 +190,7 @@ def test_a_decided_mail_is_pending_due_now_on_the_wall_clock_with_a_message_id_f
 
 
 def test_an_alert_names_the_unit_the_report_the_deadline_the_days_overdue_and_the_form():
-    (n,) = decide(level_event("overdue", 1)).find()
+    (n,) = decide(level_event("overdue", 1)).find(channel="email")
     assert "Ủy ban nhân dân huyện Cầu Kè" in n.subject and "Báo cáo 6 tháng đầu năm 2019" in n.subject
     assert "10/06/2019" in n.subject and "quá hạn 1 ngày" in n.text
     assert "https://dvcq.travinh.example/reports/2019-H1" in n.text
@@ -143,7 +203,7 @@ def test_an_alert_names_the_unit_the_report_the_deadline_the_days_overdue_and_th
     [("escalation_1", 7, "Giám đốc Sở Nội vụ"), ("escalation_2", 10, "Phó Chủ tịch UBND tỉnh phụ trách")],
 )
 def test_an_escalation_tells_the_head_to_whom_it_was_escalated(level, days, who):
-    (n,) = decide(level_event(level, days)).find()
+    (n,) = decide(level_event(level, days)).find(channel="email")
     assert who in n.subject and who in n.text
     assert f"quá hạn {days} ngày" in n.text
 
@@ -159,8 +219,13 @@ def test_leadership_never_gets_a_per_unit_mail_even_when_a_policy_names_their_ro
         ("escalation_2", 10),
     ):
         ledger = decide(level_event(level, days), plan=plan)
-        assert ledger.find() and not {n.recipient for n in ledger.find()} & LEADERSHIP, level
-        assert {n.recipient_role for n in ledger.find()} <= {"focal", "head"}
+        mails = ledger.find(channel="email")
+        assert mails and not {n.recipient for n in mails} & LEADERSHIP, level
+        assert {n.recipient_role for n in mails} <= {"focal", "head"}
+        # their inbox follows the level's `digest` roles, not the policy's `to`
+        digest = next(lv.digest for lv in PLAN.escalation if lv.level == level)
+        leaders = [n for n in ledger.find(channel="inbox") if n.recipient in LEADERSHIP]
+        assert sorted(n.recipient_role for n in leaders) == sorted(digest), level
 
 
 def test_the_same_event_twice_decides_each_mail_once():
@@ -168,7 +233,8 @@ def test_the_same_event_twice_decides_each_mail_once():
     ledger = decide(event)
     first = {n.id: n for n in ledger.find()}
     decide(event, ledger=ledger)
-    assert {n.id: n for n in ledger.find()} == first and len(first) == 2
+    assert {n.id: n for n in ledger.find()} == first and len(first) == 4  # focal and head, mail and inbox
+    assert ledger.record_calls == 8 and len(ledger.attempts) == 2 and len(ledger.outbox) == 2
 
 
 def test_obligation_events_that_alert_nobody_decide_nothing():
@@ -210,23 +276,27 @@ def test_the_latest_staff_list_replaces_the_plans_contacts_whatever_the_order_th
     assert handlers.on_contacts_changed(delivered(contacts_event(1, v1)), contacts=staff)
     assert not handlers.on_contacts_changed(delivered(contacts_event(2, v2)), contacts=staff)
     ledger = decide(level_event("reminder_1"), contacts=staff)
-    assert sorted((n.recipient_role, n.recipient, n.recipient_name) for n in ledger.find()) == [
-        ("focal", "lan.nt@caukee.travinh.example", "Nguyễn Thị Lan"),
-        ("head", "hung.tv@caukee.travinh.example", "Trần Văn Hùng"),
-    ]
+    for channel in ("email", "inbox"):
+        assert sorted((n.recipient_role, n.recipient, n.recipient_name) for n in ledger.find(channel=channel)) == [
+            ("focal", "lan.nt@caukee.travinh.example", "Nguyễn Thị Lan"),
+            ("head", "hung.tv@caukee.travinh.example", "Trần Văn Hùng"),
+        ], channel
+    assert len(ledger.find()) == 4
     assert all(n.recipient_name in n.text for n in ledger.find())
     other_unit = replace(level_event("reminder_1"), data={**level_event("reminder_1").data, "agency": "H_TRACU"})
-    assert {n.recipient for n in decide(other_unit, contacts=staff).find()} == {
-        "daumoi.h-tracu@travinh.example",
-        "thutruong.h-tracu@travinh.example",
-    }
+    other = decide(other_unit, contacts=staff)
+    for channel in ("email", "inbox"):
+        assert {n.recipient for n in other.find(channel=channel)} == {
+            "daumoi.h-tracu@travinh.example",
+            "thutruong.h-tracu@travinh.example",
+        }, channel
 
 
 # deciding: receipts to the focal officer
 
 
-def test_a_submission_receipt_goes_to_the_focal_officer_with_the_verdict():
-    fulfilled = obligation_event(
+def receipt_of_submission() -> Event:
+    return obligation_event(
         "obligation.fulfilled",
         {
             "status": "submitted_late",
@@ -238,10 +308,16 @@ def test_a_submission_receipt_goes_to_the_focal_officer_with_the_verdict():
         },
         suffix="fulfilled",
     )
-    (n,) = decide(fulfilled).find()
+
+
+def test_a_submission_receipt_goes_to_the_focal_officer_with_the_verdict():
+    ledger = decide(receipt_of_submission())
+    (n,) = ledger.find(channel="email")
     assert (n.recipient, n.level, n.kind) == (FOCAL, "receipt", "submitted")
     assert "Đã nhận báo cáo" in n.subject and "trễ hạn" in n.subject
     assert "10:00 12/06/2019" in n.text
+    (box,) = ledger.find(channel="inbox")  # the same receipt in the focal officer's inbox, no one else's
+    assert (box.recipient, box.kind, box.subject, box.text) == (FOCAL, "submitted", n.subject, n.text)
 
 
 def test_extension_refusal_and_waiver_receipts_go_to_the_focal_officer():
@@ -266,9 +342,15 @@ def test_extension_refusal_and_waiver_receipts_go_to_the_focal_officer():
     ledger = FakeLedgerStore()
     for event in (extended, refused, waived):
         decide(event, ledger=ledger)
-    notes = {n.kind: n for n in ledger.find()}
+    notes = {n.kind: n for n in ledger.find(channel="email")}
     assert set(notes) == {"extended", "refused", "waived"}
     assert {n.recipient for n in notes.values()} == {FOCAL}
+    assert sorted((n.kind, n.recipient) for n in ledger.find(channel="inbox")) == [
+        ("extended", FOCAL),
+        ("refused", FOCAL),
+        ("waived", FOCAL),
+    ]
+    assert len(ledger.find()) == 6
     assert "20/06/2019" in notes["extended"].subject
     assert "Không có lý do chính đáng." in notes["refused"].text
     assert "Đơn vị mới thành lập." in notes["waived"].text
@@ -304,8 +386,10 @@ def run_sender(ledger: FakeLedgerStore, transport: FakeTransport, wall: FixedClo
 
 
 def test_failed_sends_are_retried_on_the_backoff_schedule_then_delivered_with_the_same_message_id():
-    ledger = decide(level_event("overdue", 1))
-    (nid,) = ledger.notifications
+    event = level_event("overdue", 1)
+    ledger = decide(event)
+    nid = email_id(event)
+    shelved = list(ledger.outbox)  # the inbox items' deliveries, recorded when decided
     wall = FixedClock(T0)
     transport = FakeTransport(failures=2)
     assert run_sender(ledger, transport, wall) == 1
@@ -330,7 +414,8 @@ def test_failed_sends_are_retried_on_the_backoff_schedule_then_delivered_with_th
         (3, "delivered", "email", HEAD),
     ]
     assert "unreachable" in attempts[0].error and attempts[2].error is None
-    events = ledger.outbox
+    assert ledger.outbox[: len(shelved)] == shelved and len(shelved) == 2
+    events = ledger.outbox[len(shelved) :]
     assert [e.type for e in events] == ["notification.failed", "notification.failed", "notification.delivered"]
     assert [e.data["attempt"] for e in events] == [1, 2, 3] and len({e.id for e in events}) == 3
     assert {(e.data["notification_id"], e.data["recipient"], e.data["channel"]) for e in events} == {
@@ -341,8 +426,9 @@ def test_failed_sends_are_retried_on_the_backoff_schedule_then_delivered_with_th
 
 
 def test_a_notification_is_dead_after_the_last_attempt_and_a_resend_delivers_it_keeping_its_attempts():
-    ledger = decide(level_event("overdue", 1))
-    (nid,) = ledger.notifications
+    event = level_event("overdue", 1)
+    ledger = decide(event)
+    nid = email_id(event)
     wall = FixedClock(T0)
     transport = FakeTransport(failures=6)
     for _ in range(10):
@@ -364,8 +450,9 @@ def test_a_notification_is_dead_after_the_last_attempt_and_a_resend_delivers_it_
 
 
 def test_only_a_dead_notification_can_be_resent_and_an_unknown_one_is_not_found():
-    ledger = decide(level_event("overdue", 1))
-    (nid,) = ledger.notifications
+    event = level_event("overdue", 1)
+    ledger = decide(event)
+    nid = email_id(event)
     with pytest.raises(NotificationNotDead) as refused:
         handlers.resend(nid, by="snv", ledger=ledger, wall=FixedClock(T0))
     assert refused.value.field == "status" and "pending" in refused.value.message
@@ -377,27 +464,30 @@ def test_only_a_dead_notification_can_be_resent_and_an_unknown_one_is_not_found(
 def test_a_permanent_refusal_is_dead_at_once():
     ledger = decide(level_event("overdue", 1))
     run_sender(ledger, FakeTransport(failures=1, permanent=True), FixedClock(T0))
-    (n,) = ledger.find()
+    (n,) = ledger.find(channel="email")
     assert (n.status, n.attempts) == ("dead", 1)
 
 
 def test_an_attempt_recorded_before_a_crash_is_applied_without_sending_again():
-    ledger = decide(level_event("overdue", 1))
-    (nid,) = ledger.notifications
+    event = level_event("overdue", 1)
+    ledger = decide(event)
+    nid = email_id(event)
     transport = FakeTransport()
     n = ledger.get(nid)
     handlers.deliver(n, ledger=ledger, transport=transport, wall=FixedClock(T0), policy=POLICY)
     ledger.notifications[nid] = n  # the crash: the attempt is recorded, the notification's state is not
     run_sender(ledger, transport, FixedClock(T0 + timedelta(seconds=5)))
     assert ledger.get(nid).status == "delivered" and ledger.get(nid).attempts == 1
-    assert len(transport.sent) == 1 and len(ledger.outbox) == 1
+    assert len(transport.sent) == 1
+    assert [e.data["attempt"] for e in ledger.outbox if e.data["notification_id"] == nid] == [1]
+    assert len(ledger.outbox) == 3  # and the two inbox items' deliveries
 
 
 # the e-mail itself
 
 
 def test_the_mail_carries_encoded_display_names_the_subject_both_bodies_and_the_stored_message_id():
-    (n,) = decide(level_event("escalation_1", 7)).find()
+    (n,) = decide(level_event("escalation_1", 7)).find(channel="email")
     msg = build_message(n, mail_from="dvcq@travinh.example", now=T0)
     raw = msg.as_bytes()
     assert raw.isascii()  # headers RFC 2047-encoded, bodies transfer-encoded
@@ -430,7 +520,7 @@ def test_an_unreachable_smtp_server_is_a_temporary_failure():
     from tests.support import free_ports
 
     (port,) = free_ports(1)
-    (n,) = decide(level_event("overdue", 1)).find()
+    (n,) = decide(level_event("overdue", 1)).find(channel="email")
     with pytest.raises(DeliveryFailed) as failed:
         SmtpTransport(f"smtp://127.0.0.1:{port}", "dvcq@travinh.example").send(n)
     assert not failed.value.permanent
@@ -445,7 +535,9 @@ def test_a_long_vietnamese_subject_and_name_survive_folding_with_every_space(lev
     handlers.on_contacts_changed(
         delivered(contacts_event(1, [person("focal", name, FOCAL), person("head", name, HEAD)])), contacts=staff
     )
-    for n in decide(level_event(level, days), contacts=staff).find():
+    mails = decide(level_event(level, days), contacts=staff).find(channel="email")
+    assert mails
+    for n in mails:
         raw = build_message(n, mail_from="dvcq@travinh.example", now=T0).as_bytes()
         parsed = email.message_from_bytes(raw, policy=default_policy)
         assert str(parsed["Subject"]) == n.subject and len(n.subject) > 78
@@ -463,5 +555,5 @@ def test_a_level_decided_late_keeps_the_days_overdue_of_its_own_day():
         contacts=FakeContactStore(),
         mail=MAIL,
     )
-    (n,) = ledger.find()
+    (n,) = ledger.find(channel="email")
     assert "quá hạn 10 ngày" in n.subject and "quá hạn 10 ngày" in n.text
