@@ -68,6 +68,26 @@ def _user(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rebuild(args: argparse.Namespace) -> int:
+    # Imported here: only this command needs the aggregator's store (it writes beside the running stack).
+    from services.aggregator import handlers
+    from services.aggregator.bootstrap import build_dependencies
+    from shared.events import Event
+    from shared.replay import event_feed
+
+    settings = Settings.from_env()
+    headers = {"Authorization": "Bearer " + issue_token(settings.secret, sub="rebuild@dvcq", role="service")}
+    events = [
+        Event.from_dict({k: v for k, v in item.items() if k != "cursor"})
+        for producer in ("intake", "scheduler")
+        for item in event_feed(settings.service_urls[producer], headers)
+    ]
+    d = build_dependencies(settings)
+    counts = handlers.rebuild(events, boards=d.boards, reports=d.reports, closings=d.closings, plan=d.rt.plan)
+    print(f"dvcq: read models rebuilt from {counts['events']} events ({counts['boards']} periods on the board)")
+    return 0
+
+
 def _stack(args: argparse.Namespace) -> int:
     from shared.procs import Stack
 
@@ -168,6 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
     clock.add_argument("now", nargs="?", help="ISO 8601 instant with offset, e.g. 2019-06-10T08:00:00+07:00")
     clock.add_argument("--rate", type=float, default=0.0, help="simulated seconds per real second (0 = frozen)")
     clock.set_defaults(func=_clock)
+    rebuild = sub.add_parser(
+        "rebuild-read-models",
+        help="rebuild the aggregator's board and reports from the producers' event feeds (stop its consumer first)",
+    )
+    rebuild.set_defaults(func=_rebuild)
     replay = sub.add_parser("replay", help="replay the plan year on the running local stack (a demo)")
     replay.add_argument("--start", default="2019-03-14", help="first simulated day (YYYY-MM-DD)")
     replay.add_argument("--end", default="2019-12-31", help="last simulated day (YYYY-MM-DD)")

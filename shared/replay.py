@@ -108,7 +108,7 @@ def read_feed(fetch_page: Callable[[str | None], list[dict[str, Any]]]) -> list[
     return items
 
 
-def _events(producer: str, headers: dict[str, str]) -> list[dict[str, Any]]:
+def event_feed(producer: str, headers: dict[str, str]) -> list[dict[str, Any]]:
     """The whole `GET /api/v1/events` feed of a producer, page by page."""
 
     def fetch_page(after: str | None) -> list[dict[str, Any]]:
@@ -126,7 +126,7 @@ def _settled_events(scheduler: str, headers: dict[str, str], settle: float = 2.0
     deadline = time.monotonic() + settle
     last: list[dict[str, Any]] | None = None
     while True:
-        levels = [e for e in _events(scheduler, headers) if e["type"] in LEVEL_TYPES]
+        levels = [e for e in event_feed(scheduler, headers) if e["type"] in LEVEL_TYPES]
         if last is not None and len(levels) == len(last) or time.monotonic() > deadline:
             return levels
         last = levels

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.aggregator.store import MongoBoardStore
+from services.aggregator.store import MongoArchive, MongoBoardStore, MongoClosingStore, MongoReportsStore
 from shared.runtime import Runtime
 from shared.settings import Settings
 
@@ -15,9 +15,22 @@ class Dependencies:
 
     rt: Runtime
     boards: MongoBoardStore
+    reports: MongoReportsStore
+    closings: MongoClosingStore
+    archive: MongoArchive
+
+    def ensure_indexes(self) -> None:
+        """The aggregator's indexes (idempotent)."""
+        self.archive.ensure_indexes()
 
 
 def build_dependencies(settings: Settings) -> Dependencies:
     """Create the store client, read model stores, plan and clock (inside the process that uses them)."""
     rt = Runtime.build(settings, "aggregator")
-    return Dependencies(rt=rt, boards=MongoBoardStore(rt.db))
+    return Dependencies(
+        rt=rt,
+        boards=MongoBoardStore(rt.db),
+        reports=MongoReportsStore(rt.db),
+        closings=MongoClosingStore(rt.db),
+        archive=MongoArchive(rt.db),
+    )

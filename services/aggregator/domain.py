@@ -27,41 +27,42 @@ def new_board(plan_id: str, period: str) -> dict[str, Any]:
 def apply_obligation_event(board: dict[str, Any], event_type: str, version: int, data: dict[str, Any]) -> bool:
     """Apply one obligation event to the board; True if it changed anything.
 
-    Applied only when its `subject_version` is newer than the unit's; final statuses stick, so the same
-    event twice, or an old one after a newer, changes nothing. The first final status (fulfilled, waived,
-    closed) is applied whatever its version: a report received before the deadline but delivered after
-    that day's `obligation.overdue` (a broker outage) still ends as submitted on time.
+    Each field is kept from the event that decides it whatever the delivery order, so the same events delivered
+    twice or in any order leave the board a rebuild would make:
+    - the status: the first final event (fulfilled, waived, closed) wins and sticks, whatever its version: a
+      report received before the deadline but delivered after that day's `obligation.overdue` (a broker
+      outage) still ends as submitted on time;
+    - the deadline in force (`due_before`, `generation`): from the event of the highest (generation, version)
+      that carries one; `extended` once any extension is seen;
+    - the level: from the level event of the highest version.
     """
     units = board["units"]
     agency = data["agency"]
-    entry = units.get(agency)
-    first_final = event_type in FINAL_EVENTS and (entry is None or entry["status"] not in FINAL_STATUSES)
-    if entry is not None and version <= entry["version"] and not first_final:
-        return False
-    entry = dict(entry or {"status": "pending", "level": None, "received_at": None, "days_late": None})
-    final = entry["status"] in FINAL_STATUSES
-    if event_type == "obligation.created":
-        entry.setdefault("due_before", data["due_before"])
-        entry.setdefault("generation", data["generation"])
-    elif event_type == "obligation.fulfilled" and not final:
-        entry.update(
-            status=data["status"],
-            received_at=data["received_at"],
-            days_late=data["days_late"],
-            due_before=data["due_before"],
-            generation=data["generation"],
-        )
-    elif event_type == "obligation.extended" and not final:
-        entry.update(due_before=data["due_before"], generation=data["generation"], extended=True)
-    elif event_type == "obligation.waived" and not final:
-        entry.update(status="waived")
-    elif event_type == "obligation.closed" and not final:
-        entry.update(status="closed_by_reorganisation")
-    elif event_type in LEVEL_EVENTS:
-        entry.update(level=data["level"])
-        entry.setdefault("due_before", data["due_before"])  # an alert may arrive before obligation.created
-        entry.setdefault("generation", data["generation"])
+    old = units.get(agency)
+    entry = dict(old or {"status": "pending", "level": None, "received_at": None, "days_late": None, "version": 0})
+    if "due_before" in data and "generation" in data:
+        key = (int(data["generation"]), version)
+        if key > (entry.get("deadline_generation", 0), entry.get("deadline_version", 0)):
+            entry.update(
+                due_before=data["due_before"],
+                generation=data["generation"],
+                deadline_generation=key[0],
+                deadline_version=key[1],
+            )
+    if event_type == "obligation.extended":
+        entry["extended"] = True
+    if event_type in LEVEL_EVENTS and version > entry.get("level_version", 0):
+        entry.update(level=data["level"], level_version=version)
+    if entry["status"] not in FINAL_STATUSES:
+        if event_type == "obligation.fulfilled":
+            entry.update(status=data["status"], received_at=data["received_at"], days_late=data["days_late"])
+        elif event_type == "obligation.waived":
+            entry.update(status="waived")
+        elif event_type == "obligation.closed":
+            entry.update(status="closed_by_reorganisation")
     entry["version"] = max(version, entry.get("version", 0))
+    if entry == old:
+        return False
     units[agency] = entry
     return True
 
@@ -114,3 +115,59 @@ def compliance_view(board: dict[str, Any], plan: Plan, now: datetime) -> dict[st
             (r for r in rows if r["status"] == "overdue"), key=lambda r: (-(r["days_overdue"] or 0), r["order"] or 0)
         ),
     }
+
+
+# --- the reports of a period (F11, F12) and closing it (chốt số liệu) ----------------------------------------
+
+REPORT_EVENTS = ("report.submitted", "report.amended")
+
+
+def reports_id(plan_id: str, period: str) -> str:
+    """The `_id` of a period's reports document (each unit's latest revision)."""
+    return f"reports:{plan_id}:{period}"
+
+
+def new_reports(plan_id: str, period: str) -> dict[str, Any]:
+    """An empty reports document for a period."""
+    return {"_id": reports_id(plan_id, period), "plan": plan_id, "period": period, "units": {}}
+
+
+def closing_id(plan_id: str, period: str) -> str:
+    """The `_id` of a period's closing (inserted once: a period is closed once)."""
+    return f"closing:{plan_id}:{period}"
+
+
+def revision_instant(data: dict[str, Any]) -> datetime:
+    """When a revision arrived: the amendment's instant, else the first submission's receipt."""
+    return parse_instant(data.get("amended_at") or data["received_at"])
+
+
+def apply_report_event(doc: dict[str, Any], data: dict[str, Any], closed_at: datetime | None) -> bool:
+    """Keep a unit's latest revision (content, receipt, source) in its period's document; True if it changed.
+
+    Applied only when the revision is newer than the one kept, so a revision delivered twice or after a newer
+    one changes nothing, and an amendment that arrives before its submission is kept and the submission then
+    ignored (the receipt time travels in every revision). Every revision that arrived after the period was
+    closed is listed in `after_close` (decided by its own instant against the closing's, so a rebuild decides
+    the same).
+    """
+    agency = data["agency"]
+    entry = doc["units"].get(agency)
+    revision = int(data["revision"])
+    late = sorted(set((entry or {}).get("after_close", [])))
+    if closed_at is not None and revision_instant(data) > closed_at and revision not in late:
+        late = sorted([*late, revision])
+    if entry is not None and revision <= entry["revision"]:
+        if late == entry.get("after_close", []):
+            return False
+        doc["units"][agency] = {**entry, "after_close": late}
+        return True
+    doc["units"][agency] = {
+        "revision": revision,
+        "received_at": data["received_at"],
+        "revised_at": local_iso(revision_instant(data)),
+        "source": data.get("source"),
+        "content": data.get("content") or {},
+        "after_close": late,
+    }
+    return True

@@ -2,23 +2,89 @@
 
 from __future__ import annotations
 
+import hashlib
+import uuid
+from collections.abc import Sequence
+from datetime import date
 from typing import Any, Protocol
 
-from services.aggregator.domain import apply_obligation_event, compliance_view, new_board
+from services.aggregator import documents
+from services.aggregator.consolidation import consolidated_data, snapshot
+from services.aggregator.domain import (
+    apply_obligation_event,
+    apply_report_event,
+    compliance_view,
+    new_board,
+    new_reports,
+)
+from services.aggregator.totals import (
+    PeriodTotals,
+    StandoutRatio,
+    period_totals,
+    same_period_last_year,
+    suggest_standouts,
+)
 from shared.events import Event
 from shared.plan import Plan
-from shared.timerules import Clock
+from shared.timerules import Clock, local_iso, parse_instant
+
+EXPORT_KINDS = ("report", "urging_letter", "xlsx", "csv")
+
+
+class AggregatorError(Exception):
+    """Base of the aggregator's domain errors; `message` is Vietnamese, `field` names what it is about."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class PeriodUnknown(AggregatorError):
+    """The plan has no such period."""
+
+
+class PeriodAlreadyClosed(AggregatorError):
+    """A period is closed once."""
+
+
+class NothingToUrge(AggregatorError):
+    """No unit is overdue: there is no one to send an urging letter to."""
+
+
+class DocumentNotFound(AggregatorError):
+    """No archived document has this id."""
 
 
 class BoardStore(Protocol):
-    """Compliance documents, one per period, read and written by `_id`."""
+    """Documents, one per period, read and written by `_id` (the board, the reports)."""
 
     def get(self, plan_id: str, period: str) -> dict[str, Any] | None:
-        """A period's compliance document."""
+        """A period's document."""
         ...
 
-    def put(self, board: dict[str, Any]) -> None:
-        """Replace a period's compliance document."""
+    def put(self, doc: dict[str, Any]) -> None:
+        """Replace a period's document."""
+        ...
+
+
+class ClosingStore(Protocol):
+    """Closings of periods, each inserted once."""
+
+    def close(self, plan_id: str, period: str, closing: dict[str, Any]) -> bool:
+        """Insert the closing once; False if already closed."""
+        ...
+
+    def get(self, plan_id: str, period: str) -> dict[str, Any] | None:
+        """The closing of a period, or None."""
+        ...
+
+
+class Archive(Protocol):
+    """Issued documents with the data they were made from; never changed."""
+
+    def add(self, record: dict[str, Any]) -> bool:
+        """Insert a record."""
         ...
 
 
@@ -32,8 +98,29 @@ def on_obligation_event(event: Event, *, boards: BoardStore, plan: Plan) -> bool
     return changed
 
 
-def get_compliance(period: str, *, boards: BoardStore, plan: Plan, clock: Clock) -> dict[str, Any] | None:
-    """The compliance of a period, or None when the plan has no such period."""
+def on_report_event(event: Event, *, reports: BoardStore, closings: ClosingStore, plan: Plan) -> bool:
+    """Keep a unit's latest revision in its period's reports document (and whether it came after closing)."""
+    period = event.data["period"]
+    doc = reports.get(plan.id, period) or new_reports(plan.id, period)
+    closing = closings.get(plan.id, period)
+    closed_at = parse_instant(closing["closed_at"]) if closing else None
+    changed = apply_report_event(doc, event.data, closed_at)
+    if changed:
+        reports.put(doc)
+    return changed
+
+
+def get_compliance(
+    period: str,
+    *,
+    boards: BoardStore,
+    plan: Plan,
+    clock: Clock,
+    closings: ClosingStore | None = None,
+    reports: BoardStore | None = None,
+) -> dict[str, Any] | None:
+    """The compliance of a period, or None when the plan has no such period; with `closings` whether its
+    figures are closed, with `reports` each unit's latest revision and the revisions received after closing."""
     entry = plan.period(period)
     if entry is None:
         return None
@@ -41,4 +128,185 @@ def get_compliance(period: str, *, boards: BoardStore, plan: Plan, clock: Clock)
     view["period_name"] = entry.name
     view["applicable"] = entry.applicable
     view["not_applicable_reason"] = entry.not_applicable_reason
+    closing = closings.get(plan.id, period) if closings else None
+    view["closed"] = _closing_json(closing)
+    if reports is not None:
+        kept = _reports_of(reports, plan, period)
+        for row in view["units"]:
+            entry = kept.get(row["agency"]) or {}
+            row["revision"] = entry.get("revision")
+            row["revised_at"] = entry.get("revised_at")
+            row["revisions_after_close"] = entry.get("after_close", [])
     return view
+
+
+def _closing_json(closing: dict[str, Any] | None) -> dict[str, Any] | None:
+    if closing is None:
+        return None
+    return {"closed_at": local_iso(parse_instant(closing["closed_at"])), "closed_by": closing.get("closed_by")}
+
+
+def overdue(*, boards: BoardStore, plan: Plan, clock: Clock) -> list[dict[str, Any]]:
+    """Every unit overdue in any period, the longest overdue first (then the period's deadline, official order)."""
+    out = []
+    for period in plan.obligation_periods():
+        view = get_compliance(period.key, boards=boards, plan=plan, clock=clock)
+        assert view is not None
+        out += [{**row, "period": period.key, "period_name": period.name} for row in view["overdue"]]
+    return sorted(out, key=lambda r: (-(r["days_overdue"] or 0), r["due_before"] or "", r["order"] or 0))
+
+
+def _reports_of(reports: BoardStore, plan: Plan, period: str) -> dict[str, Any]:
+    doc = reports.get(plan.id, period)
+    return dict(doc["units"]) if doc else {}
+
+
+def summary(period: str, *, boards: BoardStore, reports: BoardStore, plan: Plan, clock: Clock) -> PeriodTotals:
+    """A period's indicator totals (F11) over its expected units, compared with the same period a year earlier
+    where the plan has it."""
+    if plan.period(period) is None:
+        raise PeriodUnknown(f"Không có kỳ báo cáo '{period}'.", field="period")
+    view = get_compliance(period, boards=boards, plan=plan, clock=clock)
+    assert view is not None
+    expected = [r["agency"] for r in view["units"] if r["status"] not in ("waived", "closed_by_reorganisation")]
+    current = {a: r["content"] for a, r in _reports_of(reports, plan, period).items()}
+    before = same_period_last_year(period)
+    previous = {a: r["content"] for a, r in _reports_of(reports, plan, before).items()} if before else None
+    return period_totals(plan, period, current, previous=previous or None, expected=expected or None)
+
+
+def suggestions(totals: PeriodTotals) -> tuple[StandoutRatio, ...]:
+    """The units that stand out by ratio, for Sở Nội vụ to choose from."""
+    return suggest_standouts(totals)
+
+
+def close_period(period: str, *, by: str, closings: ClosingStore, plan: Plan, clock: Clock) -> dict[str, Any]:
+    """Close a period's figures (chốt số liệu) once; revisions received later are shown as after closing."""
+    if plan.period(period) is None:
+        raise PeriodUnknown(f"Không có kỳ báo cáo '{period}'.", field="period")
+    closing = {"plan": plan.id, "period": period, "closed_at": local_iso(clock.now()), "closed_by": by}
+    if not closings.close(plan.id, period, closing):
+        existing = _closing_json(closings.get(plan.id, period)) or {}
+        raise PeriodAlreadyClosed(
+            f"Kỳ báo cáo đã được chốt số liệu lúc {existing.get('closed_at')} bởi {existing.get('closed_by')}.",
+            field="period",
+        )
+    return _closing_json(closing) or {}
+
+
+def export(
+    period: str,
+    kind: str,
+    *,
+    by: str,
+    boards: BoardStore,
+    reports: BoardStore,
+    closings: ClosingStore,
+    archive: Archive,
+    plan: Plan,
+    clock: Clock,
+    number: str | None = None,
+    issued_on: date | None = None,
+    signer: documents.Signer | None = None,
+    chosen: Sequence[tuple[str, str | None]] = (),
+) -> dict[str, Any]:
+    """Make one document of a period (the consolidated report, the urging letter, the XLSX or CSV tables) from
+    the read models as they are now, and archive it unchanged with the data it was made from and the request.
+    Returns the archive record (with `content`, the bytes)."""
+    totals = summary(period, boards=boards, reports=reports, plan=plan, clock=clock)
+    view = get_compliance(period, boards=boards, plan=plan, clock=clock, closings=closings, reports=reports)
+    assert view is not None
+    now = clock.now()
+    data = consolidated_data(
+        plan,
+        period,
+        board=view,
+        reports=_reports_of(reports, plan, period),
+        totals=totals,
+        suggestions=suggestions(totals),
+        chosen=chosen,
+        now=now,
+    )
+    if kind == "report":
+        content = documents.consolidated_report_docx(data, number=number, issued_on=issued_on, signer=signer)
+    elif kind == "urging_letter":
+        if not data.missing:
+            raise NothingToUrge("Không có đơn vị nào quá hạn để gửi công văn đôn đốc.", field="period")
+        letter = documents.UrgingLetterData.from_consolidated(data)
+        content = documents.urging_letter_docx(letter, number=number, issued_on=issued_on, signer=signer)
+    elif kind == "xlsx":
+        content = documents.tables_xlsx(data)
+    else:
+        content = documents.tables_csv(data)
+    record = {
+        "_id": uuid.uuid4().hex,
+        "kind": kind,
+        "plan": plan.id,
+        "period": period,
+        "filename": documents.download_filename(kind, period),
+        "media_type": documents.MEDIA_TYPES["csv" if kind == "csv" else "xlsx" if kind == "xlsx" else "docx"],
+        "issued_at": now,
+        "issued_by": by,
+        "closed": view["closed"],
+        "request": {
+            "number": number,
+            "issued_on": issued_on.isoformat() if issued_on else None,
+            "signer": snapshot(signer) if signer else None,
+            "standouts": [{"agency": a, "reason": r} for a, r in chosen],  # FerretDB: no nested arrays
+        },
+        "data": snapshot(data),
+        "sha256": hashlib.sha256(content).hexdigest(),
+        "size": len(content),
+        "content": content,
+    }
+    archive.add(record)
+    return record
+
+
+class Rebuildable(BoardStore, Protocol):
+    """A read model that a rebuild replaces whole."""
+
+    def clear(self) -> None:
+        """Drop every document."""
+        ...
+
+
+def rebuild(
+    events: Sequence[Event], *, boards: Rebuildable, reports: Rebuildable, closings: ClosingStore, plan: Plan
+) -> dict[str, int]:
+    """Rebuild the board and the reports from the producers' whole event feeds (`dvcq rebuild-read-models`).
+
+    The events are folded in memory into fresh documents by the same functions the consumer uses (the order
+    between feeds does not matter: every fold keeps the newest version), then the stored documents are replaced.
+    Closings are commands to the aggregator, not events, and are kept. Run it with the aggregator's consumer
+    stopped: it is the read models' one writer.
+    """
+    fresh_boards: dict[str, dict[str, Any]] = {}
+    fresh_reports: dict[str, dict[str, Any]] = {}
+    memory_boards, memory_reports = _MemoryStore(fresh_boards, new_board), _MemoryStore(fresh_reports, new_reports)
+    for event in events:
+        if event.type.startswith("obligation."):
+            on_obligation_event(event, boards=memory_boards, plan=plan)
+        elif event.type in ("report.submitted", "report.amended"):
+            on_report_event(event, reports=memory_reports, closings=closings, plan=plan)
+    boards.clear()
+    reports.clear()
+    for doc in fresh_boards.values():
+        boards.put(doc)
+    for doc in fresh_reports.values():
+        reports.put(doc)
+    return {"events": len(events), "boards": len(fresh_boards), "reports": len(fresh_reports)}
+
+
+class _MemoryStore:
+    """Period documents in a dict, for a rebuild."""
+
+    def __init__(self, docs: dict[str, dict[str, Any]], new: Any) -> None:
+        self.docs = docs
+        self.new = new
+
+    def get(self, plan_id: str, period: str) -> dict[str, Any] | None:
+        return self.docs.get(self.new(plan_id, period)["_id"])
+
+    def put(self, doc: dict[str, Any]) -> None:
+        self.docs[doc["_id"]] = doc

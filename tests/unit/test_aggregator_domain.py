@@ -91,11 +91,18 @@ def test_fulfilled_applied_before_created_ends_fulfilled():
     assert board["units"]["H_CAUKE"]["version"] == 2
 
 
-def test_older_escalation_after_fulfilment_changes_nothing():
-    board = board_with(("obligation.created", 1, created("H_CAUKE")), ("obligation.fulfilled", 3, fulfilled("H_CAUKE")))
-    before = copy.deepcopy(board)
-    assert apply_obligation_event(board, "obligation.escalated", 2, level("H_CAUKE", "escalation_1")) is False
-    assert board == before
+def test_an_older_escalation_after_the_fulfilment_leaves_the_board_a_rebuild_makes():
+    late = board_with(("obligation.created", 1, created("H_CAUKE")), ("obligation.fulfilled", 3, fulfilled("H_CAUKE")))
+    assert apply_obligation_event(late, "obligation.escalated", 2, level("H_CAUKE", "escalation_1")) is True
+    rebuild = board_with(
+        ("obligation.created", 1, created("H_CAUKE")),
+        ("obligation.escalated", 2, level("H_CAUKE", "escalation_1")),
+        ("obligation.fulfilled", 3, fulfilled("H_CAUKE")),
+    )
+    assert late == rebuild and late["units"]["H_CAUKE"]["status"] == "submitted_on_time"
+    again = copy.deepcopy(late)
+    assert apply_obligation_event(late, "obligation.escalated", 2, level("H_CAUKE", "escalation_1")) is False
+    assert late == again
 
 
 def test_final_status_sticks_against_a_newer_waiver():

@@ -80,6 +80,6 @@ def test_the_scheduler_feed_is_requested_with_the_last_cursor(monkeypatch: pytes
         return Answer(feed.page(params.get("after"), int(params["limit"])))
 
     monkeypatch.setattr(replay.requests, "get", get)
-    assert replay._events("http://scheduler", {}) == feed.items
+    assert replay.event_feed("http://scheduler", {}) == feed.items
     assert urls == ["http://scheduler/api/v1/events"] * 3
     assert feed.afters == [None, feed.items[999]["cursor"], feed.items[-1]["cursor"]]
