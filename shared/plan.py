@@ -10,7 +10,7 @@ import json
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -179,13 +179,21 @@ class Plan:
         """The instant the plan takes effect: local midnight of its issue date."""
         return local_midnight(self.issued_on)
 
+    @cached_property
+    def _units_by_code(self) -> dict[str, Unit]:
+        return {u.code: u for u in self.units}
+
+    @cached_property
+    def _periods_by_key(self) -> dict[str, Period]:
+        return {p.key: p for p in self.calendar}
+
     def unit(self, code: str) -> Unit | None:
-        """The unit with this code, or None."""
-        return next((u for u in self.units if u.code == code), None)
+        """The unit with this code, or None (a dict lookup: a board of 10,000 units asks once per row)."""
+        return self._units_by_code.get(code)
 
     def period(self, key: str) -> Period | None:
         """The calendar entry with this key, or None."""
-        return next((p for p in self.calendar if p.key == key), None)
+        return self._periods_by_key.get(key)
 
     def obligation_periods(self) -> tuple[Period, ...]:
         """Periods that create obligations: applicable, with a deadline after the plan's issue date."""

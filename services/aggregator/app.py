@@ -18,6 +18,7 @@ from services.aggregator.handlers import (
     PeriodAlreadyClosed,
     PeriodUnknown,
 )
+from services.aggregator.pages import register_pages
 from services.aggregator.totals import PeriodNotSummarisable
 from shared.formatting import content_disposition
 from shared.logs import configure
@@ -233,5 +234,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     dependencies = build_dependencies(settings)
     app = create_service_app("aggregator", settings, dependencies, **dependencies.rt.web_checks())
     app.register_blueprint(bp)
+    register_pages(app)
     register_domain_errors(app, AggregatorError, ERROR_STATUS)
     return app

@@ -624,6 +624,7 @@ def _data_table(
             else:
                 align = WD_ALIGN_PARAGRAPH.LEFT
             _cell(cell, text, align=align, size=size)
+        tr._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))  # a unit's row stays on one page
     _repeat_header(table)
     return table
 
@@ -857,13 +858,24 @@ def _annex_title(doc: DocxDocument, number: str, title: str, reference: str) -> 
 def annex_one_blocks(
     columns: Sequence[IndicatorColumn], per_table: int
 ) -> list[tuple[int | None, list[IndicatorColumn]]]:
-    """Annex I's tables: consecutive columns of one content area, at most `per_table` columns each."""
-    blocks: list[tuple[int | None, list[IndicatorColumn]]] = []
+    """Annex I's tables: consecutive columns of one content area, at most `per_table` columns each, an area's
+    columns shared evenly between its tables (21 columns at 10 a table: 7 + 7 + 7, not 10 + 10 + 1)."""
+    areas: list[tuple[int | None, list[IndicatorColumn]]] = []
     for column in columns:
-        if blocks and blocks[-1][0] == column.area and len(blocks[-1][1]) < max(per_table, 1):
-            blocks[-1][1].append(column)
+        if areas and areas[-1][0] == column.area:
+            areas[-1][1].append(column)
         else:
-            blocks.append((column.area, [column]))
+            areas.append((column.area, [column]))
+    per_table = max(per_table, 1)
+    blocks: list[tuple[int | None, list[IndicatorColumn]]] = []
+    for area, items in areas:
+        count = -(-len(items) // per_table)  # tables needed
+        size, extra = divmod(len(items), count)
+        start = 0
+        for i in range(count):
+            end = start + size + (1 if i < extra else 0)
+            blocks.append((area, items[start:end]))
+            start = end
     return blocks
 
 
@@ -887,7 +899,8 @@ def _annex_one(doc: DocxDocument, data: ConsolidatedData, reference: str, per_ta
         caption = f"Bảng {index}"
         if area is not None:
             caption += f". Lĩnh vực {area}" + (f": {area_names[area]}" if area in area_names else "")
-        _para(doc, caption, style=TABLE_STYLE, bold=True, size=12, space_before=12)
+        title = _para(doc, caption, style=TABLE_STYLE, bold=True, size=12, space_before=12)
+        title.paragraph_format.keep_with_next = True  # never a title alone at the foot of a page
         fixed = (13.0, 52.0)
         each = (LANDSCAPE_TEXT_WIDTH_MM - sum(fixed)) / max(len(columns), per_table, 1)
         header = ["STT", "Cơ quan, đơn vị, địa phương", *(_column_header(c) for c in columns)]

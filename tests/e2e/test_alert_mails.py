@@ -85,13 +85,17 @@ def stepped(mail_stack) -> tuple[TestStack, OwnSmtp, OwnWebhook]:
         if day in DIGEST_DAYS:
             # The digest of a working day is composed once its 07:30 has come; a day the clock jumps over
             # before that has none, so the scenario waits for it.
-            wait_for(lambda day=day: day in _digest_days(s), what=f"the digest of {day}")
+            wait_for(lambda day=day: day in _digest_days(s), timeout=60, what=f"the digest of {day}")
         if step == "06-05T10:00":
             # The staff list must come after the 03/06 reminder was decided (the consumer may lag the clock).
-            wait_for(lambda: _ledger(s, "agency=H_TRACU&level=reminder_7"), what="H_TRACU's reminder decided")
+            # Under load the consumer takes a while over 03/06's 58 alerts, each on three channels and some to
+            # the leadership's inboxes.
+            wait_for(
+                lambda: _ledger(s, "agency=H_TRACU&level=reminder_7"), timeout=120, what="H_TRACU's reminder decided"
+            )
             assert s.post_report("H_TIEUCAN", "2019-H1").json()["on_time"] is True
             assert s.post_report("H_TRACU", "2019-STAFF", {"staff": staff_list}).status_code == 201
-            wait_for(lambda: _ledger(s, "agency=H_TIEUCAN&level=receipt"), what="H_TIEUCAN's receipt decided")
+            wait_for(lambda: _ledger(s, "agency=H_TIEUCAN&level=receipt"), timeout=120, what="H_TIEUCAN's receipt")
 
     # Everything decided for these units, and every digest, has been delivered before anything is counted.
     def settled() -> bool:
@@ -100,7 +104,7 @@ def stepped(mail_stack) -> tuple[TestStack, OwnSmtp, OwnWebhook]:
         digests = _ledger(s, "level=digest")
         return len(mails) == 18 and all(n["status"] == "delivered" for n in notes + digests)
 
-    wait_for(settled, timeout=90, what="every decided notification delivered")
+    wait_for(settled, timeout=180, what="every decided notification delivered")
     return s, smtp, hook
 
 

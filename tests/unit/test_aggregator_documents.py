@@ -371,10 +371,10 @@ def test_annex_one_splits_wide_areas_into_tables_of_bounded_width() -> None:
         IndicatorColumn("x", "X", "", 2)
     ]
     blocks = annex_one_blocks(columns, 10)
-    assert [(area, len(cols)) for area, cols in blocks] == [(1, 10), (1, 10), (1, 3), (2, 1)]
+    assert [(area, len(cols)) for area, cols in blocks] == [(1, 8), (1, 8), (1, 7), (2, 1)]  # shared evenly
     doc = open_docx(consolidated_report_docx(make_data(annex_columns=columns), annex_columns_per_table=10))
     annex = annex_one_tables(doc)
-    assert [len(t.columns) for t in annex] == [12, 12, 5, 3]
+    assert [len(t.columns) for t in annex] == [10, 10, 9, 3]  # STT and the unit, then the columns
     for table in annex:
         assert len(table.rows) == 1 + len(UNITS)
 
