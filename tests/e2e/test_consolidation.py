@@ -142,7 +142,19 @@ def test_closing_then_a_correction_is_shown_after_closing_and_documents_are_arch
     cells = [c.text for t in report.tables for row in t.rows for c in row.cells]
     text = "\n".join([p.text for p in report.paragraphs] + cells)
     assert "BÁO CÁO" in text and "NGUYỄN VĂN A" in text.upper() and "SỞ NỘI VỤ" in text
-    assert "Ủy ban nhân dân huyện Tiểu Cần" in cells  # Annex II: the late unit
+    # Annex I: every table one row per expected unit in the official order, blank where a unit did not report.
+    official = [u["name"] for u in s.compliance(PERIOD)["units"]]
+    first = ("STT", "Cơ quan, đơn vị, địa phương")
+    tables = [t for t in report.tables if tuple(c.text for c in t.rows[0].cells[:2]) == first]
+    annex_one = [t for t in tables if t.rows[0].cells[2].text not in ("Ngày nhận báo cáo", "Số ngày quá hạn")]
+    assert annex_one and all([r.cells[1].text for r in t.rows[1:]] == official for t in annex_one)
+    chau_thanh = next(r for r in annex_one[0].rows if r.cells[1].text == "Ủy ban nhân dân huyện Châu Thành")
+    assert all(c.text == "" for c in chau_thanh.cells[2:])
+    # Annex II: exactly the late unit and the 26 missing ones.
+    late, missing = [t for t in tables if t not in annex_one]
+    assert [r.cells[1].text for r in late.rows[1:]] == ["Ủy ban nhân dân huyện Tiểu Cần"]
+    missing_names = [r.cells[1].text for r in missing.rows[1:]]
+    assert len(missing_names) == 26 and "Ủy ban nhân dân huyện Cầu Kè" not in missing_names
 
     xlsx = requests.get(s.url("aggregator", f"/api/v1/exports/{PERIOD}.xlsx"), headers=hq, timeout=60)
     book = load_workbook(io.BytesIO(xlsx.content))
