@@ -10,13 +10,14 @@ import os
 from typing import Any
 
 from pymongo import MongoClient
-from pymongo.errors import ConnectionFailure, DuplicateKeyError, ExecutionTimeout, WriteConcernError
+from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError, ExecutionTimeout, WriteConcernError
 
 from shared.settings import Settings
 
 STORE_ERRORS: tuple[type[Exception], ...] = (ConnectionFailure, ExecutionTimeout, WriteConcernError)
 
-__all__ = ["STORE_ERRORS", "DuplicateKeyError", "connect", "insert_once"]
+__all__ = ["STORE_ERRORS", "DuplicateKeyError", "connect", "insert_many_once", "insert_once"]
+DUPLICATE_KEY = 11000
 
 
 def connect(settings: Settings, *, app_name: str = "dvcq") -> MongoClient[dict[str, Any]]:
@@ -43,3 +44,16 @@ def insert_once(collection: Any, document: dict[str, Any]) -> bool:
     except DuplicateKeyError:
         return False
     return True
+
+
+def insert_many_once(collection: Any, documents: list[dict[str, Any]]) -> int:
+    """Insert documents with deterministic `_id`s in one round trip; existing ones are left as they are (the
+    "happens once" rule of `insert_once`, in bulk); return how many were inserted."""
+    if not documents:
+        return 0
+    try:
+        return len(collection.insert_many(documents, ordered=False).inserted_ids)
+    except BulkWriteError as exc:
+        if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", ())):
+            raise
+        return int(exc.details.get("nInserted", 0))

@@ -70,6 +70,10 @@ class LedgerStore(Protocol):
         """Store a notification once (its id is unique); False if it was already there."""
         ...
 
+    def record_many(self, notifications: Sequence[Notification]) -> int:
+        """Store each notification once, in bulk; return how many were new."""
+        ...
+
     def find(self, **filters: Any) -> list[Notification]:
         """Notifications matching the filters."""
         ...
@@ -89,6 +93,10 @@ class LedgerStore(Protocol):
 
     def record_attempt(self, attempt: Attempt, event: Event) -> bool:
         """Append an attempt once, carrying its `notification.*` event to the outbox relay."""
+        ...
+
+    def record_attempts(self, attempts: Sequence[tuple[Attempt, Event]]) -> int:
+        """Append attempts once each, in bulk; return how many were new."""
         ...
 
     def apply(self, notification_id: str, outcome: Outcome) -> None:
@@ -181,7 +189,8 @@ def on_obligation_event(
     people = recipients(unit_contacts(plan, agency, contacts.latest(agency) if contacts else None), roles)
     mail = mail or MailContext(intake_url="")
     decided_at, due_at = clock.now(), wall.now()
-    out = []
+    out: list[Notification] = []
+    shelved: list[tuple[Attempt, Event]] = []
 
     def decide(channel: str, email: str, role: str, name: str, phone: str | None, message: Message) -> None:
         email = email.strip().lower()  # as logins are kept: the inbox finds a person by their login
@@ -213,10 +222,8 @@ def on_obligation_event(
         )
         if channel == INBOX:
             notification = _shelved(notification, at=due_at)
-        ledger.record(notification)
-        if channel == INBOX:  # again on a redelivered event: the attempt is inserted once
             attempt = Attempt(attempt_id(nid, 1), nid, 1, due_at, INBOX, email, DELIVERED)
-            ledger.record_attempt(attempt, outcome_event(notification, attempt))
+            shelved.append((attempt, outcome_event(notification, attempt)))
         out.append(notification)
 
     for contact in people:
@@ -235,6 +242,10 @@ def on_obligation_event(
                 recipient_name=str(person.get("name") or ""),
             )
             decide(INBOX, person["email"].strip(), person["role"], str(person.get("name") or ""), None, message)
+    # Two or three round trips per event, whatever the number of people and channels; a redelivered event
+    # inserts nothing new, and an inbox item's attempt is inserted once after its item.
+    ledger.record_many(out)
+    ledger.record_attempts(shelved)
     return out
 
 

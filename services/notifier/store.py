@@ -14,7 +14,7 @@ from services.notifier.domain import PENDING, SENDABLE, Attempt, Fact, Notificat
 from shared.events import Event
 from shared.outbox import ensure_indexes, pending_document, read_events
 from shared.plan import Contact
-from shared.store import insert_once
+from shared.store import insert_many_once, insert_once
 
 NOTIFICATIONS = "notifications"
 BODIES = "bodies"
@@ -59,10 +59,16 @@ class MongoLedgerStore:
         ensure_indexes(self.db, [ATTEMPTS])
 
     def record(self, notification: Notification) -> bool:
-        """Insert once: the bodies first, so a notification the sender can see always has them."""
-        doc = asdict(notification)
-        insert_once(self.db[BODIES], {"_id": notification.id, **{k: doc.pop(k) for k in _BODY_FIELDS}})
-        return insert_once(self.db[NOTIFICATIONS], {"_id": notification.id, **doc})
+        """Insert once; False if it was already there."""
+        return self.record_many([notification]) == 1
+
+    def record_many(self, notifications: Sequence[Notification]) -> int:
+        """Insert each once, in two round trips: the bodies first, so a notification the sender can see always
+        has them. Returns how many notifications were new."""
+        docs = [asdict(n) for n in notifications]
+        insert_many_once(self.db[BODIES], [{"_id": d["id"], **{k: d[k] for k in _BODY_FIELDS}} for d in docs])
+        heads = [{"_id": d["id"], **{k: v for k, v in d.items() if k not in _BODY_FIELDS}} for d in docs]
+        return insert_many_once(self.db[NOTIFICATIONS], heads)
 
     def find(self, **filters: Any) -> list[Notification]:
         """Notifications matching the non-empty filters, oldest decision first."""
@@ -104,7 +110,13 @@ class MongoLedgerStore:
 
     def record_attempt(self, attempt: Attempt, event: Event) -> bool:
         """Append an attempt once, with its pending `notification.*` event."""
-        return insert_once(self.db[ATTEMPTS], {"_id": attempt.id, **asdict(attempt), **pending_document(event)})
+        return self.record_attempts([(attempt, event)]) == 1
+
+    def record_attempts(self, attempts: Sequence[tuple[Attempt, Event]]) -> int:
+        """Append attempts once each, with their pending events, in one round trip."""
+        return insert_many_once(
+            self.db[ATTEMPTS], [{"_id": a.id, **asdict(a), **pending_document(e)} for a, e in attempts]
+        )
 
     def apply(self, notification_id: str, outcome: Outcome) -> None:
         """Write the state after an attempt (the sender is the only writer of a sendable notification)."""

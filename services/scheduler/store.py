@@ -6,12 +6,11 @@ from datetime import date, datetime
 from typing import Any
 
 from pymongo import ASCENDING
-from pymongo.errors import BulkWriteError
 
 from services.scheduler.domain import Obligation, Transition
 from shared.events import Event
 from shared.outbox import ensure_indexes, pending_document, read_events
-from shared.store import insert_once
+from shared.store import insert_many_once, insert_once
 from shared.timerules import parse_instant
 
 OBLIGATIONS = "obligations"
@@ -19,20 +18,6 @@ OUTBOX = "outbox"
 STATE = "state"
 AGENDA = "agenda"
 IN_LIMIT = 500  # above this many keys one read of the collection beats `$in`, which FerretDB tests per document
-DUPLICATE_KEY = 11000
-
-
-def _insert_many_once(collection: Any, documents: list[dict[str, Any]]) -> int:
-    """Insert documents with deterministic `_id`s in one round trip; existing ones are left as they are (the
-    "happens once" rule of `insert_once`, in bulk); return how many were inserted."""
-    if not documents:
-        return 0
-    try:
-        return len(collection.insert_many(documents, ordered=False).inserted_ids)
-    except BulkWriteError as exc:
-        if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", ())):
-            raise
-        return int(exc.details.get("nInserted", 0))
 
 
 def _ob_doc(ob: Obligation) -> dict[str, Any]:
@@ -98,7 +83,7 @@ class MongoObligationStore:
         are new. A crash between the inserts is repaired by the next sync, which inserts what is missing."""
         if not items:
             return 0
-        created = _insert_many_once(self.db[OBLIGATIONS], [_ob_doc(ob) for ob, _ in items])
+        created = insert_many_once(self.db[OBLIGATIONS], [_ob_doc(ob) for ob, _ in items])
         self.appoint([(ob.key, ev.occurred_at) for ob, ev in items])
         self.record_many([ev for _, ev in items])
         return created
@@ -109,7 +94,7 @@ class MongoObligationStore:
 
     def record_many(self, events: list[Event]) -> int:
         """Append transition events in one round trip; each id happens once; return how many were new."""
-        return _insert_many_once(self.db[OUTBOX], [{"_id": ev.id, **pending_document(ev)} for ev in events])
+        return insert_many_once(self.db[OUTBOX], [{"_id": ev.id, **pending_document(ev)} for ev in events])
 
     def get(self, agency: str, period: str) -> Obligation | None:
         """One obligation by its `_id`."""
@@ -159,7 +144,7 @@ class MongoObligationStore:
         (obligation, instant), so replicas that plan the same next action write it once and nothing is
         ever updated in place (a FerretDB update is a read-modify-write by `_id`, tens of ms each)."""
         docs = [{"_id": f"{key}@{at.isoformat()}", "key": key, "at": at} for key, at in appointments]
-        _insert_many_once(self.db[AGENDA], docs)
+        insert_many_once(self.db[AGENDA], docs)
 
     def due(self, after: datetime | None, now: datetime) -> list[str]:
         """Obligations with an agenda entry in (after, now]: the pass's candidates, each once.

@@ -192,6 +192,14 @@ class FakeLedgerStore:
         self.notifications[notification.id] = copy.deepcopy(notification)
         return True
 
+    def record_many(self, notifications: list[Notification]) -> int:
+        """Store each once; how many were new."""
+        return sum(self.record(n) for n in notifications)
+
+    def record_attempts(self, attempts: list[tuple[Attempt, Event]]) -> int:
+        """Append each attempt once; how many were new."""
+        return sum(self.record_attempt(a, e) for a, e in attempts)
+
     def find(self, **filters: Any) -> list[Notification]:
         """Notifications matching the non-empty filters, oldest decision first."""
         query = {k: v for k, v in filters.items() if v}
