@@ -465,13 +465,21 @@ def local(text: str) -> datetime:
 
 def make_officer(stack: TestStack, email: str, agency: str, name: str, password: str) -> None:
     """Create a unit's officer account through the real store with `dvcq user create`."""
+    make_account(stack, email, name, password, agency=agency)
+
+
+def make_account(
+    stack: TestStack, email: str, name: str, password: str, *, agency: str | None = None, role: str | None = None
+) -> None:
+    """Create an account (a unit's officer with `agency`, else one of `role`) with `dvcq user create`."""
     from shared.cli import main
 
     env = {var: stack.space.env[var] for var in ("MONGO_URL", "DVCQ_DB_PREFIX", "DVCQ_SECRET")}
     saved = {var: os.environ.get(var) for var in (*env, "DVCQ_USER_PASSWORD")}
     os.environ.update({**env, "DVCQ_USER_PASSWORD": password})
+    who = ["--agency", agency] if agency else ["--role", str(role)]
     try:
-        assert main(["user", "create", "--email", email, "--agency", agency, "--name", name]) == 0
+        assert main(["user", "create", "--email", email, *who, "--name", name]) == 0
     finally:
         for var, value in saved.items():
             if value is None:

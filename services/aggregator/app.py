@@ -19,7 +19,7 @@ from services.aggregator.handlers import (
     PeriodUnknown,
 )
 from services.aggregator.pages import register_pages
-from services.aggregator.totals import PeriodNotSummarisable
+from services.aggregator.totals import PeriodNotSummarisable, suggest_standouts
 from shared.formatting import content_disposition
 from shared.logs import configure
 from shared.settings import Settings
@@ -97,7 +97,7 @@ def get_summary() -> Response:
     except PeriodNotSummarisable as exc:
         raise ApiError(422, str(exc), fields={"period": str(exc)}) from exc
     body = snapshot(asdict(totals))
-    body["standouts"] = snapshot([asdict(s) for s in handlers.suggestions(totals)])
+    body["standouts"] = snapshot([asdict(s) for s in suggest_standouts(totals)])
     return jsonify(body)
 
 

@@ -19,7 +19,6 @@ from services.aggregator.domain import (
 )
 from services.aggregator.totals import (
     PeriodTotals,
-    StandoutRatio,
     period_totals,
     same_period_last_year,
     suggest_standouts,
@@ -131,13 +130,17 @@ def get_compliance(
     closing = closings.get(plan.id, period) if closings else None
     view["closed"] = _closing_json(closing)
     if reports is not None:
-        kept = _reports_of(reports, plan, period)
-        for row in view["units"]:
-            entry = kept.get(row["agency"]) or {}
-            row["revision"] = entry.get("revision")
-            row["revised_at"] = entry.get("revised_at")
-            row["revisions_after_close"] = entry.get("after_close", [])
+        _with_revisions(view, _reports_of(reports, plan, period))
     return view
+
+
+def _with_revisions(view: dict[str, Any], kept: dict[str, Any]) -> None:
+    """Each row of a board view with its unit's latest revision and those received after closing."""
+    for row in view["units"]:
+        entry = kept.get(row["agency"]) or {}
+        row["revision"] = entry.get("revision")
+        row["revised_at"] = entry.get("revised_at")
+        row["revisions_after_close"] = entry.get("after_close", [])
 
 
 def _closing_json(closing: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -168,16 +171,16 @@ def summary(period: str, *, boards: BoardStore, reports: BoardStore, plan: Plan,
         raise PeriodUnknown(f"Không có kỳ báo cáo '{period}'.", field="period")
     view = get_compliance(period, boards=boards, plan=plan, clock=clock)
     assert view is not None
+    return _totals(plan, period, view, _reports_of(reports, plan, period), reports)
+
+
+def _totals(plan: Plan, period: str, view: dict[str, Any], kept: dict[str, Any], reports: BoardStore) -> PeriodTotals:
+    """The totals of a period from its board view and its kept reports (the year-earlier ones read here)."""
     expected = [r["agency"] for r in view["units"] if r["status"] not in ("waived", "closed_by_reorganisation")]
-    current = {a: r["content"] for a, r in _reports_of(reports, plan, period).items()}
+    current = {a: r["content"] for a, r in kept.items()}
     before = same_period_last_year(period)
     previous = {a: r["content"] for a, r in _reports_of(reports, plan, before).items()} if before else None
     return period_totals(plan, period, current, previous=previous or None, expected=expected or None)
-
-
-def suggestions(totals: PeriodTotals) -> tuple[StandoutRatio, ...]:
-    """The units that stand out by ratio, for Sở Nội vụ to choose from."""
-    return suggest_standouts(totals)
 
 
 def close_period(period: str, *, by: str, closings: ClosingStore, plan: Plan, clock: Clock) -> dict[str, Any]:
@@ -213,17 +216,21 @@ def export(
     """Make one document of a period (the consolidated report, the urging letter, the XLSX or CSV tables) from
     the read models as they are now, and archive it unchanged with the data it was made from and the request.
     Returns the archive record (with `content`, the bytes)."""
-    totals = summary(period, boards=boards, reports=reports, plan=plan, clock=clock)
-    view = get_compliance(period, boards=boards, plan=plan, clock=clock, closings=closings, reports=reports)
+    if plan.period(period) is None:
+        raise PeriodUnknown(f"Không có kỳ báo cáo '{period}'.", field="period")
+    view = get_compliance(period, boards=boards, plan=plan, clock=clock, closings=closings)
     assert view is not None
+    kept = _reports_of(reports, plan, period)
+    _with_revisions(view, kept)
+    totals = _totals(plan, period, view, kept, reports)
     now = clock.now()
     data = consolidated_data(
         plan,
         period,
         board=view,
-        reports=_reports_of(reports, plan, period),
+        reports=kept,
         totals=totals,
-        suggestions=suggestions(totals),
+        suggestions=suggest_standouts(totals),
         chosen=chosen,
         now=now,
     )

@@ -7,7 +7,6 @@ session's shared stack must not see.
 
 from __future__ import annotations
 
-import os
 import re
 import urllib.parse
 from collections.abc import Callable, Iterator
@@ -17,7 +16,7 @@ import requests
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import login
-from tests.support import TestStack, make_officer, own_stack, wait_for
+from tests.support import TestStack, make_account, make_officer, own_stack, wait_for
 
 PERIOD = "2019-H1"
 PASSWORD = "Sở Nội vụ Trà Vinh 2019!"
@@ -33,30 +32,13 @@ HUYEN = (
 ROWS = "#matrix tbody tr[data-agency]"
 
 
-def make_account(stack: TestStack, email: str, role: str, name: str) -> None:
-    """An account of another role than a unit's (`dvcq user create --role`), through the real store."""
-    from shared.cli import main
-
-    env = {var: stack.space.env[var] for var in ("MONGO_URL", "DVCQ_DB_PREFIX", "DVCQ_SECRET")}
-    saved = {var: os.environ.get(var) for var in (*env, "DVCQ_USER_PASSWORD")}
-    os.environ.update({**env, "DVCQ_USER_PASSWORD": PASSWORD})
-    try:
-        assert main(["user", "create", "--email", email, "--role", role, "--name", name]) == 0
-    finally:
-        for var, value in saved.items():
-            if value is None:
-                os.environ.pop(var, None)
-            else:
-                os.environ[var] = value
-
-
 @pytest.fixture(scope="module")
 def stack() -> Iterator[TestStack]:
     """A stack of this module's own: on 05/06/2019 Cầu Kè reports and Tiểu Cần asks for an extension, then the
     clock moves to 12/06/2019, past the H1 deadline (10/06), and every other unit is overdue."""
     with own_stack("b") as s:
-        make_account(s, SPECIALIST, "home_affairs", "Nguyễn Thị Thanh Tâm")
-        make_account(s, OBSERVER, "observer", "Thạch Sô Phol")
+        make_account(s, SPECIALIST, "Nguyễn Thị Thanh Tâm", PASSWORD, role="home_affairs")
+        make_account(s, OBSERVER, "Thạch Sô Phol", PASSWORD, role="observer")
         make_officer(s, OFFICER, REPORTED, "Lâm Văn Đức", PASSWORD)
         wait_for(lambda: len(s.compliance(PERIOD)["units"]) == 29, what="29 obligations of H1 on the board")
         s.set_clock("2019-06-05T09:00:00+07:00")
