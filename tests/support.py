@@ -8,9 +8,11 @@ import mailbox
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -21,6 +23,7 @@ from datetime import datetime
 from email.policy import default as default_policy
 from email.utils import parseaddr
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, TypeVar
 
 import requests
@@ -70,14 +73,22 @@ def rabbitmqctl(*args: str, node: str | None = None) -> str:
 
 
 class OwnBroker:
-    """A RabbitMQ node of a test's own (its own ports and data), so stopping it disturbs no other stack."""
+    """A RabbitMQ node of a test's own (its own ports and data), so stopping it disturbs no other stack.
+
+    The packaged `rabbitmq-server` runs the node as the `rabbitmq` user, which cannot enter a checkout under a
+    private home directory (mode 700, as /root is): the node's data therefore lives in a directory of its own
+    under /tmp, owned by that user and removed by `close()` (its logs are copied to `var/test/` first when
+    DVCQ_KEEP_TEST_LOGS=1). The node runs in the foreground of a child process, so a start can fail as soon as
+    the node dies, with its log in the message, and `kill()` can crash it like a power cut.
+    """
 
     def __init__(self, name: str) -> None:
-        tag = f"{name}{secrets.token_hex(3)}"
-        self.node = f"dvcq{tag}@localhost"
+        self.tag = f"{name}{secrets.token_hex(3)}"
+        self.node = f"dvcq{self.tag}@localhost"
         self.port, dist = free_ports(2)
-        self.dir = ROOT / "var" / "test" / f"rabbit-{tag}"
+        self.dir = Path(tempfile.mkdtemp(prefix=f"dvcq-rabbit-{self.tag}-", dir="/tmp"))
         self.url = f"amqp://guest:guest@127.0.0.1:{self.port}/%2F"
+        self.proc: subprocess.Popen[bytes] | None = None
         self.env = {
             **os.environ,
             "RABBITMQ_NODENAME": self.node,
@@ -90,14 +101,47 @@ class OwnBroker:
         }
 
     def start(self) -> OwnBroker:
-        """Start the node (as the rabbitmq user, like the packaged server) and wait for it."""
-        self.dir.mkdir(parents=True, exist_ok=True)
-        (self.dir / "enabled_plugins").write_text("[].\n")
-        shutil.chown(self.dir, "rabbitmq", "rabbitmq")
-        shutil.chown(self.dir / "enabled_plugins", "rabbitmq", "rabbitmq")
-        subprocess.run(["rabbitmq-server", "-detached"], env=self.env, check=True, capture_output=True, timeout=60)
-        wait_for(lambda: broker_answers(self.url), timeout=90, what=f"RabbitMQ node {self.node}")
+        """Start the node (as the rabbitmq user, like the packaged server) and wait until it takes connections.
+
+        Fails at once when the node exits, and when its logs stop growing for a minute without it answering.
+        """
+        plugins = self.dir / "enabled_plugins"
+        plugins.write_text("[].\n")
+        for path in (self.dir, plugins):
+            shutil.chown(path, "rabbitmq", "rabbitmq")
+        console = open(self.dir / "console.log", "ab")  # noqa: SIM115 - handed to the child
+        self.proc = subprocess.Popen(
+            ["rabbitmq-server"],
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=console,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        console.close()
+        wait_for_progress(
+            lambda: broker_answers(self.url),
+            alive=self.running,
+            progress=self._log_size,
+            what=f"RabbitMQ node {self.node}",
+            explain=self.log,
+        )
         return self
+
+    def running(self) -> bool:
+        """True while the node's process (the packaged script, then the Erlang VM under it) runs."""
+        return self.proc is not None and self.proc.poll() is None
+
+    def beam_pid(self) -> int:
+        """The pid of the node's Erlang VM (`beam.smp`), from the pid file the node writes at start."""
+        return int((self.dir / "pid").read_text().strip())
+
+    def kill(self) -> None:
+        """`kill -9` the node's beam.smp (a crash: no clean shutdown) and wait until its process is gone."""
+        os.kill(self.beam_pid(), signal.SIGKILL)
+        assert self.proc is not None
+        self.proc.wait(timeout=60)
+        wait_for(lambda: not broker_answers(self.url), timeout=30, what="the killed broker to refuse connections")
 
     def stop_app(self) -> None:
         """Stop the broker application (connections drop, the port closes)."""
@@ -107,15 +151,80 @@ class OwnBroker:
     def start_app(self) -> None:
         """Start the broker application again."""
         rabbitmqctl("start_app", node=self.node)
-        wait_for(lambda: broker_answers(self.url), timeout=60, what="the broker to return")
+        wait_for_progress(
+            lambda: broker_answers(self.url),
+            alive=self.running,
+            progress=self._log_size,
+            what=f"RabbitMQ node {self.node} (start_app)",
+            explain=self.log,
+        )
+
+    def log(self) -> str:
+        """The end of the node's console output and of its main log (for failure messages)."""
+        parts = []
+        for path in (self.dir / "console.log", *sorted((self.dir / "log").glob("*.log"))):
+            if path.is_file():
+                parts.append(f"--- {path.name}\n{path.read_text(errors='replace')[-3000:]}")
+        return "\n".join(parts) or "(no log written)"
+
+    def _log_size(self) -> int:
+        paths = (self.dir / "console.log", *(self.dir / "log").glob("*.log"))
+        return sum(p.stat().st_size for p in paths if p.is_file())
 
     def close(self) -> None:
         """Stop the node and remove its data."""
-        try:
-            rabbitmqctl("stop", node=self.node)
-        except subprocess.SubprocessError:
-            pass
+        if self.running():
+            try:
+                rabbitmqctl("stop", node=self.node)
+            except subprocess.SubprocessError:
+                pass
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                _kill_group(self.proc.pid)
+                self.proc.wait(timeout=10)
+        if os.environ.get("DVCQ_KEEP_TEST_LOGS") == "1" and (self.dir / "log").is_dir():
+            shutil.copytree(self.dir / "log", ROOT / "var" / "test" / f"rabbit-{self.tag}", dirs_exist_ok=True)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def wait_for_progress(
+    probe: Callable[[], T | None],
+    *,
+    alive: Callable[[], bool],
+    progress: Callable[[], object],
+    what: str,
+    explain: Callable[[], str] = lambda: "",
+    stall: float = 60.0,
+    limit: float = 600.0,
+) -> T:
+    """Poll `probe` until it returns something truthy, for a process that is starting: fail at once when
+    `alive()` turns false, and when `progress()` (e.g. the size of its log) has not changed for `stall`
+    seconds; `limit` bounds the whole wait. `explain()` (e.g. the process's log) ends the failure message.
+    """
+    started = last_change = time.monotonic()
+    seen = progress()
+    while True:
+        result = probe()
+        if result:
+            return result
+        if not alive():
+            raise AssertionError(f"{what} exited while starting:\n{explain()}")
+        now, current = time.monotonic(), progress()
+        if current != seen:
+            seen, last_change = current, now
+        if now - last_change > stall or now - started > limit:
+            waited = f"no progress for {now - last_change:.0f}s" if now - last_change > stall else f"{limit:.0f}s"
+            raise AssertionError(f"{what} did not come up ({waited}):\n{explain()}")
+        time.sleep(0.2)
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
