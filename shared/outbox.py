@@ -55,7 +55,7 @@ def relay_once(db: Any, collections: Sequence[str], publisher: Publisher) -> int
         for doc in db[name].find({"pending": True}).sort("queued_at", ASCENDING).limit(BATCH):
             for event in (doc["event"], *doc.get("more_events", ())):
                 publisher.publish(event)
-                failpoint("relay.after_publish")
+                failpoint("relay.after_publish", event["type"])
                 key = f"{time.time_ns():020d}:{event['id']}"
                 insert_once(db[EVENT_LOG], {"_id": event["id"], "key": key, "event": event})
             db[name].update_one({"_id": doc["_id"]}, {"$set": {"pending": False, "published_at": datetime.now(UTC)}})

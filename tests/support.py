@@ -430,6 +430,63 @@ class Vhost:
                 pids.append(int(name.removeprefix("dvcq pid ")))
         return pids
 
+    def queue_depths(self) -> dict[str, int]:
+        """Messages in each queue of this vhost (ready and unacknowledged), by queue name."""
+        out = rabbitmqctl("list_queues", "-p", self.vhost, "name", "messages", "--formatter", "json", node=self.node)
+        return {q["name"]: int(q["messages"]) for q in json.loads(out or "[]")}
+
+
+class Tap:
+    """A durable queue of the test's own on a stack's vhost, bound to the events exchange: it keeps a copy of every
+    publication of the events it binds (duplicates included) with its AMQP properties, across broker restarts.
+    Each call opens its own connection, so a tap outlives a stopped or killed broker."""
+
+    def __init__(self, amqp_url: str, *bindings: str) -> None:
+        self.amqp_url = amqp_url
+        self.queue = f"test-tap-{secrets.token_hex(3)}"
+        self.bindings = bindings or ("#",)
+        self.seen: list[tuple[dict[str, Any], dict[str, Any]]] = []
+
+    def _channel(self) -> Any:
+        import pika
+
+        from shared.messaging import declare_topology
+
+        channel = pika.BlockingConnection(pika.URLParameters(self.amqp_url)).channel()
+        declare_topology(channel)
+        return channel
+
+    def __enter__(self) -> Tap:
+        from shared.topology import EXCHANGE
+
+        channel = self._channel()
+        channel.queue_declare(self.queue, durable=True)
+        for key in self.bindings:
+            channel.queue_bind(self.queue, EXCHANGE, routing_key=key)
+        channel.connection.close()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            channel = self._channel()
+            channel.queue_delete(self.queue)
+            channel.connection.close()
+        except Exception:  # noqa: BLE001 - the vhost goes with the stack anyway
+            pass
+
+    def drain(self) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """Every copy received so far, oldest first: (AMQP properties as a dict, the event envelope)."""
+        channel = self._channel()
+        while (got := channel.basic_get(self.queue, auto_ack=True))[0] is not None:
+            _method, props, body = got
+            self.seen.append(({"message_id": props.message_id, "type": props.type}, json.loads(body)))
+        channel.connection.close()
+        return list(self.seen)
+
+    def events(self, type_: str | None = None) -> list[dict[str, Any]]:
+        """The envelopes received so far (of one type when given), one per publication."""
+        return [event for _props, event in self.drain() if type_ is None or event["type"] == type_]
+
 
 def broker_answers(amqp_url: str) -> bool:
     """True when an AMQP connection to the test vhost opens."""

@@ -28,9 +28,11 @@ def test_a_log_line_is_one_json_object_with_the_correlation_id_and_extra_fields(
     assert "đã" in line  # UTF-8 kept readable, not escaped
 
 
-@pytest.mark.parametrize(("armed", "code"), [("here", 86), ("elsewhere", 0)])
+@pytest.mark.parametrize(
+    ("armed", "code"), [("here", 86), ("elsewhere", 0), ("here:report.submitted", 86), ("here:report.amended", 0)]
+)
 def test_a_failpoint_exits_only_when_named(armed: str, code: int) -> None:
-    script = "from shared.failpoints import failpoint\nfailpoint('here')\nprint('after')"
+    script = "from shared.failpoints import failpoint\nfailpoint('here', 'report.submitted')\nprint('after')"
     proc = subprocess.run(
         [sys.executable, "-c", script],
         cwd=ROOT,
