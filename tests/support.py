@@ -430,11 +430,6 @@ class Vhost:
                 pids.append(int(name.removeprefix("dvcq pid ")))
         return pids
 
-    def queue_depths(self) -> dict[str, int]:
-        """Messages in each queue of this vhost (ready and unacknowledged), by queue name."""
-        out = rabbitmqctl("list_queues", "-p", self.vhost, "name", "messages", "--formatter", "json", node=self.node)
-        return {q["name"]: int(q["messages"]) for q in json.loads(out or "[]")}
-
 
 class Tap:
     """A durable queue of the test's own on a stack's vhost, bound to the events exchange: it keeps a copy of every

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support import OwnBroker, TestStack, own_stack
+from tests.support import OwnBroker, TestStack, assert_invariants, own_stack
 
 
 @pytest.fixture(scope="module")
@@ -46,3 +46,4 @@ def test_report_posted_while_broker_is_down_reaches_compliance_on_time(outage_st
     assert len(stored) == 1 and stored[0]["on_time"] is True
     obligations = s.get("scheduler", "/api/v1/obligations?agency=H_CAUNGANG&period=2019-H1").json()["items"]
     assert obligations[0]["status"] == "submitted_on_time"
+    assert_invariants(s)

@@ -12,8 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared.topology import QUEUES
-from tests.support import OwnSmtp, Tap, TestStack, own_smtp, own_stack, wait_for
+from tests.support import OwnSmtp, Tap, TestStack, assert_invariants, own_smtp, own_stack, wait_for, wait_quiet
 
 UNIT, PERIOD = "H_CAUNGANG", "2019-H1"
 FOCAL = "daumoi.h-caungang@travinh.example"
@@ -55,7 +54,7 @@ def test_a_report_published_twice_after_a_lost_confirm_is_applied_once_by_every_
 
         # Both copies consumed and acknowledged everywhere before anything is counted.
         s.wait_status(PERIOD, UNIT, "submitted_on_time")
-        wait_for(lambda: _consumer_queues_empty(s), timeout=60, what="every consumer queue drained")
+        wait_quiet(s)
         fulfilled = [e for e in tap.events("obligation.fulfilled") if e["data"]["agency"] == UNIT]
         assert len(fulfilled) == 1, fulfilled
 
@@ -83,8 +82,4 @@ def test_a_report_published_twice_after_a_lost_confirm_is_applied_once_by_every_
     assert Counter((n["recipient"], n["channel"]) for n in notes) == {(FOCAL, "email"): 1, (FOCAL, "inbox"): 1}
     mails = wait_for(lambda: smtp.to(FOCAL), what="the receipt mail")
     assert len(mails) == 1 and "[Đã nhận báo cáo]" in mails[0].subject
-
-
-def _consumer_queues_empty(s: TestStack) -> bool:
-    depths = s.space.queue_depths()
-    return all(depths.get(q.queue, 0) == 0 for q in QUEUES)
+    assert_invariants(s, mails=smtp.messages())
