@@ -828,3 +828,79 @@ def _assert_rebuild_equals_read_models(stack: TestStack, periods: list[str], *, 
             return
         if time.monotonic() > deadline:
             assert after == before, "the read models differ from a rebuild from the producers' event feeds"
+
+
+# --- clients and probes of the fault scenarios -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One HTTP attempt of a client: its status (None when no answer came: refused, reset or timed out), how
+    long it took, its Retry-After header and, without an answer, the error."""
+
+    status: int | None
+    seconds: float
+    retry_after: str | None = None
+    error: str | None = None
+
+
+def post_report_until_answered(
+    stack: TestStack,
+    agency: str,
+    period: str,
+    body: dict[str, Any] | None = None,
+    *,
+    key: str,
+    timeout: float = 180.0,
+    request_timeout: float = 15.0,
+) -> tuple[requests.Response | None, list[Answer]]:
+    """POST a first report as a careful client does: with an Idempotency-Key, sent again with the same key after
+    no answer, a 5xx or a 429 (after its Retry-After, at most 5 s), until another answer or `timeout` seconds.
+    Returns the last response (None if none came) and every attempt."""
+    payload = {"agency": agency, "period": period, **(body or {})}
+    headers = {"Authorization": f"Bearer {stack.token('agency', agency)}", "Idempotency-Key": key}
+    answers: list[Answer] = []
+    deadline = time.monotonic() + timeout
+    resp: requests.Response | None = None
+    pause = 0.2
+    while time.monotonic() < deadline:
+        started = time.monotonic()
+        try:
+            resp = requests.post(
+                stack.url("intake", "/api/v1/reports"), json=payload, headers=headers, timeout=request_timeout
+            )
+        except requests.RequestException as exc:
+            answers.append(Answer(None, time.monotonic() - started, error=exc.__class__.__name__))
+            resp = None
+        else:
+            retry_after = resp.headers.get("Retry-After")
+            answers.append(Answer(resp.status_code, time.monotonic() - started, retry_after))
+            if resp.status_code < 500 and resp.status_code != 429:
+                return resp, answers
+            if retry_after and retry_after.isdigit():
+                pause = min(float(retry_after), 5.0)
+        time.sleep(pause)
+        pause = min(pause * 2, 2.0)
+    return resp, answers
+
+
+def published_events(stack: TestStack, service: str, type_: str | None = None) -> list[dict[str, Any]]:
+    """A producer's whole event feed (`GET /api/v1/events`, paged by its cursor), of one type when given."""
+    items: list[dict[str, Any]] = []
+    after = ""
+    while True:
+        resp = stack.get(service, f"/api/v1/events?limit=1000&after={urllib.parse.quote(after)}")
+        resp.raise_for_status()
+        page = resp.json()
+        items += page["items"]
+        if not page["items"]:
+            return [e for e in items if type_ is None or e["type"] == type_]
+        after = page["next"]
+
+
+def worker_pids(master: int) -> list[int]:
+    """The live child processes of a process (a gunicorn master's workers)."""
+    try:
+        return [int(pid) for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
+    except OSError:
+        return []
