@@ -853,10 +853,11 @@ def post_report_until_answered(
     key: str,
     timeout: float = 180.0,
     request_timeout: float = 15.0,
+    on_answer: Callable[[Answer], None] | None = None,
 ) -> tuple[requests.Response | None, list[Answer]]:
     """POST a first report as a careful client does: with an Idempotency-Key, sent again with the same key after
     no answer, a 5xx or a 429 (after its Retry-After, at most 5 s), until another answer or `timeout` seconds.
-    Returns the last response (None if none came) and every attempt."""
+    Returns the last response (None if none came) and every attempt; `on_answer` sees each attempt as it ends."""
     payload = {"agency": agency, "period": period, **(body or {})}
     headers = {"Authorization": f"Bearer {stack.token('agency', agency)}", "Idempotency-Key": key}
     answers: list[Answer] = []
@@ -872,9 +873,13 @@ def post_report_until_answered(
         except requests.RequestException as exc:
             answers.append(Answer(None, time.monotonic() - started, error=exc.__class__.__name__))
             resp = None
+            if on_answer is not None:
+                on_answer(answers[-1])
         else:
             retry_after = resp.headers.get("Retry-After")
             answers.append(Answer(resp.status_code, time.monotonic() - started, retry_after))
+            if on_answer is not None:
+                on_answer(answers[-1])
             if resp.status_code < 500 and resp.status_code != 429:
                 return resp, answers
             if retry_after and retry_after.isdigit():
@@ -904,3 +909,67 @@ def worker_pids(master: int) -> list[int]:
         return [int(pid) for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
     except OSError:
         return []
+
+
+class OwnStore:
+    """A FerretDB (SQLite) of a test's own on a free port with its own data directory under var/test, so that
+    stopping it disturbs no other stack. The binary is the one deploy/lib.sh uses: `ferretdb` on PATH, else
+    var/bin/ferretdb (DVCQ_FERRETDB_BIN overrides both)."""
+
+    def __init__(self, name: str) -> None:
+        self.tag = f"{name}{secrets.token_hex(3)}"
+        (self.port,) = free_ports(1)
+        self.dir = ROOT / "var" / "test" / f"store-{self.tag}"
+        self.url = f"mongodb://127.0.0.1:{self.port}/"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.binary = os.environ.get("DVCQ_FERRETDB_BIN") or shutil.which("ferretdb") or str(ROOT / "var/bin/ferretdb")
+
+    def start(self) -> OwnStore:
+        """Start FerretDB on its port and data (kept across restarts) and wait until it answers ping; fail at
+        once if it exits, with its log."""
+        if not os.access(self.binary, os.X_OK):
+            raise AssertionError(f"no ferretdb at {self.binary}: run deploy/test.sh once or set DVCQ_FERRETDB_BIN")
+        data = self.dir / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        log = open(self.dir / "ferretdb.log", "ab")  # noqa: SIM115 - handed to the child
+        argv = [self.binary, "--handler=sqlite", f"--sqlite-url=file:{data}/", f"--state-dir={data}"]
+        argv += [f"--listen-addr=127.0.0.1:{self.port}", "--telemetry=disable", "--debug-addr=-", "--log-level=error"]
+        self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        wait_for_progress(
+            self.answers,
+            alive=lambda: self.proc is not None and self.proc.poll() is None,
+            progress=lambda: 0,
+            what=f"FerretDB on port {self.port}",
+            explain=lambda: (self.dir / "ferretdb.log").read_text(errors="replace")[-3000:],
+        )
+        return self
+
+    def answers(self) -> bool:
+        """True when the store answers ping."""
+        client: MongoClient[dict[str, Any]] = MongoClient(self.url, serverSelectionTimeoutMS=1000)
+        try:
+            client.admin.command("ping")
+        except Exception:  # noqa: BLE001 - any failure means "not up"
+            return False
+        finally:
+            client.close()
+        return True
+
+    def stop(self) -> None:
+        """Stop FerretDB (SIGTERM, SIGKILL after 10 s) and wait until its port refuses connections."""
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+            self.proc = None
+        wait_for(lambda: not port_open(self.port), what="the store to stop")
+
+    def close(self) -> None:
+        """Stop it and remove its data (kept with DVCQ_KEEP_TEST_LOGS=1)."""
+        self.stop()
+        if os.environ.get("DVCQ_KEEP_TEST_LOGS") != "1":
+            shutil.rmtree(self.dir, ignore_errors=True)
