@@ -914,7 +914,8 @@ def worker_pids(master: int) -> list[int]:
 class OwnStore:
     """A FerretDB (SQLite) of a test's own on a free port with its own data directory under var/test, so that
     stopping it disturbs no other stack. The binary is the one deploy/lib.sh uses: `ferretdb` on PATH, else
-    var/bin/ferretdb (DVCQ_FERRETDB_BIN overrides both)."""
+    var/bin/ferretdb, else that of the FerretDB already running on this machine (a fresh clone that uses the
+    store another checkout started has built none); DVCQ_FERRETDB_BIN overrides them all."""
 
     def __init__(self, name: str) -> None:
         self.tag = f"{name}{secrets.token_hex(3)}"
@@ -922,7 +923,7 @@ class OwnStore:
         self.dir = ROOT / "var" / "test" / f"store-{self.tag}"
         self.url = f"mongodb://127.0.0.1:{self.port}/"
         self.proc: subprocess.Popen[bytes] | None = None
-        self.binary = os.environ.get("DVCQ_FERRETDB_BIN") or shutil.which("ferretdb") or str(ROOT / "var/bin/ferretdb")
+        self.binary = os.environ.get("DVCQ_FERRETDB_BIN") or shutil.which("ferretdb") or _ferretdb_binary()
 
     def start(self) -> OwnStore:
         """Start FerretDB on its port and data (kept across restarts) and wait until it answers ping; fail at
@@ -973,3 +974,18 @@ class OwnStore:
         self.stop()
         if os.environ.get("DVCQ_KEEP_TEST_LOGS") != "1":
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _ferretdb_binary() -> str:
+    """var/bin/ferretdb when built here, else the executable of a running ferretdb process."""
+    built = ROOT / "var" / "bin" / "ferretdb"
+    if built.exists():
+        return str(built)
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and (proc / "comm").read_text().strip() == "ferretdb":
+                return os.readlink(proc / "exe")
+        except OSError:
+            continue
+    return str(built)
+
