@@ -988,4 +988,3 @@ def _ferretdb_binary() -> str:
         except OSError:
             continue
     return str(built)
-
