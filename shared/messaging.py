@@ -442,9 +442,10 @@ def upgrade_queues(settings: Settings) -> dict[str, int]:
     """Move what is left in earlier topology versions' queues into this version's, then delete them.
 
     Each old queue is first unbound (new events then reach only the new queue), then drained message by
-    message (each acked once the new queue has confirmed it), then deleted if empty. An event routed to both
-    queues before the unbind arrives twice; consumers dedupe by event id. Idempotent: a second run finds no
-    old queue. Run it with the old version's processes stopped (`dvcq stack up` runs it before starting).
+    message (each acked once the new queue has confirmed it), then deleted once empty with no consumer. An
+    event routed to both queues before the unbind arrives twice; consumers dedupe by event id. Idempotent: a
+    second run finds no old queue. Run it with the old version's processes stopped (`dvcq stack up` runs it
+    before starting anything).
     """
     moved: dict[str, int] = {}
     conn = connect(settings)
@@ -473,7 +474,14 @@ def upgrade_queues(settings: Settings) -> dict[str, int]:
                         channel.basic_ack(method.delivery_tag)
                         count += 1
                     channel.cancel()
-                    channel.queue_delete(source, if_empty=True)
+                    left = channel.queue_declare(source, passive=True).method
+                    if left.message_count or left.consumer_count:
+                        # quorum queues refuse delete-if-empty: check, and leave a queue still in use alone
+                        raise RuntimeError(
+                            f"{source} still has {left.message_count} messages and {left.consumer_count} "
+                            "consumers: stop the old version's processes, then run `dvcq broker upgrade` again"
+                        )
+                    channel.queue_delete(source)
                     moved[source] = count
                     log.info("legacy queue drained", extra={"queue": source, "into": target, "messages": count})
     finally:

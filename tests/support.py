@@ -440,6 +440,55 @@ class TestStack:
             seen = self.unit_status(period, agency)
             raise AssertionError(f"{exc}; board shows {seen}") from None
 
+    # --- operations (the `dvcq` command, dead letters, the supervisor) ---
+    def dvcq(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """Run the `dvcq` command as a process against this stack (its vhost, databases, secret, run dir)."""
+        argv = [sys.executable, "-m", "shared.cli", *args]
+        return subprocess.run(argv, cwd=ROOT, env=self.stack.env, capture_output=True, text=True, timeout=timeout)
+
+    def dead_letters(self, service: str) -> list[dict[str, Any]]:
+        """A service's dead-letter queue as `dvcq dlq list --json` shows it (id, type, reason, ...)."""
+        done = self.dvcq("dlq", "list", "--queue", service, "--json")
+        assert done.returncode == 0, done.stderr
+        return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+
+    def processes(self) -> dict[str, Any]:
+        """The supervisor's view of every process, as `dvcq stack status --json` shows it."""
+        done = self.dvcq("stack", "status", "--json")
+        assert done.returncode == 0, done.stderr
+        return dict(json.loads(done.stdout)["processes"])
+
+    def backlog(self) -> int:
+        """Messages ready or being handled in the stack's work queues (dead-letter queues not counted)."""
+        out = rabbitmqctl("list_queues", "-p", self.space.vhost, "name", "messages", "--formatter", "json",
+                          node=self.space.node)  # fmt: skip
+        return sum(int(q["messages"]) for q in json.loads(out or "[]") if not q["name"].endswith(".dead"))
+
+    def settle(self, timeout: float = 180.0, quiet: float = 3.0) -> None:
+        """Wait until the work queues have stayed empty for `quiet` seconds: the relays and consumers caught up."""
+        empty_since: list[float] = []
+
+        def quiet_long_enough() -> bool:
+            if self.backlog():
+                empty_since.clear()
+                return False
+            empty_since[:] = empty_since or [time.monotonic()]
+            return time.monotonic() - empty_since[0] >= quiet
+
+        wait_for(quiet_long_enough, timeout=timeout, interval=0.5, what="the work queues to drain")
+
+    def log_records(self, name: str) -> list[dict[str, Any]]:
+        """A process's JSON log lines so far, every run of it (restarts append to the same file)."""
+        path = self.dir / "log" / f"{name}.log"
+        records = []
+        for line in path.read_text(errors="replace").splitlines() if path.exists() else []:
+            if line.startswith("{"):
+                try:
+                    records.append(json.loads(line))
+                except ValueError:
+                    continue
+        return records
+
     def reports_of(self, agency: str) -> list[dict[str, Any]]:
         """Intake's stored reports of a unit (as Sở Nội vụ sees them)."""
         resp = self.get("intake", f"/api/v1/reports?agency={agency}")
