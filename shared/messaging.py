@@ -130,12 +130,16 @@ class Publisher:
                     raise
 
     def queue_depths(self, names: list[str]) -> dict[str, int]:
-        """Messages ready in each named queue of the topology, read on this publisher's connection."""
-        try:
-            return queue_depths(self._open(), names)
-        except BROKER_ERRORS:
-            self.close()
-            raise
+        """Messages ready in each named queue of the topology, read on this publisher's connection (an idle
+        connection the broker has dropped is replaced once, as in `ping`)."""
+        for attempt in (1, 2):
+            try:
+                return queue_depths(self._open(), names)
+            except BROKER_ERRORS:
+                self.close()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def sleep(self, seconds: float) -> None:
         """Wait while keeping the connection's heartbeat going."""
