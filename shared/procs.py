@@ -189,7 +189,7 @@ class Stack:
                     watch.exits = [*watch.exits, {"at": _iso_now(), "code": proc.returncode}][-KEPT_EXITS:]
                     log.warning(
                         "process exited, restarting",
-                        extra={"process": name, "code": proc.returncode, "ran": round(ran, 1), "delay": delay},
+                        extra={"proc_name": name, "code": proc.returncode, "ran": round(ran, 1), "delay": delay},
                     )
                 if watch.restart_at is not None and now >= watch.restart_at:
                     self._spawn(name, watch.extra_env)
@@ -335,7 +335,7 @@ def crash_loops(state: dict[str, Any], now: datetime | None = None) -> dict[str,
 
 def process_report(run_dir: Path, service: str | None = None) -> dict[str, Any]:
     """The supervisor's view for /readyz and `dvcq stack status`: each process (of `service` if given) with
-    its state, restarts, last exit and whether it is crash-looping."""
+    its state, restarts, exits (the last KEPT_EXITS) and whether it is crash-looping."""
     state = read_state(run_dir)
     looping = crash_loops(state)
     out = {}
@@ -347,6 +347,7 @@ def process_report(run_dir: Path, service: str | None = None) -> dict[str, Any]:
                 "pid": proc.get("pid"),
                 "restarts": proc.get("restarts", 0),
                 "last_exit": exits[-1] if exits else None,
+                "exits": exits,
                 "crash_loop": name in looping,
             }
     return out

@@ -458,25 +458,6 @@ class TestStack:
         assert done.returncode == 0, done.stderr
         return dict(json.loads(done.stdout)["processes"])
 
-    def backlog(self) -> int:
-        """Messages ready or being handled in the stack's work queues (dead-letter queues not counted)."""
-        out = rabbitmqctl("list_queues", "-p", self.space.vhost, "name", "messages", "--formatter", "json",
-                          node=self.space.node)  # fmt: skip
-        return sum(int(q["messages"]) for q in json.loads(out or "[]") if not q["name"].endswith(".dead"))
-
-    def settle(self, timeout: float = 180.0, quiet: float = 3.0) -> None:
-        """Wait until the work queues have stayed empty for `quiet` seconds: the relays and consumers caught up."""
-        empty_since: list[float] = []
-
-        def quiet_long_enough() -> bool:
-            if self.backlog():
-                empty_since.clear()
-                return False
-            empty_since[:] = empty_since or [time.monotonic()]
-            return time.monotonic() - empty_since[0] >= quiet
-
-        wait_for(quiet_long_enough, timeout=timeout, interval=0.5, what="the work queues to drain")
-
     def log_records(self, name: str) -> list[dict[str, Any]]:
         """A process's JSON log lines so far, every run of it (restarts append to the same file)."""
         path = self.dir / "log" / f"{name}.log"
@@ -649,8 +630,10 @@ def assert_invariants(
             obligations = {o["agency"]: o["status"] for o in resp.json()["items"]}
             for r in (r for r in reports if r["period"] == period):
                 if board.get(r["agency"]) not in SUBMITTED or obligations.get(r["agency"]) not in SUBMITTED:
-                    missing.append(f"{r['agency']}:{period} board={board.get(r['agency'])} "
-                                   f"scheduler={obligations.get(r['agency'])}")
+                    missing.append(
+                        f"{r['agency']}:{period} board={board.get(r['agency'])} "
+                        f"scheduler={obligations.get(r['agency'])}"
+                    )
         return missing
 
     wait_for(lambda: not reports_submitted(), timeout=timeout, what="every accepted report to be in compliance")
