@@ -101,7 +101,7 @@ def _stack_dirs() -> tuple[Path, Path]:
 
 
 def _stack(args: argparse.Namespace) -> int:
-    from shared.procs import Stack, process_report, run_supervisor, supervisor_pid
+    from shared.procs import Stack, process_alive, process_report, read_state, run_supervisor, supervisor_pid
 
     settings = Settings.from_env()  # fail fast on a missing variable before starting anything
     run_dir, log_dir = _stack_dirs()
@@ -116,8 +116,12 @@ def _stack(args: argparse.Namespace) -> int:
         return 0
     if args.action == "status":
         report = process_report(run_dir)
+        # the daemon's pid file, else whoever wrote the state (a test process supervising its own stack)
+        watcher = supervisor_pid(run_dir) or read_state(run_dir).get("supervisor_pid")
+        if watcher and not process_alive(int(watcher)):
+            watcher = None
         if args.json:
-            print(json.dumps({"supervisor_pid": supervisor_pid(run_dir), "processes": report}, ensure_ascii=False))
+            print(json.dumps({"supervisor_pid": watcher, "processes": report}, ensure_ascii=False))
             return 0
         for name in stack.table:
             pid = stack.pid(name)
@@ -128,7 +132,7 @@ def _stack(args: argparse.Namespace) -> int:
             if seen.get("crash_loop"):
                 line += "  CRASH LOOP"
             print(line)
-        if not supervisor_pid(run_dir):
+        if not watcher:
             print("dvcq: no supervisor is running (`dvcq stack up` starts one); exited processes stay down")
         return 0
     _upgrade_broker()

@@ -231,7 +231,7 @@ class Stack:
             pid = int(self._pidfile(name).read_text())
         except (OSError, ValueError):
             return None
-        return pid if _alive(pid) else None
+        return pid if process_alive(pid) else None
 
     def stop(self, *names: str, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
         """Stop the named processes (all when none is named, which also ends the supervisor thread): their
@@ -249,10 +249,10 @@ class Stack:
             if pid is not None:
                 _signal_group(pid, sig)
                 deadline = time.monotonic() + timeout
-                while _alive(pid) and time.monotonic() < deadline:
+                while process_alive(pid) and time.monotonic() < deadline:
                     self._reap(name)
                     time.sleep(0.05)
-                if _alive(pid):
+                if process_alive(pid):
                     _signal_group(pid, signal.SIGKILL)
                 self._reap(name, wait=True)
             self._pidfile(name).unlink(missing_ok=True)
@@ -375,14 +375,15 @@ def supervisor_pid(run_dir: Path) -> int | None:
         pid = int((run_dir / SUPERVISOR_PID_FILE).read_text())
     except (OSError, ValueError):
         return None
-    return pid if _alive(pid) else None
+    return pid if process_alive(pid) else None
 
 
 def _iso_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
