@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.clock import SimulatedClock, SystemClock, build_clock
+from shared.health import dead_letter_detail, process_detail
 from shared.messaging import Publisher
 from shared.plan import Plan, load_plan
 from shared.settings import Settings
@@ -53,5 +54,9 @@ class Runtime:
             "clients": {
                 "store": lambda: getattr(self.client, "created_in_pid", None),
                 "broker": lambda: self.broker.connected_in_pid,
+            },
+            "details": {
+                "dead_letters": lambda: dead_letter_detail(self.broker, self.service),
+                "processes": lambda: process_detail(self.service),
             },
         }

@@ -32,6 +32,7 @@ from prometheus_client import (
 from werkzeug.exceptions import HTTPException
 
 from shared.auth import InvalidToken, Principal, csrf_digest, verify_token
+from shared.jsontext import forbidden_key, json_depth_exceeds
 from shared.logs import set_correlation
 from shared.settings import Settings
 from shared.store import STORE_ERRORS
@@ -124,47 +125,6 @@ def deps() -> Any:
 
 
 # --- request bodies -------------------------------------------------------------------------------------
-
-
-def json_depth_exceeds(raw: bytes, limit: int) -> bool:
-    """True when the JSON text nests objects/arrays deeper than `limit`, checked before any parsing."""
-    depth = 0
-    in_string = escaped = False
-    for byte in raw:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:  # backslash
-                escaped = True
-            elif byte == 0x22:  # quote
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in (0x7B, 0x5B):  # { [
-            depth += 1
-            if depth > limit:
-                return True
-        elif byte in (0x7D, 0x5D):
-            depth -= 1
-    return False
-
-
-def forbidden_key(value: Any, path: str = "") -> str | None:
-    """The path of the first key starting with '$' or containing '.', at any depth (operator injection)."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            here = f"{path}.{key}" if path else str(key)
-            if not isinstance(key, str) or key.startswith("$") or "." in key:
-                return here
-            found = forbidden_key(item, here)
-            if found:
-                return found
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found = forbidden_key(item, f"{path}[{index}]")
-            if found:
-                return found
-    return None
 
 
 def nfc_deep(value: Any) -> Any:
@@ -304,12 +264,15 @@ def create_service_app(
     ready_checks: dict[str, Callable[[], Any]],
     info_checks: dict[str, Callable[[], Any]] | None = None,
     clients: dict[str, Callable[[], int | None]] | None = None,
+    details: dict[str, Callable[[], Any]] | None = None,
     index: bool = True,
 ) -> Flask:
     """A Flask app with the shared error handling, health, metrics and OpenAPI routes.
 
     `ready_checks` must pass for /readyz to answer 200; `info_checks` are reported there but do not fail it
     (intake stays ready while the broker is down: its request path never waits on the broker).
+    `details` add operational detail to /readyz (dead letters, restarts) without failing it, and refresh
+    their gauges before each /metrics scrape.
     `index` serves a JSON description at `/` until the service has web pages of its own there.
     """
     app = Flask(f"dvcq.{service}")
@@ -402,14 +365,25 @@ def create_service_app(
             "checks": checks,
             "pid": os.getpid(),
             "clients_created_in_pid": {name: fn() for name, fn in (clients or {}).items()},
+            "detail": _details(),
         }
         if ok:
             return jsonify(body)
         return jsonify(body), 503, {"Retry-After": "5"}
 
+    def _details() -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, detail in (details or {}).items():
+            try:
+                out[name] = detail()
+            except Exception as exc:  # detail is informative: a failure shows, it never fails the probe
+                out[name] = f"unavailable: {exc.__class__.__name__}"
+        return out
+
     @app.get("/metrics")
     def metrics() -> Response:
         """Prometheus metrics (aggregated over gunicorn workers in multiprocess mode)."""
+        _details()
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]

@@ -601,6 +601,36 @@ class TestStack:
             seen = self.unit_status(period, agency)
             raise AssertionError(f"{exc}; board shows {seen}") from None
 
+    # --- operations (the `dvcq` command, dead letters, the supervisor) ---
+    def dvcq(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """Run the `dvcq` command as a process against this stack (its vhost, databases, secret, run dir)."""
+        argv = [sys.executable, "-m", "shared.cli", *args]
+        return subprocess.run(argv, cwd=ROOT, env=self.stack.env, capture_output=True, text=True, timeout=timeout)
+
+    def dead_letters(self, service: str) -> list[dict[str, Any]]:
+        """A service's dead-letter queue as `dvcq dlq list --json` shows it (id, type, reason, ...)."""
+        done = self.dvcq("dlq", "list", "--queue", service, "--json")
+        assert done.returncode == 0, done.stderr
+        return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+
+    def processes(self) -> dict[str, Any]:
+        """The supervisor's view of every process, as `dvcq stack status --json` shows it."""
+        done = self.dvcq("stack", "status", "--json")
+        assert done.returncode == 0, done.stderr
+        return dict(json.loads(done.stdout)["processes"])
+
+    def log_records(self, name: str) -> list[dict[str, Any]]:
+        """A process's JSON log lines so far, every run of it (restarts append to the same file)."""
+        path = self.dir / "log" / f"{name}.log"
+        records = []
+        for line in path.read_text(errors="replace").splitlines() if path.exists() else []:
+            if line.startswith("{"):
+                try:
+                    records.append(json.loads(line))
+                except ValueError:
+                    continue
+        return records
+
     def reports_of(self, agency: str) -> list[dict[str, Any]]:
         """Intake's stored reports of a unit (as Sở Nội vụ sees them)."""
         resp = self.get("intake", f"/api/v1/reports?agency={agency}")
@@ -761,8 +791,10 @@ def assert_invariants(
             obligations = {o["agency"]: o["status"] for o in resp.json()["items"]}
             for r in (r for r in reports if r["period"] == period):
                 if board.get(r["agency"]) not in SUBMITTED or obligations.get(r["agency"]) not in SUBMITTED:
-                    missing.append(f"{r['agency']}:{period} board={board.get(r['agency'])} "
-                                   f"scheduler={obligations.get(r['agency'])}")
+                    missing.append(
+                        f"{r['agency']}:{period} board={board.get(r['agency'])} "
+                        f"scheduler={obligations.get(r['agency'])}"
+                    )
         return missing
 
     wait_for(lambda: not reports_submitted(), timeout=timeout, what="every accepted report to be in compliance")

@@ -22,8 +22,10 @@ from services.aggregator.pages import register_pages
 from services.aggregator.totals import PeriodNotSummarisable, suggest_standouts
 from shared.formatting import content_disposition
 from shared.logs import configure
+from shared.messaging import BROKER_ERRORS
 from shared.settings import Settings
 from shared.timerules import local_iso
+from shared.topology import QUEUES
 from shared.web import (
     ApiError,
     create_service_app,
@@ -71,6 +73,22 @@ def get_compliance() -> Response:
     if view is None:
         raise ApiError(404, f"Không có kỳ báo cáo '{period}'.", fields={"period": "Không có trong kế hoạch."})
     return jsonify(view)
+
+
+@bp.get("/api/v1/dead-letters")
+@requires("home_affairs", "admin")
+@document()
+def get_dead_letters() -> Response:
+    """How many messages each service's consumer refused (its dead-letter queue), for Sở Nội vụ and admins; an
+    operator inspects and replays them with `dvcq dlq`."""
+    try:
+        depths = _deps().rt.broker.queue_depths([q.dead_letter_queue for q in QUEUES])
+    except BROKER_ERRORS as exc:
+        raise ApiError(503, headers={"Retry-After": "5"}) from exc
+    items = [
+        {"service": q.service, "queue": q.dead_letter_queue, "messages": depths[q.dead_letter_queue]} for q in QUEUES
+    ]
+    return jsonify({"items": items, "total": sum(depths.values())})
 
 
 @bp.get("/api/v1/overdue")

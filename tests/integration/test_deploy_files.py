@@ -239,3 +239,95 @@ def test_the_shell_scripts_parse(script: Path) -> None:
 @pytest.mark.parametrize("name", ["run.sh", "down.sh", "test.sh"])
 def test_the_entry_scripts_are_executable(name: str) -> None:
     assert os.access(ROOT / "deploy" / name, os.X_OK)
+
+
+# --- deploy/systemd: the unit files of a VM install ----------------------------------------------------------
+
+SYSTEMD = ROOT / "deploy" / "systemd"
+INSTALL_ROOT = "/opt/dvcq"  # where README "Install on a VM (systemd)" puts the repository and its .venv
+
+
+def unit_file(path: Path) -> dict[str, dict[str, list[str]]]:
+    """A systemd unit as {section: {key: [values]}} (keys may repeat; comments and blank lines dropped)."""
+    sections: dict[str, dict[str, list[str]]] = {}
+    current: dict[str, list[str]] = {}
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            current = sections.setdefault(line[1:-1], {})
+            continue
+        key, _, value = line.partition("=")
+        current.setdefault(key.strip(), []).append(value.strip())
+    return sections
+
+
+def repository_path(path: str) -> Path:
+    """A path under the install root as the file of this checkout it stands for."""
+    assert path.startswith(INSTALL_ROOT + "/"), path
+    return ROOT / path.removeprefix(INSTALL_ROOT + "/")
+
+
+def exec_start_problems(argv: list[str]) -> list[str]:
+    """What is wrong with one ExecStart: a program outside the venv, a module or file that does not exist."""
+    program, args = argv[0], argv[1:]
+    if program == f"{INSTALL_ROOT}/.venv/bin/python":
+        if args[:1] != ["-m"] or len(args) < 2:
+            return [f"python without -m module: {argv}"]
+        if runnable_module_file(args[1]) is None:
+            return [f"python -m {args[1]}: no such module"]
+        return []
+    if program == f"{INSTALL_ROOT}/.venv/bin/gunicorn":
+        problems = []
+        if "-c" in args and not repository_path(args[args.index("-c") + 1]).is_file():
+            problems.append(f"gunicorn config {args[args.index('-c') + 1]} is missing")
+        specs = [APP_SPEC.match(part) for part in args if APP_SPEC.match(part)]
+        if len(specs) != 1:
+            return [*problems, f"gunicorn without one module:create_app(): {argv}"]
+        path = module_file(specs[0]["module"])
+        if path is None or not re.search(r"^def create_app\(", path.read_text(encoding="utf-8"), re.M):
+            problems.append(f"{specs[0]['module']} has no create_app")
+        return problems
+    if program == f"{INSTALL_ROOT}/.venv/bin/dvcq":
+        from shared.cli import build_parser
+
+        try:
+            build_parser().parse_args(args)
+        except SystemExit:
+            return [f"dvcq {' '.join(args)}: not a dvcq command"]
+        return []
+    return [f"{program} is not a program of the install's venv"]
+
+
+def test_the_exec_start_check_catches_missing_modules_and_commands() -> None:
+    assert exec_start_problems([f"{INSTALL_ROOT}/.venv/bin/python", "-m", "services.notifier.consumer"]) == []
+    assert exec_start_problems([f"{INSTALL_ROOT}/.venv/bin/python", "-m", "services.notifier.no_such"])
+    assert exec_start_problems([f"{INSTALL_ROOT}/.venv/bin/gunicorn", "services.nothing.app:create_app()"])
+    assert exec_start_problems([f"{INSTALL_ROOT}/.venv/bin/dvcq", "broker", "downgrade"])
+    assert exec_start_problems(["/usr/bin/python3", "-m", "services.notifier.consumer"])
+
+
+@pytest.mark.parametrize("path", sorted(SYSTEMD.glob("*.service")), ids=lambda p: p.name)
+def test_every_systemd_unit_runs_an_entry_point_that_exists_and_restarts_on_failure(path: Path) -> None:
+    unit = unit_file(path)
+    service = unit["Service"]
+    (exec_start,) = service["ExecStart"]
+    assert exec_start_problems(shlex.split(exec_start)) == [], path.name
+    assert service["Restart"] == ["on-failure"], path.name
+    assert service["User"] != ["root"] and service["EnvironmentFile"] == ["/etc/dvcq/dvcq.env"], path.name
+    assert service["WorkingDirectory"] == [INSTALL_ROOT], path.name
+    assert unit["Install"]["WantedBy"] == ["dvcq.target"]
+
+
+def test_the_systemd_target_starts_every_process_of_the_stack_each_with_its_own_module() -> None:
+    units = {path.stem: unit_file(path) for path in SYSTEMD.glob("*.service")}
+    wanted = unit_file(SYSTEMD / "dvcq.target")["Unit"]["Wants"][0].split()
+    assert sorted(wanted) == sorted(f"{name}.service" for name in units)
+    for spec in process_table():
+        (exec_start,) = units[f"dvcq-{spec.name}"]["Service"]["ExecStart"]
+        argv = shlex.split(exec_start)
+        assert argv[-1] == spec.argv[-1], spec.name  # the same module, or the same module:create_app()
+        if spec.port is not None:
+            assert f"127.0.0.1:{spec.port}" in argv, spec.name
+    assert set(units) == {f"dvcq-{spec.name}" for spec in process_table()} | {"dvcq-broker-upgrade"}

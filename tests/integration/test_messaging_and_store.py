@@ -16,11 +16,20 @@ from pymongo.errors import AutoReconnect
 from shared.catalogue import validate_envelope
 from shared.clock import SimulatedClock
 from shared.events import Event
-from shared.messaging import Publisher, PublishFailed, declare_topology, run_consumer
+from shared.messaging import (
+    HANDLER_ATTEMPTS,
+    Publisher,
+    PublishFailed,
+    declare_topology,
+    read_dead_letters,
+    run_consumer,
+    settle_dead_letters,
+    upgrade_queues,
+)
 from shared.outbox import EVENT_LOG, pending_document, read_events, relay_once
 from shared.settings import Settings
 from shared.store import STORE_ERRORS, connect
-from shared.topology import EXCHANGE, queue_for
+from shared.topology import DEAD_LETTER_EXCHANGE, EXCHANGE, queue_for
 from tests.support import Vhost, wait_for
 
 
@@ -181,3 +190,87 @@ def test_the_simulated_clock_is_shared_by_every_process(settings: Settings) -> N
     wait_for(lambda: b.now() == target, timeout=2, what="the other clock to agree")
     a.set(target, rate=3600.0)
     wait_for(lambda: b.now() > target + timedelta(minutes=1), timeout=5, what="simulated time to run")
+
+
+def test_a_handler_error_is_retried_in_place_then_dead_lettered_and_the_next_message_handled(
+    settings: Settings,
+) -> None:
+    channel = _channel(settings)
+    declare_topology(channel)
+    bad, good = _event("report.submitted"), _event("report.submitted", agency="H_CANGLONG")
+    for event in (bad, good):
+        props = pika.BasicProperties(delivery_mode=2, message_id=event.id)
+        channel.basic_publish(EXCHANGE, "report.submitted", json.dumps(event.to_dict()).encode(), props)
+    calls: list[str] = []
+
+    def handle(e: Event) -> None:
+        calls.append(e.id)
+        if e.id == bad.id:
+            raise KeyError("a value the code did not expect")
+
+    queue = queue_for("scheduler")
+    with _Consumer(settings, "scheduler", handle):
+        wait_for(lambda: good.id in calls and _depth(channel, queue.dead_letter_queue) == 1, what="dead letter")
+    assert calls == [bad.id] * HANDLER_ATTEMPTS + [good.id]
+    (letter,) = read_dead_letters(settings, "scheduler")
+    assert (letter.message_id, letter.reason) == (bad.id, "rejected")
+
+
+def test_a_replayed_dead_letter_keeps_its_id_leaves_the_queue_once_confirmed_and_is_handled(
+    settings: Settings,
+) -> None:
+    channel = _channel(settings)
+    declare_topology(channel)
+    events = [_event("report.submitted", agency=agency) for agency in ("H_CAUKE", "H_CANGLONG")]
+    queue = queue_for("scheduler")
+    for event in events:
+        props = pika.BasicProperties(delivery_mode=2, message_id=event.id, type=event.type)
+        channel.basic_publish("", queue.dead_letter_queue, json.dumps(event.to_dict()).encode(), props)
+    assert [x.message_id for x in read_dead_letters(settings, "scheduler")] == [e.id for e in events]
+    assert _depth(channel, queue.dead_letter_queue) == 2  # reading leaves them there
+
+    replayed = settle_dead_letters(settings, "scheduler", lambda x: x.message_id == events[0].id, replay=True)
+    assert [x.message_id for x in replayed] == [events[0].id]
+    assert _depth(channel, queue.dead_letter_queue) == 1
+    handled: list[str] = []
+    with _Consumer(settings, "scheduler", lambda e: handled.append(e.id)):
+        wait_for(lambda: handled, what="the replayed event handled")
+    assert handled == [events[0].id]
+    assert settle_dead_letters(settings, "scheduler", lambda x: x.message_id == events[0].id, replay=True) == []
+    assert [x.message_id for x in settle_dead_letters(settings, "scheduler", lambda x: True, replay=False)] == [
+        events[1].id
+    ]
+    assert _depth(channel, queue.dead_letter_queue) == 0
+
+
+def test_the_upgrade_moves_the_first_versions_queues_into_the_current_ones_and_deletes_them(
+    settings: Settings,
+) -> None:
+    channel = _channel(settings)
+    channel.exchange_declare(EXCHANGE, exchange_type="topic", durable=True)
+    channel.exchange_declare(DEAD_LETTER_EXCHANGE, exchange_type="direct", durable=True)
+    (old,) = queue_for("aggregator").legacy()
+    channel.queue_declare(old.dead_letter_queue, durable=True, arguments={"x-queue-type": "quorum"})
+    channel.queue_bind(old.dead_letter_queue, DEAD_LETTER_EXCHANGE, routing_key=old.dead_letter_key)
+    v1_args = {"x-queue-type": "quorum", "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
+               "x-dead-letter-routing-key": "aggregator", "x-single-active-consumer": True}  # fmt: skip
+    channel.queue_declare(old.queue, durable=True, arguments=v1_args)
+    channel.queue_bind(old.queue, EXCHANGE, routing_key="#")
+    waiting = [_event("report.submitted", agency=a) for a in ("H_CAUKE", "H_CANGLONG", "H_TIEUCAN")]
+    for event in waiting:
+        props = pika.BasicProperties(delivery_mode=2, message_id=event.id)
+        channel.basic_publish(EXCHANGE, event.type, json.dumps(event.to_dict()).encode(), props)
+    channel.basic_publish("", old.dead_letter_queue, b"{not json", pika.BasicProperties(message_id="junk"))
+
+    assert upgrade_queues(settings) == {old.queue: 3, old.dead_letter_queue: 1}
+    assert upgrade_queues(settings) == {}  # idempotent
+    for name in (old.queue, old.dead_letter_queue):
+        with pytest.raises(pika.exceptions.ChannelClosedByBroker):
+            _channel(settings).queue_declare(name, passive=True)
+    current = queue_for("aggregator")
+    assert [x.message_id for x in read_dead_letters(settings, "aggregator")] == ["junk"]
+    handled: list[str] = []
+    with _Consumer(settings, "aggregator", lambda e: handled.append(e.id)):
+        wait_for(lambda: len(handled) == 3, what="the moved events handled")
+    assert handled == [e.id for e in waiting]
+    assert _depth(_channel(settings), current.queue) == 0

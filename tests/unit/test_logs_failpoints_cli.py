@@ -45,6 +45,23 @@ def test_a_failpoint_exits_only_when_named(armed: str, code: int) -> None:
     assert ("after" in proc.stdout) is (code == 0)
 
 
+@pytest.mark.parametrize(
+    ("armed", "code"),
+    [("here:event:1", 86), ("here:event:2", 0), ("here", 86), ("elsewhere:event:1", 0)],
+)
+def test_a_failpoint_with_a_key_exits_only_for_that_key(armed: str, code: int) -> None:
+    script = "from shared.failpoints import failpoint\nfailpoint('here', key='event:1')\nprint('after')"
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={"DVCQ_FAILPOINT": armed, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == code, proc.stderr
+
+
 def test_token_create_prints_a_token_every_service_accepts(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

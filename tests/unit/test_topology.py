@@ -4,7 +4,7 @@ import pytest
 
 from shared.events import EVENT_TYPES
 from shared.procs import process_table
-from shared.topology import QUEUES, queue_for
+from shared.topology import DEAD_LETTER_EXCHANGE, DELIVERY_LIMIT, QUEUES, VERSION, queue_for
 
 
 def binds(pattern: str, routing_key: str) -> bool:
@@ -78,7 +78,7 @@ def test_notifier_learns_staff_lists_and_hears_no_notification_or_report_events(
 def test_intake_receives_granted_extensions_and_nothing_else():
     intake = queue_for("intake")
     assert [t for t in EVENT_TYPES if any(binds(p, t) for p in intake.bindings)] == ["obligation.extended"]
-    assert intake.queue == "dvcq.intake" and not intake.single_active
+    assert intake.queue == "dvcq.v2.intake" and not intake.single_active
 
 
 def test_every_service_with_a_consumer_process_has_a_queue():
@@ -86,12 +86,36 @@ def test_every_service_with_a_consumer_process_has_a_queue():
     assert consumers == {q.service for q in QUEUES} == {"intake", "scheduler", "notifier", "aggregator"}
 
 
-def test_queue_names_are_derived_from_the_service():
+def test_queue_names_are_derived_from_the_service_and_the_topology_version():
     names = [q.queue for q in QUEUES]
     assert len(set(names)) == len(names)
     for q in QUEUES:
-        assert q.queue == f"dvcq.{q.service}"
-        assert q.dead_letter_queue == f"dvcq.{q.service}.dead"
+        assert q.queue == f"dvcq.v{VERSION}.{q.service}"
+        assert q.dead_letter_queue == f"dvcq.v{VERSION}.{q.service}.dead"
+        assert q.arguments["x-dead-letter-routing-key"] == q.dead_letter_key == q.queue
+
+
+def test_every_queue_dead_letters_at_least_once_after_the_delivery_limit():
+    for q in QUEUES:
+        args = q.arguments
+        assert args["x-queue-type"] == "quorum"
+        assert args["x-delivery-limit"] == DELIVERY_LIMIT >= 1
+        # RabbitMQ falls back to at-most-once unless the overflow behaviour is reject-publish
+        assert (args["x-dead-letter-strategy"], args["x-overflow"]) == ("at-least-once", "reject-publish")
+        assert args["x-dead-letter-exchange"] == DEAD_LETTER_EXCHANGE
+        assert args.get("x-single-active-consumer", False) is q.single_active
+
+
+def test_the_upgrade_knows_the_first_versions_queues_and_their_bindings():
+    assert VERSION == 2
+    (legacy,) = queue_for("notifier").legacy()
+    assert (legacy.queue, legacy.dead_letter_queue, legacy.dead_letter_key) == (
+        "dvcq.notifier",
+        "dvcq.notifier.dead",
+        "notifier",
+    )
+    assert legacy.bindings == queue_for("notifier").bindings
+    assert legacy.dead_letter_key != queue_for("notifier").dead_letter_key  # old and new dead letters never mix
 
 
 def test_a_name_that_consumes_nothing_has_no_queue():
