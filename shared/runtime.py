@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from shared.clock import SimulatedClock, SystemClock, build_clock
 from shared.messaging import Publisher
 from shared.plan import Plan, load_plan
+from shared.ratelimit import RATE_LIMITS, RateLimiter
 from shared.settings import Settings
 from shared.store import connect
 
@@ -35,6 +37,11 @@ class Runtime:
     def db(self) -> Any:
         """This service's own database."""
         return self.client[self.settings.db_name(self.service)]
+
+    @cached_property
+    def limiter(self) -> RateLimiter:
+        """This process's rate limiter, counting in the service's own database (`shared.ratelimit`)."""
+        return RateLimiter(self.db[RATE_LIMITS])
 
     def check_store(self) -> None:
         """Ping the store."""
