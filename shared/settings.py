@@ -48,7 +48,7 @@ class Settings:
     login_account_limit: int = 10
     login_address_limit: int = 100
     login_window_seconds: int = 300
-    api_subject_limit: int = 1200
+    api_subject_limit: int = 3000
     api_window_seconds: int = 60
     trusted_proxies: tuple[str, ...] = ()
 
@@ -131,7 +131,7 @@ def _rate_limit_settings(env: os._Environ[str] | dict[str, str]) -> dict[str, An
         "login_account_limit": ("DVCQ_LOGIN_LIMIT_PER_ACCOUNT", 10),
         "login_address_limit": ("DVCQ_LOGIN_LIMIT_PER_ADDRESS", 100),
         "login_window_seconds": ("DVCQ_LOGIN_WINDOW_SECONDS", 300),
-        "api_subject_limit": ("DVCQ_API_LIMIT_PER_SUBJECT", 1200),
+        "api_subject_limit": ("DVCQ_API_LIMIT_PER_SUBJECT", 3000),
         "api_window_seconds": ("DVCQ_API_WINDOW_SECONDS", 60),
     }
     out: dict[str, Any] = {}

@@ -191,11 +191,44 @@ def test_a_granted_date_not_after_the_deadline_is_refused_with_the_schedulers_me
     expect(page.locator("#direct-reason")).to_have_value("Đơn vị xin gia hạn bằng công văn.")
 
 
+def test_the_board_sends_a_strict_csp_and_its_style_sheet_still_applies(page: Page, stack: TestStack) -> None:
+    violations: list[str] = []
+    page.on("console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None)
+    login(page, stack, SPECIALIST, PASSWORD)
+    response = page.goto(stack.url("aggregator", "/"))
+    assert response is not None and response.status == 200
+    policy = response.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in policy and "unsafe-inline" not in policy
+    assert response.headers["x-content-type-options"] == "nosniff"
+    header = page.locator("header").first
+    assert header.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(139, 26, 26)"  # from board.css
+    expect(page.locator('#status-chart rect[data-status="overdue"]')).to_have_count(1)
+    assert not violations, violations
+
+
+def test_home_affairs_issues_a_document_by_post_and_it_is_archived(page: Page, stack: TestStack) -> None:
+    login(page, stack, SPECIALIST, PASSWORD)
+    _board(page, stack)
+    button = page.locator('#downloads button[data-export="2019-H1.xlsx"]')
+    expect(button).to_be_visible()
+    with page.expect_download() as issued:
+        button.click()
+    download = issued.value
+    assert download.suggested_filename.endswith(".xlsx")
+    assert download.path().stat().st_size > 0
+    archive = stack.get("aggregator", f"/api/v1/documents?period={PERIOD}", role="observer").json()["items"]
+    assert [(r["kind"], r["issued_by"]) for r in archive if r["kind"] == "xlsx"] == [("xlsx", SPECIALIST)]
+    forged = page.request.post(stack.url("aggregator", f"/api/v1/exports/{PERIOD}.xlsx"), form={"csrf_token": "x"})
+    assert forged.status == 403 and forged.json()["error"]["code"] == "csrf"
+    again = stack.get("aggregator", f"/api/v1/documents?period={PERIOD}", role="observer").json()["items"]
+    assert len(again) == len(archive)  # the refused post archived nothing
+
+
 def test_home_affairs_closes_the_period_and_the_board_marks_it_closed(page: Page, stack: TestStack) -> None:
     login(page, stack, SPECIALIST, PASSWORD)
     _board(page, stack)
     expect(page.locator("#open-badge")).to_be_visible()
-    expect(page.locator('#downloads a[href$="/2019-H1.docx"]')).to_be_visible()
+    expect(page.locator('#downloads button[data-export="2019-H1.docx"]')).to_be_visible()
     page.click("#close-period")
 
     expect(page.locator("#notice")).to_contain_text("Đã chốt số liệu")

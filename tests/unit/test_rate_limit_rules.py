@@ -53,7 +53,7 @@ def test_a_throttle_is_due_at_most_once_per_period() -> None:
 def test_the_limits_and_trusted_proxies_come_from_the_environment_and_bad_values_fail_fast() -> None:
     defaults = Settings.from_env({"DVCQ_SECRET": SECRET})
     assert (defaults.login_account_limit, defaults.login_address_limit, defaults.login_window_seconds) == (10, 100, 300)
-    assert (defaults.api_subject_limit, defaults.api_window_seconds, defaults.trusted_proxies) == (1200, 60, ())
+    assert (defaults.api_subject_limit, defaults.api_window_seconds, defaults.trusted_proxies) == (3000, 60, ())
     conf = Settings.from_env(
         {
             "DVCQ_SECRET": SECRET,
