@@ -40,7 +40,7 @@ def stack() -> Iterator[TestStack]:
         make_account(s, SPECIALIST, "Nguyễn Thị Thanh Tâm", PASSWORD, role="home_affairs")
         make_account(s, OBSERVER, "Thạch Sô Phol", PASSWORD, role="observer")
         make_officer(s, OFFICER, REPORTED, "Lâm Văn Đức", PASSWORD)
-        wait_for(lambda: len(s.compliance(PERIOD)["units"]) == 29, what="29 obligations of H1 on the board")
+        wait_for(lambda: len(s.compliance(PERIOD)["units"]) == 29, timeout=90, what="29 obligations of H1 on the board")
         s.set_clock("2019-06-05T09:00:00+07:00")
         body = {"indicators": {"tcd_luot": 1234, "tcd_nguoi": 1300}, "narratives": {"area_1": "Đã quán triệt."}}
         resp = s.post_report(REPORTED, PERIOD, body)
@@ -52,10 +52,11 @@ def stack() -> Iterator[TestStack]:
             timeout=15,
         )
         assert resp.status_code == 201, resp.text
-        s.wait_status(PERIOD, REPORTED, "submitted_on_time")
+        s.wait_status(PERIOD, REPORTED, "submitted_on_time", timeout=90)  # generous: the machine may be busy
         s.set_clock("2019-06-12T09:00:00+07:00")
         wait_for(
             lambda: sum(u["status"] == "overdue" for u in s.compliance(PERIOD)["units"]) == 28,
+            timeout=90,
             what="28 units overdue on the board",
         )
         yield s
@@ -77,7 +78,7 @@ def _reload_until(page: Page, check: Callable[[], bool], what: str) -> None:
         page.reload()
         return check()
 
-    wait_for(probe, timeout=30, interval=0.3, what=what)
+    wait_for(probe, timeout=90, interval=0.5, what=what)
 
 
 def _session_token(page: Page) -> str:

@@ -54,7 +54,7 @@ def closed_period() -> Iterator[TestStack]:
         s.set_clock("2019-06-12T09:00:00+07:00")
         assert s.post_report("H_TIEUCAN", PERIOD, REPORTS["H_TIEUCAN"]).json()["on_time"] is False
         s.set_clock("2019-06-20T08:00:00+07:00")
-        s.wait_status(PERIOD, "H_TIEUCAN", "submitted_late")
+        s.wait_status(PERIOD, "H_TIEUCAN", "submitted_late", timeout=90)  # generous: the machine may be busy
         yield s
 
 
@@ -125,10 +125,10 @@ def test_closing_then_a_correction_is_shown_after_closing_and_documents_are_arch
         row = next(u for u in s.compliance(PERIOD)["units"] if u["agency"] == "SNV")
         return row if row["revisions_after_close"] == [2] else None
 
-    row = wait_for(shown_after_close, what="the correction shown as after closing")
+    row = wait_for(shown_after_close, timeout=90, what="the correction shown as after closing")
     assert row["revision"] == 2 and row["status"] == "submitted_on_time"
     assert s.compliance(PERIOD)["closed"]["closed_by"]
-    wait_for(lambda: _line(_summary(s), "tcd_luot")["total"] == 23, what="the totals follow the correction")
+    wait_for(lambda: _line(_summary(s), "tcd_luot")["total"] == 23, timeout=90, what="the totals follow the correction")
 
     hq = s.auth("home_affairs")
     not_yet = requests.get(s.url("aggregator", f"/api/v1/exports/{PERIOD}.docx"), headers=hq, timeout=15)
