@@ -52,7 +52,7 @@ def stack() -> Iterator[TestStack]:
             timeout=15,
         )
         assert resp.status_code == 201, resp.text
-        s.wait_status(PERIOD, REPORTED, "submitted_on_time", timeout=90)  # generous: the machine may be busy
+        s.wait_status(PERIOD, REPORTED, "submitted_on_time", timeout=180)  # generous: a busy machine
         s.set_clock("2019-06-12T09:00:00+07:00")
         wait_for(
             lambda: sum(u["status"] == "overdue" for u in s.compliance(PERIOD)["units"]) == 28,

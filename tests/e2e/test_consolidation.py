@@ -54,7 +54,7 @@ def closed_period() -> Iterator[TestStack]:
         s.set_clock("2019-06-12T09:00:00+07:00")
         assert s.post_report("H_TIEUCAN", PERIOD, REPORTS["H_TIEUCAN"]).json()["on_time"] is False
         s.set_clock("2019-06-20T08:00:00+07:00")
-        s.wait_status(PERIOD, "H_TIEUCAN", "submitted_late", timeout=90)  # generous: the machine may be busy
+        s.wait_status(PERIOD, "H_TIEUCAN", "submitted_late", timeout=180)  # generous: a busy machine
         yield s
 
 
