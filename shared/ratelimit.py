@@ -39,7 +39,7 @@ from typing import Any
 from shared.settings import Settings
 from shared.store import insert_once
 
-RATE_LIMITS = "rate_limits"  # the collection, in each service's own database
+RATE_LIMITS = "rate_limits"  # the collection, in a database of each service's own (shared.runtime.Runtime.limiter)
 PRUNE_SECONDS = 60.0
 MAX_HINTS = 10_000  # windows one process remembers (a hint lost costs reads, never correctness)
 MAX_SLOTS = 50  # slots per window at most: a larger limit lets one slot stand for several requests

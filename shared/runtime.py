@@ -40,8 +40,10 @@ class Runtime:
 
     @cached_property
     def limiter(self) -> RateLimiter:
-        """This process's rate limiter, counting in the service's own database (`shared.ratelimit`)."""
-        return RateLimiter(self.db[RATE_LIMITS])
+        """This process's rate limiter (`shared.ratelimit`), counting in a database of the service's own beside its
+        main one (`<prefix><service>_ratelimit`): on FerretDB's SQLite backend each database is one file with one
+        writer at a time, so a slot's insert never waits behind the service's own writes (a scheduler pass)."""
+        return RateLimiter(self.client[self.settings.db_name(f"{self.service}_ratelimit")][RATE_LIMITS])
 
     def check_store(self) -> None:
         """Ping the store."""

@@ -44,10 +44,11 @@ def _login(s: TestStack, email: str, password: str) -> requests.Response:
 
 
 @pytest.fixture(scope="module")
-def db(stack: TestStack) -> Iterator[Any]:
-    """Intake's database of the stack, read directly to see which worker claimed each slot."""
+def db(stack: TestStack) -> Iterator[tuple[Any, Any]]:
+    """Intake's databases of the stack (its own, its rate limits'), read directly to see which worker claimed
+    each slot and what the lockout recorded."""
     client: MongoClient[dict[str, Any]] = MongoClient(stack.space.mongo_url, tz_aware=True)
-    yield client[f"{stack.space.prefix}intake"]
+    yield client[f"{stack.space.prefix}intake"], client[f"{stack.space.prefix}intake_ratelimit"]
     client.close()
 
 
@@ -80,13 +81,14 @@ def _burst(s: TestStack, email: str) -> tuple[list[requests.Response], float, fl
 
 @pytest.mark.timeout(300)
 def test_twice_the_login_limit_over_both_workers_gets_429_and_the_password_works_after_the_window(
-    stack: TestStack, db: Any
+    stack: TestStack, db: tuple[Any, Any]
 ) -> None:
+    intake, limits = db
     workers = _worker_pids(stack)
     for email in ACCOUNTS:
         answers, started, ended = _burst(stack, email)
-        claimers = {int(d["by"].rsplit(":", 1)[1]) for d in db[RATE_LIMITS].find({"limit": "login-account"})}
-        db[RATE_LIMITS].delete_many({"limit": "login-account"})  # the next round reads only its own claims
+        claimers = {int(d["by"].rsplit(":", 1)[1]) for d in limits[RATE_LIMITS].find({"limit": "login-account"})}
+        limits[RATE_LIMITS].delete_many({"limit": "login-account"})  # the next round reads only its own claims
         assert claimers <= workers, (claimers, workers)
         if started // WINDOW == ended // WINDOW and claimers == workers:
             break
@@ -117,5 +119,5 @@ def test_twice_the_login_limit_over_both_workers_gets_429_and_the_password_works
     assert welcome.json()["role"] == "observer" and welcome.json()["token"]
 
     # refused attempts changed nothing: the lockout saw the allowed failures and the success only
-    attempts = list(db["login_attempts"].find({"email": email}))
+    attempts = list(intake["login_attempts"].find({"email": email}))
     assert sorted(a["ok"] for a in attempts) == [False] * LIMIT + [True], attempts
