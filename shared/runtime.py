@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from shared.clock import SimulatedClock, SystemClock, build_clock
 from shared.health import dead_letter_detail, process_detail
 from shared.messaging import Publisher
 from shared.plan import Plan, load_plan
+from shared.ratelimit import RATE_LIMITS, RateLimiter
 from shared.settings import Settings
 from shared.store import connect
 
@@ -36,6 +38,13 @@ class Runtime:
     def db(self) -> Any:
         """This service's own database."""
         return self.client[self.settings.db_name(self.service)]
+
+    @cached_property
+    def limiter(self) -> RateLimiter:
+        """This process's rate limiter (`shared.ratelimit`), counting in a database of the service's own beside its
+        main one (`<prefix><service>_ratelimit`): on FerretDB's SQLite backend each database is one file with one
+        writer at a time, so a slot's insert never waits behind the service's own writes (a scheduler pass)."""
+        return RateLimiter(self.client[self.settings.db_name(f"{self.service}_ratelimit")][RATE_LIMITS])
 
     def check_store(self) -> None:
         """Ping the store."""

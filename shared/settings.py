@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,6 +45,12 @@ class Settings:
     public_intake_url: str = "http://127.0.0.1:8001"
     webhook_url: str = ""
     webhook_secret: str = ""
+    login_account_limit: int = 10
+    login_address_limit: int = 100
+    login_window_seconds: int = 300
+    api_subject_limit: int = 3000
+    api_window_seconds: int = 60
+    trusted_proxies: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: os._Environ[str] | dict[str, str] | None = None) -> Settings:
@@ -109,8 +117,36 @@ class Settings:
             public_intake_url=env.get("DVCQ_PUBLIC_INTAKE_URL", urls["intake"]).rstrip("/"),
             webhook_url=webhook_url,
             webhook_secret=webhook_secret,
+            **_rate_limit_settings(env),
         )
 
     def db_name(self, owner: str) -> str:
         """The database of `owner` (a service name, or 'clock' for the shared simulated clock)."""
         return f"{self.db_prefix}{owner}"
+
+
+def _rate_limit_settings(env: os._Environ[str] | dict[str, str]) -> dict[str, Any]:
+    """The rate limits (README "Configuration"; `shared.ratelimit`) and the proxies trusted for X-Forwarded-For."""
+    names = {
+        "login_account_limit": ("DVCQ_LOGIN_LIMIT_PER_ACCOUNT", 10),
+        "login_address_limit": ("DVCQ_LOGIN_LIMIT_PER_ADDRESS", 100),
+        "login_window_seconds": ("DVCQ_LOGIN_WINDOW_SECONDS", 300),
+        "api_subject_limit": ("DVCQ_API_LIMIT_PER_SUBJECT", 3000),
+        "api_window_seconds": ("DVCQ_API_WINDOW_SECONDS", 60),
+    }
+    out: dict[str, Any] = {}
+    for field, (var, default) in names.items():
+        try:
+            out[field] = int(env.get(var, str(default)))
+        except ValueError as exc:
+            raise SettingsError(f"{var} must be an integer: {exc}") from exc
+        if out[field] < (1 if field.endswith("_seconds") else 0):
+            raise SettingsError(f"{var} must be {'>= 1' if field.endswith('_seconds') else '>= 0 (0 = off)'}")
+    proxies = tuple(p.strip() for p in env.get("DVCQ_TRUSTED_PROXIES", "").split(",") if p.strip())
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError as exc:
+            raise SettingsError(f"DVCQ_TRUSTED_PROXIES: not an address or network: {proxy!r}") from exc
+    out["trusted_proxies"] = proxies
+    return out

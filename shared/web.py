@@ -7,6 +7,7 @@ Errors are `{"error": {"code", "message", "fields"}}` with Vietnamese messages, 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
 import logging
 import os
@@ -16,6 +17,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
@@ -34,6 +36,7 @@ from werkzeug.exceptions import HTTPException
 from shared.auth import InvalidToken, Principal, csrf_digest, verify_token
 from shared.jsontext import forbidden_key, json_depth_exceeds
 from shared.logs import set_correlation
+from shared.ratelimit import Limit, RateLimited, RateLimiter, RateLimits
 from shared.settings import Settings
 from shared.store import STORE_ERRORS
 
@@ -190,8 +193,72 @@ def authenticate() -> Principal:
         raise ApiError(401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
     if from_cookie and request.method in UNSAFE_METHODS:
         check_csrf(principal)
+    if "principal" not in g:  # one request counts once against its subject's API limit
+        rate_limit(rate_limits().api, principal.sub)
     g.principal = principal
     return principal
+
+
+# --- rate limits ----------------------------------------------------------------------------------------
+
+
+def rate_limits() -> RateLimits:
+    """The limits of the running app (from its settings)."""
+    return current_app.extensions["dvcq.rate_limits"]
+
+
+def rate_limit(limit: Limit, key: str) -> None:
+    """Count this request against `limit` for `key` in the service's own store, shared by every worker and
+    replica; RateLimited (answered 429 with Retry-After) when the window is full. An app built without a
+    runtime (a unit test's) counts nothing."""
+    limiter: RateLimiter | None = getattr(getattr(deps(), "rt", None), "limiter", None)
+    if limiter is not None:
+        limiter.hit(limit, key)
+
+
+def forwarded_client(remote: str, forwarded_for: Iterable[str], trusted: Iterable[str]) -> str:
+    """The client's address: the peer, unless the peer is a trusted proxy; then the rightmost address of
+    X-Forwarded-For that is not a trusted proxy (the left part of the header is whatever the client sent)."""
+    networks = [ipaddress.ip_network(t, strict=False) for t in trusted]
+
+    def is_trusted(address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in net for net in networks)
+
+    if not is_trusted(remote):
+        return remote
+    hops = [hop.strip() for value in forwarded_for for hop in value.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not is_trusted(hop):
+            return hop[:64]
+    return hops[0][:64] if hops else remote
+
+
+def client_address() -> str:
+    """The address of the client of this request: `request.remote_addr`, or X-Forwarded-For when the peer is one
+    of DVCQ_TRUSTED_PROXIES (the reverse proxy, issue 15)."""
+    remote = request.remote_addr or ""
+    return forwarded_client(remote, request.headers.getlist("X-Forwarded-For"), settings().trusted_proxies)
+
+
+def security_headers(conf: Settings) -> dict[str, str]:
+    """Headers on every response of every service: no framing, no MIME sniffing, and a CSP that allows only the
+    service's own style sheets and images (the pages have no script and no inline style) and forms that post to
+    the service itself or to intake (the board's logout button)."""
+    intake = urlsplit(conf.public_intake_url)
+    intake_origin = f"{intake.scheme}://{intake.netloc}" if intake.scheme and intake.netloc else ""
+    policy = (
+        f"default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self' {intake_origin}".rstrip()
+        + "; frame-ancestors 'none'; base-uri 'none'"
+    )
+    return {
+        "Content-Security-Policy": policy,
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+    }
 
 
 def csrf_token_for(token: str) -> str:
@@ -281,6 +348,19 @@ def create_service_app(
     app.extensions["dvcq.settings"] = conf
     app.extensions["dvcq.deps"] = dependencies
     app.extensions["dvcq.service"] = service
+    app.extensions["dvcq.rate_limits"] = RateLimits.from_settings(conf)
+    headers = security_headers(conf)
+
+    @app.errorhandler(RateLimited)
+    def _rate_limited(err: RateLimited) -> Response:
+        log.warning("rate limited", extra={"limit": err.limit.name, "retry_after": err.retry_after})
+        return error_response(ApiError(429, err.message, headers={"Retry-After": str(err.retry_after)}))
+
+    @app.after_request
+    def _secure(resp: Response) -> Response:
+        for key, value in headers.items():
+            resp.headers.setdefault(key, value)
+        return resp
 
     @app.errorhandler(ApiError)
     def _api_error(err: ApiError) -> Response:
@@ -425,7 +505,7 @@ def build_openapi(app: Flask, service: str) -> dict[str, Any]:
     spec.components.schema("Error", error)
     paths: dict[str, dict[str, Any]] = {}
     for rule in app.url_map.iter_rules():
-        if rule.endpoint == "static":
+        if rule.endpoint == "static" or rule.endpoint.endswith(".static"):
             continue
         view = app.view_functions[rule.endpoint]
         path = rule.rule

@@ -508,6 +508,8 @@ class TestStack:
         ports = dict(zip(("intake", "scheduler", "notifier", "aggregator"), free_ports(4), strict=True))
         self.env = {**os.environ, **self.space.env, "DVCQ_CLOCK": "simulation", "WEB_CONCURRENCY": "2"}
         self.env.pop("DVCQ_FAILPOINT", None)
+        # every person a test simulates logs in from 127.0.0.1: one address's login limit would be the whole suite's
+        self.env.setdefault("DVCQ_LOGIN_LIMIT_PER_ADDRESS", "10000")
         self.env.update(env or {})
         self.dir = ROOT / "var" / "test" / self.space.tag
         self.stack = Stack(self.env, self.dir / "run", self.dir / "log", ports)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date
 from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, request
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from services.aggregator import documents, handlers
 from services.aggregator.bootstrap import Dependencies, build_dependencies
@@ -27,10 +27,14 @@ from shared.settings import Settings
 from shared.timerules import local_iso
 from shared.topology import QUEUES
 from shared.web import (
+    CSRF_FIELD,
+    FORM_MIMETYPES,
     ApiError,
     create_service_app,
     deps,
     document,
+    json_body,
+    nfc_deep,
     principal,
     register_domain_errors,
     requires,
@@ -44,6 +48,7 @@ ERROR_STATUS: dict[type[Exception], int] = {
 }
 EXTENSIONS = {"docx": "report", "xlsx": "xlsx", "csv": "csv"}
 MAX_TEXT = 200
+TOO_LONG = f"Dài quá {MAX_TEXT} ký tự."
 
 bp = Blueprint("aggregator", __name__)
 
@@ -130,31 +135,74 @@ def close_period(period: str) -> tuple[Response, int]:
     return jsonify({"period": period, **closing}), 201
 
 
-def _text_arg(name: str) -> str | None:
-    value = " ".join((request.args.get(name) or "").split())
-    if len(value) > MAX_TEXT:
-        raise ApiError(422, f"{name} dài quá {MAX_TEXT} ký tự.", fields={name: "Quá dài."})
-    return value or None
+class ExportRequestSchema(Schema):
+    """What an issued document carries, all optional: number, date and signer stay blank for the văn thư."""
+
+    class Meta:
+        unknown = RAISE
+
+    number = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=MAX_TEXT, error=TOO_LONG))
+    date = fields.Date(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Ngày ban hành, YYYY-MM-DD"},
+        error_messages={"invalid": "Ngày ban hành phải có dạng YYYY-MM-DD."},
+    )
+    signer = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=MAX_TEXT, error=TOO_LONG))
+    signer_title = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=MAX_TEXT, error=TOO_LONG)
+    )
+    standouts = fields.Raw(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Mã các đơn vị tiêu biểu Sở Nội vụ chọn (danh sách, hoặc cách nhau bởi dấu phẩy)"},
+    )
+
+
+def _export_body() -> dict[str, Any]:
+    """The export request: the board's form fields (its CSRF token aside), a JSON object, or nothing."""
+    if request.mimetype in FORM_MIMETYPES:
+        return {k: v for k, v in nfc_deep(request.form.to_dict()).items() if k != CSRF_FIELD}
+    if not request.get_data(cache=True):
+        return {}  # a bare POST issues the document with the defaults
+    return json_body()
 
 
 def _export_args() -> dict[str, Any]:
-    issued = request.args.get("date") or None
+    raw = {k: (v if v != "" else None) for k, v in _export_body().items()}
     try:
-        issued_on = date.fromisoformat(issued) if issued else None
-    except ValueError as exc:
-        raise ApiError(422, "Ngày ban hành phải có dạng YYYY-MM-DD.", fields={"date": "Không hợp lệ."}) from exc
-    name, title = _text_arg("signer"), _text_arg("signer_title")
+        data = ExportRequestSchema().load(raw)
+    except ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {}
+        found = {
+            name: "Trường không có trong yêu cầu phát hành văn bản." if msgs == ["Unknown field."] else " ".join(msgs)
+            for name, msgs in messages.items()
+        }
+        raise ApiError(422, "Yêu cầu phát hành văn bản không hợp lệ.", fields=found) from None
+    text = {k: " ".join(data[k].split()) or None if data[k] else None for k in ("number", "signer", "signer_title")}
+    name, title = text["signer"], text["signer_title"]
     signer = documents.Signer(name=name or "", **({"title": title} if title else {})) if name or title else None
+    given = data["standouts"]
+    if given is None:
+        codes: list[Any] = []
+    elif isinstance(given, str):
+        codes = given.split(",")
+    elif isinstance(given, list):
+        codes = given
+    else:
+        raise ApiError(422, "Đơn vị tiêu biểu không hợp lệ.", fields={"standouts": "Danh sách mã đơn vị."})
     chosen = []
-    for code in (request.args.get("standouts") or "").split(","):
+    for code in codes:
+        if not isinstance(code, str):
+            raise ApiError(422, "Đơn vị tiêu biểu không hợp lệ.", fields={"standouts": "Danh sách mã đơn vị."})
         if code.strip():
             if _deps().rt.plan.unit(code.strip()) is None:
                 raise ApiError(422, f"Không có đơn vị '{code.strip()}'.", fields={"standouts": "Mã đơn vị không có."})
             chosen.append((code.strip(), None))
-    return {"number": _text_arg("number"), "issued_on": issued_on, "signer": signer, "chosen": chosen}
+    return {"number": text["number"], "issued_on": data["date"], "signer": signer, "chosen": chosen}
 
 
-def _issue(period: str, kind: str) -> Response:
+def _issue(period: str, kind: str) -> tuple[Response, int]:
     d = _deps()
     record = handlers.export(
         period,
@@ -168,7 +216,14 @@ def _issue(period: str, kind: str) -> Response:
         clock=d.rt.clock,
         **_export_args(),
     )
-    return _download(record)
+    resp = _download(record)
+    resp.headers["Location"] = f"/api/v1/documents/{record['_id']}"
+    return resp, 201
+
+
+def _issued(period: str, kind: str) -> Response:
+    d = _deps()
+    return _download(handlers.latest_document(period, kind, archive=d.archive, plan=d.rt.plan))
 
 
 def _download(record: dict[str, Any]) -> Response:
@@ -178,27 +233,51 @@ def _download(record: dict[str, Any]) -> Response:
     return resp
 
 
-@bp.get("/api/v1/exports/<period>.<ext>")
-@requires("home_affairs", "admin")
-@document(query=("number", "date", "signer", "signer_title", "standouts"))
-def export_period(period: str, ext: str) -> Response:
-    """The consolidated report (`.docx`, Nghị định 30/2020 layout) or the tables (`.xlsx`, `.csv`) of a period,
-    made now and archived with the data they were made from (`X-Dvcq-Document` names the archive record).
-
-    `number`, `date` (YYYY-MM-DD), `signer` and `signer_title` fill the header and signature, blank by default
-    for the văn thư; `standouts` lists the codes of the units Sở Nội vụ chose as standing out.
-    """
+def _kind(ext: str) -> str:
     if ext not in EXTENSIONS:
         raise ApiError(404, f"Không có định dạng '{ext}'.", fields={"ext": "docx, xlsx hoặc csv."})
-    return _issue(period, EXTENSIONS[ext])
+    return EXTENSIONS[ext]
+
+
+@bp.post("/api/v1/exports/<period>.<ext>")
+@requires("home_affairs", "admin")
+@document(request_schema=ExportRequestSchema, status=201)
+def export_period(period: str, ext: str) -> tuple[Response, int]:
+    """Issue the consolidated report (`.docx`, Nghị định 30/2020 layout) or the tables (`.xlsx`, `.csv`) of a
+    period: made now, archived with the data they were made from, answered 201 with the file
+    (`X-Dvcq-Document` and `Location` name the archive record).
+
+    A POST, because it archives: a cookie session sends its CSRF token. The optional body (JSON or the board's
+    form) gives `number`, `date` (YYYY-MM-DD), `signer` and `signer_title`, blank by default for the văn thư,
+    and `standouts`, the codes of the units Sở Nội vụ chose as standing out.
+    """
+    return _issue(period, _kind(ext))
+
+
+@bp.get("/api/v1/exports/<period>.<ext>")
+@requires("home_affairs", "observer", "admin")
+@document()
+def issued_export(period: str, ext: str) -> Response:
+    """The consolidated report or tables last issued for a period, byte for byte from the archive; 404 until
+    one is issued (a GET never issues or archives anything)."""
+    return _issued(period, _kind(ext))
+
+
+@bp.post("/api/v1/exports/<period>/urging-letter.docx")
+@requires("home_affairs", "admin")
+@document(request_schema=ExportRequestSchema, status=201)
+def export_urging_letter(period: str) -> tuple[Response, int]:
+    """Issue the urging letter (công văn đôn đốc) to the units still overdue for a period, archived like every
+    document (201 with the file); 409 when no unit is overdue. Body as for the consolidated report."""
+    return _issue(period, "urging_letter")
 
 
 @bp.get("/api/v1/exports/<period>/urging-letter.docx")
-@requires("home_affairs", "admin")
-@document(query=("number", "date", "signer", "signer_title"))
-def export_urging_letter(period: str) -> Response:
-    """The urging letter (công văn đôn đốc) to the units still overdue for a period; 409 when none is."""
-    return _issue(period, "urging_letter")
+@requires("home_affairs", "observer", "admin")
+@document()
+def issued_urging_letter(period: str) -> Response:
+    """The urging letter last issued for a period, from the archive; 404 until one is issued."""
+    return _issued(period, "urging_letter")
 
 
 @bp.get("/api/v1/documents")

@@ -86,6 +86,10 @@ class Archive(Protocol):
         """Insert a record."""
         ...
 
+    def latest(self, period: str, kind: str) -> dict[str, Any] | None:
+        """The record of `kind` last issued for `period` (with its bytes), or None."""
+        ...
+
 
 def on_obligation_event(event: Event, *, boards: BoardStore, plan: Plan) -> bool:
     """Fold an obligation event into its period's compliance document."""
@@ -267,6 +271,20 @@ def export(
         "content": content,
     }
     archive.add(record)
+    return record
+
+
+def latest_document(period: str, kind: str, *, archive: Archive, plan: Plan) -> dict[str, Any]:
+    """The document of `kind` last issued for a period, as it was archived (reading makes nothing new)."""
+    if plan.period(period) is None:
+        raise PeriodUnknown(f"Không có kỳ báo cáo '{period}'.", field="period")
+    record = archive.latest(period, kind)
+    if record is None:
+        raise DocumentNotFound(
+            f"Kỳ {period} chưa phát hành văn bản này. Sở Nội vụ phát hành văn bản từ bảng theo dõi "
+            "(hoặc POST cùng địa chỉ).",
+            field="period",
+        )
     return record
 
 

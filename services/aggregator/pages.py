@@ -29,7 +29,8 @@ from shared.timerules import deadline_day, parse_instant
 from shared.web import SESSION_COOKIE, ApiError, check_csrf, csrf_token_for, deps, nfc_deep, settings
 
 log = logging.getLogger(__name__)
-bp = Blueprint("board", __name__, template_folder="templates")
+# the pages' style sheet is a static file, since the CSP (shared.web.security_headers) allows no inline style
+bp = Blueprint("board", __name__, template_folder="templates", static_folder="static", static_url_path="/assets")
 
 BOARD_ROLES = ("home_affairs", "observer", "admin")
 ACTION_ROLE = "home_affairs"
@@ -286,13 +287,17 @@ def _figures(view: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _status_chart(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One bar segment per status present, its width the share of units (CSS bars, no script)."""
+    """One bar segment per status present, its offset and width the share of units (SVG shapes: no script, and
+    no inline style, which the CSP forbids)."""
     total = len(rows) or 1
     out = []
+    done = 0
     for status, label in STATUS_LABELS.items():
         count = sum(1 for r in rows if r["status"] == status)
         if count:
-            out.append({"status": status, "label": label, "count": count, "width": round(100 * count / total, 2)})
+            x, width = round(100 * done / total, 2), round(100 * count / total, 2)
+            out.append({"status": status, "label": label, "count": count, "x": x, "width": width})
+            done += count
     return out
 
 

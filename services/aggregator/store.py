@@ -86,6 +86,11 @@ class MongoArchive:
         """One record with its bytes."""
         return self.db[ARCHIVE].find_one({"_id": record_id})
 
+    def latest(self, period: str, kind: str) -> dict[str, Any] | None:
+        """The record of `kind` last issued for `period`, with its bytes."""
+        found = self.db[ARCHIVE].find({"period": period, "kind": kind}).sort("issued_at", DESCENDING).limit(1)
+        return next(iter(found), None)
+
     def list(self, period: str | None) -> list[dict[str, Any]]:
         """Records without their bytes, newest first."""
         query = {"period": period} if period else {}

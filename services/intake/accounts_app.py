@@ -9,20 +9,31 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, make_respons
 from marshmallow import ValidationError, fields, validate
 
 from services.intake import handlers
-from services.intake.accounts_domain import MAX_EMAIL, MAX_PASSWORD, AccountLocked, LoginFailed, nfc
+from services.intake.accounts_domain import (
+    MAX_EMAIL,
+    MAX_PASSWORD,
+    AccountLocked,
+    LoginFailed,
+    nfc,
+    normalize_email,
+)
 from services.intake.bootstrap import Dependencies
 from services.intake.schemas import VietSchema, flatten_errors
 from shared.auth import InvalidToken, Principal, csrf_digest, verify_token
+from shared.ratelimit import RateLimited
 from shared.web import (
     CSRF_COOKIE,
     CSRF_FIELD,
     SESSION_COOKIE,
     ApiError,
     check_csrf,
+    client_address,
     csrf_token_for,
     deps,
     document,
     json_body,
+    rate_limit,
+    rate_limits,
     settings,
 )
 
@@ -37,7 +48,8 @@ ROLE_LABELS = {
     "service": "Tài khoản dịch vụ",
 }
 
-bp = Blueprint("accounts", __name__, template_folder="templates")
+# the pages' style sheet is a static file, since the CSP (shared.web.security_headers) allows no inline style
+bp = Blueprint("accounts", __name__, template_folder="templates", static_folder="static", static_url_path="/assets")
 
 
 class LoginSchema(VietSchema):
@@ -105,6 +117,11 @@ def cookie_principal() -> Principal | None:
 
 
 def _login(email: str, password: str) -> handlers.Session:
+    """Count the attempt against the client address's and the account's login limits (RateLimited when either
+    window is full: nothing is checked or recorded), then check the password."""
+    limits = rate_limits()
+    rate_limit(limits.login_address, client_address())
+    rate_limit(limits.login_account, normalize_email(email)[:MAX_EMAIL])
     conf = settings()
     return handlers.login(email, password, users=_deps().users, secret=conf.secret, ttl_seconds=conf.token_ttl_seconds)
 
@@ -115,7 +132,8 @@ def api_login() -> Response:
     """Log in with e-mail and password: a signed token, also set as the session cookie with a CSRF token.
 
     Wrong e-mail or password: 401 with one message for both. 5 failed logins lock the account for 15 minutes:
-    429 with Retry-After, even with the right password.
+    429 with Retry-After, even with the right password. Attempts are also limited per account and per client
+    address in a window (DVCQ_LOGIN_*): 429 with Retry-After until the window ends.
     """
     try:
         data = LoginSchema().load(json_body())
@@ -199,7 +217,7 @@ def login_form() -> Response:
         session = _login(email, password)
     except LoginFailed as exc:
         return _login_page(exc.message, email, 401)
-    except AccountLocked as exc:
+    except (AccountLocked, RateLimited) as exc:
         return _login_page(exc.message, email, 429, **{"Retry-After": str(exc.retry_after)})
     resp = redirect("/", 303)
     _start_session(resp, session.token)

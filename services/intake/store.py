@@ -7,7 +7,7 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 
-from services.intake.accounts_domain import AccountExists, LoginAttempt, User
+from services.intake.accounts_domain import HISTORY_SECONDS, AccountExists, LoginAttempt, User
 from services.intake.domain import (
     Draft,
     Extension,
@@ -19,6 +19,7 @@ from services.intake.domain import (
 )
 from shared.events import Event
 from shared.outbox import ensure_indexes, pending_document, read_events
+from shared.ratelimit import PRUNE_SECONDS, Throttle
 from shared.store import DuplicateKeyError, insert_once
 from shared.timerules import Deadline
 
@@ -162,15 +163,19 @@ class MongoUserStore:
     """Accounts, `_id` = the e-mail (inserted once); login attempts appended as `<email>:<time in ns>`.
 
     The lockout is derived from the attempts, so every worker and every replica sees the same count and no
-    shared counter is ever updated (FerretDB v1 updates have no isolation).
+    shared counter is ever updated (FerretDB v1 updates have no isolation). Attempts older than the lockout
+    ever reads (HISTORY_SECONDS) are deleted when one is recorded, at most once a minute per process, so
+    attempts on unknown e-mails never pile up.
     """
 
     def __init__(self, db: Any) -> None:
         self.db = db
+        self.prune_throttle = Throttle(PRUNE_SECONDS)
 
     def ensure_indexes(self) -> None:
-        """The attempts are read by e-mail and time."""
+        """The attempts are read by e-mail and time, and pruned by time."""
         self.db[LOGIN_ATTEMPTS].create_index([("email", ASCENDING), ("at", ASCENDING)])
+        self.db[LOGIN_ATTEMPTS].create_index([("at", ASCENDING)])
 
     def add(self, user: User) -> None:
         """Insert the account; AccountExists if the e-mail is taken."""
@@ -186,6 +191,12 @@ class MongoUserStore:
         """Append one attempt (two at the same nanosecond count once)."""
         doc = {"_id": f"{attempt.email}:{int(attempt.at * 1e9)}", **asdict(attempt)}
         insert_once(self.db[LOGIN_ATTEMPTS], doc)
+        if self.prune_throttle.due(attempt.at):
+            self.prune_attempts(before=attempt.at - HISTORY_SECONDS)
+
+    def prune_attempts(self, *, before: float) -> int:
+        """Delete the attempts older than `before` (real-clock seconds); how many were deleted."""
+        return int(self.db[LOGIN_ATTEMPTS].delete_many({"at": {"$lt": before}}).deleted_count)
 
     def attempts(self, email: str, *, since: float) -> list[LoginAttempt]:
         """The attempts on `email` since `since`, oldest first."""

@@ -40,7 +40,7 @@ def stack() -> Iterator[TestStack]:
         make_account(s, SPECIALIST, "Nguyễn Thị Thanh Tâm", PASSWORD, role="home_affairs")
         make_account(s, OBSERVER, "Thạch Sô Phol", PASSWORD, role="observer")
         make_officer(s, OFFICER, REPORTED, "Lâm Văn Đức", PASSWORD)
-        wait_for(lambda: len(s.compliance(PERIOD)["units"]) == 29, what="29 obligations of H1 on the board")
+        wait_for(lambda: len(s.compliance(PERIOD)["units"]) == 29, timeout=90, what="29 obligations of H1 on the board")
         s.set_clock("2019-06-05T09:00:00+07:00")
         body = {"indicators": {"tcd_luot": 1234, "tcd_nguoi": 1300}, "narratives": {"area_1": "Đã quán triệt."}}
         resp = s.post_report(REPORTED, PERIOD, body)
@@ -52,10 +52,11 @@ def stack() -> Iterator[TestStack]:
             timeout=15,
         )
         assert resp.status_code == 201, resp.text
-        s.wait_status(PERIOD, REPORTED, "submitted_on_time")
+        s.wait_status(PERIOD, REPORTED, "submitted_on_time", timeout=180)  # generous: a busy machine
         s.set_clock("2019-06-12T09:00:00+07:00")
         wait_for(
             lambda: sum(u["status"] == "overdue" for u in s.compliance(PERIOD)["units"]) == 28,
+            timeout=90,
             what="28 units overdue on the board",
         )
         yield s
@@ -77,7 +78,7 @@ def _reload_until(page: Page, check: Callable[[], bool], what: str) -> None:
         page.reload()
         return check()
 
-    wait_for(probe, timeout=30, interval=0.3, what=what)
+    wait_for(probe, timeout=90, interval=0.5, what=what)
 
 
 def _session_token(page: Page) -> str:
@@ -191,11 +192,44 @@ def test_a_granted_date_not_after_the_deadline_is_refused_with_the_schedulers_me
     expect(page.locator("#direct-reason")).to_have_value("Đơn vị xin gia hạn bằng công văn.")
 
 
+def test_the_board_sends_a_strict_csp_and_its_style_sheet_still_applies(page: Page, stack: TestStack) -> None:
+    violations: list[str] = []
+    page.on("console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None)
+    login(page, stack, SPECIALIST, PASSWORD)
+    response = page.goto(stack.url("aggregator", "/"))
+    assert response is not None and response.status == 200
+    policy = response.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in policy and "unsafe-inline" not in policy
+    assert response.headers["x-content-type-options"] == "nosniff"
+    header = page.locator("header").first
+    assert header.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(139, 26, 26)"  # from board.css
+    expect(page.locator('#status-chart rect[data-status="overdue"]')).to_have_count(1)
+    assert not violations, violations
+
+
+def test_home_affairs_issues_a_document_by_post_and_it_is_archived(page: Page, stack: TestStack) -> None:
+    login(page, stack, SPECIALIST, PASSWORD)
+    _board(page, stack)
+    button = page.locator('#downloads button[data-export="2019-H1.xlsx"]')
+    expect(button).to_be_visible()
+    with page.expect_download() as issued:
+        button.click()
+    download = issued.value
+    assert download.suggested_filename.endswith(".xlsx")
+    assert download.path().stat().st_size > 0
+    archive = stack.get("aggregator", f"/api/v1/documents?period={PERIOD}", role="observer").json()["items"]
+    assert [(r["kind"], r["issued_by"]) for r in archive if r["kind"] == "xlsx"] == [("xlsx", SPECIALIST)]
+    forged = page.request.post(stack.url("aggregator", f"/api/v1/exports/{PERIOD}.xlsx"), form={"csrf_token": "x"})
+    assert forged.status == 403 and forged.json()["error"]["code"] == "csrf"
+    again = stack.get("aggregator", f"/api/v1/documents?period={PERIOD}", role="observer").json()["items"]
+    assert len(again) == len(archive)  # the refused post archived nothing
+
+
 def test_home_affairs_closes_the_period_and_the_board_marks_it_closed(page: Page, stack: TestStack) -> None:
     login(page, stack, SPECIALIST, PASSWORD)
     _board(page, stack)
     expect(page.locator("#open-badge")).to_be_visible()
-    expect(page.locator('#downloads a[href$="/2019-H1.docx"]')).to_be_visible()
+    expect(page.locator('#downloads button[data-export="2019-H1.docx"]')).to_be_visible()
     page.click("#close-period")
 
     expect(page.locator("#notice")).to_contain_text("Đã chốt số liệu")

@@ -54,7 +54,7 @@ def closed_period() -> Iterator[TestStack]:
         s.set_clock("2019-06-12T09:00:00+07:00")
         assert s.post_report("H_TIEUCAN", PERIOD, REPORTS["H_TIEUCAN"]).json()["on_time"] is False
         s.set_clock("2019-06-20T08:00:00+07:00")
-        s.wait_status(PERIOD, "H_TIEUCAN", "submitted_late")
+        s.wait_status(PERIOD, "H_TIEUCAN", "submitted_late", timeout=180)  # generous: a busy machine
         yield s
 
 
@@ -125,18 +125,22 @@ def test_closing_then_a_correction_is_shown_after_closing_and_documents_are_arch
         row = next(u for u in s.compliance(PERIOD)["units"] if u["agency"] == "SNV")
         return row if row["revisions_after_close"] == [2] else None
 
-    row = wait_for(shown_after_close, what="the correction shown as after closing")
+    row = wait_for(shown_after_close, timeout=90, what="the correction shown as after closing")
     assert row["revision"] == 2 and row["status"] == "submitted_on_time"
     assert s.compliance(PERIOD)["closed"]["closed_by"]
-    wait_for(lambda: _line(_summary(s), "tcd_luot")["total"] == 23, what="the totals follow the correction")
+    wait_for(lambda: _line(_summary(s), "tcd_luot")["total"] == 23, timeout=90, what="the totals follow the correction")
 
     hq = s.auth("home_affairs")
-    docx = requests.get(
-        s.url("aggregator", f"/api/v1/exports/{PERIOD}.docx?standouts=SNV&signer={quote('Nguyễn Văn A')}"),
+    not_yet = requests.get(s.url("aggregator", f"/api/v1/exports/{PERIOD}.docx"), headers=hq, timeout=15)
+    assert not_yet.status_code == 404 and "chưa phát hành" in not_yet.json()["error"]["message"]
+    docx = requests.post(
+        s.url("aggregator", f"/api/v1/exports/{PERIOD}.docx"),
+        json={"standouts": ["SNV"], "signer": "Nguyễn Văn A"},
         headers=hq,
         timeout=60,
     )
-    assert docx.status_code == 200, docx.text
+    assert docx.status_code == 201, docx.text
+    assert docx.headers["Location"] == f"/api/v1/documents/{docx.headers['X-Dvcq-Document']}"
     assert "filename*=UTF-8''" in docx.headers["Content-Disposition"]
     report = Document(io.BytesIO(docx.content))
     cells = [c.text for t in report.tables for row in t.rows for c in row.cells]
@@ -156,28 +160,37 @@ def test_closing_then_a_correction_is_shown_after_closing_and_documents_are_arch
     missing_names = [r.cells[1].text for r in missing.rows[1:]]
     assert len(missing_names) == 26 and "Ủy ban nhân dân huyện Cầu Kè" not in missing_names
 
-    xlsx = requests.get(s.url("aggregator", f"/api/v1/exports/{PERIOD}.xlsx"), headers=hq, timeout=60)
+    xlsx = requests.post(s.url("aggregator", f"/api/v1/exports/{PERIOD}.xlsx"), headers=hq, timeout=60)
     book = load_workbook(io.BytesIO(xlsx.content))
     assert len(book.sheetnames) >= 3
     numbers = [c.value for ws in book for row in ws.iter_rows() for c in row if isinstance(c.value, int | float)]
     assert 23 in numbers  # the corrected total, typed as a number
     table = list(csv.reader(io.StringIO(
-        requests.get(s.url("aggregator", f"/api/v1/exports/{PERIOD}.csv"), headers=hq, timeout=60)
+        requests.post(s.url("aggregator", f"/api/v1/exports/{PERIOD}.csv"), headers=hq, timeout=60)
         .content.decode("utf-8-sig")
     )))  # fmt: skip
     assert len(table) == 1 + 29
 
-    letter = requests.get(s.url("aggregator", f"/api/v1/exports/{PERIOD}/urging-letter.docx"), headers=hq, timeout=60)
-    assert letter.status_code == 200
+    letter = requests.post(s.url("aggregator", f"/api/v1/exports/{PERIOD}/urging-letter.docx"), headers=hq, timeout=60)
+    assert letter.status_code == 201
     letter_doc = Document(io.BytesIO(letter.content))
     letter_text = "\n".join(
         [p.text for p in letter_doc.paragraphs] + [c.text for t in letter_doc.tables for r in t.rows for c in r.cells]
     )
     assert "Ủy ban nhân dân huyện Châu Thành" in letter_text and "Ủy ban nhân dân huyện Cầu Kè" not in letter_text
     assert (
-        requests.get(s.url("aggregator", f"/api/v1/exports/{PERIOD}.docx"), headers=observer, timeout=15).status_code
+        requests.post(s.url("aggregator", f"/api/v1/exports/{PERIOD}.docx"), headers=observer, timeout=15).status_code
         == 403
     )
+    bad = requests.post(
+        s.url("aggregator", f"/api/v1/exports/{PERIOD}.docx"), json={"date": "20/06/2019"}, headers=hq, timeout=15
+    )
+    assert bad.status_code == 422 and "date" in bad.json()["error"]["fields"]
+    # a GET issues nothing: it reads the document last issued, byte for byte (observers read the archive)
+    old_link = requests.get(
+        s.url("aggregator", f"/api/v1/exports/{PERIOD}.docx?signer={quote('Người khác')}"), headers=observer, timeout=60
+    )
+    assert old_link.status_code == 200 and old_link.content == docx.content
 
     archive = s.get("aggregator", f"/api/v1/documents?period={PERIOD}", role="observer").json()["items"]
     assert sorted(r["kind"] for r in archive) == ["csv", "report", "urging_letter", "xlsx"]
