@@ -305,12 +305,14 @@ def create_service_app(
     info_checks: dict[str, Callable[[], Any]] | None = None,
     clients: dict[str, Callable[[], int | None]] | None = None,
     index: bool = True,
+    details: dict[str, Callable[[], Any]] | None = None,
 ) -> Flask:
     """A Flask app with the shared error handling, health, metrics and OpenAPI routes.
 
     `ready_checks` must pass for /readyz to answer 200; `info_checks` are reported there but do not fail it
     (intake stays ready while the broker is down: its request path never waits on the broker).
-    `index` serves a JSON description at `/` until the service has web pages of its own there.
+    `index` serves a JSON description at `/` until the service has web pages of its own there. `details` are
+    reported under `details` in /readyz (what an operator should see, e.g. the scheduler's ladder) and never fail it.
     """
     app = Flask(f"dvcq.{service}")
     app.config["MAX_CONTENT_LENGTH"] = conf.max_body_bytes
@@ -403,6 +405,11 @@ def create_service_app(
             "pid": os.getpid(),
             "clients_created_in_pid": {name: fn() for name, fn in (clients or {}).items()},
         }
+        for name, detail in (details or {}).items():
+            try:
+                body.setdefault("details", {})[name] = detail()
+            except Exception as exc:  # a detail that cannot be read is shown, not fatal
+                body.setdefault("details", {})[name] = f"unavailable: {exc.__class__.__name__}"
         if ok:
             return jsonify(body)
         return jsonify(body), 503, {"Retry-After": "5"}
