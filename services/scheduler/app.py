@@ -220,10 +220,10 @@ LADDER_LAG = Gauge("dvcq_ladder_watermark_lag_seconds", "Business seconds the in
                    ["service"], multiprocess_mode="livemostrecent")  # fmt: skip
 
 
-def _ladder() -> dict[str, Any]:
+def _ladder(done: datetime | None = None) -> dict[str, Any]:
     d = _deps()
     limit = d.rt.settings.ladder_hold_after_seconds
-    return handlers.ladder_status(passes=d.passes, clock=d.rt.clock, limit_seconds=limit).to_json()
+    return handlers.ladder_status(passes=d.passes, clock=d.rt.clock, limit_seconds=limit, done=done).to_json()
 
 
 def _refresh_ladder_metrics() -> None:
@@ -243,8 +243,9 @@ def _clock_json() -> dict[str, Any]:
     out["now"] = local_iso(clock.now())
     if isinstance(clock, SimulatedClock):
         out["rate"] = clock.state().rate
-    out["processed_up_to"] = local_iso(d.passes.processed_up_to())
-    out["ladder"] = _ladder()
+    done = d.passes.processed_up_to()
+    out["processed_up_to"] = local_iso(done)
+    out["ladder"] = _ladder(done)
     return out
 
 
@@ -426,7 +427,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     configure("scheduler", settings.log_level)
     dependencies = build_dependencies(settings)
     app = create_service_app(
-        "scheduler", settings, dependencies, details={"ladder": _ladder}, **dependencies.rt.web_checks()
+        "scheduler", settings, dependencies, details={"ladder": lambda: _ladder()}, **dependencies.rt.web_checks()
     )
     app.register_blueprint(bp)
 

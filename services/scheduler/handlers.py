@@ -284,12 +284,16 @@ class LadderWatch:
     grace_seconds: float
     lagging_since: float | None = None
     hold_hint: int = 1
+    maybe_open: bool = True  # a hold may be open (at start, or since a lag was seen): look it up
 
 
-def ladder_status(*, passes: PassStore, clock: Clock, limit_seconds: float, hint: int = 1) -> LadderStatus:
-    """The ladder's state now: running, waiting for the watermark, or held (with since when and why)."""
+def ladder_status(
+    *, passes: PassStore, clock: Clock, limit_seconds: float, hint: int = 1, done: datetime | None = None
+) -> LadderStatus:
+    """The ladder's state now: running, waiting for the watermark, or held (with since when and why).
+    `done`: `processed_up_to` when the caller has just read it."""
     now = clock.now()
-    watermark, done = passes.watermark(), passes.processed_up_to()
+    watermark, done = passes.watermark(), done or passes.processed_up_to()
     lag = watermark_lag(now, watermark, done)
     _, held = passes.hold(hint)
     if held is not None:
@@ -311,6 +315,10 @@ def watch_ladder(watch: LadderWatch, *, passes: PassStore, clock: Clock, real_no
     now = clock.now()
     watermark, done = passes.watermark(), passes.processed_up_to()
     lag = watermark_lag(now, watermark, done)
+    if lag <= watch.limit_seconds and not watch.maybe_open:
+        watch.lagging_since = None
+        return  # the usual tick: no hold can be open that this loop has not seen lagging
+    watch.maybe_open = True
     number, held = passes.hold(watch.hold_hint)
     watch.hold_hint = number
     if lag <= watch.limit_seconds:
@@ -319,6 +327,7 @@ def watch_ladder(watch: LadderWatch, *, passes: PassStore, clock: Clock, real_no
             passes.record_hold(_resumed_event(number, held, now, watermark))
             watch.hold_hint = number + 1
             log.info("ladder resumed", extra={"watermark": watermark.isoformat()})
+        watch.maybe_open = held is not None and watermark is None
         return
     if watch.lagging_since is None:
         watch.lagging_since = real_now
