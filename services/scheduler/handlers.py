@@ -321,6 +321,10 @@ def watch_ladder(watch: LadderWatch, *, passes: PassStore, clock: Clock, real_no
     watch.maybe_open = True
     number, held = passes.hold(watch.hold_hint)
     watch.hold_hint = number
+    # Read the watermark again after the holds: a replica that resumed a hold read a watermark at least this
+    # old before it did, so this loop cannot open a new hold on a lag that replica has seen end.
+    watermark, done = passes.watermark(), passes.processed_up_to()
+    lag = watermark_lag(now, watermark, done)
     if lag <= watch.limit_seconds:
         watch.lagging_since = None
         if held is not None and watermark is not None:

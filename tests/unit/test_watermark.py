@@ -125,3 +125,36 @@ def test_a_long_lag_opens_one_hold_after_the_grace_and_closes_it_once() -> None:
         scheduler.watch_ladder(watch, passes=passes, clock=clock, real_now=40.0)
         scheduler.watch_ladder(watch, passes=passes, clock=clock, real_now=60.0)
     assert sorted(passes.holds)[-1] == "ladder:hold:2:held"  # a second outage is a second hold, told again
+
+
+def test_so_noi_vu_is_told_of_a_hold_and_its_end_once_by_mail_and_inbox() -> None:
+    from services.notifier.domain import MailContext
+    from services.notifier.operations import on_ladder_event
+    from shared.events import Event
+    from tests.unit.fakes import FakeLedgerStore
+
+    passes, clock = FakePassStore(watermark=at8(10, 6)), FixedClock(at8(11, 6))
+    passes.set_processed_up_to(at8(10, 6))
+    watch = scheduler.LadderWatch(limit_seconds=600, grace_seconds=0)
+    scheduler.watch_ladder(watch, passes=passes, clock=clock, real_now=0.0)
+    passes.apply_watermark(at8(11, 6))
+    scheduler.watch_ladder(watch, passes=passes, clock=clock, real_now=1.0)
+    ledger, mail = FakeLedgerStore(), MailContext(intake_url="", message_domain="travinh.example")
+    for event in passes.holds.values():
+        for _ in range(2):  # a redelivered event decides nothing new
+            on_ladder_event(
+                Event.from_dict(event.to_dict()), ledger=ledger, plan=PLAN, clock=clock, wall=clock, mail=mail
+            )
+    notes = ledger.find()
+    assert sorted((n.level, n.recipient, n.channel) for n in notes) == [
+        (level, "dvcq.snv@travinh.example", channel)
+        for level in ("ladder_held", "ladder_resumed")
+        for channel in ("email", "inbox")
+    ]
+    held = next(n for n in notes if n.level == "ladder_held")
+    assert held.subject.startswith("[Tạm dừng cảnh báo]") and "08:00 11/06/2019" in held.subject
+    assert "Lý do: Mốc tiếp nhận" in held.text and "<p>" in held.html
+    resumed = next(n for n in notes if n.level == "ladder_resumed")
+    assert (
+        resumed.subject.startswith("[Hoạt động lại]") and "đơn vị đã nộp không nhận thông báo quá hạn" in resumed.text
+    )
