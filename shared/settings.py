@@ -46,7 +46,7 @@ class Settings:
     watermark_margin_seconds: float = 35.0
     watermark_interval_seconds: float = 5.0
     ladder_hold_after_seconds: float = 600.0
-    ladder_hold_grace_seconds: float = 15.0
+    ladder_hold_grace_seconds: float = 60.0
 
     @classmethod
     def from_env(cls, env: os._Environ[str] | dict[str, str] | None = None) -> Settings:
@@ -84,7 +84,7 @@ class Settings:
             margin = float(env.get("DVCQ_WATERMARK_MARGIN_SECONDS", "0.5" if clock_mode == "simulation" else "35"))
             wm_interval = float(env.get("DVCQ_WATERMARK_INTERVAL_SECONDS", "5"))
             hold_after = float(env.get("DVCQ_LADDER_HOLD_AFTER_SECONDS", "600"))
-            hold_grace = float(env.get("DVCQ_LADDER_HOLD_GRACE_SECONDS", "15"))
+            hold_grace = float(env.get("DVCQ_LADDER_HOLD_GRACE_SECONDS", "60"))
         except ValueError as exc:
             raise SettingsError(f"numeric setting malformed: {exc}") from exc
         if margin < 0 or wm_interval <= 0 or hold_after <= 0 or hold_grace < 0:
