@@ -133,6 +133,29 @@ class NotificationOutcomeSchema(_Data):
     error = fields.String(load_default=None, allow_none=True)
 
 
+class IntakeWatermarkSchema(_Data):
+    """Every report intake accepted before `received_before` is in an event published before this one (F17)."""
+
+    received_before = fields.AwareDateTime(required=True)
+
+
+class LadderHeldSchema(_Data):
+    """The scheduler holds the ladder: the intake watermark lags business time by more than `limit_seconds`."""
+
+    held_since = fields.AwareDateTime(required=True)
+    watermark = fields.AwareDateTime(required=True, allow_none=True)
+    limit_seconds = fields.Integer(required=True, strict=True)
+    reason = fields.String(required=True)
+
+
+class LadderResumedSchema(_Data):
+    """The intake watermark caught up: the held levels are applied (with the usual skip rule)."""
+
+    held_since = fields.AwareDateTime(required=True)
+    resumed_at = fields.AwareDateTime(required=True)
+    watermark = fields.AwareDateTime(required=True)
+
+
 DATA_SCHEMAS: dict[str, type[Schema]] = {
     "report.submitted": ReportSubmittedSchema,
     "report.amended": ReportAmendedSchema,
@@ -150,6 +173,9 @@ DATA_SCHEMAS: dict[str, type[Schema]] = {
     "unit.contacts_changed": ContactsChangedSchema,
     "notification.delivered": NotificationOutcomeSchema,
     "notification.failed": NotificationOutcomeSchema,
+    "intake.watermark": IntakeWatermarkSchema,
+    "scheduler.ladder_held": LadderHeldSchema,
+    "scheduler.ladder_resumed": LadderResumedSchema,
 }
 assert set(DATA_SCHEMAS) == set(EVENT_TYPES), "the catalogue names every event type once"
 

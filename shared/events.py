@@ -29,6 +29,9 @@ EVENT_TYPES = (
     "unit.contacts_changed",
     "notification.delivered",
     "notification.failed",
+    "intake.watermark",
+    "scheduler.ladder_held",
+    "scheduler.ladder_resumed",
 )
 
 

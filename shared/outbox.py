@@ -5,6 +5,12 @@ insert, so an accepted change is never lost whatever the broker does. The relay 
 publishes pending events with confirms, keeps them in the producer's `events` log for
 `GET /api/v1/events?after=`, then clears `pending`. A crash between publishing and clearing republishes:
 consumers are idempotent on event id.
+
+Order: the relay publishes pending documents oldest `queued_at` first, a document's events in the order they
+were stored, on one channel with a confirm for each, so the broker queues them in that order. `queued_at` is
+set by the writer just before its insert, so two writers racing can be published in the order their inserts
+became visible rather than their stamps; what the ladder relies on (F17) is weaker and holds regardless: a
+producer's watermark is published only after a query that found nothing pending (shared.watermark).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from shared.messaging import Publisher, PublishFailed
 from shared.retry import backoff
 from shared.settings import Settings
 from shared.store import STORE_ERRORS, connect, insert_once
+from shared.watermark import WatermarkEmitter
 
 log = logging.getLogger(__name__)
 
@@ -63,18 +70,34 @@ def relay_once(db: Any, collections: Sequence[str], publisher: Publisher) -> int
     return sent
 
 
-def run_relay(settings: Settings, service: str, collections: Sequence[str], *, idle_seconds: float = 0.2) -> None:
-    """Relay the service's pending events forever, backing off while the broker or the store is down."""
+def run_relay(
+    settings: Settings,
+    service: str,
+    collections: Sequence[str],
+    *,
+    idle_seconds: float = 0.2,
+    watermark: WatermarkEmitter | None = None,
+) -> None:
+    """Relay the service's pending events forever, backing off while the broker or the store is down.
+
+    With `watermark`, each round samples business time before its query, and a round that found nothing
+    pending publishes the producer's watermark when one is due (shared.watermark).
+    """
     db = connect(settings, app_name=f"{service}-relay")[settings.db_name(service)]
     publisher = Publisher(settings)
     delay = idle_seconds
     while True:
         try:
+            queried_at = watermark.sample() if watermark is not None else 0.0
             sent = relay_once(db, collections, publisher)
             delay = idle_seconds
             if sent:
                 log.info("published", extra={"count": sent})
                 continue
+            mark = watermark.after_drained(queried_at) if watermark is not None else None
+            if watermark is not None and mark is not None:
+                publisher.publish(mark.to_dict())
+                watermark.published(mark)
         except PublishFailed as exc:
             log.warning("publish failed, event stays pending", extra={"error": str(exc), "delay": delay})
             delay = backoff(delay)

@@ -51,6 +51,10 @@ class Settings:
     api_subject_limit: int = 3000
     api_window_seconds: int = 60
     trusted_proxies: tuple[str, ...] = ()
+    watermark_margin_seconds: float = 35.0
+    watermark_interval_seconds: float = 5.0
+    ladder_hold_after_seconds: float = 600.0
+    ladder_hold_grace_seconds: float = 60.0
 
     @classmethod
     def from_env(cls, env: os._Environ[str] | dict[str, str] | None = None) -> Settings:
@@ -83,8 +87,16 @@ class Settings:
             retry_base = float(env.get("DVCQ_NOTIFY_RETRY_BASE_SECONDS", "30"))
             retry_cap = float(env.get("DVCQ_NOTIFY_RETRY_CAP_SECONDS", "1800"))
             max_attempts = int(env.get("DVCQ_NOTIFY_MAX_ATTEMPTS", "6"))
+            # F17: a report is stored within gunicorn's 30 s timeout of its stamp (a slower worker is killed); in
+            # simulation the client that steps the clock waits for its reports' answers (shared/watermark.py)
+            margin = float(env.get("DVCQ_WATERMARK_MARGIN_SECONDS", "0.5" if clock_mode == "simulation" else "35"))
+            wm_interval = float(env.get("DVCQ_WATERMARK_INTERVAL_SECONDS", "5"))
+            hold_after = float(env.get("DVCQ_LADDER_HOLD_AFTER_SECONDS", "600"))
+            hold_grace = float(env.get("DVCQ_LADDER_HOLD_GRACE_SECONDS", "60"))
         except ValueError as exc:
             raise SettingsError(f"numeric setting malformed: {exc}") from exc
+        if margin < 0 or wm_interval <= 0 or hold_after <= 0 or hold_grace < 0:
+            raise SettingsError("DVCQ_WATERMARK_* and DVCQ_LADDER_HOLD_* must be >= 0 (interval and limit > 0)")
         if retry_base < 0 or retry_cap < 0 or max_attempts < 1:
             raise SettingsError("DVCQ_NOTIFY_RETRY_* must be >= 0 and DVCQ_NOTIFY_MAX_ATTEMPTS >= 1")
         mail_from = env.get("DVCQ_MAIL_FROM", "dvcq@travinh.example").strip()
@@ -118,6 +130,10 @@ class Settings:
             webhook_url=webhook_url,
             webhook_secret=webhook_secret,
             **_rate_limit_settings(env),
+            watermark_margin_seconds=margin,
+            watermark_interval_seconds=wm_interval,
+            ladder_hold_after_seconds=hold_after,
+            ladder_hold_grace_seconds=hold_grace,
         )
 
     def db_name(self, owner: str) -> str:

@@ -93,11 +93,16 @@ class LegacyQueues:
 # one-writer rule for its per-period documents however many replicas run. Intake learns granted extensions
 # for its own on-time answer; its documents are inserted once, so competing consumers are safe there. The
 # notifier decides alerts and receipts from obligation events and learns each unit's staff list (F6); it
-# too only inserts, by deterministic ids.
+# too only inserts, by deterministic ids, and tells Sở Nội vụ when the scheduler holds or resumes the ladder.
+# The scheduler applies intake's watermark (F17) only after the reports published before it: its queue has a
+# single active consumer, so messages are handled one at a time in the order intake's relay published them
+# (with competing consumers a watermark could be applied by one while another still holds an earlier report).
 QUEUES: tuple[ConsumerQueue, ...] = (
     ConsumerQueue("intake", ("obligation.extended",)),
-    ConsumerQueue("scheduler", ("report.submitted",)),
-    ConsumerQueue("notifier", ("obligation.*", "unit.contacts_changed")),
+    ConsumerQueue("scheduler", ("report.submitted", "intake.watermark"), single_active=True),
+    ConsumerQueue(
+        "notifier", ("obligation.*", "unit.contacts_changed", "scheduler.ladder_held", "scheduler.ladder_resumed")
+    ),
     ConsumerQueue("aggregator", ("#",), single_active=True),
 )
 

@@ -1,13 +1,20 @@
-"""Intake's outbox relay process: publishes the events stored with reports."""
+"""Intake's outbox relay process: publishes the events stored with reports, then intake's watermark (F17).
+
+It is the watermark's emitter because it is the one process that publishes intake's events: a watermark it
+sends after a drained round is queued behind every report it covers (shared.watermark has the reasoning).
+"""
 
 from __future__ import annotations
 
 from services.intake.store import REPORTS, MongoReportStore, MongoUserStore
+from shared.clock import build_clock
 from shared.logs import configure
 from shared.outbox import run_relay
+from shared.plan import load_plan
 from shared.retry import retry_until_done
 from shared.settings import Settings
 from shared.store import STORE_ERRORS, connect
+from shared.watermark import WatermarkEmitter
 
 
 def main() -> None:
@@ -19,8 +26,15 @@ def main() -> None:
     retry_until_done(store.ensure_indexes, what="intake indexes", errors=STORE_ERRORS)
     users = MongoUserStore(client[settings.db_name("intake")])
     retry_until_done(users.ensure_indexes, what="intake account indexes", errors=STORE_ERRORS)
-    client.close()
-    run_relay(settings, "intake", [REPORTS])
+    clock = build_clock(settings, client, start=load_plan(settings.plan_path).issued_at)
+    watermark = WatermarkEmitter(
+        clock,
+        producer="intake",
+        margin=settings.watermark_margin_seconds,
+        interval=settings.watermark_interval_seconds,
+        simulated=settings.clock_mode == "simulation",
+    )
+    run_relay(settings, "intake", [REPORTS], watermark=watermark)
 
 
 if __name__ == "__main__":

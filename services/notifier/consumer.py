@@ -6,7 +6,7 @@ ever runs on this process's broker connection.
 
 from __future__ import annotations
 
-from services.notifier import handlers
+from services.notifier import handlers, operations
 from services.notifier.bootstrap import build_dependencies
 from shared.events import Event
 from shared.logs import configure
@@ -36,6 +36,10 @@ def main() -> None:
                 contacts=d.contacts,
                 mail=d.mail,
                 facts=d.facts,
+            )
+        elif event.type in operations.LADDER_EVENTS:
+            operations.on_ladder_event(
+                event, ledger=d.ledger, plan=d.rt.plan, clock=d.rt.clock, wall=d.wall, mail=d.mail
             )
 
     run_consumer(settings, "notifier", handle, store_errors=STORE_ERRORS)

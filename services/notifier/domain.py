@@ -27,7 +27,9 @@ RECEIPT_KINDS = {
 RECEIPT_EVENTS = tuple(RECEIPT_KINDS)
 RECEIPT_LEVEL = "receipt"
 DIGEST_LEVEL = "digest"
-LEVELS = ("reminder_7", "reminder_1", "overdue", "escalation_1", "escalation_2", RECEIPT_LEVEL, DIGEST_LEVEL)
+OPERATIONAL_LEVELS = ("ladder_held", "ladder_resumed")  # F17, services.notifier.operations
+LEVELS = ("reminder_7", "reminder_1", "overdue", "escalation_1", "escalation_2", RECEIPT_LEVEL, DIGEST_LEVEL,
+          *OPERATIONAL_LEVELS)  # fmt: skip
 EMAIL, WEBHOOK, INBOX = "email", "webhook", "inbox"
 CHANNELS = (EMAIL, WEBHOOK, INBOX)
 # The obligation events whose facts the digest folds (created, a new deadline, an end).

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
+from prometheus_client import Gauge
 
 from services.scheduler import handlers
 from services.scheduler.bootstrap import Dependencies, build_dependencies
@@ -167,6 +168,7 @@ def list_obligations() -> Response:
         agency=request.args.get("agency") or None,
         period=request.args.get("period") or None,
         status=status,
+        passes=d.passes,
     )
     return jsonify({"items": [_state_json(s) for s in states], "total": len(states)})
 
@@ -208,21 +210,49 @@ def _clock() -> SimulatedClock:
     return clock
 
 
+# F17: the ladder's state for Prometheus, refreshed at each scrape; in multiprocess mode the most recent value
+# of a live worker wins, so every worker's scrape shows the same figures.
+LADDER_HELD = Gauge("dvcq_ladder_held", "1 while the ladder is held (intake's watermark lags)", ["service"],
+                    multiprocess_mode="livemostrecent")  # fmt: skip
+LADDER_HELD_SINCE = Gauge("dvcq_ladder_held_since_seconds", "Business instant (Unix seconds) the hold began, 0 if none",
+                          ["service"], multiprocess_mode="livemostrecent")  # fmt: skip
+LADDER_LAG = Gauge("dvcq_ladder_watermark_lag_seconds", "Business seconds the intake watermark lags the clock",
+                   ["service"], multiprocess_mode="livemostrecent")  # fmt: skip
+
+
+def _ladder(done: datetime | None = None) -> dict[str, Any]:
+    d = _deps()
+    limit = d.rt.settings.ladder_hold_after_seconds
+    return handlers.ladder_status(passes=d.passes, clock=d.rt.clock, limit_seconds=limit, done=done).to_json()
+
+
+def _refresh_ladder_metrics() -> None:
+    d = _deps()
+    status = handlers.ladder_status(
+        passes=d.passes, clock=d.rt.clock, limit_seconds=d.rt.settings.ladder_hold_after_seconds
+    )
+    LADDER_HELD.labels("scheduler").set(1 if status.state == "held" else 0)
+    LADDER_HELD_SINCE.labels("scheduler").set(status.held_since.timestamp() if status.held_since else 0)
+    LADDER_LAG.labels("scheduler").set(status.lag_seconds)
+
+
 def _clock_json() -> dict[str, Any]:
-    clock = _clock()
-    state = clock.state()
-    return {
-        "mode": "simulation",
-        "now": local_iso(clock.now()),
-        "rate": state.rate,
-        "processed_up_to": local_iso(_deps().passes.processed_up_to()),
-    }
+    d = _deps()
+    clock = d.rt.clock
+    out: dict[str, Any] = {"mode": "simulation" if isinstance(clock, SimulatedClock) else "system"}
+    out["now"] = local_iso(clock.now())
+    if isinstance(clock, SimulatedClock):
+        out["rate"] = clock.state().rate
+    done = d.passes.processed_up_to()
+    out["processed_up_to"] = local_iso(done)
+    out["ladder"] = _ladder(done)
+    return out
 
 
 @bp.get("/api/v1/clock")
 @requires(*ALL_ROLES)
 def get_clock() -> Response:
-    """The simulated clock and `processed_up_to` (simulation mode only)."""
+    """Business time, `processed_up_to` and the ladder's state (held since when, and why: F17)."""
     return jsonify(_clock_json())
 
 
@@ -396,8 +426,19 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     configure("scheduler", settings.log_level)
     dependencies = build_dependencies(settings)
-    app = create_service_app("scheduler", settings, dependencies, **dependencies.rt.web_checks())
+    checks = dependencies.rt.web_checks()
+    checks["details"] = {**checks["details"], "ladder": lambda: _ladder()}
+    app = create_service_app("scheduler", settings, dependencies, **checks)
     app.register_blueprint(bp)
+
+    @app.before_request
+    def _metrics_scrape() -> None:
+        if request.path == "/metrics":
+            try:
+                _refresh_ladder_metrics()
+            except Exception:  # the store may be down: the scrape still answers, with the last figures
+                pass
+
     add_events_route(app, lambda: _deps().obligations)
 
     register_domain_errors(app, SchedulerError, ERROR_STATUS)

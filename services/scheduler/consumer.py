@@ -1,4 +1,8 @@
-"""Scheduler's message entrypoint: fulfils obligations when reports arrive."""
+"""Scheduler's message entrypoint: fulfils obligations when reports arrive and applies intake's watermark.
+
+Its queue has a single active consumer (shared.topology): a watermark is applied only after every report
+published before it has been fulfilled.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +24,8 @@ def main() -> None:
     def handle(event: Event) -> None:
         if event.type == "report.submitted":
             handlers.on_report_submitted(event, obligations=d.obligations, plan=d.rt.plan)
+        elif event.type == "intake.watermark":
+            handlers.on_intake_watermark(event, passes=d.passes)
 
     run_consumer(settings, "scheduler", handle, store_errors=STORE_ERRORS)
 

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from shared.events import obligation_subject
-from shared.formatting import vn_date
+from shared.formatting import vn_date, vn_datetime
 from shared.plan import Plan, Unit
 from shared.timerules import (
     Deadline,
@@ -19,6 +19,7 @@ from shared.timerules import (
     deadline_in_force,
     is_on_time,
     ladder,
+    local_iso,
     parse_instant,
 )
 
@@ -313,3 +314,61 @@ def extension_requests(transitions: list[Transition]) -> list[ExtensionRequest]:
             )
         )
     return out
+
+
+# --- F17: the ladder waits for its input --------------------------------------------------------------------
+
+LADDER_SUBJECT = "ladder"
+
+
+def hold_event_id(number: int, what: str) -> str:
+    """The id of the n-th hold's `held` or `resumed` event: every replica computes the same, so each is sent once."""
+    return f"ladder:hold:{number}:{what}"
+
+
+@dataclass(frozen=True)
+class LadderStatus:
+    """Whether the ladder applies levels up to business time now, or waits for intake's watermark.
+
+    `state`: `running` (the pass is at now), `waiting` (the watermark is behind now, within the limit or its
+    grace: levels due after it wait), `held` (a hold is open: Sở Nội vụ has been told).
+    """
+
+    state: str
+    now: datetime
+    watermark: datetime | None
+    processed_up_to: datetime | None
+    lag_seconds: float
+    limit_seconds: float
+    held_since: datetime | None = None
+    reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The API form (instants in local time)."""
+        return {
+            "state": self.state,
+            "watermark": local_iso(self.watermark),
+            "lag_seconds": round(self.lag_seconds, 3),
+            "limit_seconds": self.limit_seconds,
+            "held_since": local_iso(self.held_since),
+            "reason": self.reason,
+        }
+
+
+def watermark_lag(now: datetime, watermark: datetime | None, processed_up_to: datetime | None) -> float:
+    """How far (business seconds) the ladder's input lags now. Before any watermark the pass's own progress
+    stands in for it (an upgraded stack), and a stack that has neither has not started lagging."""
+    base = watermark or processed_up_to or now
+    return max(0.0, (now - base).total_seconds())
+
+
+def hold_reason(watermark: datetime | None, limit_seconds: float) -> str:
+    """Why the ladder is held, in Vietnamese for Sở Nội vụ and the operator."""
+    minutes = max(1, round(limit_seconds / 60))
+    since = f"dừng ở {vn_datetime(watermark)}" if watermark else "chưa có"
+    return (
+        f"Mốc tiếp nhận của hệ thống nhận báo cáo {since}, chậm hơn thời gian hiện tại quá {minutes} phút: "
+        "các báo cáo nhận sau mốc này có thể chưa đến bộ lập lịch (hàng đợi thông điệp hoặc bộ chuyển tiếp bị "
+        "gián đoạn). Các mức nhắc nhở, quá hạn và đôn đốc đến hạn sau mốc này tạm dừng và sẽ được áp dụng khi "
+        "luồng dữ liệu phục hồi."
+    )

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from services.scheduler.domain import (
     FINAL_STATUSES,
+    LADDER_SUBJECT,
     ExtensionAlreadyDecided,
     ExtensionNotLater,
     ExtensionRequest,
     ExtensionRequestNotFound,
+    LadderStatus,
     NotYourObligation,
     Obligation,
     ObligationEnded,
@@ -24,10 +27,13 @@ from services.scheduler.domain import (
     closing_reason,
     derive_state,
     extension_requests,
+    hold_event_id,
+    hold_reason,
     obligations_for_plan,
     pass_step,
     verdict,
     version_at,
+    watermark_lag,
 )
 from shared.auth import Principal
 from shared.events import Event
@@ -102,7 +108,8 @@ class ObligationStore(Protocol):
 
 
 class PassStore(Protocol):
-    """How far the scheduler's passes have got in business time."""
+    """How far the scheduler's passes have got in business time, the intake watermark they may go up to, and
+    the ladder's holds (F17)."""
 
     def processed_up_to(self) -> datetime | None:
         """The business instant up to which a pass has finished."""
@@ -110,6 +117,22 @@ class PassStore(Protocol):
 
     def set_processed_up_to(self, instant: datetime) -> None:
         """Record a finished pass."""
+        ...
+
+    def watermark(self) -> datetime | None:
+        """The intake watermark applied so far."""
+        ...
+
+    def apply_watermark(self, received_before: datetime) -> bool:
+        """Move the applied watermark forward; False when it was already there."""
+        ...
+
+    def hold(self, start: int = 1) -> tuple[int, dict[str, Any] | None]:
+        """The first hold number from `start` not resumed, with its `held` event data if it was sent."""
+        ...
+
+    def record_hold(self, event: Event) -> bool:
+        """Store a hold event once by its id."""
         ...
 
 
@@ -190,8 +213,17 @@ def on_report_submitted(event: Event, *, obligations: ObligationStore, plan: Pla
     )
 
 
+def on_intake_watermark(event: Event, *, passes: PassStore) -> bool:
+    """Intake's watermark arrived (F17): every report it accepted before `received_before` has been handled
+    by this consumer already (its queue has one active consumer, in publication order), so the ladder may now
+    apply levels due up to that instant. Kept monotonic: an older or repeated watermark changes nothing."""
+    return passes.apply_watermark(parse_instant(event.data["received_before"]))
+
+
 def run_pass(*, plan: Plan, obligations: ObligationStore, passes: PassStore, clock: Clock) -> datetime:
-    """One pass of the F7 ladder up to business time now, then `processed_up_to` is recorded.
+    """One pass of the F7 ladder up to business time now or the applied intake watermark, whichever is
+    earlier (F17: a level due at L is applied only once every report accepted before L has been handled), then
+    `processed_up_to` is recorded. Without any watermark yet nothing is applied: the ladder waits for its input.
 
     Only obligations with an agenda entry in (processed_up_to, now] are read. For each: a ceased unit's
     obligation is closed (`obligation.closed`); otherwise the highest level due now is emitted if it has not
@@ -202,8 +234,13 @@ def run_pass(*, plan: Plan, obligations: ObligationStore, passes: PassStore, clo
     gets an agenda entry at its next action, and `processed_up_to` is recorded. A pass killed midway is
     redone by the next one over the same window.
     """
-    now = clock.now()
     previous = passes.processed_up_to()
+    watermark = passes.watermark()
+    now = min(clock.now(), watermark) if watermark is not None else previous
+    if now is None:
+        return clock.now()  # nothing known yet; `processed_up_to` stays unset until intake's first watermark
+    if previous is not None and now < previous:
+        now = previous  # never back (a stack upgraded from passes that ran ungated)
     keys = obligations.due(previous, now)
     found = obligations.get_many(keys)
     history = obligations.transitions_of(keys)
@@ -232,6 +269,105 @@ def run_pass(*, plan: Plan, obligations: ObligationStore, passes: PassStore, clo
     obligations.record_many(units_ceased(plan, after=previous, now=now))
     passes.set_processed_up_to(now)
     return now
+
+
+@dataclass
+class LadderWatch:
+    """What a pass loop remembers between ticks about the ladder's input: since when (real monotonic seconds)
+    the watermark has lagged beyond the limit, and the hold number it has seen resolved (a lookup hint).
+
+    The grace is real time: a simulated clock step makes business time jump ahead of the watermark for the
+    moment intake's relay needs to follow, which is not a hold. On the system clock it only adds the grace
+    to the limit."""
+
+    limit_seconds: float
+    grace_seconds: float
+    lagging_since: float | None = None
+    hold_hint: int = 1
+    maybe_open: bool = True  # a hold may be open (at start, or since a lag was seen): look it up
+
+
+def ladder_status(
+    *, passes: PassStore, clock: Clock, limit_seconds: float, hint: int = 1, done: datetime | None = None
+) -> LadderStatus:
+    """The ladder's state now: running, waiting for the watermark, or held (with since when and why).
+    `done`: `processed_up_to` when the caller has just read it."""
+    now = clock.now()
+    watermark, done = passes.watermark(), done or passes.processed_up_to()
+    lag = watermark_lag(now, watermark, done)
+    _, held = passes.hold(hint)
+    if held is not None:
+        return LadderStatus(
+            "held", now, watermark, done, lag, limit_seconds, parse_instant(held["held_since"]), held["reason"]
+        )
+    state = "running" if done is not None and done >= now else "waiting"
+    return LadderStatus(state, now, watermark, done, lag, limit_seconds)
+
+
+def watch_ladder(watch: LadderWatch, *, passes: PassStore, clock: Clock, real_now: float) -> None:
+    """After a pass: open a hold when the watermark has lagged business time by more than the limit for the
+    grace period, close it once it no longer does (the pass has caught up by then, with the usual skip rule).
+
+    Each hold is two events of the outbox, `scheduler.ladder_held` and `scheduler.ladder_resumed`, with ids
+    numbered by hold (`ladder:hold:<n>:held`), inserted once: every replica computes the same ids, so Sở Nội vụ
+    is told once of each, however many loops run.
+    """
+    now = clock.now()
+    watermark, done = passes.watermark(), passes.processed_up_to()
+    lag = watermark_lag(now, watermark, done)
+    if lag <= watch.limit_seconds and not watch.maybe_open:
+        watch.lagging_since = None
+        return  # the usual tick: no hold can be open that this loop has not seen lagging
+    watch.maybe_open = True
+    number, held = passes.hold(watch.hold_hint)
+    watch.hold_hint = number
+    # Read the watermark again after the holds: a replica that resumed a hold read a watermark at least this
+    # old before it did, so this loop cannot open a new hold on a lag that replica has seen end.
+    watermark, done = passes.watermark(), passes.processed_up_to()
+    lag = watermark_lag(now, watermark, done)
+    if lag <= watch.limit_seconds:
+        watch.lagging_since = None
+        if held is not None and watermark is not None:
+            passes.record_hold(_resumed_event(number, held, now, watermark))
+            watch.hold_hint = number + 1
+            log.info("ladder resumed", extra={"watermark": watermark.isoformat()})
+        watch.maybe_open = held is not None and watermark is None
+        return
+    if watch.lagging_since is None:
+        watch.lagging_since = real_now
+    if held is None and real_now - watch.lagging_since >= watch.grace_seconds:
+        reason = hold_reason(watermark, watch.limit_seconds)
+        passes.record_hold(_held_event(number, now, watermark, watch.limit_seconds, reason))
+        log.warning("ladder held", extra={"watermark": str(watermark), "lag_seconds": lag})
+
+
+def _held_event(number: int, now: datetime, watermark: datetime | None, limit: float, reason: str) -> Event:
+    return Event(
+        id=hold_event_id(number, "held"),
+        type="scheduler.ladder_held",
+        subject=LADDER_SUBJECT,
+        subject_version=number * 2 - 1,
+        producer="scheduler",
+        occurred_at=now,
+        data={
+            "held_since": now.isoformat(),
+            "watermark": watermark.isoformat() if watermark else None,
+            "limit_seconds": int(limit),
+            "reason": reason,
+        },
+    )
+
+
+def _resumed_event(number: int, held: dict[str, Any], now: datetime, watermark: datetime) -> Event:
+    return Event(
+        id=hold_event_id(number, "resumed"),
+        type="scheduler.ladder_resumed",
+        subject=LADDER_SUBJECT,
+        subject_version=number * 2,
+        producer="scheduler",
+        occurred_at=now,
+        data={"held_since": held["held_since"], "resumed_at": now.isoformat(), "watermark": watermark.isoformat()},
+    )
 
 
 def _level_event(ob: Obligation, step: Step) -> Event:
@@ -298,11 +434,19 @@ def list_obligations(
     agency: str | None = None,
     period: str | None = None,
     status: str | None = None,
+    passes: PassStore | None = None,
 ) -> list[ObligationState]:
-    """Obligations with their derived state, filtered, in calendar then official order; a unit sees only its own."""
+    """Obligations with their derived state, filtered, in calendar then official order; a unit sees only its own.
+
+    With `passes`, an obligation shows `overdue` only up to where the passes have got (`processed_up_to`, never
+    past intake's watermark, F17): while a report may still be on its way, the scheduler does not call it late.
+    """
     if principal.is_agency():
         agency = principal.agency
     now = clock.now()
+    done = passes.processed_up_to() if passes is not None else None
+    if done is not None:
+        now = min(now, done)
     transitions = obligations.all_transitions()
     chosen: Iterable[Obligation] = (
         ob

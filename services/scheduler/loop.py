@@ -1,8 +1,10 @@
-"""Scheduler's pass loop process: runs a pass over business time every tick and records `processed_up_to`."""
+"""Scheduler's pass loop process: runs a pass over business time every tick and records `processed_up_to`;
+then watches the ladder's input (F17): a hold is opened and closed here, once per hold whatever the replicas."""
 
 from __future__ import annotations
 
 import logging
+import time
 
 from services.scheduler import handlers
 from services.scheduler.bootstrap import build_dependencies
@@ -21,6 +23,9 @@ def main() -> None:
     configure("scheduler-loop", settings.log_level)
     d = build_dependencies(settings)
     synced = False
+    watch = handlers.LadderWatch(
+        limit_seconds=settings.ladder_hold_after_seconds, grace_seconds=settings.ladder_hold_grace_seconds
+    )
 
     def step() -> bool:
         nonlocal synced
@@ -30,6 +35,7 @@ def main() -> None:
             log.info("plan synced", extra={"obligations_created": created})
             synced = True
         handlers.run_pass(plan=d.rt.plan, obligations=d.obligations, passes=d.passes, clock=d.rt.clock)
+        handlers.watch_ladder(watch, passes=d.passes, clock=d.rt.clock, real_now=time.monotonic())
         return False
 
     # A failing pass (a bug) must not stop the ladder for every unit: run_forever logs it and retries.

@@ -7,7 +7,7 @@ from typing import Any
 
 from pymongo import ASCENDING
 
-from services.scheduler.domain import Obligation, Transition
+from services.scheduler.domain import Obligation, Transition, hold_event_id
 from shared.events import Event
 from shared.outbox import ensure_indexes, pending_document, read_events
 from shared.store import insert_many_once, insert_once
@@ -161,7 +161,9 @@ class MongoObligationStore:
 
 
 class MongoPassStore:
-    """The pass state document (`_id: "pass"`)."""
+    """The pass state document (`_id: "pass"`, written by the pass loops), the applied intake watermark
+    (`_id: "watermark"`, written only by the scheduler's consumer: its queue has one active consumer) and the
+    ladder's holds (events of the outbox, inserted once by their deterministic ids)."""
 
     def __init__(self, db: Any) -> None:
         self.db = db
@@ -174,3 +176,34 @@ class MongoPassStore:
     def set_processed_up_to(self, instant: Any) -> None:
         """Record a finished pass."""
         self.db[STATE].replace_one({"_id": "pass"}, {"_id": "pass", "processed_up_to": instant}, upsert=True)
+
+    def watermark(self) -> datetime | None:
+        """The intake watermark the scheduler has applied (every report accepted before it is fulfilled)."""
+        doc = self.db[STATE].find_one({"_id": "watermark"})
+        return doc["received_before"] if doc else None
+
+    def apply_watermark(self, received_before: datetime) -> bool:
+        """Move the applied watermark forward (never back); False when it was already there. One writer: the
+        scheduler's consumer, whose queue has a single active consumer, so the read-then-write cannot race."""
+        current = self.watermark()
+        if current is not None and received_before <= current:
+            return False
+        doc = {"_id": "watermark", "received_before": received_before}
+        self.db[STATE].replace_one({"_id": "watermark"}, doc, upsert=True)
+        return True
+
+    def hold(self, start: int = 1) -> tuple[int, dict[str, Any] | None]:
+        """The first hold number from `start` that has not resumed, with its `held` event data if one was sent.
+        Read by `_id` only (two lookups per past hold, and callers pass the number they already know)."""
+        number = start
+        while True:
+            held = self.db[OUTBOX].find_one({"_id": hold_event_id(number, "held")}, {"event": 1})
+            if held is None:
+                return number, None
+            if self.db[OUTBOX].find_one({"_id": hold_event_id(number, "resumed")}, {"_id": 1}) is None:
+                return number, held["event"]["data"]
+            number += 1
+
+    def record_hold(self, event: Event) -> bool:
+        """Store a `scheduler.ladder_held`/`_resumed` event in the outbox, once by its id."""
+        return insert_once(self.db[OUTBOX], {"_id": event.id, **pending_document(event)})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import asdict, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from services.aggregator.domain import board_id
@@ -158,11 +158,17 @@ def _transition(ev: dict[str, Any]) -> Transition:
     )
 
 
-class FakePassStore:
-    """The pass state: one instant, and every value it was set to."""
+OPEN_WATERMARK = datetime(9999, 1, 1, tzinfo=UTC)
 
-    def __init__(self) -> None:
+
+class FakePassStore:
+    """The pass state: one instant and every value it was set to, the applied watermark (open by default: the
+    ladder's own tests run ungated; F17's tests pass `watermark=None` or an instant) and the hold events."""
+
+    def __init__(self, watermark: datetime | None = OPEN_WATERMARK) -> None:
         self.history: list[datetime] = []
+        self.mark = watermark
+        self.holds: dict[str, Event] = {}
 
     def processed_up_to(self) -> datetime | None:
         """The business instant of the last finished pass."""
@@ -171,6 +177,33 @@ class FakePassStore:
     def set_processed_up_to(self, instant: datetime) -> None:
         """Record a finished pass."""
         self.history.append(instant)
+
+    def watermark(self) -> datetime | None:
+        """The applied intake watermark."""
+        return self.mark
+
+    def apply_watermark(self, received_before: datetime) -> bool:
+        """Move the watermark forward only."""
+        if self.mark is not None and received_before <= self.mark:
+            return False
+        self.mark = received_before
+        return True
+
+    def hold(self, start: int = 1) -> tuple[int, dict[str, Any] | None]:
+        """The first hold from `start` not resumed, with its held event data."""
+        number = start
+        while f"ladder:hold:{number}:held" in self.holds:
+            if f"ladder:hold:{number}:resumed" not in self.holds:
+                return number, self.holds[f"ladder:hold:{number}:held"].data
+            number += 1
+        return number, None
+
+    def record_hold(self, event: Event) -> bool:
+        """Keep a hold event once by id."""
+        if event.id in self.holds:
+            return False
+        self.holds[event.id] = event
+        return True
 
 
 class FakeLedgerStore:

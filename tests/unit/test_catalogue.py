@@ -82,6 +82,18 @@ MINIMAL_DATA = {
     },
     "notification.delivered": OUTCOME,
     "notification.failed": {**OUTCOME, "error": "smtp 451"},
+    "intake.watermark": {"received_before": "2019-06-10T16:59:00+00:00"},
+    "scheduler.ladder_held": {
+        "held_since": "2019-06-11T03:00:00+00:00",
+        "watermark": "2019-06-10T16:00:00+00:00",
+        "limit_seconds": 600,
+        "reason": "Luồng báo cáo từ hệ thống tiếp nhận bị chậm.",
+    },
+    "scheduler.ladder_resumed": {
+        "held_since": "2019-06-11T03:00:00+00:00",
+        "resumed_at": "2019-06-12T02:00:00+00:00",
+        "watermark": "2019-06-12T02:00:00+00:00",
+    },
 }
 
 
