@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,8 +25,8 @@ class Settings:
 
     mongo_url: str
     amqp_url: str
-    smtp_url: str
-    secret: str
+    smtp_url: str = field(repr=False)  # may carry the SMTP password
+    secret: str = field(repr=False)
     plan_path: Path
     clock_mode: str
     db_prefix: str
@@ -40,6 +40,7 @@ class Settings:
     notify_retry_base_seconds: float = 30.0
     notify_retry_cap_seconds: float = 1800.0
     notify_max_attempts: int = 6
+    notify_claim_lease_seconds: float = 120.0
     public_intake_url: str = "http://127.0.0.1:8001"
     webhook_url: str = ""
     webhook_secret: str = ""
@@ -75,8 +76,11 @@ class Settings:
             retry_base = float(env.get("DVCQ_NOTIFY_RETRY_BASE_SECONDS", "30"))
             retry_cap = float(env.get("DVCQ_NOTIFY_RETRY_CAP_SECONDS", "1800"))
             max_attempts = int(env.get("DVCQ_NOTIFY_MAX_ATTEMPTS", "6"))
+            claim_lease = float(env.get("DVCQ_NOTIFY_CLAIM_LEASE_SECONDS", "120"))
         except ValueError as exc:
             raise SettingsError(f"numeric setting malformed: {exc}") from exc
+        if claim_lease <= 0:
+            raise SettingsError("DVCQ_NOTIFY_CLAIM_LEASE_SECONDS must be > 0")
         if retry_base < 0 or retry_cap < 0 or max_attempts < 1:
             raise SettingsError("DVCQ_NOTIFY_RETRY_* must be >= 0 and DVCQ_NOTIFY_MAX_ATTEMPTS >= 1")
         mail_from = env.get("DVCQ_MAIL_FROM", "dvcq@travinh.example").strip()
@@ -106,6 +110,7 @@ class Settings:
             notify_retry_base_seconds=retry_base,
             notify_retry_cap_seconds=retry_cap,
             notify_max_attempts=max_attempts,
+            notify_claim_lease_seconds=claim_lease,
             public_intake_url=env.get("DVCQ_PUBLIC_INTAKE_URL", urls["intake"]).rstrip("/"),
             webhook_url=webhook_url,
             webhook_secret=webhook_secret,

@@ -93,7 +93,8 @@ def decide(
         delivered(event),
         ledger=ledger,
         plan=plan,
-        clock=FixedClock(local(2019, 6, 11, 8, 0, 5)),
+        # decided on the level's own day (D + the event's days overdue; 11/06 for a reminder)
+        clock=FixedClock(local(2019, 6, 10, 8, 0, 5) + timedelta(days=max(int(event.data.get("days_overdue", 0)), 1))),
         wall=FixedClock(T0),
         contacts=contacts or FakeContactStore(),
         mail=MAIL,
@@ -200,11 +201,11 @@ def test_an_alert_names_the_unit_the_report_the_deadline_the_days_overdue_and_th
 
 @pytest.mark.parametrize(
     ("level", "days", "who"),
-    [("escalation_1", 7, "Giám đốc Sở Nội vụ"), ("escalation_2", 10, "Phó Chủ tịch UBND tỉnh phụ trách")],
+    [("escalation_1", 7, "Giám đốc Sở"), ("escalation_2", 10, "Phó Chủ tịch UBND tỉnh phụ trách")],
 )
 def test_an_escalation_tells_the_head_to_whom_it_was_escalated(level, days, who):
     (n,) = decide(level_event(level, days)).find(channel="email")
-    assert who in n.subject and who in n.text
+    assert who in n.subject and f"Sở Nội vụ đã báo cáo {who} về việc" in n.text
     assert f"quá hạn {days} ngày" in n.text
 
 
@@ -544,7 +545,7 @@ def test_a_long_vietnamese_subject_and_name_survive_folding_with_every_space(lev
         assert str(parsed["To"]) == f"{name} <{n.recipient}>"
 
 
-def test_a_level_decided_late_keeps_the_days_overdue_of_its_own_day():
+def test_a_level_decided_late_states_the_days_overdue_of_the_day_it_is_decided():
     ledger = FakeLedgerStore()
     handlers.on_obligation_event(
         delivered(level_event("escalation_2", 10)),
@@ -556,4 +557,34 @@ def test_a_level_decided_late_keeps_the_days_overdue_of_its_own_day():
         mail=MAIL,
     )
     (n,) = ledger.find(channel="email")
-    assert "quá hạn 10 ngày" in n.subject and "quá hạn 10 ngày" in n.text
+    assert "quá hạn 21 ngày" in n.subject and "quá hạn 21 ngày" in n.text  # 01/07 - 10/06, not the event's 10
+
+
+def test_the_fy_escalation_sent_on_17_12_after_a_clock_jump_says_7_days_and_reads_giam_doc_so():
+    """FY: D = 10/12/2019; escalation_1 falls on Monday 16/12 (6 days); a jump to 17/12 sends it that day."""
+    event = obligation_event(
+        "obligation.escalated",
+        {"level": "escalation_1", "generation": 1, "due_before": "2019-12-10T17:00:00+00:00", "days_overdue": 6,
+         "skipped": ["overdue"]},
+        suffix="g1:escalation_1",
+        at=local(2019, 12, 17, 8, 0),
+    )  # fmt: skip
+    event = replace(event, data={**event.data, "period": "2019-FY"}, id=event.id.replace(PERIOD, "2019-FY"))
+    ledger = FakeLedgerStore()
+    handlers.on_obligation_event(
+        delivered(event),
+        ledger=ledger,
+        plan=PLAN,
+        clock=FixedClock(local(2019, 12, 17, 8, 0, 2)),
+        wall=FixedClock(T0),
+        contacts=FakeContactStore(),
+        mail=replace(MAIL, webhook=True),
+    )
+    (mail,) = ledger.find(channel="email")
+    assert "quá hạn 7 ngày" in mail.subject and "đã quá hạn 7 ngày" in mail.text and "hạn 10/12/2019" in mail.subject
+    assert "Sở Nội vụ đã báo cáo Giám đốc Sở về việc đơn vị chậm báo cáo." in mail.text
+    assert "Sở Nội vụ đã báo cáo Giám đốc Sở Nội vụ" not in mail.text + mail.html
+    (hook,) = ledger.find(channel="webhook")
+    assert json.loads(hook.text)["days_overdue"] == 7
+    inbox = [n for n in ledger.find(channel="inbox") if n.recipient in LEADERSHIP]
+    assert inbox and all("quá hạn 7 ngày" in n.subject for n in inbox)
