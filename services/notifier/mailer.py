@@ -129,6 +129,10 @@ class SmtpTransport:
             ) from exc
         except (OSError, smtplib.SMTPException) as exc:
             raise DeliveryFailed(f"Lỗi SMTP với máy chủ {where}: {exc!r}") from exc
+        except UnicodeError as exc:  # smtplib sends AUTH in ASCII only
+            raise DeliveryFailed(
+                f"Lỗi SMTP với máy chủ {where}: tên đăng nhập và mật khẩu SMTP phải là chữ không dấu (ASCII)."
+            ) from exc
         finally:
             try:
                 client.quit()
