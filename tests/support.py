@@ -502,3 +502,168 @@ ERROR_RULES = [
      "Số cán bộ, công chức, viên chức được quán triệt (51) không được lớn hơn "
      "tổng số cán bộ, công chức, viên chức (50)."),
 ]  # fmt: skip
+
+
+# --- the invariants every fault test ends with (issue 11) ---------------------------------------------------
+
+SUBMITTED = ("submitted_on_time", "submitted_late")
+
+
+def queue_depths(stack: TestStack) -> dict[str, int]:
+    """Messages ready plus unacknowledged in each queue of the stack's vhost."""
+    out = rabbitmqctl(
+        "list_queues", "-p", stack.space.vhost, "name", "messages", "--formatter", "json", node=stack.space.node
+    )
+    return {q["name"]: int(q.get("messages") or 0) for q in json.loads(out or "[]")}
+
+
+def wait_quiet(stack: TestStack, *, timeout: float = 120.0) -> None:
+    """Wait until every work queue of the stack is empty twice in a row, a second apart (its consumers have
+    caught up with what the relays published so far)."""
+    from shared.topology import QUEUES
+
+    work = {q.queue for q in QUEUES}
+
+    def empty() -> bool:
+        depths = queue_depths(stack)
+        return not any(depths.get(name, 0) for name in work)
+
+    def settled() -> bool:
+        if not empty():
+            return False
+        time.sleep(1.0)
+        return empty()
+
+    wait_for(settled, timeout=timeout, interval=0.5, what="the stack's queues to drain")
+
+
+def accepted_reports(stack: TestStack, period: str | None = None) -> list[dict[str, Any]]:
+    """Every report intake holds (latest revisions), through its paginated API."""
+    items: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        query = f"/api/v1/reports?page={page}&page_size=200" + (f"&period={period}" if period else "")
+        resp = stack.get("intake", query)
+        resp.raise_for_status()
+        body = resp.json()
+        items += body["items"]
+        if len(items) >= body["total"] or not body["items"]:
+            return items
+        page += 1
+
+
+def ledger(stack: TestStack) -> list[dict[str, Any]]:
+    """The notifier's whole ledger."""
+    resp = stack.get("notifier", "/api/v1/notifications")
+    resp.raise_for_status()
+    return resp.json()["items"]
+
+
+def _alert_key(item: dict[str, Any]) -> tuple[str, ...]:
+    """(obligation, generation, level, recipient, channel) of a ladder alert; a notification's own id otherwise
+    (receipts and digests are one per event or day by construction)."""
+    event_id = item["event_id"]
+    if event_id.startswith("obligation:") and ":g" in event_id:
+        generation = event_id.rsplit(":g", 1)[1].split(":", 1)[0]
+        return (item["agency"], item["period"], generation, item["level"], item["recipient"], item["channel"])
+    return (item["id"],)
+
+
+def assert_invariants(
+    stack: TestStack,
+    *,
+    mails: list[Mail] | None = None,
+    dead_letters: dict[str, int] | None = None,
+    rebuild: bool = True,
+    timeout: float = 180.0,
+) -> None:
+    """Issue 11's invariants, checked once the stack has caught up:
+
+    1. every report intake accepted is submitted (on time or late) on the board and in the scheduler;
+    2. no (obligation, generation, level, recipient, channel) has two ledger entries, and no such alert reached
+       the mailbox (`mails`, when the test has its own SMTP server) under two distinct Message-IDs;
+    3. the read models equal `dvcq rebuild-read-models` over the producers' event feeds;
+    4. each dead-letter queue holds exactly what the test expects (`dead_letters`: service → count; 0 else).
+    """
+    from shared.topology import QUEUES
+
+    wait_quiet(stack, timeout=timeout)
+    reports = accepted_reports(stack)
+    periods = sorted({r["period"] for r in reports})
+
+    def reports_submitted() -> list[str]:
+        missing = []
+        for period in periods:
+            board = {u["agency"]: u["status"] for u in stack.compliance(period)["units"]}
+            resp = stack.get("scheduler", f"/api/v1/obligations?period={period}")
+            resp.raise_for_status()
+            obligations = {o["agency"]: o["status"] for o in resp.json()["items"]}
+            for r in (r for r in reports if r["period"] == period):
+                if board.get(r["agency"]) not in SUBMITTED or obligations.get(r["agency"]) not in SUBMITTED:
+                    missing.append(f"{r['agency']}:{period} board={board.get(r['agency'])} "
+                                   f"scheduler={obligations.get(r['agency'])}")
+        return missing
+
+    wait_for(lambda: not reports_submitted(), timeout=timeout, what="every accepted report to be in compliance")
+
+    items = ledger(stack)
+    by_key: dict[tuple[str, ...], list[str]] = {}
+    for item in items:
+        by_key.setdefault(_alert_key(item), []).append(item["id"])
+    doubled = {k: v for k, v in by_key.items() if len(v) > 1}
+    assert not doubled, f"alerts recorded twice: {doubled}"
+    if mails is not None:
+        key_of = {item["message_id"]: _alert_key(item) for item in items if item["channel"] == "email"}
+        seen: dict[tuple[str, ...], set[str]] = {}
+        for mail in mails:
+            key = key_of.get(mail.message_id)
+            if key is not None:
+                seen.setdefault(key, set()).add(mail.message_id)
+        twice = {k: v for k, v in seen.items() if len(v) > 1}
+        assert not twice, f"alerts mailed under two Message-IDs: {twice}"
+
+    if rebuild:
+        calendar = stack.get("scheduler", "/api/v1/calendar")
+        calendar.raise_for_status()
+        boards = {p["period"] for p in calendar.json()["periods"] if p["applicable"] and p["expected_reports"]}
+        _assert_rebuild_equals_read_models(stack, sorted(boards | set(periods)), timeout=timeout)
+
+    expected = dead_letters or {}
+    depths = queue_depths(stack)
+    held = {q.service: depths.get(q.dead_letter_queue, 0) for q in QUEUES}
+    assert held == {q.service: expected.get(q.service, 0) for q in QUEUES}, f"dead-letter queues hold {held}"
+
+
+def _read_models(stack: TestStack, periods: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for period in periods:
+        summary = stack.get("aggregator", f"/api/v1/summary?period={period}")  # 422 for a period without figures
+        out[period] = (stack.compliance(period), summary.status_code, summary.json())
+    return out
+
+
+def _assert_rebuild_equals_read_models(stack: TestStack, periods: list[str], *, timeout: float) -> None:
+    """Stop the read models' one writer, rebuild them from the feeds and compare; retried while events still
+    arrive (a rebuild and the consumer converge on the same documents)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        wait_quiet(stack, timeout=timeout)
+        before = _read_models(stack, periods)
+        stack.stack.stop("aggregator-consumer")
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "shared.cli", "rebuild-read-models"],
+                cwd=ROOT,
+                env=stack.stack.env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            assert done.returncode == 0, done.stderr[-2000:]
+            after = _read_models(stack, periods)
+        finally:
+            stack.stack.start("aggregator-consumer")
+        if after == before:
+            return
+        if time.monotonic() > deadline:
+            assert after == before, "the read models differ from a rebuild from the producers' event feeds"

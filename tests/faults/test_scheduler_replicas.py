@@ -15,7 +15,7 @@ import requests
 
 from shared.settings import ROOT
 from shared.topology import EXCHANGE
-from tests.support import TestStack, own_stack, wait_for
+from tests.support import TestStack, assert_invariants, own_stack, wait_for
 
 LEVEL_TYPES = ("obligation.reminder_due", "obligation.overdue", "obligation.escalated")
 
@@ -81,6 +81,7 @@ def test_replicas_and_a_crash_mid_pass_emit_each_level_once(replica_stack: TestS
                 deliveries[event["id"]] += 1
         assert set(deliveries) == {e["id"] for e in levels}
         assert max(deliveries.values()) == 1, [k for k, v in deliveries.items() if v > 1]
+        assert_invariants(s)
     finally:
         for proc in extra:
             proc.kill()
