@@ -19,6 +19,7 @@ RETRY_ENV = {
     "DVCQ_NOTIFY_RETRY_BASE_SECONDS": "0.3",
     "DVCQ_NOTIFY_RETRY_CAP_SECONDS": "1",
     "DVCQ_NOTIFY_MAX_ATTEMPTS": "1000",  # this stack outlasts any outage unless a case restarts the sender
+    "DVCQ_NOTIFY_CLAIM_LEASE_SECONDS": "5",  # a killed sender's claim is taken over within the test's patience
 }
 
 

@@ -239,3 +239,9 @@ def test_the_shell_scripts_parse(script: Path) -> None:
 @pytest.mark.parametrize("name", ["run.sh", "down.sh", "test.sh"])
 def test_the_entry_scripts_are_executable(name: str) -> None:
     assert os.access(ROOT / "deploy" / name, os.X_OK)
+
+
+def test_compose_runs_two_notifier_senders_and_two_notifier_consumers(services: dict[str, dict]) -> None:
+    """Issue 11: any number of senders send each attempt once, so production runs more than one of each."""
+    for name in ("notifier-sender", "notifier-consumer"):
+        assert services[name].get("deploy", {}).get("replicas") == 2, name
