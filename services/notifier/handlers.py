@@ -490,8 +490,10 @@ def deliver_due(
     it alone, and the batch goes on.
     """
     due = ledger.due(wall.now(), limit)
+    # Each sender starts the batch at its own place, so senders reading the same batch rarely meet on one item.
+    start = int(hashlib.sha256(holder.encode("utf-8")).hexdigest(), 16) % len(due) if due else 0
     tried = 0
-    for notification in due:
+    for notification in due[start:] + due[:start]:
         tried += (
             deliver(notification, ledger=ledger, transport=transport, wall=wall, policy=policy, holder=holder)
             is not None
@@ -520,20 +522,20 @@ def deliver(
     """
     number = notification.attempts + 1
     aid = attempt_id(notification.id, number)
-    done = ledger.attempt(aid)
-    current: Notification | None = None
-    if done is None:
-        now = wall.now()
-        claim = Claim(aid, notification.id, number, holder, now, now + timedelta(seconds=policy.lease_seconds))
-        if not ledger.claim(claim):
-            return None
-        current = ledger.get(notification.id)  # with its bodies, and as it is now
-        if current is None or current.status not in SENDABLE or current.attempts != notification.attempts:
-            return None
-        done = ledger.attempt(aid)  # recorded by the previous holder before its lease ran out
+    now = wall.now()
+    if not ledger.claim(
+        Claim(aid, notification.id, number, holder, now, now + timedelta(seconds=policy.lease_seconds))
+    ):
+        # Held by another sender. If it recorded the attempt and died before writing the state, that outcome
+        # stands (applying it twice writes the same state).
+        done = ledger.attempt(aid)
+        return _settle(ledger.get(notification.id), done, ledger=ledger, policy=policy) if done else None
+    current = ledger.get(notification.id)  # with its bodies, and as it is now
+    if current is None or current.status not in SENDABLE or current.attempts != notification.attempts:
+        return None
+    done = ledger.attempt(aid)  # recorded by this holder before a store error, or by one whose lease ran out
     if done is not None:
-        return _settle(current or ledger.get(notification.id), done, ledger=ledger, policy=policy)
-    assert current is not None
+        return _settle(current, done, ledger=ledger, policy=policy)
     failure: DeliveryFailed | None = None
     try:
         transport.send(current)
