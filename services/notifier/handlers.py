@@ -21,7 +21,6 @@ from services.notifier.domain import (
     LEVEL_EVENTS,
     PENDING,
     RECEIPT_KINDS,
-    SENDABLE,
     WEBHOOK,
     Attempt,
     Claim,
@@ -84,6 +83,10 @@ class LedgerStore(Protocol):
 
     def get(self, notification_id: str) -> Notification | None:
         """One notification by id, with its bodies."""
+        ...
+
+    def with_bodies(self, notification: Notification) -> Notification:
+        """The notification (as `due` gave it) with its text and HTML bodies."""
         ...
 
     def due(self, now: datetime, limit: int) -> list[Notification]:
@@ -530,12 +533,12 @@ def deliver(
         # stands (applying it twice writes the same state).
         done = ledger.attempt(aid)
         return _settle(ledger.get(notification.id), done, ledger=ledger, policy=policy) if done else None
-    current = ledger.get(notification.id)  # with its bodies, and as it is now
-    if current is None or current.status not in SENDABLE or current.attempts != notification.attempts:
-        return None
-    done = ledger.attempt(aid)  # recorded by this holder before a store error, or by one whose lease ran out
+    # Recorded by this holder before a store error, or by one whose lease ran out, or this batch's copy is out
+    # of date (every change of a sendable notification's state follows a recorded attempt): nothing to send.
+    done = ledger.attempt(aid)
     if done is not None:
-        return _settle(current, done, ledger=ledger, policy=policy)
+        return _settle(ledger.get(notification.id), done, ledger=ledger, policy=policy)
+    current = ledger.with_bodies(notification)
     failure: DeliveryFailed | None = None
     try:
         transport.send(current)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -87,6 +87,11 @@ class MongoLedgerStore:
             return None
         body = self.db[BODIES].find_one({"_id": notification_id}) or {}
         return _notification({**doc, **{k: body.get(k, "") for k in _BODY_FIELDS}})
+
+    def with_bodies(self, notification: Notification) -> Notification:
+        """The notification with its bodies (one `_id` read of `bodies`)."""
+        body = self.db[BODIES].find_one({"_id": notification.id}) or {}
+        return replace(notification, **{k: body.get(k, "") for k in _BODY_FIELDS})
 
     def due(self, now: datetime, limit: int) -> list[Notification]:
         """Pending or failed notifications whose next attempt is at or before `now`, earliest first."""

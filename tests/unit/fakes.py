@@ -211,6 +211,11 @@ class FakeLedgerStore:
         """One notification by id."""
         return copy.deepcopy(self.notifications.get(notification_id))
 
+    def with_bodies(self, notification: Notification) -> Notification:
+        """The notification with its stored bodies."""
+        stored = self.notifications[notification.id]
+        return replace(notification, text=stored.text, html=stored.html)
+
     def due(self, now: datetime, limit: int) -> list[Notification]:
         """Pending or failed notifications due at `now`, earliest first."""
         found = [
