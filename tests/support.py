@@ -690,13 +690,28 @@ def notifications(stack: TestStack, query: str = "") -> list[dict[str, Any]]:
     return resp.json()["items"]
 
 
+def wait_relayed(stack: TestStack, *, timeout: float = 180.0) -> None:
+    """Wait until intake's and the scheduler's outboxes hold no pending event (their relays published all)."""
+    client: MongoClient[dict[str, Any]] = MongoClient(stack.space.mongo_url)
+    try:
+        dbs = [client[f"{stack.space.prefix}{service}"] for service in ("intake", "scheduler")]
+
+        def drained() -> bool:
+            pending = ({"pending": True},)
+            return not any(db[name].count_documents(*pending) for db in dbs for name in db.list_collection_names())
+
+        wait_for(drained, timeout=timeout, interval=0.5, what="the outboxes relayed")
+    finally:
+        client.close()
+
+
 def step_through_h1(stack: TestStack) -> None:
     """Step the simulated clock through 2019-H1 (H1_STEPS): H_TIEUCAN reports on 05/06 10:00 (on time) and
     H_TRACU sends its staff list then; H_CAUKE and the others never report.
 
-    After each step the stack's queues drain before the next, so every alert is decided on the business day
-    it belongs to (an alert states the days overdue of the day it is decided), and each working day's digest
-    is waited for (a day the clock jumps over before 07:30 would have none).
+    After each step the outboxes are relayed and the queues drain before the next, so every alert is decided on
+    the business day it belongs to (an alert states the days overdue of the day it is decided), and each
+    working day's digest is waited for (a day the clock jumps over before 07:30 would have none).
     """
     for step in H1_STEPS:
         stack.set_clock(f"2019-{step}:00+07:00")
@@ -714,4 +729,5 @@ def step_through_h1(stack: TestStack) -> None:
             wait_for(
                 lambda: notifications(stack, "agency=H_TIEUCAN&level=receipt"), timeout=120, what="H_TIEUCAN's receipt"
             )
-        wait_quiet(stack, timeout=180)
+        wait_relayed(stack)  # the step's events are published ...
+        wait_quiet(stack, timeout=180)  # ... and decided before the clock moves on
