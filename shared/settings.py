@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +27,8 @@ class Settings:
 
     mongo_url: str
     amqp_url: str
-    smtp_url: str
-    secret: str
+    smtp_url: str = field(repr=False)  # may carry the SMTP password
+    secret: str = field(repr=False)
     plan_path: Path
     clock_mode: str
     db_prefix: str
@@ -42,6 +42,7 @@ class Settings:
     notify_retry_base_seconds: float = 30.0
     notify_retry_cap_seconds: float = 1800.0
     notify_max_attempts: int = 6
+    notify_claim_lease_seconds: float = 120.0
     public_intake_url: str = "http://127.0.0.1:8001"
     webhook_url: str = ""
     webhook_secret: str = ""
@@ -93,10 +94,13 @@ class Settings:
             wm_interval = float(env.get("DVCQ_WATERMARK_INTERVAL_SECONDS", "5"))
             hold_after = float(env.get("DVCQ_LADDER_HOLD_AFTER_SECONDS", "600"))
             hold_grace = float(env.get("DVCQ_LADDER_HOLD_GRACE_SECONDS", "60"))
+            claim_lease = float(env.get("DVCQ_NOTIFY_CLAIM_LEASE_SECONDS", "120"))
         except ValueError as exc:
             raise SettingsError(f"numeric setting malformed: {exc}") from exc
         if margin < 0 or wm_interval <= 0 or hold_after <= 0 or hold_grace < 0:
             raise SettingsError("DVCQ_WATERMARK_* and DVCQ_LADDER_HOLD_* must be >= 0 (interval and limit > 0)")
+        if claim_lease <= 0:
+            raise SettingsError("DVCQ_NOTIFY_CLAIM_LEASE_SECONDS must be > 0")
         if retry_base < 0 or retry_cap < 0 or max_attempts < 1:
             raise SettingsError("DVCQ_NOTIFY_RETRY_* must be >= 0 and DVCQ_NOTIFY_MAX_ATTEMPTS >= 1")
         mail_from = env.get("DVCQ_MAIL_FROM", "dvcq@travinh.example").strip()
@@ -126,6 +130,7 @@ class Settings:
             notify_retry_base_seconds=retry_base,
             notify_retry_cap_seconds=retry_cap,
             notify_max_attempts=max_attempts,
+            notify_claim_lease_seconds=claim_lease,
             public_intake_url=env.get("DVCQ_PUBLIC_INTAKE_URL", urls["intake"]).rstrip("/"),
             webhook_url=webhook_url,
             webhook_secret=webhook_secret,
@@ -151,9 +156,9 @@ def _rate_limit_settings(env: os._Environ[str] | dict[str, str]) -> dict[str, An
         "api_window_seconds": ("DVCQ_API_WINDOW_SECONDS", 60),
     }
     out: dict[str, Any] = {}
-    for field, (var, default) in names.items():
+    for name, (var, default) in names.items():
         try:
-            out[field] = int(env.get(var, str(default)))
+            out[name] = int(env.get(var, str(default)))
         except ValueError as exc:
             raise SettingsError(f"{var} must be an integer: {exc}") from exc
         if out[field] < (1 if field.endswith("_seconds") else 0):

@@ -338,8 +338,8 @@ def create_service_app(
 
     `ready_checks` must pass for /readyz to answer 200; `info_checks` are reported there but do not fail it
     (intake stays ready while the broker is down: its request path never waits on the broker).
-    `details` add operational detail to /readyz under `detail` (dead letters, restarts, the ladder) without failing it, and refresh
-    their gauges before each /metrics scrape.
+    `details` add operational detail to /readyz under `detail` (dead letters, restarts, the ladder) without
+    failing it, and refresh their gauges before each /metrics scrape.
     `index` serves a JSON description at `/` until the service has web pages of its own there.
     """
     app = Flask(f"dvcq.{service}")

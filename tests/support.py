@@ -1027,3 +1027,67 @@ def _ferretdb_binary() -> str:
         except OSError:
             continue
     return str(built)
+
+
+# --- the stepped 2019-H1 scenario (DOMAIN.md §3 dates): the e2e alert test and the notifier's fault tests ----
+
+H1_STEPS = ("06-03T08:00", "06-05T10:00", "06-06T08:00", "06-07T08:00", "06-11T08:00", "06-17T08:00",
+            "06-20T08:00", "06-30T08:00")  # fmt: skip
+H1_DIGEST_DAYS = ("2019-06-03", "2019-06-05", "2019-06-06", "2019-06-07", "2019-06-11", "2019-06-17", "2019-06-20")
+TRACU_STAFF = [
+    {"ho_ten": "Nguyễn Thị Lan", "chuc_vu": "Chuyên viên", "email": "lan.nt@tracu.travinh.example",
+     "alert_role": "focal"},
+    {"ho_ten": "Trần Văn Hùng", "chuc_vu": "Chủ tịch UBND huyện", "email": "hung.tv@tracu.travinh.example",
+     "alert_role": "head"},
+    {"ho_ten": "Lê Văn Út", "chuc_vu": "Văn thư", "email": "ut.lv@tracu.travinh.example", "alert_role": "other"},
+]  # fmt: skip
+
+
+def notifications(stack: TestStack, query: str = "") -> list[dict[str, Any]]:
+    """The notifier's ledger as Sở Nội vụ lists it (`query`: agency, period, level, status, channel)."""
+    resp = stack.get("notifier", f"/api/v1/notifications?{query}", role="home_affairs")
+    assert resp.status_code == 200, resp.text
+    return resp.json()["items"]
+
+
+def wait_relayed(stack: TestStack, *, timeout: float = 180.0) -> None:
+    """Wait until intake's and the scheduler's outboxes hold no pending event (their relays published all)."""
+    client: MongoClient[dict[str, Any]] = MongoClient(stack.space.mongo_url)
+    try:
+        dbs = [client[f"{stack.space.prefix}{service}"] for service in ("intake", "scheduler")]
+
+        def drained() -> bool:
+            pending = ({"pending": True},)
+            return not any(db[name].count_documents(*pending) for db in dbs for name in db.list_collection_names())
+
+        wait_for(drained, timeout=timeout, interval=0.5, what="the outboxes relayed")
+    finally:
+        client.close()
+
+
+def step_through_h1(stack: TestStack) -> None:
+    """Step the simulated clock through 2019-H1 (H1_STEPS): H_TIEUCAN reports on 05/06 10:00 (on time) and
+    H_TRACU sends its staff list then; H_CAUKE and the others never report.
+
+    After each step the outboxes are relayed and the queues drain before the next, so every alert is decided on
+    the business day it belongs to (an alert states the days overdue of the day it is decided), and each
+    working day's digest is waited for (a day the clock jumps over before 07:30 would have none).
+    """
+    for step in H1_STEPS:
+        stack.set_clock(f"2019-{step}:00+07:00")
+        day = f"2019-{step[:5]}"
+        if day in H1_DIGEST_DAYS:
+            wait_for(
+                lambda day=day: day in {n["event_id"].rsplit(":", 1)[1] for n in notifications(stack, "level=digest")},
+                timeout=90,
+                what=f"the digest of {day}",
+            )
+        if step == "06-05T10:00":
+            # The staff list must come after the 03/06 reminder was decided (the queues drained at 03/06).
+            assert stack.post_report("H_TIEUCAN", "2019-H1").json()["on_time"] is True
+            assert stack.post_report("H_TRACU", "2019-STAFF", {"staff": TRACU_STAFF}).status_code == 201
+            wait_for(
+                lambda: notifications(stack, "agency=H_TIEUCAN&level=receipt"), timeout=120, what="H_TIEUCAN's receipt"
+            )
+        wait_relayed(stack)  # the step's events are published ...
+        wait_quiet(stack, timeout=180)  # ... and decided before the clock moves on

@@ -7,6 +7,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from shared.addresses import InvalidAddress, normalise_email, normalise_mobile
 from shared.plan import Plan, Template
 
 MAX_TEXT = 20_000
@@ -98,6 +99,32 @@ class Text(fields.String):
         return super().deserialize(value, attr, data, **kwargs)
 
 
+class Email(Text):
+    """An e-mail address (optional): checked by `shared.addresses` and kept in its normalised form, so a typo
+    is refused here with a message on the field instead of stopping the alerts later."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return normalise_email(text)
+        except InvalidAddress as exc:
+            raise ValidationError(f"{self.metadata['description']}: {exc}") from None
+
+
+class Phone(Text):
+    """A Vietnamese mobile number (optional), kept in E.164 (`shared.addresses.normalise_mobile`)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return normalise_mobile(text)
+        except InvalidAddress as exc:
+            raise ValidationError(f"{self.metadata['description']}: {exc}") from None
+
+
+STAFF_TEXT_FIELDS: dict[str, type[Text]] = {"email": Email, "dien_thoai": Phone}
+
+
 def _section(label: str) -> dict[str, str]:
     return {"null": f"{label}: không được để null.", "type": f"{label} phải là một đối tượng JSON."}
 
@@ -134,7 +161,9 @@ def build_report_schema(template: Template) -> Schema:
                         },
                     )
                     if key == "alert_role"
-                    else Text(STAFF_LABELS.get(key, key), required=key == "ho_ten", max_length=300)
+                    else STAFF_TEXT_FIELDS.get(key, Text)(
+                        STAFF_LABELS.get(key, key), required=key == "ho_ten", max_length=300
+                    )
                 )
                 for key in template.staff_fields
             },

@@ -114,6 +114,7 @@ def resend_notification(notification_id: str) -> tuple[Response, int]:
     """Re-send a notification whose retries are exhausted (`dead`): pending again, same Message-ID.
 
     The id may contain `|`, `@` and `:` (percent-encode it in the URL); 409 unless the notification is dead.
+    Two requests at once (a double click) re-send it once: the second answers with the state as it is.
     """
     d = _deps()
     n = handlers.resend(notification_id, by=principal().sub, ledger=d.ledger, wall=d.wall)

@@ -52,6 +52,7 @@ def build_dependencies(settings: Settings) -> Dependencies:
             base_seconds=settings.notify_retry_base_seconds,
             cap_seconds=settings.notify_retry_cap_seconds,
             max_attempts=settings.notify_max_attempts,
+            lease_seconds=settings.notify_claim_lease_seconds,
         ),
         wall=SystemClock(),
     )

@@ -107,11 +107,13 @@ class Attempt:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Exponential backoff with a cap, in real seconds, and the number of attempts before `dead`."""
+    """Exponential backoff with a cap, in real seconds, the number of attempts before `dead`, and how long a
+    sender's claim on an attempt holds before another sender may take it over (longer than one send)."""
 
     base_seconds: float = 30.0
     cap_seconds: float = 1800.0
     max_attempts: int = 6
+    lease_seconds: float = 120.0
 
     def delay(self, attempts: int) -> float:
         """Seconds to wait after the `attempts`-th failure: base x 2^(attempts-1), at most the cap."""
@@ -163,8 +165,30 @@ def delivery_id_for(notification: str) -> str:
 
 
 def attempt_id(notification: str, number: int) -> str:
-    """The id of a notification's `number`-th attempt (inserted once)."""
+    """The id of a notification's `number`-th attempt (inserted once), and of its claim."""
     return f"{notification}#{number}"
+
+
+def takeover_id(attempt: str, k: int) -> str:
+    """The id of the `k`-th takeover of an attempt's claim (`<attempt id>#t<k>`; k = 0 is the claim itself)."""
+    return attempt if k == 0 else f"{attempt}#t{k}"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A sender's hold on one attempt of one notification, inserted once before it sends (`_id` = the attempt id,
+    or a takeover id once the previous holder's lease ran out): exactly one sender holds an attempt at a time.
+
+    `holder` names the sender process; `lease_until` is wall-clock UTC, longer than any one send can take
+    (`DVCQ_NOTIFY_CLAIM_LEASE_SECONDS`): a holder that died is replaced after it, never before.
+    """
+
+    id: str
+    notification_id: str
+    number: int
+    holder: str
+    at: datetime
+    lease_until: datetime
 
 
 def recipients(contacts: Iterable[Contact], roles: Iterable[str]) -> list[Contact]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from services.notifier.domain import (
@@ -22,6 +23,7 @@ from services.notifier.domain import (
     RECEIPT_KINDS,
     WEBHOOK,
     Attempt,
+    Claim,
     DeliveryFailed,
     Fact,
     MailContext,
@@ -58,9 +60,10 @@ from services.notifier.messages import (
 from shared.events import Event
 from shared.failpoints import failpoint
 from shared.plan import Contact, Plan
-from shared.timerules import Clock, deadline_day, local_date, parse_instant
+from shared.timerules import Clock, days_overdue, deadline_day, local_date, parse_instant
 
 MAX_EVENT_ID = 200  # the envelope's limit
+log = logging.getLogger(__name__)
 
 
 class LedgerStore(Protocol):
@@ -82,6 +85,10 @@ class LedgerStore(Protocol):
         """One notification by id, with its bodies."""
         ...
 
+    def with_bodies(self, notification: Notification) -> Notification:
+        """The notification (as `due` gave it) with its text and HTML bodies."""
+        ...
+
     def due(self, now: datetime, limit: int) -> list[Notification]:
         """Pending or failed notifications whose next attempt is due at `now` (wall clock), oldest first; their
         bodies may be left out (`get` has them)."""
@@ -89,6 +96,11 @@ class LedgerStore(Protocol):
 
     def attempt(self, attempt_id: str) -> Attempt | None:
         """One recorded attempt by id."""
+        ...
+
+    def claim(self, claim: Claim) -> bool:
+        """Hold one attempt of a notification for one sender (insert-once, taken over once its lease ran
+        out); True when this sender holds it now."""
         ...
 
     def record_attempt(self, attempt: Attempt, event: Event) -> bool:
@@ -100,7 +112,7 @@ class LedgerStore(Protocol):
         ...
 
     def apply(self, notification_id: str, outcome: Outcome) -> None:
-        """Write the state a notification reached after an attempt (the sender is its only writer)."""
+        """Write the state a notification reached after an attempt (by the sender holding that attempt)."""
         ...
 
     def record_resend(self, notification_id: str, attempts: int, *, by: str, at: datetime) -> bool:
@@ -189,6 +201,7 @@ def on_obligation_event(
     people = recipients(unit_contacts(plan, agency, contacts.latest(agency) if contacts else None), roles)
     mail = mail or MailContext(intake_url="")
     decided_at, due_at = clock.now(), wall.now()
+    today = local_date(decided_at)
     out: list[Notification] = []
     shelved: list[tuple[Attempt, Event]] = []
 
@@ -197,7 +210,9 @@ def on_obligation_event(
         nid = notification_id(event.id, email, channel)
         text = message.text
         if channel == WEBHOOK:
-            text = webhook_body(event, level, nid, email=email, role=role, name=name, phone=phone, message=message)
+            text = webhook_body(
+                event, level, nid, email=email, role=role, name=name, phone=phone, message=message, today=today
+            )
         notification = Notification(
             id=nid,
             event_id=event.id,
@@ -228,7 +243,7 @@ def on_obligation_event(
 
     for contact in people:
         assert contact.email is not None
-        message = _render(event, level, contact, plan=plan, mail=mail)
+        message = _render(event, level, contact, plan=plan, mail=mail, today=today)
         for channel in channels(event.type, webhook=mail.webhook):
             decide(channel, contact.email, contact.alert_role, contact.name, contact.phone, message)
     if event.type in LEVEL_EVENTS:
@@ -238,7 +253,7 @@ def on_obligation_event(
                 unit_name=_unit_name(plan, agency),
                 period_name=_period_name(plan, period),
                 deadline=deadline_day(parse_instant(event.data["due_before"])),
-                days_overdue=int(event.data["days_overdue"]),
+                days_overdue=told_days_overdue(event.data, today),
                 recipient_name=str(person.get("name") or ""),
             )
             decide(INBOX, person["email"].strip(), person["role"], str(person.get("name") or ""), None, message)
@@ -255,8 +270,24 @@ def _shelved(notification: Notification, *, at: datetime) -> Notification:
     return replace(notification, status=DELIVERED, attempts=1, next_attempt_at=None, delivered_at=at)
 
 
+def told_days_overdue(data: dict[str, Any], today: date) -> int:
+    """The days overdue an alert states: the local date it is decided on (business time) minus the deadline
+    day D (SPEC "Time rules"), not those of the level's own day. After a clock jump or downtime, the FY
+    `escalation_1` of 16/12/2019 decided on 17/12 says 7 days, not 6."""
+    return days_overdue(today, parse_instant(data["due_before"]))
+
+
 def webhook_body(
-    event: Event, level: str, nid: str, *, email: str, role: str, name: str, phone: str | None, message: Message
+    event: Event,
+    level: str,
+    nid: str,
+    *,
+    email: str,
+    role: str,
+    name: str,
+    phone: str | None,
+    message: Message,
+    today: date,
 ) -> str:
     """The JSON a gateway (SMS, Zalo) receives for one alert, fixed at decision time so every attempt posts the
     same bytes: the delivery id, what happened to which unit's report, the person (with the phone number the
@@ -271,7 +302,7 @@ def webhook_body(
         "agency": data["agency"],
         "period": data["period"],
         "deadline": deadline_day(parse_instant(data["due_before"])).isoformat(),
-        "days_overdue": int(data.get("days_overdue", 0)),
+        "days_overdue": told_days_overdue(data, today),
         "recipient": {"name": name, "role": role, "email": email, "phone": phone},
         "text": message.subject,
     }
@@ -288,7 +319,7 @@ def _period_name(plan: Plan, key: str) -> str:
     return period.name if period else key
 
 
-def _render(event: Event, level: str, contact: Contact, *, plan: Plan, mail: MailContext) -> Message:
+def _render(event: Event, level: str, contact: Contact, *, plan: Plan, mail: MailContext, today: date) -> Message:
     """The Vietnamese texts of one notification (services.notifier.messages)."""
     data = event.data
     common = {
@@ -298,12 +329,10 @@ def _render(event: Event, level: str, contact: Contact, *, plan: Plan, mail: Mai
         "form_url": f"{mail.intake_url}/reports/{data['period']}",
     }
     if event.type in LEVEL_EVENTS:
-        # The days overdue are the event's: those of the level's own day (rung.at), whenever it is decided, so a
-        # lagging consumer writes the same text as a prompt one.
         return alert_message(
             level=level,
             deadline=deadline_day(parse_instant(data["due_before"])),
-            days_overdue=int(data["days_overdue"]),
+            days_overdue=told_days_overdue(data, today),
             escalated_to=escalated_to_name(plan, level),
             **common,
         )
@@ -449,51 +478,114 @@ class ByChannel:
         transport.send(notification)
 
 
-def deliver_due(*, ledger: LedgerStore, transport: Transport, wall: Clock, policy: RetryPolicy, limit: int = 50) -> int:
-    """Try every notification due now (wall clock); return how many were tried."""
+def deliver_due(
+    *,
+    ledger: LedgerStore,
+    transport: Transport,
+    wall: Clock,
+    policy: RetryPolicy,
+    holder: str = "sender",
+    limit: int = 50,
+) -> int:
+    """Try every notification due now (wall clock) that no other sender holds; return how many were tried.
+
+    Each is tried on its own: whatever one notification raises while it is built or sent is recorded against
+    it alone, and the batch goes on.
+    """
     due = ledger.due(wall.now(), limit)
-    for notification in due:
-        deliver(notification, ledger=ledger, transport=transport, wall=wall, policy=policy)
-    return len(due)
+    # Each sender starts the batch at its own place, so senders reading the same batch rarely meet on one item.
+    start = int(hashlib.sha256(holder.encode("utf-8")).hexdigest(), 16) % len(due) if due else 0
+    tried = 0
+    for notification in due[start:] + due[:start]:
+        tried += (
+            deliver(notification, ledger=ledger, transport=transport, wall=wall, policy=policy, holder=holder)
+            is not None
+        )
+    return tried
 
 
 def deliver(
-    notification: Notification, *, ledger: LedgerStore, transport: Transport, wall: Clock, policy: RetryPolicy
-) -> Outcome:
-    """One attempt: send, record the attempt (with its `notification.delivered`/`failed` event), then the state.
+    notification: Notification,
+    *,
+    ledger: LedgerStore,
+    transport: Transport,
+    wall: Clock,
+    policy: RetryPolicy,
+    holder: str = "sender",
+) -> Outcome | None:
+    """One attempt, by whichever sender claims it: claim attempt n, send, record the attempt (with its
+    `notification.delivered`/`failed` event), then the state. None when there was nothing for this sender to
+    do (another sender holds the attempt, or the copy from the batch is out of date).
 
-    If a previous run recorded this attempt but died before updating the notification, the recorded outcome
-    is applied without sending again. A crash between the channel's acceptance and the attempt record
-    (failpoint `notifier.after_send`) sends once more on restart, with the same Message-ID.
+    Any number of senders run this on the same ledger. Attempt n is claimed by an insert-once document before
+    anything is sent (`LedgerStore.claim`), so one sender sends it; a sender that died holding it is replaced
+    once its lease ran out. An attempt already recorded is respected: its outcome is applied, nothing is sent.
+    A crash between the channel's acceptance and the attempt record (failpoint `notifier.after_send`) sends
+    once more after the lease, with the same Message-ID.
     """
     number = notification.attempts + 1
-    done = ledger.attempt(attempt_id(notification.id, number))
+    aid = attempt_id(notification.id, number)
+    now = wall.now()
+    if not ledger.claim(
+        Claim(aid, notification.id, number, holder, now, now + timedelta(seconds=policy.lease_seconds))
+    ):
+        # Held by another sender. If it recorded the attempt and died before writing the state, that outcome
+        # stands (applying it twice writes the same state).
+        done = ledger.attempt(aid)
+        return _settle(ledger.get(notification.id), done, ledger=ledger, policy=policy) if done else None
+    # Recorded by this holder before a store error, or by one whose lease ran out, or this batch's copy is out
+    # of date (every change of a sendable notification's state follows a recorded attempt): nothing to send.
+    done = ledger.attempt(aid)
     if done is not None:
-        error = None if done.outcome == DELIVERED else DeliveryFailed(done.error or "", permanent=done.permanent)
-        outcome = after_attempt(notification, error=error, now=done.at, policy=policy)
-        ledger.apply(notification.id, outcome)
-        return outcome
+        return _settle(ledger.get(notification.id), done, ledger=ledger, policy=policy)
+    current = ledger.with_bodies(notification)
     failure: DeliveryFailed | None = None
     try:
-        transport.send(ledger.get(notification.id) or notification)  # with its bodies
+        transport.send(current)
         failpoint("notifier.after_send")
     except DeliveryFailed as exc:
         failure = exc
+    except Exception as exc:  # noqa: BLE001 - one notification's fault (a bug, bad data) must not stop the rest
+        log.exception("building or sending a notification failed", extra={"notification": current.id})
+        failure = DeliveryFailed(f"Lỗi khi tạo hoặc gửi thông báo: {type(exc).__name__}: {exc}"[:500])
     now = wall.now()
-    outcome = after_attempt(notification, error=failure, now=now, policy=policy)
+    outcome = after_attempt(current, error=failure, now=now, policy=policy)
     attempt = Attempt(
-        id=attempt_id(notification.id, number),
-        notification_id=notification.id,
+        id=aid,
+        notification_id=current.id,
         number=number,
         at=now,
-        channel=notification.channel,
-        recipient=notification.recipient,
+        channel=current.channel,
+        recipient=current.recipient,
         outcome=DELIVERED if failure is None else FAILED,
         error=outcome.last_error,
         permanent=bool(failure and failure.permanent),
     )
-    ledger.record_attempt(attempt, outcome_event(notification, attempt))
-    ledger.apply(notification.id, outcome)
+    if failure is not None:
+        log.warning(
+            "delivery attempt failed",
+            extra={
+                "notification": current.id,
+                "attempt": number,
+                "error": outcome.last_error,
+                "status": outcome.status,
+            },
+        )
+    if not ledger.record_attempt(attempt, outcome_event(current, attempt)):
+        # A sender that took the claim over after this one's lease ran out recorded the attempt first.
+        recorded = ledger.attempt(aid)
+        return _settle(current, recorded, ledger=ledger, policy=policy) if recorded else None
+    ledger.apply(current.id, outcome)
+    return outcome
+
+
+def _settle(current: Notification | None, done: Attempt, *, ledger: LedgerStore, policy: RetryPolicy) -> Outcome | None:
+    """Apply an attempt's recorded outcome, unless the notification has already moved past it."""
+    if current is None or current.attempts >= done.number:
+        return None
+    error = None if done.outcome == DELIVERED else DeliveryFailed(done.error or "", permanent=done.permanent)
+    outcome = after_attempt(replace(current, attempts=done.number - 1), error=error, now=done.at, policy=policy)
+    ledger.apply(current.id, outcome)
     return outcome
 
 
@@ -527,8 +619,10 @@ def outcome_event(notification: Notification, attempt: Attempt) -> Event:
 def resend(notification_id: str, *, by: str, ledger: LedgerStore, wall: Clock) -> Notification:
     """Sở Nội vụ re-sends a dead notification: pending again, due now, attempts kept (the same Message-ID).
 
-    The re-send is recorded once per dead spell (`<id>#resend<attempts>`, who and when); the sender is the
-    only writer once the notification is pending again, since it never touches a dead one.
+    The re-send is recorded once per dead spell (`<id>#resend<attempts>`, who and when), and only the request
+    whose record was inserted reopens the notification: a double click, or two people at once, re-send it
+    once (the other request answers with the state as it is). Senders never touch a dead notification, so the
+    reopening has no other writer.
     """
     notification = ledger.get(notification_id)
     if notification is None:
@@ -540,6 +634,6 @@ def resend(notification_id: str, *, by: str, ledger: LedgerStore, wall: Clock) -
             field="status",
         )
     now = wall.now()
-    ledger.record_resend(notification_id, notification.attempts, by=by, at=now)
-    ledger.reopen(notification_id, at=now)
+    if ledger.record_resend(notification_id, notification.attempts, by=by, at=now):
+        ledger.reopen(notification_id, at=now)
     return ledger.get(notification_id) or notification

@@ -116,7 +116,7 @@ def alert_message(
                 f"{period} của {unit} (hạn nộp ngày {due}) đến nay đã quá hạn {days_overdue} ngày "
                 "nhưng Sở Nội vụ chưa nhận được."
             ),
-            _Para(f"Sở Nội vụ đã báo cáo {to} về việc đơn vị chậm báo cáo."),
+            _Para(f"Sở Nội vụ đã báo cáo {_as_said_by_snv(to)} về việc đơn vị chậm báo cáo."),
             _Para("Đề nghị Thủ trưởng đơn vị chỉ đạo gửi báo cáo ngay."),
         ]
     blocks.append(_Link("Nộp báo cáo tại:", form_url))
@@ -253,6 +253,12 @@ def _escalated_to(level: str, escalated_to: str | None) -> str:
     if escalated_to is None or not escalated_to.strip():
         return ESCALATED_TO_NAMES[level]
     return ESCALATED_TO_NAMES.get(escalated_to.strip(), _line(escalated_to))
+
+
+def _as_said_by_snv(name: str) -> str:
+    """A title as Sở Nội vụ says it of its own people: "Sở Nội vụ đã báo cáo Giám đốc Sở", never "... Giám
+    đốc Sở Nội vụ" after "Sở Nội vụ" (the subject keeps the full title: it is read out of that sentence)."""
+    return name.removesuffix(" Nội vụ") if name.endswith(" Sở Nội vụ") else name
 
 
 def _line(value: str | None) -> str:

@@ -3,14 +3,18 @@ item is delivered when it is decided), retrying with backoff.
 
 The retries are rows of the ledger (`status` pending/failed, `next_attempt_at` on the wall clock), not broker
 requeues: this process has no broker connection at all, so a slow SMTP server never blocks a heartbeat, and
-its `notification.*` events leave through the notifier's outbox relay. It is the only writer of a
-notification's state after the consumer inserted it: run one sender per stack (two would both try the same
-due notification; each attempt is still recorded once and every copy carries the same Message-ID).
+its `notification.*` events leave through the notifier's outbox relay. Run as many senders as you like: each
+attempt of a notification is claimed by one of them before it is sent (`handlers.deliver`), a sender that
+dies is replaced after its claim's lease (`DVCQ_NOTIFY_CLAIM_LEASE_SECONDS`), and every copy of a notification
+carries the same Message-ID.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 
 from services.notifier import handlers
 from services.notifier.bootstrap import build_dependencies
@@ -35,6 +39,7 @@ def main() -> None:
     if settings.webhook_url:
         transports[WEBHOOK] = WebhookTransport(settings.webhook_url, settings.webhook_secret)
     transport = handlers.ByChannel(transports)
+    holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"  # this process, on this host
     indexed = False
 
     def step() -> bool:
@@ -42,7 +47,7 @@ def main() -> None:
         if not indexed:
             d.ensure_indexes()
             indexed = True
-        tried = handlers.deliver_due(ledger=d.ledger, transport=transport, wall=d.wall, policy=d.policy)
+        tried = handlers.deliver_due(ledger=d.ledger, transport=transport, wall=d.wall, policy=d.policy, holder=holder)
         if tried:
             log.info("delivery attempts", extra={"count": tried})
         return tried > 0

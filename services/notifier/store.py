@@ -1,16 +1,16 @@
 """Notifier's stores on MongoDB: the notification ledger, its append-only attempts (the outbox of
-`notification.*` events), the re-sends, and the units' staff lists."""
+`notification.*` events), the senders' claims on attempts, the re-sends, and the units' staff lists."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 
-from services.notifier.domain import PENDING, SENDABLE, Attempt, Fact, Notification, Outcome
+from services.notifier.domain import PENDING, SENDABLE, Attempt, Claim, Fact, Notification, Outcome, takeover_id
 from shared.events import Event
 from shared.outbox import ensure_indexes, pending_document, read_events
 from shared.plan import Contact
@@ -20,6 +20,8 @@ NOTIFICATIONS = "notifications"
 BODIES = "bodies"
 ATTEMPTS = "attempts"
 RESENDS = "resends"
+CLAIMS = "claims"
+MAX_TAKEOVERS = 1000  # a bound on the claim chain's walk; each link needs a lease to run out first
 CONTACTS = "contacts"
 FACTS = "facts"
 READS = "reads"
@@ -40,8 +42,9 @@ def _attempt(doc: dict[str, Any]) -> Attempt:
 
 class MongoLedgerStore:
     """One document per notification (`_id` = its id), inserted once by the consumer and then changed only by
-    the sender (and by a re-send while it is `dead`, when the sender leaves it alone). Each attempt is a new
-    document `<notification id>#<n>` carrying its event for the relay.
+    the sender holding its current attempt's claim (and by a re-send while it is `dead`, when every sender
+    leaves it alone). Each attempt is a new document `<notification id>#<n>` carrying its event for the relay,
+    claimed first by a document of the same `_id` in `claims` (see `claim`).
 
     The bodies (text and HTML) live in `bodies` under the same `_id`, read only when a mail is sent: the
     sender's due query scans the ledger on FerretDB's SQLite backend, and small documents scan faster.
@@ -56,6 +59,7 @@ class MongoLedgerStore:
         self.db[NOTIFICATIONS].create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
         self.db[NOTIFICATIONS].create_index([("recipient", ASCENDING), ("channel", ASCENDING)])
         self.db[ATTEMPTS].create_index([("notification_id", ASCENDING)])
+        self.db[CLAIMS].create_index([("notification_id", ASCENDING)])
         ensure_indexes(self.db, [ATTEMPTS])
 
     def record(self, notification: Notification) -> bool:
@@ -83,6 +87,11 @@ class MongoLedgerStore:
             return None
         body = self.db[BODIES].find_one({"_id": notification_id}) or {}
         return _notification({**doc, **{k: body.get(k, "") for k in _BODY_FIELDS}})
+
+    def with_bodies(self, notification: Notification) -> Notification:
+        """The notification with its bodies (one `_id` read of `bodies`)."""
+        body = self.db[BODIES].find_one({"_id": notification.id}) or {}
+        return replace(notification, **{k: body.get(k, "") for k in _BODY_FIELDS})
 
     def due(self, now: datetime, limit: int) -> list[Notification]:
         """Pending or failed notifications whose next attempt is at or before `now`, earliest first."""
@@ -117,6 +126,30 @@ class MongoLedgerStore:
         return insert_many_once(
             self.db[ATTEMPTS], [{"_id": a.id, **asdict(a), **pending_document(e)} for a, e in attempts]
         )
+
+    def claim(self, claim: Claim) -> bool:
+        """Hold attempt `claim.id` for `claim.holder`; True when it holds it now.
+
+        Inserts only (FerretDB updates have no isolation, so no update can serve as a lock): the claim is the
+        document `<attempt id>`, inserted once. While its lease runs, every other sender is refused. Once it ran
+        out, the next sender inserts `<attempt id>#t1` (then `#t2`, ...): whoever inserts a link holds the
+        attempt, and a link is only inserted after the one before it expired, so one sender holds it at a time.
+        A holder asking again (its own earlier pass) still holds it.
+        """
+        coll = self.db[CLAIMS]
+        for k in range(MAX_TAKEOVERS):
+            link = takeover_id(claim.id, k)
+            if insert_once(coll, {**asdict(claim), "_id": link, "takeover": k}):
+                return True
+            held = coll.find_one({"_id": link})
+            if held is None:  # removed by hand meanwhile: try the same link again next pass
+                return False
+            if held["holder"] == claim.holder:
+                if coll.find_one({"_id": takeover_id(claim.id, k + 1)}, {"_id": 1}) is None:
+                    return True
+            elif held["lease_until"] > claim.at:
+                return False
+        return False
 
     def apply(self, notification_id: str, outcome: Outcome) -> None:
         """Write the state after an attempt (the sender is the only writer of a sendable notification)."""

@@ -331,3 +331,9 @@ def test_the_systemd_target_starts_every_process_of_the_stack_each_with_its_own_
         if spec.port is not None:
             assert f"127.0.0.1:{spec.port}" in argv, spec.name
     assert set(units) == {f"dvcq-{spec.name}" for spec in process_table()} | {"dvcq-broker-upgrade"}
+
+
+def test_compose_runs_two_notifier_senders_and_two_notifier_consumers(services: dict[str, dict]) -> None:
+    """Issue 11: any number of senders send each attempt once, so production runs more than one of each."""
+    for name in ("notifier-sender", "notifier-consumer"):
+        assert services[name].get("deploy", {}).get("replicas") == 2, name

@@ -16,7 +16,7 @@ from typing import Any
 from services.aggregator.domain import board_id
 from services.intake.accounts_domain import AccountExists, LoginAttempt, User
 from services.intake.domain import Extension, Report, ReportAlreadySubmitted, RevisionConflict
-from services.notifier.domain import DEAD, PENDING, SENDABLE, Attempt, Fact, Notification, Outcome
+from services.notifier.domain import DEAD, PENDING, SENDABLE, Attempt, Claim, Fact, Notification, Outcome, takeover_id
 from services.scheduler.domain import Obligation, Transition
 from shared.catalogue import check_event
 from shared.events import Event
@@ -215,6 +215,7 @@ class FakeLedgerStore:
         self.attempts: dict[str, Attempt] = {}
         self.outbox: list[Event] = []
         self.resends: dict[str, dict[str, Any]] = {}
+        self.claims: dict[str, Claim] = {}
         self.record_calls = 0
 
     def record(self, notification: Notification) -> bool:
@@ -243,6 +244,11 @@ class FakeLedgerStore:
         """One notification by id."""
         return copy.deepcopy(self.notifications.get(notification_id))
 
+    def with_bodies(self, notification: Notification) -> Notification:
+        """The notification with its stored bodies."""
+        stored = self.notifications[notification.id]
+        return replace(notification, text=stored.text, html=stored.html)
+
     def due(self, now: datetime, limit: int) -> list[Notification]:
         """Pending or failed notifications due at `now`, earliest first."""
         found = [
@@ -262,6 +268,23 @@ class FakeLedgerStore:
             nid: sorted((a for a in self.attempts.values() if a.notification_id == nid), key=lambda a: a.number)
             for nid in notification_ids
         }
+
+    def claim(self, claim: Claim) -> bool:
+        """Hold an attempt: its claim inserted once, then takeover links `#t<k>`, each only after the previous
+        holder's lease ran out (as MongoLedgerStore does)."""
+        k = 0
+        while True:
+            link = takeover_id(claim.id, k)
+            held = self.claims.get(link)
+            if held is None:
+                self.claims[link] = claim
+                return True
+            if held.holder == claim.holder:
+                if takeover_id(claim.id, k + 1) not in self.claims:
+                    return True
+            elif held.lease_until > claim.at:
+                return False
+            k += 1
 
     def record_attempt(self, attempt: Attempt, event: Event) -> bool:
         """Append an attempt and its event once."""

@@ -207,3 +207,48 @@ def test_staff_list_period_does_not_accept_indicators(staff_schema):
 def test_blank_optional_staff_field_becomes_null(staff_schema):
     data = load_report(staff_schema, staff_body({"ho_ten": "A", "alert_role": "focal", "chuc_vu": "  "}))
     assert data["staff"][0]["chuc_vu"] is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "why"),
+    [
+        ("nguyễn văn@x", "không được có dấu cách"),
+        ("nguyễn@travinh.gov.vn", "phần trước @ không được có chữ có dấu"),
+        ("lan.nt@x", "tên miền sau @ phải có dấu chấm, ví dụ travinh.gov.vn"),
+        ("lan.nt", "phải có dạng ten@donvi.gov.vn"),
+        ("lan..nt@travinh.gov.vn", "sai cú pháp"),
+    ],
+)
+def test_a_staff_e_mail_that_is_not_an_address_is_refused_on_its_field_in_vietnamese(staff_schema, typed, why):
+    errors = errors_of(staff_schema, staff_body({"ho_ten": "Nguyễn Văn A", "alert_role": "head", "email": typed}))
+    assert errors == {"staff.0.email": f"Thư điện tử: không hợp lệ ({why})."}
+
+
+def test_a_staff_e_mail_is_kept_trimmed_and_lower_case_and_an_idn_domain_in_ascii(staff_schema):
+    members = [
+        {"ho_ten": "A", "alert_role": "focal", "email": " Lan.NT@TraCu.TraVinh.gov.vn "},
+        {"ho_ten": "B", "alert_role": "head", "email": "hung@sởnộivụ.vn"},
+        {"ho_ten": "C", "alert_role": "other", "email": ""},
+    ]
+    staff = load_report(staff_schema, staff_body(*members))["staff"]
+    assert [m["email"] for m in staff] == ["lan.nt@tracu.travinh.gov.vn", "hung@xn--sniv-6y5a8a8b.vn", None]
+
+
+@pytest.mark.parametrize("typed", ["0912 345 678", "+84 912 345 678", "84912345678", "(+84) 912.345.678", "0912345678"])
+def test_a_vietnamese_mobile_number_is_kept_in_e164(staff_schema, typed):
+    member = {"ho_ten": "A", "alert_role": "head", "dien_thoai": typed}
+    assert load_report(staff_schema, staff_body(member))["staff"][0]["dien_thoai"] == "+84912345678"
+
+
+@pytest.mark.parametrize(
+    ("typed", "why"),
+    [
+        ("0294 3852 123", "phải là số điện thoại di động"),  # a Trà Vinh landline: no SMS
+        ("091234567", "không phải số điện thoại di động Việt Nam hợp lệ"),
+        ("+1 650 253 0000", "không phải số điện thoại di động Việt Nam hợp lệ"),
+        ("gọi văn thư", "không phải số điện thoại"),
+    ],
+)
+def test_a_phone_that_is_not_a_vietnamese_mobile_is_refused_on_its_field(staff_schema, typed, why):
+    errors = errors_of(staff_schema, staff_body({"ho_ten": "A", "alert_role": "head", "dien_thoai": typed}))
+    assert list(errors) == ["staff.0.dien_thoai"] and errors["staff.0.dien_thoai"].startswith(f"Điện thoại: {why}")

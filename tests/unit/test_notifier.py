@@ -12,6 +12,7 @@ import pytest
 
 from services.notifier import handlers
 from services.notifier.domain import (
+    Claim,
     DeliveryFailed,
     MailContext,
     Notification,
@@ -93,7 +94,8 @@ def decide(
         delivered(event),
         ledger=ledger,
         plan=plan,
-        clock=FixedClock(local(2019, 6, 11, 8, 0, 5)),
+        # decided on the level's own day (D + the event's days overdue; 11/06 for a reminder)
+        clock=FixedClock(local(2019, 6, 10, 8, 0, 5) + timedelta(days=max(int(event.data.get("days_overdue", 0)), 1))),
         wall=FixedClock(T0),
         contacts=contacts or FakeContactStore(),
         mail=MAIL,
@@ -200,11 +202,11 @@ def test_an_alert_names_the_unit_the_report_the_deadline_the_days_overdue_and_th
 
 @pytest.mark.parametrize(
     ("level", "days", "who"),
-    [("escalation_1", 7, "Giám đốc Sở Nội vụ"), ("escalation_2", 10, "Phó Chủ tịch UBND tỉnh phụ trách")],
+    [("escalation_1", 7, "Giám đốc Sở"), ("escalation_2", 10, "Phó Chủ tịch UBND tỉnh phụ trách")],
 )
 def test_an_escalation_tells_the_head_to_whom_it_was_escalated(level, days, who):
     (n,) = decide(level_event(level, days)).find(channel="email")
-    assert who in n.subject and who in n.text
+    assert who in n.subject and f"Sở Nội vụ đã báo cáo {who} về việc" in n.text
     assert f"quá hạn {days} ngày" in n.text
 
 
@@ -483,6 +485,137 @@ def test_an_attempt_recorded_before_a_crash_is_applied_without_sending_again():
     assert len(ledger.outbox) == 3  # and the two inbox items' deliveries
 
 
+class ByRecipient(FakeTransport):
+    """Raises `error` for one recipient (a record no channel can take), accepts the others."""
+
+    def __init__(self, bad: str, error: Exception) -> None:
+        super().__init__()
+        self.bad, self.error = bad, error
+
+    def send(self, notification: Notification) -> None:
+        self.tries += 1
+        if notification.recipient == self.bad:
+            raise self.error
+        self.sent.append((notification.recipient, notification.message_id))
+
+
+def bad_address_notification(recipient: str = "nguyễn văn@x") -> Notification:
+    """A notification whose address is not one (as if inserted before intake checked addresses)."""
+    (n,) = decide(level_event("overdue", 1)).find(channel="email")
+    nid = notification_id(n.event_id, recipient, "email")
+    return replace(n, id=nid, recipient=recipient, next_attempt_at=T0 - timedelta(days=1))
+
+
+def test_a_bad_address_at_the_head_of_the_batch_is_dead_at_once_with_a_vietnamese_reason_and_the_rest_go_out():
+    ledger = decide(level_event("reminder_1", 0))  # the focal officer and the head
+    bad = bad_address_notification()
+    ledger.record(bad)
+    transport = SmtpTransport("smtp://127.0.0.1:9", "dvcq@travinh.example")  # never reached for the bad one
+    with pytest.raises(DeliveryFailed) as refused:
+        transport.send(bad)
+    assert refused.value.permanent and "không được có dấu cách" in str(refused.value)
+
+    fake = ByRecipient(bad.recipient, refused.value)
+    assert run_sender(ledger, fake, FixedClock(T0)) == 3
+    dead = ledger.get(bad.id)
+    assert (dead.status, dead.attempts) == ("dead", 1)
+    assert "Địa chỉ thư điện tử của người nhận" in dead.last_error and "không hợp lệ" in dead.last_error
+    assert sorted(r for r, _ in fake.sent) == [FOCAL, HEAD]
+
+
+def test_an_unexpected_error_while_building_one_mail_fails_that_mail_alone_and_it_is_retried():
+    ledger = decide(level_event("reminder_1", 0))
+    bad = bad_address_notification("broken@travinh.example")
+    ledger.record(bad)
+    fake = ByRecipient(bad.recipient, ValueError("not a plain ASCII e-mail address"))
+    wall = FixedClock(T0)
+    assert run_sender(ledger, fake, wall) == 3
+    failed = ledger.get(bad.id)
+    assert (failed.status, failed.attempts, failed.next_attempt_at) == ("failed", 1, T0 + timedelta(seconds=30))
+    assert failed.last_error.startswith("Lỗi khi tạo hoặc gửi thông báo: ValueError")
+    assert sorted(r for r, _ in fake.sent) == [FOCAL, HEAD]
+
+
+def test_while_one_sender_sends_an_attempt_another_sender_leaves_it_alone():
+    event = level_event("overdue", 1)
+    ledger = decide(event)
+    nid = email_id(event)
+    wall = FixedClock(T0)
+    other = FakeTransport()
+    seen: list[int] = []
+
+    class Racing(FakeTransport):
+        def send(self, notification: Notification) -> None:
+            # the other sender's pass runs while this one is inside the SMTP exchange
+            seen.append(handlers.deliver_due(ledger=ledger, transport=other, wall=wall, policy=POLICY, holder="b"))
+            super().send(notification)
+
+    first = Racing()
+    assert handlers.deliver_due(ledger=ledger, transport=first, wall=wall, policy=POLICY, holder="a") == 1
+    assert seen == [0] and other.sent == [] and len(first.sent) == 1
+    assert ledger.get(nid).status == "delivered"
+    assert handlers.deliver_due(ledger=ledger, transport=other, wall=wall, policy=POLICY, holder="b") == 0
+    assert list(ledger.claims) == [f"{nid}#1"] and ledger.claims[f"{nid}#1"].holder == "a"
+
+
+def test_a_claim_whose_sender_died_is_taken_over_after_its_lease_and_sent_with_the_same_message_id():
+    event = level_event("overdue", 1)
+    ledger = decide(event)
+    nid = email_id(event)
+    n = ledger.get(nid)
+    lease = timedelta(seconds=POLICY.lease_seconds)
+    assert ledger.claim(Claim(f"{nid}#1", nid, 1, "dead-sender", T0, T0 + lease))  # then it died
+    transport = FakeTransport()
+    assert run_sender(ledger, transport, FixedClock(T0 + lease - timedelta(seconds=1))) == 0
+    assert transport.sent == []
+    assert run_sender(ledger, transport, FixedClock(T0 + lease + timedelta(seconds=1))) == 1
+    assert transport.sent == [(HEAD, n.message_id)]
+    assert sorted(ledger.claims) == [f"{nid}#1", f"{nid}#1#t1"]
+    assert (ledger.get(nid).status, ledger.get(nid).attempts) == ("delivered", 1)
+    # a second sender arriving later finds the takeover alive and sends nothing
+    assert not ledger.claim(Claim(f"{nid}#1", nid, 1, "c", T0 + lease + timedelta(seconds=2), T0 + 2 * lease))
+
+
+def test_a_stale_copy_from_an_earlier_batch_sends_nothing():
+    event = level_event("overdue", 1)
+    ledger = decide(event)
+    nid = email_id(event)
+    stale = ledger.get(nid)
+    transport = FakeTransport()
+    run_sender(ledger, transport, FixedClock(T0))
+    assert handlers.deliver(stale, ledger=ledger, transport=transport, wall=FixedClock(T0), policy=POLICY) is None
+    assert len(transport.sent) == 1 and ledger.get(nid).attempts == 1
+
+
+def test_two_resends_of_one_dead_notification_at_once_reopen_it_once():
+    event = level_event("overdue", 1)
+    ledger = decide(event)
+    nid = email_id(event)
+    wall = FixedClock(T0)
+    run_sender(ledger, FakeTransport(failures=1, permanent=True), wall)
+    dead = ledger.get(nid)
+    assert dead.status == "dead"
+    transport = FakeTransport()
+    handlers.resend(nid, by="snv", ledger=ledger, wall=wall)  # the first click
+    run_sender(ledger, transport, wall)
+    assert ledger.get(nid).status == "delivered" and len(transport.sent) == 1
+
+    # The second click's request read the notification while it was still dead, and writes only now.
+    reads, stale = ledger.get, [dead]
+
+    def racing_get(i: str) -> Notification | None:
+        return stale.pop() if i == nid and stale else reads(i)
+
+    ledger.get = racing_get  # type: ignore[method-assign]
+    try:
+        answer = handlers.resend(nid, by="snv", ledger=ledger, wall=wall)
+    finally:
+        ledger.get = reads  # type: ignore[method-assign]
+    assert answer.status == "delivered" and len(ledger.resends) == 1
+    run_sender(ledger, transport, wall)
+    assert len(transport.sent) == 1 and (ledger.get(nid).status, ledger.get(nid).attempts) == ("delivered", 2)
+
+
 # the e-mail itself
 
 
@@ -544,7 +677,7 @@ def test_a_long_vietnamese_subject_and_name_survive_folding_with_every_space(lev
         assert str(parsed["To"]) == f"{name} <{n.recipient}>"
 
 
-def test_a_level_decided_late_keeps_the_days_overdue_of_its_own_day():
+def test_a_level_decided_late_states_the_days_overdue_of_the_day_it_is_decided():
     ledger = FakeLedgerStore()
     handlers.on_obligation_event(
         delivered(level_event("escalation_2", 10)),
@@ -556,4 +689,34 @@ def test_a_level_decided_late_keeps_the_days_overdue_of_its_own_day():
         mail=MAIL,
     )
     (n,) = ledger.find(channel="email")
-    assert "quá hạn 10 ngày" in n.subject and "quá hạn 10 ngày" in n.text
+    assert "quá hạn 21 ngày" in n.subject and "quá hạn 21 ngày" in n.text  # 01/07 - 10/06, not the event's 10
+
+
+def test_the_fy_escalation_sent_on_17_12_after_a_clock_jump_says_7_days_and_reads_giam_doc_so():
+    """FY: D = 10/12/2019; escalation_1 falls on Monday 16/12 (6 days); a jump to 17/12 sends it that day."""
+    event = obligation_event(
+        "obligation.escalated",
+        {"level": "escalation_1", "generation": 1, "due_before": "2019-12-10T17:00:00+00:00", "days_overdue": 6,
+         "skipped": ["overdue"]},
+        suffix="g1:escalation_1",
+        at=local(2019, 12, 17, 8, 0),
+    )  # fmt: skip
+    event = replace(event, data={**event.data, "period": "2019-FY"}, id=event.id.replace(PERIOD, "2019-FY"))
+    ledger = FakeLedgerStore()
+    handlers.on_obligation_event(
+        delivered(event),
+        ledger=ledger,
+        plan=PLAN,
+        clock=FixedClock(local(2019, 12, 17, 8, 0, 2)),
+        wall=FixedClock(T0),
+        contacts=FakeContactStore(),
+        mail=replace(MAIL, webhook=True),
+    )
+    (mail,) = ledger.find(channel="email")
+    assert "quá hạn 7 ngày" in mail.subject and "đã quá hạn 7 ngày" in mail.text and "hạn 10/12/2019" in mail.subject
+    assert "Sở Nội vụ đã báo cáo Giám đốc Sở về việc đơn vị chậm báo cáo." in mail.text
+    assert "Sở Nội vụ đã báo cáo Giám đốc Sở Nội vụ" not in mail.text + mail.html
+    (hook,) = ledger.find(channel="webhook")
+    assert json.loads(hook.text)["days_overdue"] == 7
+    inbox = [n for n in ledger.find(channel="inbox") if n.recipient in LEADERSHIP]
+    assert inbox and all("quá hạn 7 ngày" in n.subject for n in inbox)

@@ -577,9 +577,9 @@ def test_the_webhook_body_names_the_delivery_the_unit_the_deadline_and_the_perso
 
 
 def test_without_a_staff_list_the_webhook_body_has_no_phone():
-    body = json.loads(webhook_notification(level="overdue", days=1).text)
+    body = json.loads(webhook_notification(level="overdue", days=7).text)
     assert body["recipient"] == {"name": "Thủ trưởng đơn vị", "role": "head", "email": HEAD, "phone": None}
-    assert (body["level"], body["days_overdue"], body["event_type"]) == ("overdue", 1, "obligation.overdue")
+    assert (body["level"], body["days_overdue"], body["event_type"]) == ("overdue", 7, "obligation.overdue")
 
 
 class Gateway:

@@ -126,17 +126,19 @@ def test_overdue_body_counts_the_days_and_asks_for_the_report_at_once() -> None:
 def test_escalation_body_says_who_it_was_reported_to() -> None:
     message = alert("escalation_1", days_overdue=7, escalated_to="Giám đốc Sở Nội vụ")
     assert "quá hạn 7 ngày" in message.text
-    assert "đã báo cáo Giám đốc Sở Nội vụ" in message.text
-    assert "đã báo cáo Giám đốc Sở Nội vụ" in message.html
+    assert "Sở Nội vụ đã báo cáo Giám đốc Sở về việc đơn vị chậm báo cáo." in message.text
+    assert "Sở Nội vụ đã báo cáo Giám đốc Sở về việc đơn vị chậm báo cáo." in message.html
+    assert "Sở Nội vụ đã báo cáo Giám đốc Sở Nội vụ" not in message.text + message.html
+    assert "đã báo cáo Giám đốc Sở Nội vụ]" in message.subject  # read alone, the subject keeps the full title
     second = alert("escalation_2", days_overdue=12, escalated_to="Phó Chủ tịch UBND tỉnh phụ trách")
     assert "đã báo cáo Phó Chủ tịch UBND tỉnh phụ trách" in second.text
     assert "quá hạn 12 ngày" in second.text
 
 
 def test_escalation_without_a_name_or_with_the_plan_role_code_names_the_leader() -> None:
-    assert "đã báo cáo Giám đốc Sở Nội vụ" in alert("escalation_1", days_overdue=5).text
+    assert "đã báo cáo Giám đốc Sở về" in alert("escalation_1", days_overdue=5).text
     assert "Phó Chủ tịch UBND tỉnh phụ trách" in alert("escalation_2", days_overdue=10).subject
-    assert "đã báo cáo Giám đốc Sở Nội vụ" in alert("escalation_1", days_overdue=5, escalated_to="snv_director").text
+    assert "đã báo cáo Giám đốc Sở về" in alert("escalation_1", days_overdue=5, escalated_to="snv_director").text
 
 
 def test_every_message_is_signed_and_marked_automatic() -> None:
