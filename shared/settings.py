@@ -161,8 +161,8 @@ def _rate_limit_settings(env: os._Environ[str] | dict[str, str]) -> dict[str, An
             out[name] = int(env.get(var, str(default)))
         except ValueError as exc:
             raise SettingsError(f"{var} must be an integer: {exc}") from exc
-        if out[field] < (1 if field.endswith("_seconds") else 0):
-            raise SettingsError(f"{var} must be {'>= 1' if field.endswith('_seconds') else '>= 0 (0 = off)'}")
+        if out[name] < (1 if name.endswith("_seconds") else 0):
+            raise SettingsError(f"{var} must be {'>= 1' if name.endswith('_seconds') else '>= 0 (0 = off)'}")
     proxies = tuple(p.strip() for p in env.get("DVCQ_TRUSTED_PROXIES", "").split(",") if p.strip())
     for proxy in proxies:
         try:
