@@ -30,7 +30,9 @@ def test_a_report_published_twice_after_a_lost_confirm_is_applied_once_by_every_
     s.wait_status(PERIOD, UNIT, "pending")
     with Tap(s.amqp_url, "report.#", "obligation.fulfilled") as tap:
         s.stack.stop("intake-relay")
-        s.stack.start("intake-relay", extra_env={"DVCQ_FAILPOINT": "relay.after_publish:report.submitted"})
+        s.stack.start(
+            "intake-relay", extra_env={"DVCQ_FAILPOINT": "relay.after_publish:report.submitted"}, supervise=False
+        )
         resp = s.post_report(UNIT, PERIOD, {"indicators": {"tcd_luot": 3}})
         assert resp.status_code == 201, resp.text
         event_id = f"report:{UNIT}:{PERIOD}:r1:submitted"
