@@ -165,7 +165,7 @@ def test_a_unit_cannot_record_a_paper_report(stack: TestStack) -> None:
 
 def test_a_staff_list_becomes_the_units_contacts(stack: TestStack) -> None:
     staff = [
-        {"ho_ten": "Trần Thị Bích", "chuc_vu": "Chuyên viên", "don_vi": "Văn phòng Sở", "dien_thoai": "0294 3855 001",
+        {"ho_ten": "Trần Thị Bích", "chuc_vu": "Chuyên viên", "don_vi": "Văn phòng Sở", "dien_thoai": "0912 345 001",
          "email": "bich@skhcn.travinh.example", "nhiem_vu": "Đầu mối dân vận chính quyền", "alert_role": "focal"},
         {"ho_ten": "Lê Văn Cường", "chuc_vu": "Phó Giám đốc", "don_vi": "Ban Giám đốc", "dien_thoai": None,
          "email": "cuong@skhcn.travinh.example", "nhiem_vu": "Phụ trách", "alert_role": "head"},
@@ -179,7 +179,7 @@ def test_a_staff_list_becomes_the_units_contacts(stack: TestStack) -> None:
     assert len(changed) == 1 and changed[0]["subject"] == "unit:SKHCN"
     assert changed[0]["data"]["contacts"] == [
         {"alert_role": "focal", "name": "Trần Thị Bích", "title": "Chuyên viên",
-         "email": "bich@skhcn.travinh.example", "phone": "0294 3855 001"},
+         "email": "bich@skhcn.travinh.example", "phone": "+84912345001"},
         {"alert_role": "head", "name": "Lê Văn Cường", "title": "Phó Giám đốc",
          "email": "cuong@skhcn.travinh.example", "phone": None},
     ]  # fmt: skip

@@ -227,11 +227,13 @@ def test_a_replayed_dead_letter_keeps_its_id_leaves_the_queue_once_confirmed_and
         props = pika.BasicProperties(delivery_mode=2, message_id=event.id, type=event.type)
         channel.basic_publish("", queue.dead_letter_queue, json.dumps(event.to_dict()).encode(), props)
     assert [x.message_id for x in read_dead_letters(settings, "scheduler")] == [e.id for e in events]
-    assert _depth(channel, queue.dead_letter_queue) == 2  # reading leaves them there
+    # reading leaves them there (a passive declare counts ready messages only: wait for the reader's channel to
+    # be closed on the broker's side, when what it held is ready again)
+    wait_for(lambda: _depth(channel, queue.dead_letter_queue) == 2, what="both dead letters ready again")
 
     replayed = settle_dead_letters(settings, "scheduler", lambda x: x.message_id == events[0].id, replay=True)
     assert [x.message_id for x in replayed] == [events[0].id]
-    assert _depth(channel, queue.dead_letter_queue) == 1
+    wait_for(lambda: _depth(channel, queue.dead_letter_queue) == 1, what="one dead letter left")
     handled: list[str] = []
     with _Consumer(settings, "scheduler", lambda e: handled.append(e.id)):
         wait_for(lambda: handled, what="the replayed event handled")
