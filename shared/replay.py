@@ -5,6 +5,10 @@ never. The simulated clock is stepped day by day at 08:00 (waiting on the schedu
 reports are posted through intake's API with each unit's own token, and each day prints what the
 compliance board and the ladder show. The ladder's events come from the scheduler's whole event feed, read
 page by page (`after` = the last item's cursor) until an empty page, so a plan of any size loses none.
+
+The replay is a careful client, so it also drives the chaos run (`deploy/chaos.sh`, `tests/chaos.py`): every
+request is sent again after no answer, a 5xx or a 429 (after its Retry-After) for up to PATIENCE seconds, a
+report with the same Idempotency-Key each time, so a service restarted under it costs time, never a report.
 """
 
 from __future__ import annotations
@@ -25,6 +29,27 @@ from shared.timerules import at_local, deadline_day, parse_instant
 
 LEVEL_TYPES = ("obligation.reminder_due", "obligation.overdue", "obligation.escalated")
 PAGE = 1000  # the most a producer's event feed serves per request
+PATIENCE = 600.0  # seconds a request is sent again, or a pass waited for, before the replay gives up
+
+
+def _send(method: str, url: str, *, patience: float = PATIENCE, **kwargs: Any) -> requests.Response:
+    """One request, sent again after no answer, a 5xx or a 429 until another answer or `patience` seconds."""
+    deadline = time.monotonic() + patience
+    pause = 0.2
+    while True:
+        try:
+            resp = requests.request(method, url, timeout=15, **kwargs)
+        except requests.RequestException:
+            if time.monotonic() > deadline:
+                raise
+        else:
+            if (resp.status_code < 500 and resp.status_code != 429) or time.monotonic() > deadline:
+                return resp
+            retry_after = resp.headers.get("Retry-After", "")
+            if retry_after.isdigit():
+                pause = float(retry_after)
+        time.sleep(min(pause, 5.0))
+        pause = min(pause * 2, 5.0)
 
 
 def _behaviour(rng: random.Random) -> int | None:
@@ -45,8 +70,17 @@ def _body(agency: str, period: str) -> dict[str, Any]:
     return {"agency": agency, "period": period, "indicators": {"tcd_luot": 3, "tcd_nguoi": 4}, "narratives": narratives}
 
 
-def run_replay(settings: Settings, *, start: date, end: date, pause: float, seed: int) -> float:
-    """Replay the plan from `start` to `end`; return the wall time in seconds."""
+def run_replay(
+    settings: Settings,
+    *,
+    start: date,
+    end: date,
+    pause: float,
+    seed: int,
+    on_day: Callable[[date], None] | None = None,
+) -> float:
+    """Replay the plan from `start` to `end`; return the wall time in seconds. `on_day` is told each simulated
+    day before the clock moves to it (the chaos run schedules its broker and store restarts by it)."""
     plan = load_plan(settings.plan_path)
     rng = random.Random(seed)
     urls = settings.service_urls
@@ -63,18 +97,17 @@ def run_replay(settings: Settings, *, start: date, end: date, pause: float, seed
     seen_levels: set[str] = set()
     day = start
     while day <= end:
+        if on_day is not None:
+            on_day(day)
         instant = at_local(day, 8)
-        requests.post(f"{urls['scheduler']}/api/v1/clock", json={"now": instant.isoformat()}, headers=admin, timeout=15)
+        moved = _send("POST", f"{urls['scheduler']}/api/v1/clock", json={"now": instant.isoformat()}, headers=admin)
+        moved.raise_for_status()
         _wait_processed(urls["scheduler"], admin, instant)
         posted = 0
         for agency, period in due.get(day, []):
             token = issue_token(settings.secret, sub=f"daumoi@{agency.lower()}", role="agency", agency=agency)
-            resp = requests.post(
-                f"{urls['intake']}/api/v1/reports",
-                json=_body(agency, period),
-                headers={"Authorization": f"Bearer {token}"},
-                timeout=15,
-            )
+            headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": f"replay-{seed}-{agency}-{period}"}
+            resp = _send("POST", f"{urls['intake']}/api/v1/reports", json=_body(agency, period), headers=headers)
             posted += resp.status_code == 201
         new = [e for e in _settled_events(urls["scheduler"], admin) if e["id"] not in seen_levels]
         seen_levels.update(e["id"] for e in new)
@@ -84,9 +117,7 @@ def run_replay(settings: Settings, *, start: date, end: date, pause: float, seed
         time.sleep(pause)
         day += timedelta(days=1)
     for period in plan.obligation_periods():
-        board = requests.get(
-            f"{urls['aggregator']}/api/v1/compliance?period={period.key}", headers=admin, timeout=15
-        ).json()
+        board = _send("GET", f"{urls['aggregator']}/api/v1/compliance?period={period.key}", headers=admin).json()
         print(
             f"{period.key}: {board['ACTUAL_REPORTS']}/{board['EXPECTED_REPORTS']} đã nộp, "
             f"{board['ACTUAL_REPORTS_ON_TIME']} đúng hạn ({board['REPORTING_RATE_ON_TIME']}%)"
@@ -113,7 +144,7 @@ def event_feed(producer: str, headers: dict[str, str]) -> list[dict[str, Any]]:
 
     def fetch_page(after: str | None) -> list[dict[str, Any]]:
         params: dict[str, str | int] = {"limit": PAGE, **({"after": after} if after else {})}
-        resp = requests.get(f"{producer}/api/v1/events", params=params, headers=headers, timeout=15)
+        resp = _send("GET", f"{producer}/api/v1/events", params=params, headers=headers)
         resp.raise_for_status()
         items: list[dict[str, Any]] = resp.json()["items"]
         return items
@@ -140,10 +171,11 @@ def _count(events: list[dict[str, Any]]) -> dict[str, int]:
     return out
 
 
-def _wait_processed(scheduler: str, headers: dict[str, str], instant: datetime, timeout: float = 60.0) -> None:
+def _wait_processed(scheduler: str, headers: dict[str, str], instant: datetime, timeout: float = PATIENCE) -> None:
+    """Wait until the scheduler's pass reached `instant` (it holds while intake's watermark lags, F17)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        done = requests.get(f"{scheduler}/api/v1/clock", headers=headers, timeout=15).json().get("processed_up_to")
+        done = _send("GET", f"{scheduler}/api/v1/clock", headers=headers).json().get("processed_up_to")
         if done and parse_instant(done) >= instant.astimezone(UTC):
             return
         time.sleep(0.05)

@@ -6,6 +6,7 @@ import random
 from typing import Any
 
 import pytest
+import requests
 
 from services.intake.schemas import build_report_schema, load_report
 from shared import replay
@@ -66,6 +67,8 @@ def test_the_scheduler_feed_is_requested_with_the_last_cursor(monkeypatch: pytes
     urls: list[str] = []
 
     class Answer:
+        status_code = 200
+
         def __init__(self, items: list[dict[str, Any]]) -> None:
             self.items = items
 
@@ -75,11 +78,53 @@ def test_the_scheduler_feed_is_requested_with_the_last_cursor(monkeypatch: pytes
         def json(self) -> dict[str, Any]:
             return {"items": self.items}
 
-    def get(url: str, *, params: dict[str, Any], headers: dict[str, str], timeout: float) -> Answer:
+    def request(method: str, url: str, *, params: dict[str, Any], headers: dict[str, str], timeout: float) -> Answer:
+        assert method == "GET"
         urls.append(url)
         return Answer(feed.page(params.get("after"), int(params["limit"])))
 
-    monkeypatch.setattr(replay.requests, "get", get)
+    monkeypatch.setattr(replay.requests, "request", request)
     assert replay.event_feed("http://scheduler", {}) == feed.items
     assert urls == ["http://scheduler/api/v1/events"] * 3
     assert feed.afters == [None, feed.items[999]["cursor"], feed.items[-1]["cursor"]]
+
+
+class Reply:
+    def __init__(self, status_code: int, retry_after: str | None = None) -> None:
+        self.status_code = status_code
+        self.headers = {"Retry-After": retry_after} if retry_after else {}
+
+
+def test_a_request_is_sent_again_after_no_answer_a_5xx_or_a_429_with_the_same_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    answers: list[Any] = [requests.ConnectionError(), Reply(503, "1"), Reply(429, "2"), Reply(201)]
+    sent: list[dict[str, Any]] = []
+    pauses: list[float] = []
+
+    def request(method: str, url: str, **kwargs: Any) -> Reply:
+        sent.append(kwargs["headers"])
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(replay.requests, "request", request)
+    monkeypatch.setattr(replay.time, "sleep", pauses.append)
+    headers = {"Idempotency-Key": "replay-1-H_CAUKE-2019-H1"}
+    assert replay._send("POST", "http://intake/api/v1/reports", headers=headers).status_code == 201
+    assert sent == [headers] * 4
+    assert pauses == [0.2, 1.0, 2.0]  # the Retry-After of each refusal is respected
+
+
+def test_a_4xx_is_an_answer_and_a_service_that_never_comes_back_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(replay.time, "sleep", lambda _: None)
+    monkeypatch.setattr(replay.requests, "request", lambda *a, **k: Reply(409))
+    assert replay._send("POST", "http://intake/api/v1/reports").status_code == 409
+
+    def refused(*args: Any, **kwargs: Any) -> Reply:
+        raise requests.ConnectionError()
+
+    monkeypatch.setattr(replay.requests, "request", refused)
+    with pytest.raises(requests.ConnectionError):
+        replay._send("GET", "http://intake/healthz", patience=0.0)
