@@ -189,6 +189,17 @@ class OwnBroker:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def _terminate(proc: subprocess.Popen[bytes] | None) -> None:
+    """SIGTERM a child of the test's own, SIGKILL after 10 s, and reap it."""
+    if proc is not None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
 def _kill_group(pid: int) -> None:
     try:
         os.killpg(pid, signal.SIGKILL)
@@ -279,14 +290,8 @@ class OwnSmtp:
 
     def stop(self) -> None:
         """Stop the server (SIGTERM) and wait until the port refuses connections."""
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-            self.proc = None
+        _terminate(self.proc)
+        self.proc = None
         wait_for(lambda: not port_open(self.port), what="SMTP down")
 
     def close(self) -> None:
@@ -851,14 +856,7 @@ def _assert_rebuild_equals_read_models(stack: TestStack, periods: list[str], *, 
         before = _read_models(stack, periods)
         stack.stack.stop("aggregator-consumer")
         try:
-            done = subprocess.run(
-                [sys.executable, "-m", "shared.cli", "rebuild-read-models"],
-                cwd=ROOT,
-                env=stack.stack.env,
-                capture_output=True,
-                text=True,
-                timeout=300,
-            )
+            done = stack.dvcq("rebuild-read-models", timeout=300)
             assert done.returncode == 0, done.stderr[-2000:]
             after = _read_models(stack, periods)
         finally:
@@ -998,14 +996,8 @@ class OwnStore:
 
     def stop(self) -> None:
         """Stop FerretDB (SIGTERM, SIGKILL after 10 s) and wait until its port refuses connections."""
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-            self.proc = None
+        _terminate(self.proc)
+        self.proc = None
         wait_for(lambda: not port_open(self.port), what="the store to stop")
 
     def close(self) -> None:

@@ -236,7 +236,7 @@ def on_obligation_event(
             recipient_phone=phone,
         )
         if channel == INBOX:
-            notification = _shelved(notification, at=due_at)
+            notification = inbox_delivered(notification, at=due_at)
             attempt = Attempt(attempt_id(nid, 1), nid, 1, due_at, INBOX, email, DELIVERED)
             shelved.append((attempt, outcome_event(notification, attempt)))
         out.append(notification)
@@ -264,7 +264,7 @@ def on_obligation_event(
     return out
 
 
-def _shelved(notification: Notification, *, at: datetime) -> Notification:
+def inbox_delivered(notification: Notification, *, at: datetime) -> Notification:
     """An inbox item is delivered when it is decided: the stored notification is the item, so there is nothing
     for the sender to do. Its one attempt is recorded at once, with its `notification.delivered`."""
     return replace(notification, status=DELIVERED, attempts=1, next_attempt_at=None, delivered_at=at)

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from email.utils import formataddr
 from html import escape
+from typing import Any
 
 from shared.formatting import status_label, vn_date, vn_datetime
+from shared.timerules import parse_instant
 
 SIGNATURE = "Sở Nội vụ tỉnh Trà Vinh – Hệ thống theo dõi báo cáo dân vận chính quyền"
 AUTOMATIC_NOTE = "Đây là thư gửi tự động từ hệ thống, vui lòng không trả lời thư này."
@@ -314,3 +316,39 @@ def _anchor(url: str) -> str:
     if url.lower().startswith(("http://", "https://")):
         return '<a href="' + escape(url) + '">' + escape(url) + "</a>"
     return escape(url)
+
+
+def ladder_message(level: str, data: dict[str, Any], *, recipient_name: str) -> Message:
+    """The Vietnamese texts of a hold (`ladder_held`: since when and why) or of its end (`ladder_resumed`)."""
+    since = vn_datetime(parse_instant(data["held_since"]))
+    blocks = [_Para(f"Kính gửi: {recipient_name}.")]
+    if level == "ladder_held":
+        subject = f"[Tạm dừng cảnh báo] Hệ thống tạm dừng nhắc nhở, đôn đốc báo cáo từ {since}"
+        blocks += [
+            _Para(
+                f"Từ {since}, hệ thống tạm dừng gửi các thông báo nhắc nhở, quá hạn và đôn đốc đến các đơn vị, "
+                "để không báo sai cho những đơn vị đã nộp báo cáo."
+            ),
+            _Para(f"Lý do: {data['reason']}"),
+            _Para(
+                "Các báo cáo đơn vị đã gửi vẫn được lưu đầy đủ. Trong thời gian này, đề nghị không đôn đốc đơn vị "
+                "theo bảng theo dõi; bộ phận kỹ thuật cần kiểm tra hàng đợi thông điệp và các tiến trình của hệ "
+                "thống. Hệ thống sẽ gửi thông báo khi hoạt động lại."
+            ),
+        ]
+    elif level == "ladder_resumed":
+        resumed = vn_datetime(parse_instant(data["resumed_at"]))
+        subject = f"[Hoạt động lại] Hệ thống đã tiếp tục nhắc nhở, đôn đốc báo cáo từ {resumed}"
+        blocks += [
+            _Para(
+                f"Luồng dữ liệu báo cáo đã phục hồi. Các thông báo nhắc nhở, quá hạn và đôn đốc tạm dừng từ {since} "
+                f"đã được xét lại lúc {resumed} với mọi báo cáo hệ thống đã nhận."
+            ),
+            _Para(
+                "Đơn vị chưa nộp chỉ nhận mức thông báo cao nhất đến hạn; các mức cũ hơn được bỏ qua, đơn vị đã nộp "
+                "không nhận thông báo quá hạn."
+            ),
+        ]
+    else:
+        raise ValueError(f"unknown operational level: {level!r}")
+    return _render(subject, list(blocks))

@@ -8,8 +8,6 @@ from it, so a redelivered event inserts nothing new.
 
 from __future__ import annotations
 
-from typing import Any
-
 from services.notifier.domain import (
     DELIVERED,
     EMAIL,
@@ -22,12 +20,11 @@ from services.notifier.domain import (
     message_id_for,
     notification_id,
 )
-from services.notifier.handlers import LedgerStore, _shelved, outcome_event
-from services.notifier.messages import Message, _Para, _render
+from services.notifier.handlers import LedgerStore, inbox_delivered, outcome_event
+from services.notifier.messages import ladder_message
 from shared.events import Event
-from shared.formatting import vn_datetime
 from shared.plan import Plan
-from shared.timerules import Clock, parse_instant
+from shared.timerules import Clock
 
 LADDER_EVENTS = {"scheduler.ladder_held": "ladder_held", "scheduler.ladder_resumed": "ladder_resumed"}
 OPERATIONS_ROLE = "snv"
@@ -68,46 +65,10 @@ def on_ladder_event(
                 next_attempt_at=due_at,
             )
             if channel == INBOX:
-                notification = _shelved(notification, at=due_at)
+                notification = inbox_delivered(notification, at=due_at)
                 attempt = Attempt(attempt_id(nid, 1), nid, 1, due_at, INBOX, email, DELIVERED)
                 shelved.append((attempt, outcome_event(notification, attempt)))
             out.append(notification)
     ledger.record_many(out)
     ledger.record_attempts(shelved)
     return out
-
-
-def ladder_message(level: str, data: dict[str, Any], *, recipient_name: str) -> Message:
-    """The Vietnamese texts of a hold (`ladder_held`: since when and why) or of its end (`ladder_resumed`)."""
-    since = vn_datetime(parse_instant(data["held_since"]))
-    blocks = [_Para(f"Kính gửi: {recipient_name}.")]
-    if level == "ladder_held":
-        subject = f"[Tạm dừng cảnh báo] Hệ thống tạm dừng nhắc nhở, đôn đốc báo cáo từ {since}"
-        blocks += [
-            _Para(
-                f"Từ {since}, hệ thống tạm dừng gửi các thông báo nhắc nhở, quá hạn và đôn đốc đến các đơn vị, "
-                "để không báo sai cho những đơn vị đã nộp báo cáo."
-            ),
-            _Para(f"Lý do: {data['reason']}"),
-            _Para(
-                "Các báo cáo đơn vị đã gửi vẫn được lưu đầy đủ. Trong thời gian này, đề nghị không đôn đốc đơn vị "
-                "theo bảng theo dõi; bộ phận kỹ thuật cần kiểm tra hàng đợi thông điệp và các tiến trình của hệ "
-                "thống. Hệ thống sẽ gửi thông báo khi hoạt động lại."
-            ),
-        ]
-    elif level == "ladder_resumed":
-        resumed = vn_datetime(parse_instant(data["resumed_at"]))
-        subject = f"[Hoạt động lại] Hệ thống đã tiếp tục nhắc nhở, đôn đốc báo cáo từ {resumed}"
-        blocks += [
-            _Para(
-                f"Luồng dữ liệu báo cáo đã phục hồi. Các thông báo nhắc nhở, quá hạn và đôn đốc tạm dừng từ {since} "
-                f"đã được xét lại lúc {resumed} với mọi báo cáo hệ thống đã nhận."
-            ),
-            _Para(
-                "Đơn vị chưa nộp chỉ nhận mức thông báo cao nhất đến hạn; các mức cũ hơn được bỏ qua, đơn vị đã nộp "
-                "không nhận thông báo quá hạn."
-            ),
-        ]
-    else:
-        raise ValueError(f"unknown operational level: {level!r}")
-    return _render(subject, list(blocks))

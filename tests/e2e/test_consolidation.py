@@ -11,8 +11,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import subprocess
-import sys
 from collections.abc import Iterator
 from urllib.parse import quote
 
@@ -21,7 +19,6 @@ import requests
 from docx import Document
 from openpyxl import load_workbook
 
-from shared.settings import ROOT
 from tests.support import TestStack, own_stack, wait_for
 
 PERIOD = "2019-H1"
@@ -208,14 +205,7 @@ def test_a_rebuild_from_the_event_feeds_gives_the_same_read_models(closed_period
     before = (s.compliance(PERIOD), _summary(s))
     s.stack.stop("aggregator-consumer")  # the read models' one writer
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", "shared.cli", "rebuild-read-models"],
-            cwd=ROOT,
-            env=s.stack.env,
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
+        done = s.dvcq("rebuild-read-models", timeout=180)
         assert done.returncode == 0, done.stderr
         assert "read models rebuilt" in done.stdout
         after = (s.compliance(PERIOD), _summary(s))
