@@ -3,7 +3,8 @@
 Each service's HTTP side runs under gunicorn (workers forked without preload); the outbox relays, the
 consumers and the scheduler loop are separate processes started fresh (never forks of a client holder).
 Each process leads its own session, so stopping one stops its gunicorn workers too. A process that exits is
-restarted with backoff; repeated exits show as a crash loop.
+restarted with backoff, once whatever it left in its process group is killed; repeated exits show as a crash
+loop.
 """
 
 from __future__ import annotations
@@ -182,6 +183,9 @@ class Stack:
             for name, watch in list(self._watch.items()):
                 proc = self._procs.get(name)
                 if watch.restart_at is None and proc is not None and proc.poll() is not None:
+                    # What the dead process leaves in its group goes with it (systemd's KillMode=control-group):
+                    # a gunicorn master killed alone leaves workers that hold its port until they notice.
+                    _signal_group(proc.pid, signal.SIGKILL)
                     ran = now - watch.started_at
                     watch.failures = 1 if ran >= STABLE_SECONDS else watch.failures + 1
                     delay = min(RESTART_BASE_SECONDS * 2 ** (watch.failures - 1), RESTART_CAP_SECONDS)

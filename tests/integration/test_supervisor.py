@@ -3,14 +3,35 @@ exits recorded, repeated exits are a crash loop, and an explicit stop is never u
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from shared.procs import CRASH_LOOP_EXITS, ProcSpec, Stack, crash_loops, process_report, read_state
+from shared.procs import (
+    CRASH_LOOP_EXITS,
+    ProcSpec,
+    Stack,
+    crash_loops,
+    process_alive,
+    process_report,
+    read_state,
+)
 from tests.support import wait_for
+
+# a "gunicorn master" that forks a "worker" (in its process group), writes the worker's pid, and sleeps
+MASTER = """
+import os, sys, time
+pid = os.fork()
+if pid == 0:
+    time.sleep(600)
+    sys.exit(0)
+open(os.environ["WORKER_PID_FILE"], "w").write(str(pid))
+time.sleep(600)
+"""
 
 
 @pytest.fixture
@@ -19,6 +40,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
     s.table = {
         "crasher": ProcSpec("crasher", "notifier", (sys.executable, "-c", "import sys; sys.exit(3)")),
         "sleeper": ProcSpec("sleeper", "notifier", (sys.executable, "-c", "import time; time.sleep(600)")),
+        "master": ProcSpec("master", "notifier", (sys.executable, "-c", MASTER)),
     }
     try:
         yield s
@@ -57,3 +79,16 @@ def test_an_explicit_stop_or_kill_is_not_undone(stack: Stack) -> None:
     stack.stop("sleeper")
     stack.supervise_once()
     assert stack.pid("sleeper") is None
+
+
+def test_a_killed_process_takes_what_it_left_in_its_group_before_it_is_restarted(stack: Stack, tmp_path: Path) -> None:
+    worker_file = tmp_path / "worker.pid"
+    stack.start("master", extra_env={"WORKER_PID_FILE": str(worker_file)})
+    worker = int(wait_for(lambda: worker_file.exists() and worker_file.read_text(), what="the worker to start"))
+    master = stack.pid("master")
+    assert master is not None and process_alive(worker)
+    worker_file.unlink()
+    os.kill(master, signal.SIGKILL)  # the master alone, as a crash would: its worker is orphaned
+    wait_for(lambda: not process_alive(worker), timeout=30, what="the orphaned worker killed by the supervisor")
+    again = wait_for(lambda: (pid := stack.pid("master")) != master and pid, timeout=30, what="the master restarted")
+    assert again != master and wait_for(worker_file.exists, what="the new master's worker")
