@@ -584,7 +584,7 @@ class TestStack:
             done = self.clock().get("processed_up_to")
             return bool(done) and parse_instant(done) >= target and time.monotonic() - set_at > CACHE_SECONDS
 
-        wait_for(processed, timeout=30, what=f"processed_up_to >= {when}")
+        wait_for(processed, timeout=180, what=f"processed_up_to >= {when}")
 
     def post_report(
         self, agency: str, period: str, body: dict[str, Any] | None = None, token: str | None = None

@@ -83,6 +83,7 @@ def test_a_jump_from_2_to_18_june_sends_escalation_1_once_and_skips_the_rest(jum
     wait_for(
         lambda: len([e for e in s.get("scheduler", "/api/v1/events?limit=1000").json()["items"]
                      if e["type"] in LEVEL_TYPES and e["data"]["period"] == "2019-H1"]) >= 29,
+        timeout=120,
         what="29 escalations published",
     )  # fmt: skip
     items = s.get("scheduler", "/api/v1/events?limit=1000").json()["items"]
