@@ -130,8 +130,8 @@ ensure_venv() {
         dvcq_log "installing the locked dependencies and the project into $venv"
         "$venv/bin/python" -m pip install -q --disable-pip-version-check --require-hashes -r "$lock" ||
             dvcq_die "pip install --require-hashes -r $lock failed"
-        # The build backend (setuptools, pinned in pyproject's [build-system]) comes through pip's build isolation.
-        "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e "$ROOT" ||
+        # The lock holds the build backend too (setuptools, the [build-system] pin), so nothing comes unhashed.
+        "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e "$ROOT" ||
             dvcq_die "pip install --no-deps -e $ROOT failed"
         # A pin changed in pyproject.toml but not relocked (deploy/lock.sh) shows here, not later as an odd bug.
         if ! problems=$("$venv/bin/python" -m pip check 2>&1); then

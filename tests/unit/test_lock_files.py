@@ -52,8 +52,12 @@ def lock_problems(declared: dict[str, str], lock: dict[str, tuple[str, int]]) ->
     return problems + [f"{name} has no hash" for name, (_, hashes) in lock.items() if hashes == 0]
 
 
+def pyproject() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+
+
 def project() -> dict:
-    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return pyproject()["project"]
 
 
 def read_lock(name: str) -> dict[str, tuple[str, int]]:
@@ -82,3 +86,10 @@ def test_the_tests_run_what_production_runs() -> None:
     test = {name: version for name, (version, _) in read_lock("requirements-test.lock").items()}
     assert len(runtime) > 20
     assert {name: test.get(name) for name in runtime} == runtime
+
+
+def test_the_test_lock_holds_the_build_backend_the_venv_builds_the_project_with() -> None:
+    """deploy/lib.sh installs the project with --no-build-isolation: its backend must come from the lock."""
+    declared = pins(pyproject()["build-system"]["requires"])
+    assert declared.keys() == {"setuptools"}
+    assert lock_problems(declared, read_lock("requirements-test.lock")) == []
