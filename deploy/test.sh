@@ -32,6 +32,7 @@ for dir in shared services tests deploy bench; do
 done
 
 run_step ruff ruff check "${lint_dirs[@]}"
+run_step ruff-format ruff format --check "${lint_dirs[@]}"
 run_step import-contracts lint-imports
 run_step pytest python -m pytest -q -p no:cacheprovider "$@"
-printf '\ndvcq test: PASSED (ruff, import contracts, pytest)\n'
+printf '\ndvcq test: PASSED (ruff, ruff format, import contracts, pytest)\n'
