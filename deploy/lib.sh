@@ -107,9 +107,10 @@ _dvcq_is_py311() {
     "$1" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null
 }
 
-# Create $ROOT/.venv (Python 3.11) and install the project with its test extras when pyproject.toml changed.
+# Create $ROOT/.venv (Python 3.11) and install the locked dependencies (requirements-test.lock, hashes
+# required), then the project itself without dependencies, whenever pyproject.toml or the lock changed.
 ensure_venv() {
-    local venv="$ROOT/.venv" py want stamp
+    local venv="$ROOT/.venv" lock="$ROOT/requirements-test.lock" py want stamp problems
     if [[ -x "$venv/bin/python" ]] && ! _dvcq_is_py311 "$venv/bin/python"; then
         dvcq_log "$venv is not Python 3.11: recreating it"
         rm -rf "$venv"
@@ -121,14 +122,21 @@ ensure_venv() {
         fi
         dvcq_log "creating $venv"
         "$py" -m venv "$venv" || dvcq_die "could not create $venv"
-        rm -f "$venv/.dvcq-pyproject.sha256"
+        rm -f "$venv/.dvcq-install.sha256"
     fi
-    stamp="$venv/.dvcq-pyproject.sha256"
-    want=$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)
+    stamp="$venv/.dvcq-install.sha256"
+    want=$(cat "$ROOT/pyproject.toml" "$lock" | sha256sum | cut -d' ' -f1)
     if [[ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]]; then
-        dvcq_log "installing the project and its test dependencies into $venv"
-        "$venv/bin/python" -m pip install -q --disable-pip-version-check -e "${ROOT}[test]" ||
-            dvcq_die "pip install -e '${ROOT}[test]' failed"
+        dvcq_log "installing the locked dependencies and the project into $venv"
+        "$venv/bin/python" -m pip install -q --disable-pip-version-check --require-hashes -r "$lock" ||
+            dvcq_die "pip install --require-hashes -r $lock failed"
+        # The lock holds the build backend too (setuptools, the [build-system] pin), so nothing comes unhashed.
+        "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e "$ROOT" ||
+            dvcq_die "pip install --no-deps -e $ROOT failed"
+        # A pin changed in pyproject.toml but not relocked (deploy/lock.sh) shows here, not later as an odd bug.
+        if ! problems=$("$venv/bin/python" -m pip check 2>&1); then
+            dvcq_die "the lock does not satisfy pyproject.toml (run deploy/lock.sh): $problems"
+        fi
         echo "$want" >"$stamp"
     fi
     export VIRTUAL_ENV="$venv"

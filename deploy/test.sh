@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every check (README "test"): lint, the import contracts, then pytest against the real broker, store and SMTP.
+# Runs every check (README "test"): lint, formatting, the import contracts, types, then pytest against the real
+# broker, store and SMTP.
 set -euo pipefail
 # shellcheck source=deploy/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -32,6 +33,9 @@ for dir in shared services tests deploy bench; do
 done
 
 run_step ruff ruff check "${lint_dirs[@]}"
+run_step ruff-format ruff format --check "${lint_dirs[@]}"
 run_step import-contracts lint-imports
+# Strict typing over the files [tool.mypy] names in pyproject.toml (shared/, every domain.py and handlers.py).
+run_step mypy mypy
 run_step pytest python -m pytest -q -p no:cacheprovider "$@"
-printf '\ndvcq test: PASSED (ruff, import contracts, pytest)\n'
+printf '\ndvcq test: PASSED (ruff, ruff format, import contracts, mypy, pytest)\n'

@@ -104,10 +104,10 @@ def run_replay(
         moved.raise_for_status()
         _wait_processed(urls["scheduler"], admin, instant)
         posted = 0
-        for agency, period in due.get(day, []):
+        for agency, period_key in due.get(day, []):
             token = issue_token(settings.secret, sub=f"daumoi@{agency.lower()}", role="agency", agency=agency)
-            headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": f"replay-{seed}-{agency}-{period}"}
-            resp = _send("POST", f"{urls['intake']}/api/v1/reports", json=_body(agency, period), headers=headers)
+            headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": f"replay-{seed}-{agency}-{period_key}"}
+            resp = _send("POST", f"{urls['intake']}/api/v1/reports", json=_body(agency, period_key), headers=headers)
             posted += resp.status_code == 201
         new = [e for e in _settled_events(urls["scheduler"], admin) if e["id"] not in seen_levels]
         seen_levels.update(e["id"] for e in new)

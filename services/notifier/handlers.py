@@ -322,7 +322,7 @@ def _period_name(plan: Plan, key: str) -> str:
 def _render(event: Event, level: str, contact: Contact, *, plan: Plan, mail: MailContext, today: date) -> Message:
     """The Vietnamese texts of one notification (services.notifier.messages)."""
     data = event.data
-    common = {
+    common: dict[str, Any] = {
         "unit_name": _unit_name(plan, data["agency"]),
         "period_name": _period_name(plan, data["period"]),
         "recipient_name": contact.name,

@@ -1,10 +1,12 @@
 """docker-compose.yml, deploy/Dockerfile and the deploy scripts name only modules and files that exist."""
 
+import importlib.util
 import os
 import re
 import shlex
 import subprocess
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import yaml
@@ -13,6 +15,7 @@ from shared.procs import process_table
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 SCRIPTS = sorted((ROOT / "deploy").glob("*.sh")) + [ROOT / ".ci" / "run"]
 
 HTTP_SERVICES = {
@@ -185,17 +188,89 @@ def test_every_repository_file_a_command_names_exists(services: dict[str, dict])
     assert not missing, f"commands in docker-compose.yml name missing files: {missing}"
 
 
+def dockerfile_stages(path: Path) -> list[list[tuple[str, str]]]:
+    """The Dockerfile's instructions split into its stages, each starting with its FROM."""
+    stages: list[list[tuple[str, str]]] = []
+    for name, args in dockerfile_instructions(path):
+        if name == "FROM":
+            stages.append([])
+        stages[-1].append((name, args))
+    return stages
+
+
+def copy_sources(args: str) -> list[str]:
+    """The sources of a COPY instruction (options and the destination left out)."""
+    return [part for part in shlex.split(args) if not part.startswith("--")][:-1]
+
+
+def first_index(instructions: list[tuple[str, str]], name: str, *needles: str) -> int:
+    """The position of the first NAME instruction whose arguments hold every needle (fails when there is none)."""
+    for index, (instruction, args) in enumerate(instructions):
+        if instruction == name and all(needle in args for needle in needles):
+            return index
+    raise AssertionError(f"no {name} with {needles} in {instructions}")
+
+
+def healthcheck_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("dvcq_healthcheck", ROOT / "deploy" / "healthcheck.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_the_dockerfile_installs_the_project_as_a_non_root_user() -> None:
-    instructions = dockerfile_instructions(ROOT / "deploy" / "Dockerfile")
-    assert instructions[0] == ("FROM", "python:3.11-slim")
-    assert any(name == "RUN" and "pip install ." in args for name, args in instructions)
+    instructions = dockerfile_instructions(DOCKERFILE)
+    assert all(args.split()[0] == "python:3.11-slim" for name, args in instructions if name == "FROM")
+    assert any(name == "RUN" and "pip install --no-deps /src" in args for name, args in instructions)
     users = [args for name, args in instructions if name == "USER"]
     assert users and users[-1].split(":")[0] not in {"root", "0"}
     for name, args in instructions:
         if name in {"COPY", "ADD"} and "--from" not in args:
-            sources = [part for part in shlex.split(args) if not part.startswith("--")][:-1]
-            for source in sources:
+            for source in copy_sources(args):
                 assert (ROOT / source).exists(), f"the Dockerfile copies a missing {source}"
+
+
+def test_the_dockerfile_builds_its_dependency_layer_from_the_lock_before_the_tree() -> None:
+    """Two stages: the first installs requirements.lock (hashes required) before any source is copied, then
+    the project without dependencies; the final stage takes the venv from it."""
+    build, final = dockerfile_stages(DOCKERFILE)
+    _, as_, stage = build[0][1].split()
+    assert as_.upper() == "AS"
+    copy_lock = first_index(build, "COPY", "requirements.lock")
+    install_lock = first_index(build, "RUN", "pip install --require-hashes -r", "requirements.lock")
+    copy_tree = min(first_index(build, "COPY", source) for source in ("shared", "services"))
+    install_project = first_index(build, "RUN", "pip install --no-deps")
+    assert copy_lock < install_lock < copy_tree < install_project
+    assert [copy_sources(args) for name, args in build[:install_lock] if name == "COPY"] == [["requirements.lock"]]
+    first_index(final, "COPY", f"--from={stage}", "/opt/venv")
+    assert not any(name == "RUN" and "pip install" in args for name, args in final), "the final stage installs"
+
+
+def test_the_final_image_holds_every_file_the_compose_commands_and_the_plan_need(services: dict[str, dict]) -> None:
+    final = dockerfile_stages(DOCKERFILE)[-1]
+    copied = [
+        source for name, args in final if name == "COPY" and "--from" not in args for source in copy_sources(args)
+    ]
+    named = {part for service in built_services(services).values() for part in command_of(service) if "/" in part}
+    named = {part for part in named if not part.startswith("/") and ":" not in part}
+    assert "deploy/gunicorn.conf.py" in named
+    assert [part for part in named if not any(part.startswith(source + "/") for source in copied)] == []
+    (env,) = [args for name, args in final if name == "ENV" and "DVCQ_PLAN=" in args]
+    plan = re.search(r"DVCQ_PLAN=/app/(\S+)", env)
+    assert plan and (ROOT / plan[1] / "plan.json").is_file() and plan[1].split("/")[0] in copied
+
+
+def test_the_dockerfile_healthcheck_asks_healthz_of_the_service_the_container_runs(services: dict[str, dict]) -> None:
+    (healthcheck,) = [args for name, args in dockerfile_stages(DOCKERFILE)[-1] if name == "HEALTHCHECK"]
+    assert '"/app/deploy/healthcheck.py"' in healthcheck and (ROOT / "deploy" / "healthcheck.py").is_file()
+    health_url = healthcheck_module().health_url
+    for name, (_, port) in HTTP_SERVICES.items():
+        assert health_url(command_of(services[name])) == f"http://127.0.0.1:{port}/healthz", name
+    for name in WORKERS:
+        assert health_url(command_of(services[name])) is None, name
+    assert health_url(["/opt/venv/bin/gunicorn", "-b", "[::]:9000", "m:create_app()"]).endswith(":9000/healthz")
+    assert health_url(["gunicorn", "--bind=0.0.0.0:9001"]) == "http://127.0.0.1:9001/healthz"
 
 
 def secret_problems(services: dict[str, dict]) -> list[str]:
