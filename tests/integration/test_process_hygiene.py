@@ -8,7 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from shared.settings import ROOT, SERVICES
+from shared.registry import service_names
+from shared.settings import ROOT
 from tests.support import TestStack
 
 IMPORT_ALL_WITHOUT_SOCKETS = r"""
@@ -61,7 +62,7 @@ def _parent_pid(pid: int) -> int:
 
 
 def test_each_gunicorn_workers_clients_were_created_in_that_worker(stack: TestStack) -> None:
-    masters = {service: stack.stack.pid(f"{service}-web") for service in SERVICES}
+    masters = {service: stack.stack.pid(f"{service}-web") for service in service_names()}
     workers: dict[int, str] = {}
     for service, master in masters.items():
         assert master is not None
@@ -86,7 +87,7 @@ def test_each_gunicorn_workers_clients_were_created_in_that_worker(stack: TestSt
 
 
 def test_every_service_serves_health_metrics_and_openapi(stack: TestStack) -> None:
-    for service in SERVICES:
+    for service in service_names():
         assert requests.get(stack.url(service, "/healthz"), timeout=15).json()["status"] == "ok"
         metrics = requests.get(stack.url(service, "/metrics"), timeout=15)
         assert metrics.status_code == 200
