@@ -1,7 +1,8 @@
 """The process table of a dvcq stack and its supervisor, used by `dvcq stack up|down|status` and by the tests.
 
-Each service's HTTP side runs under gunicorn (workers forked without preload); the outbox relays, the
-consumers and the scheduler loop are separate processes started fresh (never forks of a client holder).
+The table is built from the services of shared.registry: each one's HTTP side runs under gunicorn (workers
+forked without preload); its workers (outbox relay, consumer, loops) are separate processes started fresh
+(never forks of a client holder).
 Each process leads its own session, so stopping one stops its gunicorn workers too. A process that exits is
 restarted with backoff, once whatever it left in its process group is killed; repeated exits show as a crash
 loop.

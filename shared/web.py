@@ -333,7 +333,7 @@ def create_service_app(
     """A Flask app with the shared error handling, health, metrics and OpenAPI routes.
 
     `ready_checks` must pass for /readyz to answer 200; `info_checks` are reported there but do not fail it
-    (intake stays ready while the broker is down: its request path never waits on the broker).
+    (e.g. a service whose request path never waits on the broker stays ready while the broker is down).
     `details` add operational detail to /readyz under `detail` (dead letters, restarts, the ladder) without
     failing it, and refresh their gauges before each /metrics scrape.
     `index` serves a JSON description at `/` until the service has web pages of its own there.
