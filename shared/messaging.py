@@ -232,8 +232,9 @@ def bind_handlers(table: EventHandlers, dependencies: Mapping[str, object]) -> d
 
 
 def dispatch(service: str, event: Event, handlers: Mapping[str, Sequence[Handler]]) -> None:
-    """Run every handler bound to the event's type; an event no handler takes is logged and counted in
-    `dvcq_unhandled_events_total` (it reached the queue by a replay or an old binding), then acked."""
+    """Run every handler bound to the event's type (handlers are idempotent: a retry runs them all again); an
+    event no handler takes is logged and counted in `dvcq_unhandled_events_total` (it reached the queue by a
+    replay or an old binding), then acked."""
     chosen = handlers.get(event.type)
     if not chosen:
         UNHANDLED.labels(service=service, type=event.type).inc()
@@ -255,7 +256,7 @@ def run_consumer(
     one bad message never stops the queue.
 
     A message that is not a valid event is rejected without requeue (dead-lettered) on its first delivery.
-    While `handle` raises one of `store_errors` the message is held and retried with capped backoff
+    While a handler raises one of `store_errors` the message is held and retried with capped backoff
     (heartbeats keep flowing). Any other handler error is retried HANDLER_ATTEMPTS times, then the message is
     dead-lettered. A message that kills the process is dead-lettered by the broker after DELIVERY_LIMIT
     redeliveries. The failpoint `<service>.consume:<event id>` kills the process on one event (tests).
