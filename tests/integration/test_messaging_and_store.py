@@ -184,6 +184,22 @@ def test_a_message_is_held_while_the_store_is_down_then_acked_once(settings: Set
     assert _depth(channel, queue.dead_letter_queue) == 0
 
 
+def test_a_binding_of_an_older_release_is_removed_and_each_queue_gets_only_what_it_handles(
+    settings: Settings,
+) -> None:
+    channel = _channel(settings)
+    declare_topology(channel)
+    aggregator, notifier = queue_for("aggregator"), queue_for("notifier")
+    channel.queue_bind(aggregator.queue, EXCHANGE, routing_key="#")  # what releases before EVENT_HANDLERS bound
+    channel.queue_bind(notifier.queue, EXCHANGE, routing_key="obligation.*")
+    declare_topology(channel)  # every process declares the topology when it connects
+    for event_type in ("unit.changed", "report.submitted"):
+        props = pika.BasicProperties(delivery_mode=2, message_id=event_type)
+        channel.basic_publish(EXCHANGE, event_type, json.dumps(_event(event_type).to_dict()).encode(), props)
+    wait_for(lambda: _depth(channel, queue_for("scheduler").queue) == 1, what="report.submitted at the scheduler")
+    assert (_depth(channel, aggregator.queue), _depth(channel, notifier.queue)) == (1, 0)  # no unit.changed
+
+
 def test_the_store_returns_aware_utc_datetimes(settings: Settings) -> None:
     db = connect(settings)[settings.db_name("probe")]
     local = datetime(2019, 6, 10, 23, 59, tzinfo=UTC) + timedelta(hours=0)
