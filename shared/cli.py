@@ -1,9 +1,10 @@
-"""The `dvcq` command line: tokens, accounts, the local stack, the simulated clock, dead letters."""
+"""The `dvcq` command line: tokens, the local stack, the broker, dead letters, the replay; each registered
+service adds its own commands (shared.registry: accounts, the simulated clock, the read models' rebuild)."""
 
 from __future__ import annotations
 
 import argparse
-import getpass
+import importlib
 import json
 import os
 import signal
@@ -12,10 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-import requests
-
 from shared.auth import ROLES, issue_token
-from shared.settings import ROOT, SERVICES, Settings
+from shared.registry import services
+from shared.settings import ROOT, Settings
 
 VAR = ROOT / "var"
 
@@ -30,65 +30,6 @@ def _token(args: argparse.Namespace) -> int:
         ttl_seconds=args.ttl or settings.token_ttl_seconds,
     )
     print(token)
-    return 0
-
-
-def _password(args: argparse.Namespace) -> str:
-    """--password, else DVCQ_USER_PASSWORD, else asked twice on the terminal."""
-    if args.password:
-        return str(args.password)
-    if os.environ.get("DVCQ_USER_PASSWORD"):
-        return os.environ["DVCQ_USER_PASSWORD"]
-    first = getpass.getpass("Mật khẩu: ")
-    if getpass.getpass("Nhập lại mật khẩu: ") != first:
-        raise ValueError("hai lần nhập mật khẩu không khớp")
-    return first
-
-
-def _user(args: argparse.Namespace) -> int:
-    # Imported here: only this command needs intake's store (it writes beside the running stack, via MONGO_URL).
-    from services.intake import handlers
-    from services.intake.store import MongoUserStore
-    from shared.plan import load_plan
-    from shared.store import connect
-
-    settings = Settings.from_env()
-    cmd = handlers.CreateUser(
-        email=args.email,
-        password=_password(args),
-        role="agency" if args.agency else args.role,
-        agency=args.agency,
-        name=args.name,
-    )
-    client = connect(settings, app_name="dvcq-cli")
-    try:
-        user = handlers.create_user(
-            cmd, users=MongoUserStore(client[settings.db_name("intake")]), plan=load_plan(settings.plan_path)
-        )
-    finally:
-        client.close()
-    unit = f", unit {user.agency}" if user.agency else ""
-    print(f"dvcq: account {user.email} created (role {user.role}{unit})")
-    return 0
-
-
-def _rebuild(args: argparse.Namespace) -> int:
-    # Imported here: only this command needs the aggregator's store (it writes beside the running stack).
-    from services.aggregator import handlers
-    from services.aggregator.bootstrap import build_dependencies
-    from shared.events import Event
-    from shared.replay import event_feed
-
-    settings = Settings.from_env()
-    headers = {"Authorization": "Bearer " + issue_token(settings.secret, sub="rebuild@dvcq", role="service")}
-    events = [
-        Event.from_dict({k: v for k, v in item.items() if k != "cursor"})
-        for producer in ("intake", "scheduler")
-        for item in event_feed(settings.service_urls[producer], headers)
-    ]
-    d = build_dependencies(settings)
-    counts = handlers.rebuild(events, boards=d.boards, reports=d.reports, closings=d.closings, plan=d.rt.plan)
-    print(f"dvcq: read models rebuilt from {counts['events']} events ({counts['boards']} periods on the board)")
     return 0
 
 
@@ -153,16 +94,15 @@ def _stack(args: argparse.Namespace) -> int:
         out.close()
     stack.wait_ready(timeout=90)
     print(f"\ndvcq is up (plan: {settings.plan_path.name}, clock: {settings.clock_mode})")
-    for svc in SERVICES:
-        url = stack.url(svc)
-        print(f"  {svc:11} {url}/   (health {url}/readyz, API {url}/openapi.json)")
+    for svc in services():
+        url = stack.url(svc.name)
+        print(f"  {svc.name:11} {url}/   (health {url}/readyz, API {url}/openapi.json)")
     print("\nA token for the Sở Nội vụ specialist (use it as 'Authorization: Bearer <token>'):")
     print("  .venv/bin/dvcq token create --role home_affairs --sub chuyenvien@snv")
     print("A district officer's token:  .venv/bin/dvcq token create --role agency --agency H_CAUKE")
-    print(
-        'Compliance:  curl -H "Authorization: Bearer $TOKEN" '
-        f"'{stack.url('aggregator')}/api/v1/compliance?period=2019-H1'"
-    )
+    for svc in services():
+        if svc.banner:
+            print(svc.banner.format(url=stack.url(svc.name)))
     print(f"Logs: {log_dir}   Status: .venv/bin/dvcq stack status   Stop: deploy/down.sh")
     return 0
 
@@ -195,13 +135,18 @@ def _broker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _consumers() -> list[str]:
+    """The services that consume events (each has a work queue and a dead-letter queue)."""
+    return [svc.name for svc in services() if svc.consumer is not None]
+
+
 def _dlq(args: argparse.Namespace) -> int:
     from shared.messaging import read_dead_letters, settle_dead_letters
-    from shared.topology import QUEUES, queue_for
+    from shared.topology import queue_for
 
     settings = Settings.from_env()
     if args.action == "list":
-        for service in [args.queue] if args.queue else [q.service for q in QUEUES]:
+        for service in [args.queue] if args.queue else _consumers():
             letters = read_dead_letters(settings, service, limit=args.limit)
             if args.json:
                 for letter in letters:
@@ -240,19 +185,6 @@ def _dlq(args: argparse.Namespace) -> int:
     return 0
 
 
-def _clock(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
-    token = issue_token(settings.secret, sub="dvcq-cli", role="admin", ttl_seconds=300)
-    url = f"{settings.service_urls['scheduler']}/api/v1/clock"
-    headers = {"Authorization": f"Bearer {token}"}
-    if args.action == "set":
-        resp = requests.post(url, json={"now": args.now, "rate": args.rate}, headers=headers, timeout=10)
-    else:
-        resp = requests.get(url, headers=headers, timeout=10)
-    print(json.dumps(resp.json(), ensure_ascii=False, indent=2))
-    return 0 if resp.ok else 1
-
-
 def _replay(args: argparse.Namespace) -> int:
     from datetime import date
 
@@ -283,19 +215,6 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--ttl", type=int, help="lifetime in seconds")
     create.set_defaults(func=_token)
 
-    user = sub.add_parser("user", help="accounts people log in with (stored by intake)")
-    user_sub = user.add_subparsers(dest="action", required=True)
-    add = user_sub.add_parser(
-        "create", help="create an account; the password comes from --password, DVCQ_USER_PASSWORD or a prompt"
-    )
-    add.add_argument("--email", required=True, help="the login (stored lower-case)")
-    whom = add.add_mutually_exclusive_group(required=True)
-    whom.add_argument("--agency", help="a reporting unit's code: the account of that unit's officer")
-    whom.add_argument("--role", choices=[r for r in ROLES if r != "agency"], help="any other role")
-    add.add_argument("--name", help="display name (defaults to the e-mail)")
-    add.add_argument("--password", help="at least 8 characters (visible to other local users: prefer the prompt)")
-    add.set_defaults(func=_user)
-
     stack = sub.add_parser("stack", help="the local stack's service processes, kept running by a supervisor")
     stack.add_argument(
         "action",
@@ -313,29 +232,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     dlq = sub.add_parser("dlq", help="dead-letter queues: list, show, replay or drop what consumers refused")
     dlq.add_argument("action", choices=("list", "show", "replay", "drop"))
-    dlq.add_argument("--queue", choices=SERVICES, help="the consuming service (list: every one by default)")
+    dlq.add_argument("--queue", choices=_consumers(), help="the consuming service (list: every one by default)")
     dlq.add_argument("--id", action="append", dest="ids", help="a message (event) id; repeatable")
     dlq.add_argument("--all", action="store_true", help="replay or drop every message of the queue")
     dlq.add_argument("--limit", type=int, default=1000, help="list and show read at most this many messages")
     dlq.add_argument("--json", action="store_true", help="list: one JSON object per message")
     dlq.set_defaults(func=_dlq)
 
-    clock = sub.add_parser("clock", help="the simulated clock (through the scheduler's endpoint)")
-    clock.add_argument("action", choices=("show", "set"))
-    clock.add_argument("now", nargs="?", help="ISO 8601 instant with offset, e.g. 2019-06-10T08:00:00+07:00")
-    clock.add_argument("--rate", type=float, default=0.0, help="simulated seconds per real second (0 = frozen)")
-    clock.set_defaults(func=_clock)
-    rebuild = sub.add_parser(
-        "rebuild-read-models",
-        help="rebuild the aggregator's board and reports from the producers' event feeds (stop its consumer first)",
-    )
-    rebuild.set_defaults(func=_rebuild)
     replay = sub.add_parser("replay", help="replay the plan year on the running local stack (a demo)")
     replay.add_argument("--start", default="2019-03-14", help="first simulated day (YYYY-MM-DD)")
     replay.add_argument("--end", default="2019-12-31", help="last simulated day (YYYY-MM-DD)")
     replay.add_argument("--pause", type=float, default=0.0, help="real seconds to wait after each simulated day")
     replay.add_argument("--seed", type=int, default=2019, help="seed of the synthetic units' behaviour")
     replay.set_defaults(func=_replay)
+    for svc in services():
+        if svc.commands is not None:
+            importlib.import_module(svc.commands).register(sub)
     return parser
 
 

@@ -10,11 +10,13 @@ upgrade`).
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,15 +24,16 @@ from typing import Any
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.exceptions import AMQPChannelError, AMQPConnectionError, AMQPError, NackError, UnroutableError
+from prometheus_client import Counter
 
-from shared.catalogue import MalformedEvent, validate_envelope
+from shared.catalogue import EventData, MalformedEvent, validate_envelope
 from shared.events import Event
 from shared.failpoints import failpoint
 from shared.jsontext import forbidden_key, json_depth_exceeds
 from shared.logs import correlation
 from shared.retry import backoff
 from shared.settings import Settings
-from shared.topology import DEAD_LETTER_EXCHANGE, EXCHANGE, QUEUES, queue_for
+from shared.topology import DEAD_LETTER_EXCHANGE, EXCHANGE, ConsumerQueue, queue_for, queues, routed_types
 
 log = logging.getLogger(__name__)
 
@@ -61,16 +64,24 @@ def declare_topology(channel: BlockingChannel) -> None:
     """Declare the whole topology of shared.topology (idempotent)."""
     channel.exchange_declare(EXCHANGE, exchange_type="topic", durable=True)
     channel.exchange_declare(DEAD_LETTER_EXCHANGE, exchange_type="direct", durable=True)
-    for q in QUEUES:
+    for q in queues():
         channel.queue_declare(q.dead_letter_queue, durable=True, arguments={"x-queue-type": "quorum"})
         channel.queue_bind(q.dead_letter_queue, DEAD_LETTER_EXCHANGE, routing_key=q.dead_letter_key)
         channel.queue_declare(q.queue, durable=True, arguments=q.arguments)
         for key in q.bindings:
             channel.queue_bind(q.queue, EXCHANGE, routing_key=key)
+        for key in q.retired_bindings:  # RabbitMQ treats unbinding a missing binding as done
+            channel.queue_unbind(q.queue, EXCHANGE, routing_key=key)
 
 
 class Publisher:
-    """Publishes events with confirms, `mandatory` and persistence, on one lazily opened connection."""
+    """Publishes events with confirms and persistence, on one lazily opened connection.
+
+    An event of a type some queue binds is published `mandatory`: if the broker cannot route it (a queue
+    missing or unbound) it is returned and stays pending. A type no service consumes (`unit.changed`,
+    `notification.*` today) has nowhere to go by design: it is published without `mandatory` and kept in
+    its producer's event feed, where a rebuild or a future consumer reads it.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -105,7 +116,7 @@ class Publisher:
                     correlation_id=event.get("correlation_id"),
                     type=event["type"],
                 ),
-                mandatory=True,
+                mandatory=event["type"] in routed_types(),
             )
         except (UnroutableError, NackError) as exc:
             raise PublishFailed(f"{event['type']} {event['id']}: {exc.__class__.__name__}") from exc
@@ -161,7 +172,14 @@ class Publisher:
                 pass
 
 
-Handler = Callable[[Event], None]
+Handler = Callable[[Event], object]
+EventHandlers = Mapping[type[EventData], Sequence[Callable[..., object]]]
+
+UNHANDLED = Counter(
+    "dvcq_unhandled_events_total",
+    "Events that reached a consumer whose EVENT_HANDLERS table has no handler for their type (logged, acked)",
+    ["service", "type"],
+)
 
 # A handler error that is not a store outage (a bug, a value the code did not expect) is tried this many times
 # in place, backing off, then dead-lettered: a transient fault gets a second chance, a poison message does
@@ -195,23 +213,54 @@ def decode_message(body: bytes, *, max_bytes: int) -> Event:
     return validate_envelope(raw)
 
 
+def bind_handlers(table: EventHandlers, dependencies: Mapping[str, object]) -> dict[str, list[Handler]]:
+    """A consumer's EVENT_HANDLERS table keyed by event type, each handler's keyword arguments taken from
+    `dependencies` by name (cosmicpython's bootstrap); a handler missing a required one fails here, at start."""
+    bound: dict[str, list[Handler]] = {}
+    for event_class, handlers in table.items():
+        for handler in handlers:
+            kwargs = {}
+            for param in inspect.signature(handler).parameters.values():
+                if param.kind is not inspect.Parameter.KEYWORD_ONLY:
+                    continue
+                if param.name in dependencies:
+                    kwargs[param.name] = dependencies[param.name]
+                elif param.default is param.empty:
+                    raise TypeError(f"{handler.__qualname__} needs the dependency {param.name!r}")
+            bound.setdefault(event_class.TYPE, []).append(functools.partial(handler, **kwargs))
+    return bound
+
+
+def dispatch(service: str, event: Event, handlers: Mapping[str, Sequence[Handler]]) -> None:
+    """Run every handler bound to the event's type (handlers are idempotent: a retry runs them all again); an
+    event no handler takes is logged and counted in `dvcq_unhandled_events_total` (it reached the queue by a
+    replay or an old binding), then acked."""
+    chosen = handlers.get(event.type)
+    if not chosen:
+        UNHANDLED.labels(service=service, type=event.type).inc()
+        log.warning("event with no handler acked", extra={"event_id": event.id, "event_type": event.type})
+        return
+    for handle in chosen:
+        handle(event)
+
+
 def run_consumer(
     settings: Settings,
-    service: str,
-    handle: Handler,
+    queue: ConsumerQueue,
+    handlers: Mapping[str, Sequence[Handler]],
     *,
     store_errors: tuple[type[Exception], ...],
     should_stop: Callable[[], bool] = lambda: False,
 ) -> None:
-    """Consume the service's queue forever: decode, handle, then ack; one bad message never stops the queue.
+    """Consume the service's queue forever: decode, dispatch to `handlers` (from bind_handlers), then ack;
+    one bad message never stops the queue.
 
     A message that is not a valid event is rejected without requeue (dead-lettered) on its first delivery.
-    While `handle` raises one of `store_errors` the message is held and retried with capped backoff
+    While a handler raises one of `store_errors` the message is held and retried with capped backoff
     (heartbeats keep flowing). Any other handler error is retried HANDLER_ATTEMPTS times, then the message is
     dead-lettered. A message that kills the process is dead-lettered by the broker after DELIVERY_LIMIT
     redeliveries. The failpoint `<service>.consume:<event id>` kills the process on one event (tests).
     """
-    definition = queue_for(service)
     max_bytes = max_message_bytes(settings)
     reconnect_delay = 0.5
     while not should_stop():
@@ -222,13 +271,14 @@ def run_consumer(
             declare_topology(channel)
             channel.basic_qos(prefetch_count=1)
             reconnect_delay = 0.5
-            log.info("consuming", extra={"queue": definition.queue})
-            for method, props, body in channel.consume(definition.queue, inactivity_timeout=1.0):
+            log.info("consuming", extra={"queue": queue.queue})
+            for method, props, body in channel.consume(queue.queue, inactivity_timeout=1.0):
                 if should_stop():
                     break
                 if method is None:
                     continue
-                _deliver(conn, channel, Delivery(service, method, props, body, max_bytes), handle, store_errors)
+                delivery = Delivery(queue.service, method, props, body, max_bytes)
+                _deliver(conn, channel, delivery, lambda event: dispatch(queue.service, event, handlers), store_errors)
             channel.cancel()
         except (AMQPConnectionError, AMQPChannelError, OSError) as exc:
             log.warning("broker unavailable, reconnecting", extra={"error": repr(exc), "delay": reconnect_delay})
@@ -375,7 +425,7 @@ def dead_letter_depths(settings: Settings) -> dict[str, int]:
     try:
         channel = conn.channel()
         declare_topology(channel)
-        return queue_depths(channel, [q.dead_letter_queue for q in QUEUES])
+        return queue_depths(channel, [q.dead_letter_queue for q in queues()])
     finally:
         conn.close()
 
@@ -458,7 +508,7 @@ def upgrade_queues(settings: Settings) -> dict[str, int]:
         declare_topology(channel)
         channel.confirm_delivery()
         channel.basic_qos(prefetch_count=100)
-        for q in QUEUES:
+        for q in queues():
             for old in q.legacy():
                 pairs = ((old.queue, q.queue), (old.dead_letter_queue, q.dead_letter_queue))
                 for source, target in pairs:

@@ -1,7 +1,8 @@
 """The process table of a dvcq stack and its supervisor, used by `dvcq stack up|down|status` and by the tests.
 
-Each service's HTTP side runs under gunicorn (workers forked without preload); the outbox relays, the
-consumers and the scheduler loop are separate processes started fresh (never forks of a client holder).
+The table is built from the services of shared.registry: each one's HTTP side runs under gunicorn (workers
+forked without preload); its workers (outbox relay, consumer, loops) are separate processes started fresh
+(never forks of a client holder).
 Each process leads its own session, so stopping one stops its gunicorn workers too. A process that exits is
 restarted with backoff, once whatever it left in its process group is killed; repeated exits show as a crash
 loop.
@@ -25,7 +26,8 @@ from typing import Any
 
 import requests
 
-from shared.settings import DEFAULT_PORTS, ROOT, SERVICES
+from shared.registry import services
+from shared.settings import ROOT, default_ports
 
 
 @dataclass(frozen=True)
@@ -39,40 +41,19 @@ class ProcSpec:
 
 
 def process_table(ports: dict[str, int] | None = None) -> tuple[ProcSpec, ...]:
-    """Every process of a stack: four gunicorn services and their workers."""
-    ports = {**DEFAULT_PORTS, **(ports or {})}
+    """Every process of a stack: each registered service's gunicorn app, then each one's workers."""
+    ports = {**default_ports(), **(ports or {})}
     py = sys.executable
+    gunicorn = (py, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"), "--bind")
     table = [
-        ProcSpec(
-            f"{svc}-web",
-            svc,
-            (
-                py,
-                "-m",
-                "gunicorn",
-                "-c",
-                str(ROOT / "deploy" / "gunicorn.conf.py"),
-                "--bind",
-                f"127.0.0.1:{ports[svc]}",
-                f"services.{svc}.app:create_app()",
-            ),
-            ports[svc],
-        )
-        for svc in SERVICES
+        ProcSpec(f"{svc.name}-web", svc.name, (*gunicorn, f"127.0.0.1:{ports[svc.name]}", svc.app), ports[svc.name])
+        for svc in services()
     ]
-    workers = (
-        ("intake-relay", "intake", "services.intake.relay"),
-        ("intake-consumer", "intake", "services.intake.consumer"),
-        ("scheduler-relay", "scheduler", "services.scheduler.relay"),
-        ("scheduler-loop", "scheduler", "services.scheduler.loop"),
-        ("scheduler-consumer", "scheduler", "services.scheduler.consumer"),
-        ("notifier-relay", "notifier", "services.notifier.relay"),
-        ("notifier-consumer", "notifier", "services.notifier.consumer"),
-        ("notifier-sender", "notifier", "services.notifier.sender"),
-        ("notifier-digest", "notifier", "services.notifier.digest"),
-        ("aggregator-consumer", "aggregator", "services.aggregator.consumer"),
-    )
-    table += [ProcSpec(name, svc, (py, "-m", module)) for name, svc, module in workers]
+    table += [
+        ProcSpec(f"{svc.name}-{suffix}", svc.name, (py, "-m", module))
+        for svc in services()
+        for suffix, module in svc.workers
+    ]
     return tuple(table)
 
 
@@ -120,7 +101,7 @@ class Stack:
     """
 
     def __init__(self, env: dict[str, str], run_dir: Path, log_dir: Path, ports: dict[str, int] | None = None):
-        self.ports = {**DEFAULT_PORTS, **(ports or {})}
+        self.ports = {**default_ports(), **(ports or {})}
         self.env = {**env, **service_env(self.ports), "DVCQ_RUN_DIR": str(run_dir)}
         self.run_dir = run_dir
         self.log_dir = log_dir

@@ -8,10 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shared.registry import services
+
 ROOT = Path(__file__).resolve().parent.parent
 
-SERVICES = ("intake", "scheduler", "notifier", "aggregator")
-DEFAULT_PORTS = {"intake": 8001, "scheduler": 8002, "notifier": 8003, "aggregator": 8004}
+
+def default_ports() -> dict[str, int]:
+    """Each registered service's default HTTP port (its `<NAME>_URL` when that is not set)."""
+    return {svc.name: svc.port for svc in services()}
 
 
 class SettingsError(RuntimeError):
@@ -43,7 +47,9 @@ class Settings:
     notify_retry_cap_seconds: float = 1800.0
     notify_max_attempts: int = 6
     notify_claim_lease_seconds: float = 120.0
-    public_intake_url: str = "http://127.0.0.1:8001"
+    # Each service's address as people reach it (links in mails, the pages' login and logout), by name:
+    # DVCQ_PUBLIC_<NAME>_URL, else <NAME>_URL.
+    public_urls: dict[str, str] = field(default_factory=dict)
     webhook_url: str = ""
     webhook_secret: str = ""
     login_account_limit: int = 10
@@ -78,7 +84,7 @@ class Settings:
             plan = ROOT / plan
         urls = {
             name: env.get(f"{name.upper()}_URL", f"http://127.0.0.1:{port}").rstrip("/")
-            for name, port in DEFAULT_PORTS.items()
+            for name, port in default_ports().items()
         }
         try:
             max_body = int(env.get("DVCQ_MAX_BODY_BYTES", str(256 * 1024)))
@@ -131,7 +137,9 @@ class Settings:
             notify_retry_cap_seconds=retry_cap,
             notify_max_attempts=max_attempts,
             notify_claim_lease_seconds=claim_lease,
-            public_intake_url=env.get("DVCQ_PUBLIC_INTAKE_URL", urls["intake"]).rstrip("/"),
+            public_urls={
+                name: env.get(f"DVCQ_PUBLIC_{name.upper()}_URL", url).rstrip("/") for name, url in urls.items()
+            },
             webhook_url=webhook_url,
             webhook_secret=webhook_secret,
             **_rate_limit_settings(env),

@@ -5,12 +5,23 @@ Queue arguments cannot change on an existing queue (RabbitMQ refuses the declara
 the topology's version: version 2 added the delivery limit and at-least-once dead-lettering and is named
 `dvcq.v2.<service>`. Version 1's queues (`dvcq.<service>`) are drained into version 2's and deleted by
 `dvcq broker upgrade` (see shared.messaging.upgrade_queues), which `dvcq stack up` runs first.
+
+Routing is written once: a service's consumer module holds its EVENT_HANDLERS table (event class -> handlers)
+and its QUEUE, whose bindings are the table's event types (`ConsumerQueue.handling`); `queues()` collects the
+QUEUE of every service of shared.registry. Bindings are exact event types, never wildcards, so a consumer
+receives only what it handles. Bindings an earlier release used (`retired_bindings`) are removed when the
+topology is declared: binding sets can change on a live queue, queue arguments cannot.
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
+
+from shared.registry import services
 
 EXCHANGE = "dvcq.events"
 DEAD_LETTER_EXCHANGE = "dvcq.dead"
@@ -33,6 +44,20 @@ class ConsumerQueue:
     service: str
     bindings: tuple[str, ...]
     single_active: bool = False
+    retired_bindings: tuple[str, ...] = ()
+
+    @classmethod
+    def handling(
+        cls,
+        service: str,
+        handlers: Mapping[Any, object],
+        *,
+        single_active: bool = False,
+        retired_bindings: tuple[str, ...] = (),
+    ) -> ConsumerQueue:
+        """The queue of a service whose EVENT_HANDLERS table is `handlers` (keyed by event classes with a
+        TYPE): it binds exactly the event types the table handles."""
+        return cls(service, tuple(key.TYPE for key in handlers), single_active, retired_bindings)
 
     @property
     def queue(self) -> str:
@@ -72,7 +97,7 @@ class ConsumerQueue:
                 queue=_queue_name(self.service, version),
                 dead_letter_queue=f"{_queue_name(self.service, version)}.dead",
                 dead_letter_key=self.service,
-                bindings=self.bindings,
+                bindings=self.bindings + self.retired_bindings,
             )
             for version in range(1, VERSION)
         )
@@ -88,28 +113,27 @@ class LegacyQueues:
     bindings: tuple[str, ...]
 
 
-# The aggregator binds every event: its read models are built from all of them, and so every published
-# event is routable (publishers use `mandatory`). Its queue has a single active consumer, which keeps the
-# one-writer rule for its per-period documents however many replicas run. Intake learns granted extensions
-# for its own on-time answer; its documents are inserted once, so competing consumers are safe there. The
-# notifier decides alerts and receipts from obligation events and learns each unit's staff list (F6); it
-# too only inserts, by deterministic ids, and tells Sở Nội vụ when the scheduler holds or resumes the ladder.
-# The scheduler applies intake's watermark (F17) only after the reports published before it: its queue has a
-# single active consumer, so messages are handled one at a time in the order intake's relay published them
-# (with competing consumers a watermark could be applied by one while another still holds an earlier report).
-QUEUES: tuple[ConsumerQueue, ...] = (
-    ConsumerQueue("intake", ("obligation.extended",)),
-    ConsumerQueue("scheduler", ("report.submitted", "intake.watermark"), single_active=True),
-    ConsumerQueue(
-        "notifier", ("obligation.*", "unit.contacts_changed", "scheduler.ladder_held", "scheduler.ladder_resumed")
-    ),
-    ConsumerQueue("aggregator", ("#",), single_active=True),
-)
+@cache
+def queues() -> tuple[ConsumerQueue, ...]:
+    """The queue of every registered service that consumes events (its consumer module's QUEUE)."""
+    found = []
+    for plugin in services():
+        if plugin.consumer is not None:
+            queue = importlib.import_module(plugin.consumer).QUEUE
+            if not isinstance(queue, ConsumerQueue) or queue.service != plugin.name:
+                raise TypeError(f"{plugin.consumer}.QUEUE is not the ConsumerQueue of {plugin.name}")
+            found.append(queue)
+    return tuple(found)
+
+
+def routed_types() -> frozenset[str]:
+    """The event types some queue binds (a publisher expects these to be routed)."""
+    return frozenset(key for q in queues() for key in q.bindings)
 
 
 def queue_for(service: str) -> ConsumerQueue:
     """The queue definition of a consuming service."""
-    for q in QUEUES:
+    for q in queues():
         if q.service == service:
             return q
     raise KeyError(f"{service} consumes nothing")

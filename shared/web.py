@@ -37,6 +37,7 @@ from shared.auth import InvalidToken, Principal, csrf_digest, verify_token
 from shared.jsontext import forbidden_key, json_depth_exceeds
 from shared.logs import set_correlation
 from shared.ratelimit import Limit, RateLimited, RateLimiter, RateLimits
+from shared.registry import registered_description, services
 from shared.settings import Settings
 from shared.store import STORE_ERRORS
 
@@ -66,12 +67,6 @@ MESSAGES = {
     422: "Dữ liệu không hợp lệ.",
     429: "Quá nhiều yêu cầu, vui lòng thử lại sau.",
     503: "Dịch vụ tạm thời không sẵn sàng, vui lòng thử lại sau.",
-}
-SERVICE_DESCRIPTIONS = {
-    "intake": "Tiếp nhận báo cáo công tác dân vận chính quyền của các đơn vị.",
-    "scheduler": "Lịch báo cáo, nghĩa vụ báo cáo, hạn nộp, nhắc nhở và đôn đốc.",
-    "notifier": "Gửi thông báo, nhắc hạn và đôn đốc qua thư điện tử, webhook và hộp thư.",
-    "aggregator": "Theo dõi tình hình báo cáo và tổng hợp số liệu cho Sở Nội vụ.",
 }
 CODES = {
     400: "bad_request",
@@ -247,11 +242,12 @@ def client_address() -> str:
 def security_headers(conf: Settings) -> dict[str, str]:
     """Headers on every response of every service: no framing, no MIME sniffing, and a CSP that allows only the
     service's own style sheets and images (the pages have no script and no inline style) and forms that post to
-    the service itself or to intake (the board's logout button)."""
-    intake = urlsplit(conf.public_intake_url)
-    intake_origin = f"{intake.scheme}://{intake.netloc}" if intake.scheme and intake.netloc else ""
+    the service itself or to the service that hosts the login (the board's logout button)."""
+    hosts = [svc.name for svc in services() if svc.hosts_login]
+    login = urlsplit(conf.public_urls.get(hosts[0], "") if hosts else "")
+    login_origin = f"{login.scheme}://{login.netloc}" if login.scheme and login.netloc else ""
     policy = (
-        f"default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self' {intake_origin}".rstrip()
+        f"default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self' {login_origin}".rstrip()
         + "; frame-ancestors 'none'; base-uri 'none'"
     )
     return {
@@ -337,7 +333,7 @@ def create_service_app(
     """A Flask app with the shared error handling, health, metrics and OpenAPI routes.
 
     `ready_checks` must pass for /readyz to answer 200; `info_checks` are reported there but do not fail it
-    (intake stays ready while the broker is down: its request path never waits on the broker).
+    (e.g. a service whose request path never waits on the broker stays ready while the broker is down).
     `details` add operational detail to /readyz under `detail` (dead letters, restarts, the ladder) without
     failing it, and refresh their gauges before each /metrics scrape.
     `index` serves a JSON description at `/` until the service has web pages of its own there.
@@ -412,7 +408,7 @@ def create_service_app(
             return jsonify(
                 {
                     "service": service,
-                    "description": SERVICE_DESCRIPTIONS.get(service, ""),
+                    "description": registered_description(service),
                     "links": {
                         "health": "/healthz",
                         "ready": "/readyz",

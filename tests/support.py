@@ -723,9 +723,9 @@ def queue_depths(stack: TestStack) -> dict[str, int]:
 def wait_quiet(stack: TestStack, *, timeout: float = 120.0) -> None:
     """Wait until every work queue of the stack is empty twice in a row, a second apart (its consumers have
     caught up with what the relays published so far)."""
-    from shared.topology import QUEUES
+    from shared.topology import queues
 
-    work = {q.queue for q in QUEUES}
+    work = {q.queue for q in queues()}
 
     def empty() -> bool:
         depths = queue_depths(stack)
@@ -788,7 +788,7 @@ def assert_invariants(
     3. the read models equal `dvcq rebuild-read-models` over the producers' event feeds;
     4. each dead-letter queue holds exactly what the test expects (`dead_letters`: service → count; 0 else).
     """
-    from shared.topology import QUEUES
+    from shared.topology import queues
 
     wait_quiet(stack, timeout=timeout)
     reports = accepted_reports(stack)
@@ -835,8 +835,8 @@ def assert_invariants(
 
     expected = dead_letters or {}
     depths = queue_depths(stack)
-    held = {q.service: depths.get(q.dead_letter_queue, 0) for q in QUEUES}
-    assert held == {q.service: expected.get(q.service, 0) for q in QUEUES}, f"dead-letter queues hold {held}"
+    held = {q.service: depths.get(q.dead_letter_queue, 0) for q in queues()}
+    assert held == {q.service: expected.get(q.service, 0) for q in queues()}, f"dead-letter queues hold {held}"
 
 
 def _read_models(stack: TestStack, periods: list[str]) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Aggregator: read models built from events, the query API, the Sở Nội vụ board and the documents.
 
 Owns the `<prefix>aggregator` database: one compliance document per period (`compliance:<plan>:<period>`),
-read with one `_id` lookup. Consumes every event (its queue binds `#`, with a single active consumer so each
-document keeps one writer); emits nothing.
+read with one `_id` lookup. Consumes the obligation and report events (its queue has a single active consumer,
+so each document keeps one writer); emits nothing.
 """

@@ -25,7 +25,7 @@ from shared.logs import configure
 from shared.messaging import BROKER_ERRORS
 from shared.settings import Settings
 from shared.timerules import local_iso
-from shared.topology import QUEUES
+from shared.topology import queues
 from shared.web import (
     CSRF_FIELD,
     FORM_MIMETYPES,
@@ -87,11 +87,11 @@ def get_dead_letters() -> Response:
     """How many messages each service's consumer refused (its dead-letter queue), for Sở Nội vụ and admins; an
     operator inspects and replays them with `dvcq dlq`."""
     try:
-        depths = _deps().rt.broker.queue_depths([q.dead_letter_queue for q in QUEUES])
+        depths = _deps().rt.broker.queue_depths([q.dead_letter_queue for q in queues()])
     except BROKER_ERRORS as exc:
         raise ApiError(503, headers={"Retry-After": "5"}) from exc
     items = [
-        {"service": q.service, "queue": q.dead_letter_queue, "messages": depths[q.dead_letter_queue]} for q in QUEUES
+        {"service": q.service, "queue": q.dead_letter_queue, "messages": depths[q.dead_letter_queue]} for q in queues()
     ]
     return jsonify({"items": items, "total": sum(depths.values())})
 

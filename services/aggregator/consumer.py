@@ -4,13 +4,26 @@ from __future__ import annotations
 
 from services.aggregator import handlers
 from services.aggregator.bootstrap import build_dependencies
-from services.aggregator.domain import REPORT_EVENTS
-from shared.events import Event
+from shared.catalogue import (
+    OBLIGATION_EVENTS,
+    ReportAmended,
+    ReportSubmitted,
+)
 from shared.logs import configure
-from shared.messaging import run_consumer
+from shared.messaging import EventHandlers, bind_handlers, run_consumer
 from shared.retry import retry_until_done
 from shared.settings import Settings
 from shared.store import STORE_ERRORS
+from shared.topology import ConsumerQueue
+
+EVENT_HANDLERS: EventHandlers = {
+    **{obligation_event: [handlers.on_obligation_event] for obligation_event in OBLIGATION_EVENTS},
+    ReportSubmitted: [handlers.on_report_event],
+    ReportAmended: [handlers.on_report_event],
+}
+# One active consumer keeps the one-writer rule for the per-period documents however many replicas run.
+# Releases before the EVENT_HANDLERS table bound `#`: removed when the topology is declared.
+QUEUE = ConsumerQueue.handling("aggregator", EVENT_HANDLERS, single_active=True, retired_bindings=("#",))
 
 
 def main() -> None:
@@ -19,14 +32,8 @@ def main() -> None:
     configure("aggregator-consumer", settings.log_level)
     d = build_dependencies(settings)
     retry_until_done(d.ensure_indexes, what="aggregator indexes", errors=STORE_ERRORS)
-
-    def handle(event: Event) -> None:
-        if event.type.startswith("obligation."):
-            handlers.on_obligation_event(event, boards=d.boards, plan=d.rt.plan)
-        elif event.type in REPORT_EVENTS:
-            handlers.on_report_event(event, reports=d.reports, closings=d.closings, plan=d.rt.plan)
-
-    run_consumer(settings, "aggregator", handle, store_errors=STORE_ERRORS)
+    dependencies = {"boards": d.boards, "reports": d.reports, "closings": d.closings, "plan": d.rt.plan}
+    run_consumer(settings, QUEUE, bind_handlers(EVENT_HANDLERS, dependencies), store_errors=STORE_ERRORS)
 
 
 if __name__ == "__main__":

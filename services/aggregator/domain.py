@@ -119,8 +119,6 @@ def compliance_view(board: dict[str, Any], plan: Plan, now: datetime) -> dict[st
 
 # --- the reports of a period (F11, F12) and closing it (chốt số liệu) ----------------------------------------
 
-REPORT_EVENTS = ("report.submitted", "report.amended")
-
 
 def reports_id(plan_id: str, period: str) -> str:
     """The `_id` of a period's reports document (each unit's latest revision)."""

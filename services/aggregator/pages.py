@@ -101,7 +101,7 @@ def _cookie_principal() -> Principal | None:
 
 def _to_login() -> Response:
     # Intake's login page takes no `next`: after logging in the person lands on intake's home page.
-    return redirect(f"{settings().public_intake_url}/login", 303)
+    return redirect(f"{settings().public_urls['intake']}/login", 303)
 
 
 def _viewer() -> Principal | Response:
@@ -141,7 +141,7 @@ def _render(name: str, status: int = 200, *, who: Principal | None = None, **con
             can_act=who is not None and who.role == ACTION_ROLE,
             can_download=who is not None and who.role in DOWNLOAD_ROLES,
             csrf_token=csrf_token_for(request.cookies.get(SESSION_COOKIE, "")),
-            intake_url=settings().public_intake_url,
+            intake_url=settings().public_urls["intake"],
             status_label=status_label,
             **context,
         ),

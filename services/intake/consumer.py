@@ -4,26 +4,28 @@ from __future__ import annotations
 
 from services.intake import handlers
 from services.intake.bootstrap import build_dependencies
-from shared.events import Event
+from shared.catalogue import ObligationExtended
 from shared.logs import configure
-from shared.messaging import run_consumer
+from shared.messaging import EventHandlers, bind_handlers, run_consumer
 from shared.retry import retry_until_done
 from shared.settings import Settings
 from shared.store import STORE_ERRORS
+from shared.topology import ConsumerQueue
+
+EVENT_HANDLERS: EventHandlers = {
+    ObligationExtended: [handlers.on_obligation_extended],
+}
+QUEUE = ConsumerQueue.handling("intake", EVENT_HANDLERS)
 
 
 def main() -> None:
-    """Consume intake's queue (`obligation.extended`) until killed; each message is acked after its write."""
+    """Consume intake's queue until killed; each message is acked after its write."""
     settings = Settings.from_env()
     configure("intake-consumer", settings.log_level)
     d = build_dependencies(settings)
     retry_until_done(d.extensions.ensure_indexes, what="intake extension indexes", errors=STORE_ERRORS)
-
-    def handle(event: Event) -> None:
-        if event.type == "obligation.extended":
-            handlers.on_obligation_extended(event, extensions=d.extensions)
-
-    run_consumer(settings, "intake", handle, store_errors=STORE_ERRORS)
+    bound = bind_handlers(EVENT_HANDLERS, {"extensions": d.extensions})
+    run_consumer(settings, QUEUE, bound, store_errors=STORE_ERRORS)
 
 
 if __name__ == "__main__":

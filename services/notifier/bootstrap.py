@@ -44,7 +44,7 @@ def build_dependencies(settings: Settings) -> Dependencies:
         facts=MongoFactStore(rt.db),
         reads=MongoInboxStore(rt.db),
         mail=MailContext(
-            intake_url=settings.public_intake_url,
+            intake_url=settings.public_urls["intake"],
             message_domain=settings.mail_from.rsplit("@", 1)[1],
             webhook=bool(settings.webhook_url),
         ),

@@ -8,12 +8,27 @@ from __future__ import annotations
 
 from services.notifier import handlers, operations
 from services.notifier.bootstrap import build_dependencies
-from shared.events import Event
+from shared.catalogue import (
+    OBLIGATION_EVENTS,
+    SchedulerLadderHeld,
+    SchedulerLadderResumed,
+    UnitContactsChanged,
+)
 from shared.logs import configure
-from shared.messaging import run_consumer
+from shared.messaging import EventHandlers, bind_handlers, run_consumer
 from shared.retry import retry_until_done
 from shared.settings import Settings
 from shared.store import STORE_ERRORS
+from shared.topology import ConsumerQueue
+
+EVENT_HANDLERS: EventHandlers = {
+    **{obligation_event: [handlers.on_obligation_event] for obligation_event in OBLIGATION_EVENTS},
+    UnitContactsChanged: [handlers.on_contacts_changed],
+    SchedulerLadderHeld: [operations.on_ladder_event],
+    SchedulerLadderResumed: [operations.on_ladder_event],
+}
+# Releases before the EVENT_HANDLERS table bound `obligation.*`: removed when the topology is declared.
+QUEUE = ConsumerQueue.handling("notifier", EVENT_HANDLERS, retired_bindings=("obligation.*",))
 
 
 def main() -> None:
@@ -22,27 +37,16 @@ def main() -> None:
     configure("notifier-consumer", settings.log_level)
     d = build_dependencies(settings)
     retry_until_done(d.ensure_indexes, what="notifier indexes", errors=STORE_ERRORS)
-
-    def handle(event: Event) -> None:
-        if event.type == "unit.contacts_changed":
-            handlers.on_contacts_changed(event, contacts=d.contacts)
-        elif event.type.startswith("obligation."):
-            handlers.on_obligation_event(
-                event,
-                ledger=d.ledger,
-                plan=d.rt.plan,
-                clock=d.rt.clock,
-                wall=d.wall,
-                contacts=d.contacts,
-                mail=d.mail,
-                facts=d.facts,
-            )
-        elif event.type in operations.LADDER_EVENTS:
-            operations.on_ladder_event(
-                event, ledger=d.ledger, plan=d.rt.plan, clock=d.rt.clock, wall=d.wall, mail=d.mail
-            )
-
-    run_consumer(settings, "notifier", handle, store_errors=STORE_ERRORS)
+    dependencies = {
+        "ledger": d.ledger,
+        "plan": d.rt.plan,
+        "clock": d.rt.clock,
+        "wall": d.wall,
+        "contacts": d.contacts,
+        "mail": d.mail,
+        "facts": d.facts,
+    }
+    run_consumer(settings, QUEUE, bind_handlers(EVENT_HANDLERS, dependencies), store_errors=STORE_ERRORS)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Scheduler's message entrypoint: fulfils obligations when reports arrive and applies intake's watermark.
 
-Its queue has a single active consumer (shared.topology): a watermark is applied only after every report
+Its queue has a single active consumer: a watermark is applied only after every report
 published before it has been fulfilled.
 """
 
@@ -8,11 +8,21 @@ from __future__ import annotations
 
 from services.scheduler import handlers
 from services.scheduler.bootstrap import build_dependencies
-from shared.events import Event
+from shared.catalogue import IntakeWatermark, ReportSubmitted
 from shared.logs import configure
-from shared.messaging import run_consumer
+from shared.messaging import EventHandlers, bind_handlers, run_consumer
 from shared.settings import Settings
 from shared.store import STORE_ERRORS
+from shared.topology import ConsumerQueue
+
+EVENT_HANDLERS: EventHandlers = {
+    ReportSubmitted: [handlers.on_report_submitted],
+    IntakeWatermark: [handlers.on_intake_watermark],
+}
+# One active consumer: messages are handled one at a time in the order intake's relay published them, so a
+# watermark is applied only after the reports published before it (with competing consumers one could apply
+# a watermark while another still holds an earlier report).
+QUEUE = ConsumerQueue.handling("scheduler", EVENT_HANDLERS, single_active=True)
 
 
 def main() -> None:
@@ -20,14 +30,8 @@ def main() -> None:
     settings = Settings.from_env()
     configure("scheduler-consumer", settings.log_level)
     d = build_dependencies(settings)
-
-    def handle(event: Event) -> None:
-        if event.type == "report.submitted":
-            handlers.on_report_submitted(event, obligations=d.obligations, plan=d.rt.plan)
-        elif event.type == "intake.watermark":
-            handlers.on_intake_watermark(event, passes=d.passes)
-
-    run_consumer(settings, "scheduler", handle, store_errors=STORE_ERRORS)
+    bound = bind_handlers(EVENT_HANDLERS, {"obligations": d.obligations, "plan": d.rt.plan, "passes": d.passes})
+    run_consumer(settings, QUEUE, bound, store_errors=STORE_ERRORS)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from shared.settings import ROOT
-from shared.topology import QUEUES
+from shared.topology import queues
 from tests.support import (
     Answer,
     OwnBroker,
@@ -115,4 +115,4 @@ def test_200_reports_while_the_broker_is_stopped_and_killed_are_all_accepted_and
 
     wait_for(lambda: not fulfilled(), timeout=300, interval=2.0, what="the sample's obligations fulfilled")
     depths = queue_depths(s)
-    assert not any(depths.get(q.dead_letter_queue) for q in QUEUES), depths
+    assert not any(depths.get(q.dead_letter_queue) for q in queues()), depths

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared.topology import DELIVERY_LIMIT, QUEUES, queue_for
+from shared.topology import DELIVERY_LIMIT, queue_for, queues
 from tests.support import TestStack, assert_invariants, own_stack, wait_for, wait_quiet
 
 KILLER = "obligation:H_CAUKE:2019-H1:g1:reminder_7"
@@ -81,6 +81,6 @@ def test_a_message_that_kills_its_consumer_is_dead_lettered_after_the_limit_and_
     decided = Counter(n["event_id"] for n in ledger if n["event_type"] in LEVEL_TYPES)
     assert set(decided) == set(neighbours)
     assert len({n["id"] for n in ledger}) == len(ledger)
-    for q in QUEUES:
+    for q in queues():
         assert [x["id"] for x in s.dead_letters(q.service)] == ([KILLER] if q.service == "notifier" else [])
     assert_invariants(s, dead_letters={"notifier": 1})

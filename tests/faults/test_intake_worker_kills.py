@@ -24,7 +24,7 @@ from contextlib import contextmanager
 import pytest
 
 from shared.settings import ROOT
-from shared.topology import QUEUES
+from shared.topology import queues
 from tests.support import (
     Answer,
     Tap,
@@ -126,4 +126,4 @@ def test_300_first_reports_while_workers_are_killed_give_300_reports_and_300_eve
         assert_invariants(s, timeout=1500)
     else:
         depths = queue_depths(s)
-        assert not any(depths.get(q.dead_letter_queue) for q in QUEUES), depths
+        assert not any(depths.get(q.dead_letter_queue) for q in queues()), depths

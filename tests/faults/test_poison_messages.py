@@ -19,7 +19,7 @@ from pymongo import MongoClient
 from services.intake.store import MongoExtensionStore
 from shared.events import Event
 from shared.procs import CRASH_LOOP_EXITS
-from shared.topology import DELIVERY_LIMIT, QUEUES, queue_for
+from shared.topology import DELIVERY_LIMIT, queue_for, queues
 from tests.support import TestStack, assert_invariants, own_stack, wait_for, wait_quiet
 
 PERIOD = "2019-H1"  # deadline day 10/06/2019
@@ -69,7 +69,7 @@ def _publish_poison(s: TestStack) -> dict[str, set[str]]:
         channel = conn.channel()
         channel.confirm_delivery()
         sent: dict[str, set[str]] = {}
-        for q in QUEUES:
+        for q in queues():
             for kind in KINDS:
                 message_id = f"poison:{q.service}:{kind}"
                 props = pika.BasicProperties(delivery_mode=2, message_id=message_id)
@@ -122,7 +122,7 @@ def test_poison_in_every_queue_is_dead_lettered_on_its_first_delivery_and_the_ne
     _grant_extension(s, EXTENDED)  # obligation.extended: intake, notifier, aggregator
     assert s.post_report(REPORTER, PERIOD).status_code == 201  # report.submitted, then obligation.fulfilled
 
-    for q in QUEUES:
+    for q in queues():
         wait_for(
             lambda q=q: {x["id"] for x in s.dead_letters(q.service)} == sent[q.service],
             timeout=120,
@@ -147,23 +147,23 @@ def test_poison_in_every_queue_is_dead_lettered_on_its_first_delivery_and_the_ne
     )
 
     # each poison was refused once, on its first delivery: rejected by the consumer, no consumer ever died
-    for q in QUEUES:
+    for q in queues():
         letters = s.dead_letters(q.service)
         assert sorted(x["id"] for x in letters) == sorted(sent[q.service])
         assert {x["reason"] for x in letters} == {"rejected"}, letters
         assert _rejections(s, q.service) == Counter(sent[q.service])
     processes = s.processes()
     assert {name: p["restarts"] for name, p in processes.items() if name.endswith("-consumer")} == {
-        f"{q.service}-consumer": 0 for q in QUEUES
+        f"{q.service}-consumer": 0 for q in queues()
     }
     ready = s.get("notifier", "/readyz").json()
     assert ready["status"] == "ready"
     assert ready["detail"]["dead_letters"] == {queue_for("notifier").dead_letter_queue: len(KINDS)}
     totals = s.get("aggregator", "/api/v1/dead-letters", role="home_affairs").json()
-    assert totals["total"] == len(KINDS) * len(QUEUES)
-    assert {i["service"]: i["messages"] for i in totals["items"]} == {q.service: len(KINDS) for q in QUEUES}
+    assert totals["total"] == len(KINDS) * len(queues())
+    assert {i["service"]: i["messages"] for i in totals["items"]} == {q.service: len(KINDS) for q in queues()}
     assert s.get("aggregator", "/api/v1/dead-letters", role="observer").status_code == 403
-    assert_invariants(s, dead_letters={q.service: len(KINDS) for q in QUEUES}, rebuild=False)
+    assert_invariants(s, dead_letters={q.service: len(KINDS) for q in queues()}, rebuild=False)
 
 
 def test_a_good_event_dead_lettered_by_a_crashing_consumer_is_applied_once_by_replay(
@@ -209,6 +209,6 @@ def test_a_good_event_dead_lettered_by_a_crashing_consumer_is_applied_once_by_re
     # invariants: every accepted report is on the board once (one fulfilment each), no alert twice, the read
     # models equal a rebuild, and the dead-letter queues hold only the poison
     assert len(_fulfilments(s, REPORTER)) == 1
-    for q in QUEUES:
+    for q in queues():
         assert {x["id"] for x in s.dead_letters(q.service)} == {f"poison:{q.service}:{k}" for k in KINDS}
-    assert_invariants(s, dead_letters={q.service: len(KINDS) for q in QUEUES})
+    assert_invariants(s, dead_letters={q.service: len(KINDS) for q in queues()})

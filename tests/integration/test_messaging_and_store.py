@@ -71,14 +71,26 @@ def _depth(channel: pika.adapters.blocking_connection.BlockingChannel, queue: st
     return channel.queue_declare(queue, passive=True).method.message_count
 
 
+def test_an_event_type_no_service_consumes_is_published_and_kept_in_the_feed(settings: Settings) -> None:
+    db = connect(settings)[settings.db_name("probe")]
+    publisher = Publisher(settings)
+    event = _event("unit.changed")  # no EVENT_HANDLERS table handles it: it has no queue, by design
+    db.outbox.insert_one({"_id": event.id, **pending_document(event)})
+    assert relay_once(db, ["outbox"], publisher) == 1
+    assert [e["id"] for e in read_events(db, after=None, limit=10)] == [event.id]
+    publisher.close()
+    db.client.drop_database(db.name)
+
+
 def test_a_returned_message_stays_pending_and_goes_out_once_routable(settings: Settings) -> None:
     db = connect(settings)[settings.db_name("probe")]
     publisher = Publisher(settings)
     publisher.publish(_event("report.submitted").to_dict())  # opens the connection, declaring the topology
     channel = _channel(settings)
     channel.queue_purge(queue_for("aggregator").queue)
-    channel.queue_unbind(queue_for("aggregator").queue, EXCHANGE, routing_key="#")  # nobody binds unit.changed now
-    event = _event()
+    for service in ("scheduler", "aggregator"):  # nobody binds report.submitted now
+        channel.queue_unbind(queue_for(service).queue, EXCHANGE, routing_key="report.submitted")
+    event = _event("report.submitted")
     db.outbox.insert_one({"_id": event.id, **pending_document(event)})
 
     with pytest.raises(PublishFailed):
@@ -86,7 +98,7 @@ def test_a_returned_message_stays_pending_and_goes_out_once_routable(settings: S
     assert db.outbox.find_one({"_id": event.id})["pending"] is True
     assert read_events(db, after=None, limit=10) == []
 
-    channel.queue_bind(queue_for("aggregator").queue, EXCHANGE, routing_key="#")
+    channel.queue_bind(queue_for("aggregator").queue, EXCHANGE, routing_key="report.submitted")
     assert relay_once(db, ["outbox"], publisher) == 1
     assert db.outbox.find_one({"_id": event.id})["pending"] is False
     assert [e["id"] for e in read_events(db, after=None, limit=10)] == [event.id]
@@ -113,9 +125,10 @@ class _Consumer:
 
     def __init__(self, settings: Settings, service: str, handle: Callable[[Event], None]) -> None:
         self.stop = threading.Event()
+        queue = queue_for(service)
         self.thread = threading.Thread(
             target=run_consumer,
-            args=(settings, service, handle),
+            args=(settings, queue, {event_type: [handle] for event_type in queue.bindings}),
             kwargs={"store_errors": STORE_ERRORS, "should_stop": self.stop.is_set},
             daemon=True,
         )
@@ -169,6 +182,22 @@ def test_a_message_is_held_while_the_store_is_down_then_acked_once(settings: Set
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
     assert gaps[0] >= 0.45 and gaps[1] >= 0.9, gaps  # backing off, not a hot loop
     assert _depth(channel, queue.dead_letter_queue) == 0
+
+
+def test_a_binding_of_an_older_release_is_removed_and_each_queue_gets_only_what_it_handles(
+    settings: Settings,
+) -> None:
+    channel = _channel(settings)
+    declare_topology(channel)
+    aggregator, notifier = queue_for("aggregator"), queue_for("notifier")
+    channel.queue_bind(aggregator.queue, EXCHANGE, routing_key="#")  # what releases before EVENT_HANDLERS bound
+    channel.queue_bind(notifier.queue, EXCHANGE, routing_key="obligation.*")
+    declare_topology(channel)  # every process declares the topology when it connects
+    for event_type in ("unit.changed", "report.submitted"):
+        props = pika.BasicProperties(delivery_mode=2, message_id=event_type)
+        channel.basic_publish(EXCHANGE, event_type, json.dumps(_event(event_type).to_dict()).encode(), props)
+    wait_for(lambda: _depth(channel, queue_for("scheduler").queue) == 1, what="report.submitted at the scheduler")
+    assert (_depth(channel, aggregator.queue), _depth(channel, notifier.queue)) == (1, 0)  # no unit.changed
 
 
 def test_the_store_returns_aware_utc_datetimes(settings: Settings) -> None:

@@ -1,6 +1,7 @@
 """The event catalogue: every type's envelope and data are checked, anything else is a MalformedEvent."""
 
 import copy
+import dataclasses
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -8,7 +9,15 @@ import pytest
 
 from services.scheduler.domain import obligations_for_plan
 from services.scheduler.handlers import created_event
-from shared.catalogue import DATA_SCHEMAS, MalformedEvent, check_event, validate_envelope
+from shared.catalogue import (
+    DATA_SCHEMAS,
+    EVENT_CLASSES,
+    MalformedEvent,
+    ObligationOverdue,
+    ReportSubmitted,
+    check_event,
+    validate_envelope,
+)
 from shared.events import EVENT_TYPES, Event
 from shared.plan import load_plan
 
@@ -210,3 +219,32 @@ def test_scheduler_created_event_passes_the_catalogue():
     event = check_event(created_event(ob, datetime(2019, 3, 14, 1, 0, tzinfo=UTC)))
     assert event.data["due_before"] == DUE
     assert event.data["deadline_day"] == date(2019, 6, 10).isoformat()
+
+
+@pytest.mark.parametrize("event_type", EVENT_TYPES)
+def test_each_event_type_has_a_class_of_its_name_with_the_fields_of_its_schema(event_type):
+    cls = EVENT_CLASSES[event_type]
+    thing, happened = event_type.split(".")
+    assert cls.__name__ == thing.capitalize() + "".join(w.capitalize() for w in happened.split("_"))
+    assert cls.TYPE == event_type and DATA_SCHEMAS[event_type] is cls.SCHEMA
+    assert {f.name for f in dataclasses.fields(cls)} == set(cls.SCHEMA().fields)
+
+
+@pytest.mark.parametrize("event_type", EVENT_TYPES)
+def test_an_envelopes_data_reads_as_its_typed_event(event_type):
+    event = validate_envelope(envelope(event_type))
+    typed = EVENT_CLASSES[event_type].of(event)
+    assert typed.TYPE == event_type
+    assert {f.name for f in dataclasses.fields(typed)} >= set(MINIMAL_DATA[event_type])
+
+
+def test_typed_event_fields_carry_python_values():
+    report = ReportSubmitted.of(validate_envelope(envelope("report.submitted")))
+    assert report.received_at == datetime(2019, 6, 10, 3, 0, tzinfo=UTC) and report.revision == 1
+    level = ObligationOverdue.of(validate_envelope(envelope("obligation.overdue")))
+    assert (level.agency, level.days_overdue, level.skipped) == ("H_CAUKE", 1, [])
+
+
+def test_reading_an_envelope_as_another_type_is_malformed():
+    with pytest.raises(MalformedEvent):
+        ReportSubmitted.of(validate_envelope(envelope("report.amended")))

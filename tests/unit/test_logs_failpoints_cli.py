@@ -1,7 +1,9 @@
-"""JSON logs carry the correlation id; failpoints exit at their named point; `dvcq token create` signs tokens."""
+"""JSON logs carry the correlation id; failpoints exit at their named point; `dvcq token create` signs tokens;
+the services plug their own commands into `dvcq`."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import subprocess
@@ -10,7 +12,7 @@ import sys
 import pytest
 
 from shared.auth import verify_token
-from shared.cli import main
+from shared.cli import build_parser, main
 from shared.logs import JsonFormatter, correlation
 from shared.settings import ROOT
 
@@ -77,3 +79,14 @@ def test_token_create_refuses_an_agency_role_without_a_unit(
     monkeypatch.setenv("DVCQ_SECRET", SECRET)
     assert main(["token", "create", "--role", "agency"]) == 1
     assert "agency" in capsys.readouterr().err
+
+
+def test_the_services_add_their_own_commands_to_dvcq() -> None:
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    shared = {"token", "stack", "broker", "dlq", "replay"}
+    assert set(sub.choices) == shared | {"user", "clock", "rebuild-read-models"}  # intake, scheduler, aggregator
+    args = build_parser().parse_args(["user", "create", "--email", "a@b.example", "--agency", "H_CAUKE"])
+    assert args.func.__module__ == "services.intake.cli"
+    assert build_parser().parse_args(["clock", "show"]).func.__module__ == "services.scheduler.cli"
+    assert build_parser().parse_args(["rebuild-read-models"]).func.__module__ == "services.aggregator.cli"
+    assert build_parser().parse_args(["dlq", "list", "--queue", "notifier"]).queue == "notifier"

@@ -1,10 +1,14 @@
-"""The broker topology definition: AMQP topic matching and every event type routable to a queue."""
+"""The broker topology definition: AMQP topic matching, bindings derived from the consumers' EVENT_HANDLERS
+tables, and the queue names and arguments the upgrade relies on."""
+
+import importlib
 
 import pytest
 
 from shared.events import EVENT_TYPES
 from shared.procs import process_table
-from shared.topology import DEAD_LETTER_EXCHANGE, DELIVERY_LIMIT, QUEUES, VERSION, queue_for
+from shared.registry import services
+from shared.topology import DEAD_LETTER_EXCHANGE, DELIVERY_LIMIT, VERSION, queue_for, queues, routed_types
 
 
 def binds(pattern: str, routing_key: str) -> bool:
@@ -54,10 +58,26 @@ def test_literal_pattern_matches_only_itself():
     assert not binds("report.submitted", "report.submitted.extra")
 
 
-@pytest.mark.parametrize("event_type", EVENT_TYPES)
-def test_every_event_type_reaches_at_least_one_queue(event_type):
-    routed = [q.queue for q in QUEUES if any(binds(p, event_type) for p in q.bindings)]
-    assert routed, f"{event_type} would be returned to a publisher using mandatory"
+@pytest.mark.parametrize("service", [svc for svc in services() if svc.consumer], ids=lambda svc: svc.name)
+def test_every_consumers_handled_event_types_equal_its_queue_bindings(service):
+    consumer = importlib.import_module(service.consumer)
+    handled = {event_class.TYPE for event_class in consumer.EVENT_HANDLERS}
+    bound = queue_for(service.name).bindings
+    assert set(bound) == handled and len(bound) == len(handled)
+    assert all(consumer.EVENT_HANDLERS.values()), "every table entry names at least one handler"
+    assert not any("*" in key or "#" in key for key in bound), "bindings are exact event types"
+
+
+def test_the_aggregator_binds_only_the_events_it_folds():
+    aggregator = queue_for("aggregator")
+    routed = {t for t in EVENT_TYPES if any(binds(p, t) for p in aggregator.bindings)}
+    assert routed == {t for t in EVENT_TYPES if t.startswith(("obligation.", "report."))}
+    assert aggregator.retired_bindings == ("#",)  # removed from a queue an earlier release bound it to
+
+
+def test_only_the_feed_only_event_types_reach_no_queue():
+    # published without `mandatory` and kept in their producers' event feeds; any other type must be routed
+    assert set(EVENT_TYPES) - routed_types() == {"unit.changed", "notification.delivered", "notification.failed"}
 
 
 def test_scheduler_receives_submitted_reports_and_notifier_every_obligation_event():
@@ -83,20 +103,21 @@ def test_intake_receives_granted_extensions_and_nothing_else():
 
 def test_every_service_with_a_consumer_process_has_a_queue():
     consumers = {spec.service for spec in process_table() if spec.argv[-1].endswith(".consumer")}
-    assert consumers == {q.service for q in QUEUES} == {"intake", "scheduler", "notifier", "aggregator"}
+    assert consumers == {q.service for q in queues()} == {"intake", "scheduler", "notifier", "aggregator"}
 
 
 def test_queue_names_are_derived_from_the_service_and_the_topology_version():
-    names = [q.queue for q in QUEUES]
-    assert len(set(names)) == len(names)
-    for q in QUEUES:
+    names = [q.queue for q in queues()]
+    assert names == [f"dvcq.v2.{s}" for s in ("intake", "scheduler", "notifier", "aggregator")]
+    for q in queues():
         assert q.queue == f"dvcq.v{VERSION}.{q.service}"
         assert q.dead_letter_queue == f"dvcq.v{VERSION}.{q.service}.dead"
         assert q.arguments["x-dead-letter-routing-key"] == q.dead_letter_key == q.queue
 
 
 def test_every_queue_dead_letters_at_least_once_after_the_delivery_limit():
-    for q in QUEUES:
+    assert [q.service for q in queues() if q.single_active] == ["scheduler", "aggregator"]
+    for q in queues():
         args = q.arguments
         assert args["x-queue-type"] == "quorum"
         assert args["x-delivery-limit"] == DELIVERY_LIMIT >= 1
@@ -114,7 +135,7 @@ def test_the_upgrade_knows_the_first_versions_queues_and_their_bindings():
         "dvcq.notifier.dead",
         "notifier",
     )
-    assert legacy.bindings == queue_for("notifier").bindings
+    assert legacy.bindings == (*queue_for("notifier").bindings, "obligation.*")  # what version 1 bound
     assert legacy.dead_letter_key != queue_for("notifier").dead_letter_key  # old and new dead letters never mix
 
 

@@ -1,0 +1,14 @@
+"""Aggregator as the stack sees it: its port, its processes, its queue and its `dvcq` commands."""
+
+from shared.registry import ServicePlugin
+
+SERVICE = ServicePlugin(
+    name="aggregator",
+    port=8004,
+    description="Theo dõi tình hình báo cáo và tổng hợp số liệu cho Sở Nội vụ.",
+    app="services.aggregator.app:create_app()",
+    workers=(("consumer", "services.aggregator.consumer"),),
+    consumer="services.aggregator.consumer",
+    commands="services.aggregator.cli",
+    banner="Compliance:  curl -H \"Authorization: Bearer $TOKEN\" '{url}/api/v1/compliance?period=2019-H1'",
+)

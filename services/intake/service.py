@@ -1,0 +1,17 @@
+"""Intake as the stack sees it: its port, its processes, its queue and its `dvcq` commands."""
+
+from shared.registry import ServicePlugin
+
+SERVICE = ServicePlugin(
+    name="intake",
+    port=8001,
+    description="Tiếp nhận báo cáo công tác dân vận chính quyền của các đơn vị.",
+    app="services.intake.app:create_app()",
+    workers=(
+        ("relay", "services.intake.relay"),
+        ("consumer", "services.intake.consumer"),
+    ),
+    consumer="services.intake.consumer",
+    commands="services.intake.cli",
+    hosts_login=True,
+)

@@ -1,0 +1,17 @@
+"""Notifier as the stack sees it: its port, its processes, its queue and its `dvcq` commands."""
+
+from shared.registry import ServicePlugin
+
+SERVICE = ServicePlugin(
+    name="notifier",
+    port=8003,
+    description="Gửi thông báo, nhắc hạn và đôn đốc qua thư điện tử, webhook và hộp thư.",
+    app="services.notifier.app:create_app()",
+    workers=(
+        ("relay", "services.notifier.relay"),
+        ("consumer", "services.notifier.consumer"),
+        ("sender", "services.notifier.sender"),
+        ("digest", "services.notifier.digest"),
+    ),
+    consumer="services.notifier.consumer",
+)
