@@ -130,6 +130,9 @@ ensure_venv() {
         dvcq_log "installing the locked dependencies and the project into $venv"
         "$venv/bin/python" -m pip install -q --disable-pip-version-check --require-hashes -r "$lock" ||
             dvcq_die "pip install --require-hashes -r $lock failed"
+        # An old setuptools develop install left <name>.egg-info in the tree; from the repository root (on
+        # sys.path) its metadata would shadow the installed one, entry points included.
+        rm -rf "$ROOT"/*.egg-info
         # The lock holds the build backend too (setuptools, the [build-system] pin), so nothing comes unhashed.
         "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e "$ROOT" ||
             dvcq_die "pip install --no-deps -e $ROOT failed"
