@@ -50,6 +50,24 @@ def vn_number(value: float | int | None, decimals: int = 0) -> str:
     return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
 
 
+def vn_figure(value: float | int | None, unit: str = "") -> str:
+    """A total as shown: 1.234 for counts, 95,5% for a rate (one decimal); blank for None."""
+    if value is None:
+        return ""
+    if unit == "%":
+        return f"{vn_number(value, 1)}%"
+    return vn_number(value, 0 if float(value).is_integer() else 1)
+
+
+def vn_change(change: float | int | None, unit: str = "") -> str:
+    """A difference with its sign: +12, -3, +2,5 điểm % for a rate; blank for None."""
+    if change is None:
+        return ""
+    sign = "+" if change > 0 else "-" if change < 0 else ""
+    text = f"{vn_number(abs(change), 1)} điểm %" if unit == "%" else vn_figure(abs(change), unit)
+    return f"{sign}{text}"
+
+
 def status_label(status: str) -> str:
     """An obligation status in Vietnamese words."""
     return STATUS_LABELS.get(status, status)

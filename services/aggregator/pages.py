@@ -20,7 +20,7 @@ from flask import Blueprint, Flask, Response, current_app, make_response, redire
 from services.aggregator import handlers
 from services.aggregator.bootstrap import Dependencies
 from services.aggregator.handlers import AggregatorError
-from services.aggregator.totals import TYPE_LABELS, PeriodNotSummarisable, PeriodTotals
+from services.aggregator.totals.sums import TYPE_LABELS, PeriodNotSummarisable, PeriodTotals
 from shared.auth import InvalidToken, Principal, verify_token
 from shared.formatting import LEVEL_LABELS, STATUS_LABELS, status_label, vn_date, vn_datetime, vn_number
 from shared.logs import current_correlation

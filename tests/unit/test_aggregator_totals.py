@@ -6,21 +6,18 @@ from typing import Any
 
 import pytest
 
-from services.aggregator.totals import (
+from services.aggregator.totals.formula import FormulaError, evaluate_formula, parse_formula
+from services.aggregator.totals.standouts import suggest_standouts
+from services.aggregator.totals.sums import (
     ABSENT,
     BLANK,
     REPORTED,
-    FormulaError,
     PeriodNotSummarisable,
-    evaluate_formula,
-    parse_formula,
     period_totals,
     primary_type,
     same_period_last_year,
-    suggest_standouts,
-    vn_change,
-    vn_figure,
 )
+from shared.formatting import vn_change, vn_figure
 from shared.plan import Plan, load_plan
 
 PLAN = load_plan(Path(__file__).resolve().parents[2] / "plans" / "tra-vinh-2019")
