@@ -17,6 +17,16 @@ STATUS_LABELS = {
     "waived": "Được miễn",
     "closed_by_reorganisation": "Đóng do sắp xếp tổ chức",
 }
+STAFF_LABELS = {  # the columns of the staff list (danh sách cán bộ), in the form and on the board
+    "ho_ten": "Họ và tên",
+    "chuc_vu": "Chức vụ",
+    "don_vi": "Đơn vị",
+    "dien_thoai": "Điện thoại",
+    "email": "Thư điện tử",
+    "nhiem_vu": "Nhiệm vụ được phân công",
+    "alert_role": "Vai trò nhận cảnh báo",
+}
+PERCENT_UNIT = "%"  # the catalogue's unit of a rate (0-100 scale)
 LEVEL_LABELS = {
     "reminder_7": "Nhắc hạn (trước 7 ngày)",
     "reminder_1": "Nhắc hạn (trước 1 ngày)",

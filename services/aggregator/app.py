@@ -19,7 +19,7 @@ from services.aggregator.handlers import (
     PeriodAlreadyClosed,
     PeriodUnknown,
 )
-from services.aggregator.pages import register_pages
+from services.aggregator.pages.views import register_pages
 from services.aggregator.totals.standouts import suggest_standouts
 from services.aggregator.totals.sums import PeriodNotSummarisable
 from shared.formatting import content_disposition

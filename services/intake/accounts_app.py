@@ -19,7 +19,7 @@ from services.intake.accounts_domain import (
 )
 from services.intake.bootstrap import Dependencies
 from services.intake.schemas import VietSchema, flatten_errors
-from shared.auth import InvalidToken, Principal, csrf_digest, verify_token
+from shared.auth import csrf_digest
 from shared.ratelimit import RateLimited
 from shared.web import (
     CSRF_COOKIE,
@@ -28,6 +28,7 @@ from shared.web import (
     ApiError,
     check_csrf,
     client_address,
+    cookie_principal,
     csrf_token_for,
     deps,
     document,
@@ -103,17 +104,6 @@ def _end_session(resp: Response) -> None:
     secure = _https()
     resp.delete_cookie(SESSION_COOKIE, path="/", secure=secure, httponly=True, samesite="Lax")
     resp.delete_cookie(CSRF_COOKIE, path="/", secure=secure, httponly=False, samesite="Lax")
-
-
-def cookie_principal() -> Principal | None:
-    """The person of a valid session cookie, or None."""
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
-        return None
-    try:
-        return verify_token(settings().secret, token)
-    except InvalidToken:
-        return None
 
 
 def _login(email: str, password: str) -> handlers.Session:
