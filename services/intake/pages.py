@@ -28,7 +28,7 @@ from services.intake.domain import (
 from services.intake.schemas import INDICATOR_HELP, load_report, report_schema
 from shared.auth import Principal
 from shared.clients import ExtensionRequest, ServiceError
-from shared.formatting import STAFF_LABELS, status_label, vn_date, vn_datetime, vn_number
+from shared.formatting import STAFF_LABELS, status_label, vn_date, vn_datetime, vn_rate
 from shared.logs import current_correlation
 from shared.plan import Template
 from shared.timerules import deadline_day, local_date
@@ -67,7 +67,7 @@ def _render(name: str, status: int = 200, **context: Any) -> Response:
             csrf_token=csrf_token_for(request.cookies.get(SESSION_COOKIE, "")),
             vn_date=vn_date,
             vn_datetime=vn_datetime,
-            vn_number=vn_number,
+            vn_rate=vn_rate,
             status_label=status_label,
             **context,
         ),

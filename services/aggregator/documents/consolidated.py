@@ -12,7 +12,6 @@ from docx.shared import Cm
 from services.aggregator.documents import docx_kit as kit
 from services.aggregator.documents import nd30
 from services.aggregator.documents.model import (
-    PERCENT_UNIT,
     ConsolidatedData,
     IndicatorColumn,
     Number,
@@ -20,7 +19,7 @@ from services.aggregator.documents.model import (
     UnitText,
     column_header,
 )
-from shared.formatting import vn_date, vn_number
+from shared.formatting import PERCENT_UNIT, vn_count, vn_date, vn_rate
 from shared.plan import nfc
 
 SECTION_TITLES = (
@@ -37,23 +36,12 @@ REPORT_RECIPIENTS = (
 )
 
 
-def vn_percent(value: float | None) -> str:
-    """95,5% (a whole number without decimals: 100%); blank for None."""
-    if value is None:
-        return ""
-    text = vn_number(value, 1)
-    return (text[:-2] if text.endswith(",0") else text) + "%"
-
-
 def vn_value(value: Number | None, unit: str = "") -> str:
-    """An indicator value for a table: 1.234, 12,5; percentages with one decimal; blank for None."""
+    """An indicator value for a table whose unit column names the unit: 1.234, 12,5, a rate's 95,5; blank for
+    None (a table leaves "not reported" blank: shared.formatting)."""
     if value is None:
         return ""
-    if unit == PERCENT_UNIT:
-        return vn_number(value, 1)
-    if isinstance(value, int) or float(value).is_integer():
-        return vn_number(value)
-    return vn_number(value, 1)
+    return vn_rate(value, sign=False) if unit == PERCENT_UNIT else vn_count(value)
 
 
 def _signed(value: Number | None, unit: str) -> str:
@@ -153,12 +141,12 @@ def _report_results(doc: DocxDocument, data: ConsolidatedData) -> None:
     doc.add_heading(nfc(SECTION_TITLES[0]), level=1)
     c = data.compliance
     as_of = f"Tính đến ngày {vn_date(data.as_of)}, " if data.as_of else ""
-    rate = f" (đạt {vn_percent(c.reporting_rate)})" if c.reporting_rate is not None else ""
-    on_time_rate = f" ({vn_percent(c.reporting_rate_on_time)})" if c.reporting_rate_on_time is not None else ""
+    rate = f" (đạt {vn_rate(c.reporting_rate)})" if c.reporting_rate is not None else ""
+    on_time_rate = f" ({vn_rate(c.reporting_rate_on_time)})" if c.reporting_rate_on_time is not None else ""
     text = (
-        f"{as_of}{data.issuer.name} nhận được {vn_number(c.actual)}/{vn_number(c.expected)} báo cáo của các cơ quan, "
-        f"đơn vị, địa phương{rate}, trong đó {vn_number(c.on_time)} báo cáo đúng hạn{on_time_rate}, "
-        f"{vn_number(c.late)} báo cáo trễ hạn; {vn_number(c.missing)} cơ quan, đơn vị, địa phương chưa gửi báo cáo "
+        f"{as_of}{data.issuer.name} nhận được {vn_count(c.actual)}/{vn_count(c.expected)} báo cáo của các cơ quan, "
+        f"đơn vị, địa phương{rate}, trong đó {vn_count(c.on_time)} báo cáo đúng hạn{on_time_rate}, "
+        f"{vn_count(c.late)} báo cáo trễ hạn; {vn_count(c.missing)} cơ quan, đơn vị, địa phương chưa gửi báo cáo "
         "(chi tiết tại Phụ lục II)."
     )
     deadline = f" Hạn gửi báo cáo: ngày {vn_date(data.deadline_day)}." if data.deadline_day else ""
@@ -286,7 +274,7 @@ def _annex_two(doc: DocxDocument, data: ConsolidatedData, reference: str) -> Non
     kit.paragraph(doc, "1. Cơ quan, đơn vị, địa phương gửi báo cáo trễ hạn", bold=True, indent=Cm(0), space_before=12)
     if data.late:
         rows = [
-            [str(i), u.name, vn_date(u.received_on), vn_number(u.days_late)] for i, u in enumerate(data.late, start=1)
+            [str(i), u.name, vn_date(u.received_on), vn_count(u.days_late)] for i, u in enumerate(data.late, start=1)
         ]
         kit.data_table(
             doc, ["STT", "Cơ quan, đơn vị, địa phương", "Ngày nhận báo cáo", "Số ngày trễ hạn"], rows, (13, 92, 30, 30)
@@ -295,7 +283,7 @@ def _annex_two(doc: DocxDocument, data: ConsolidatedData, reference: str) -> Non
         kit.paragraph(doc, "Không có.", italic=True)
     kit.paragraph(doc, "2. Cơ quan, đơn vị, địa phương chưa gửi báo cáo", bold=True, indent=Cm(0), space_before=12)
     if data.missing:
-        rows = [[str(i), u.name, vn_number(u.days_overdue)] for i, u in enumerate(data.missing, start=1)]
+        rows = [[str(i), u.name, vn_count(u.days_overdue)] for i, u in enumerate(data.missing, start=1)]
         kit.data_table(doc, ["STT", "Cơ quan, đơn vị, địa phương", "Số ngày quá hạn"], rows, (13, 122, 30))
     else:
         kit.paragraph(doc, "Không có.", italic=True)

@@ -9,7 +9,6 @@ from datetime import date
 from shared.plan import Indicator
 
 Number = int | float
-PERCENT_UNIT = "%"
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from services.aggregator.documents.model import PERCENT_UNIT, ConsolidatedData, Number, column_header
-from shared.formatting import vn_number
+from services.aggregator.documents.model import ConsolidatedData, Number, column_header
+from shared.formatting import PERCENT_UNIT, vn_number
 from shared.plan import nfc
 
 # XLSX number formats. Excel takes the grouping and decimal separators of '#,##0' and '0.0%' from the reader's

@@ -7,7 +7,8 @@ from typing import Any
 
 from services.aggregator.pages.charts import bar_width, largest_count
 from services.aggregator.totals.sums import TYPE_LABELS, PeriodTotals
-from shared.formatting import LEVEL_LABELS, STAFF_LABELS, vn_date, vn_datetime, vn_number
+from shared.formatting import STAFF_LABELS, vn_change, vn_count, vn_date, vn_datetime, vn_figure, vn_rate
+from shared.ladder import LEVEL_LABELS
 from shared.plan import Template
 from shared.timerules import deadline_day, parse_instant
 
@@ -40,11 +41,10 @@ def day(text: str | None) -> str:
 
 
 def number(value: Any, unit: str = "") -> str:
-    """A figure the Vietnamese way (1.234; 95,5%); "—" when not reported."""
-    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
-        return "—" if value is None else str(value)
-    decimals = 0 if isinstance(value, int) or float(value).is_integer() else 1
-    return vn_number(value, decimals) + ("%" if unit == "%" else "")
+    """A reported figure the Vietnamese way (1.234; 95,5%); "—" when not reported; anything else as typed."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+        return str(value)
+    return vn_figure(value, unit)
 
 
 def row(found: dict[str, Any]) -> dict[str, Any]:
@@ -74,7 +74,7 @@ def figures(view: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for key, label in FIGURES:
         value = view.get(key)
-        shown = (vn_number(value, 1) + "%" if value is not None else "—") if key in RATES else vn_number(value)
+        shown = vn_rate(value) if key in RATES else vn_count(value)
         out.append({"key": key, "label": label, "value": shown})
     return out
 
@@ -86,10 +86,6 @@ def totals_lines(totals: PeriodTotals) -> list[dict[str, Any]]:
         largest = largest_count([(line.total, line.unit) for line in area.indicators])
         lines = []
         for line in area.indicators:
-            change = ""
-            if line.change is not None:
-                sign = "+" if line.change > 0 else ""
-                change = f"{sign}{number(line.change)}" + (" điểm %" if line.unit == "%" else "")
             lines.append(
                 {
                     "key": line.key,
@@ -99,7 +95,7 @@ def totals_lines(totals: PeriodTotals) -> list[dict[str, Any]]:
                     "reported": line.reported,
                     "missing": line.missing,
                     "previous": number(line.previous, line.unit) if line.previous is not None else "",
-                    "change": change,
+                    "change": vn_change(line.change, line.unit) if line.change is not None else "",
                     "width": bar_width(line.total, line.unit, largest),
                     "derived": line.derived,
                 }
