@@ -329,6 +329,11 @@ def session_token() -> str:
     return request.cookies.get(SESSION_COOKIE, "")
 
 
+def page_csrf_token() -> str:
+    """The CSRF token a page puts in its forms: the one of the person's session ("" without one)."""
+    return csrf_token_for(session_token())
+
+
 def login_required(roles: Iterable[str] | None = None) -> Callable[[F], F]:
     """Pages: run the view for a logged-in person holding one of `roles` (any role when None), then in
     `principal()`; a posted form must carry the session's CSRF token.

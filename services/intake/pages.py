@@ -34,12 +34,11 @@ from shared.plan import Template
 from shared.timerules import deadline_day, local_date
 from shared.web import (
     CSRF_MESSAGE,
-    SESSION_COOKIE,
-    csrf_token_for,
     deps,
     is_day,
     login_required,
     nfc_deep,
+    page_csrf_token,
     principal,
     session_token,
 )
@@ -64,7 +63,7 @@ def _render(name: str, status: int = 200, **context: Any) -> Response:
     resp = make_response(
         render_template(
             name,
-            csrf_token=csrf_token_for(request.cookies.get(SESSION_COOKIE, "")),
+            csrf_token=page_csrf_token(),
             vn_date=vn_date,
             vn_datetime=vn_datetime,
             vn_rate=vn_rate,

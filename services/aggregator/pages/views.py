@@ -22,12 +22,11 @@ from shared.formatting import STATUS_LABELS, status_label, vn_date, vn_datetime
 from shared.plan import Period, Plan
 from shared.web import (
     CSRF_MESSAGE,
-    SESSION_COOKIE,
-    csrf_token_for,
     deps,
     is_day,
     login_required,
     nfc_deep,
+    page_csrf_token,
     principal,
     session_token,
     settings,
@@ -96,7 +95,7 @@ def _render(name: str, status: int = 200, *, who: Principal | None = None, **con
             role_label=ROLE_LABELS.get(who.role, who.role) if who else "",
             can_act=who is not None and who.role == ACTION_ROLE,
             can_download=who is not None and who.role in DOWNLOAD_ROLES,
-            csrf_token=csrf_token_for(request.cookies.get(SESSION_COOKIE, "")),
+            csrf_token=page_csrf_token(),
             intake_url=settings().public_intake_url,
             status_label=status_label,
             **context,
