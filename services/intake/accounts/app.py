@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from pathlib import Path
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, make_response, redirect, render_template, request
 from marshmallow import ValidationError, fields, validate
 
 from services.intake import handlers
-from services.intake.accounts_domain import (
+from services.intake.accounts.domain import (
     MAX_EMAIL,
     MAX_PASSWORD,
     AccountLocked,
@@ -50,7 +51,14 @@ ROLE_LABELS = {
 }
 
 # the pages' style sheet is a static file, since the CSP (shared.web.security_headers) allows no inline style
-bp = Blueprint("accounts", __name__, template_folder="templates", static_folder="static", static_url_path="/assets")
+bp = Blueprint(
+    "accounts",
+    __name__,
+    root_path=str(Path(__file__).resolve().parent.parent),
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/assets",
+)
 
 
 class LoginSchema(VietSchema):
