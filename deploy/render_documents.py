@@ -32,10 +32,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from services.aggregator import documents
 from services.aggregator.consolidation import consolidated_data
+from services.aggregator.documents.consolidated import consolidated_report_docx
+from services.aggregator.documents.model import UrgingLetterData
+from services.aggregator.documents.urging import urging_letter_docx
 from services.aggregator.domain import apply_obligation_event, compliance_view, new_board
-from services.aggregator.totals import period_totals, suggest_standouts
+from services.aggregator.totals.standouts import suggest_standouts
+from services.aggregator.totals.sums import period_totals
 from services.scheduler.domain import obligations_for_plan, version_at
 from services.scheduler.handlers import created_event
 from shared.plan import Plan, Template, load_plan
@@ -305,10 +308,10 @@ def build_documents(plan: Plan) -> dict[str, bytes]:
     data = consolidated_data(
         plan, PERIOD, board=view, reports=reports, totals=totals, suggestions=suggestions, chosen=chosen, now=NOW
     )
-    letter = documents.UrgingLetterData.from_consolidated(data)
+    letter = UrgingLetterData.from_consolidated(data)
     return {
-        "report": documents.consolidated_report_docx(data),
-        "urging_letter": documents.urging_letter_docx(letter),
+        "report": consolidated_report_docx(data),
+        "urging_letter": urging_letter_docx(letter),
     }
 
 

@@ -10,9 +10,10 @@ from typing import Any, ClassVar, Self
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from shared.events import EVENT_TYPES, Event
+from shared.ladder import LADDER_LEVELS
 
 STATUSES = ("pending", "submitted_on_time", "submitted_late", "overdue", "waived", "closed_by_reorganisation")
-LEVELS = ("reminder_7", "reminder_1", "overdue", "escalation_1", "escalation_2")
+LEVELS = LADDER_LEVELS
 
 
 class MalformedEvent(ValueError):

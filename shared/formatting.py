@@ -1,4 +1,14 @@
-"""Vietnamese presentation, in one place: dates dd/mm/yyyy, numbers 1.234,5, statuses and levels in words."""
+"""Vietnamese presentation, in one place, for pages, mails and documents alike: numbers, rates, dates, words.
+
+The convention, everywhere a person reads a figure:
+- '.' groups thousands and ',' marks decimals: 1.234 and 12,5.
+- A count is whole: 1.234 (a value that is not whole keeps one decimal: 12,5).
+- A rate (0-100 scale) always has one decimal and its sign: 95,5%, 100,0%, 0,0%; in a table whose unit column
+  already says "%", the same digits without the sign (95,5). A change of a rate is in points: +2,5 điểm %.
+- "—" means "no data" (not reported, nothing expected) and nothing else; never 0. Tables of the documents
+  (DOCX, XLSX, CSV) leave such a cell blank instead, as official tables and spreadsheets do.
+- Days are dd/mm/yyyy, instants HH:MM dd/mm/yyyy in Trà Vinh time.
+"""
 
 from __future__ import annotations
 
@@ -17,13 +27,17 @@ STATUS_LABELS = {
     "waived": "Được miễn",
     "closed_by_reorganisation": "Đóng do sắp xếp tổ chức",
 }
-LEVEL_LABELS = {
-    "reminder_7": "Nhắc hạn (trước 7 ngày)",
-    "reminder_1": "Nhắc hạn (trước 1 ngày)",
-    "overdue": "Quá hạn",
-    "escalation_1": "Đôn đốc lần 1 (Giám đốc Sở Nội vụ)",
-    "escalation_2": "Đôn đốc lần 2 (Phó Chủ tịch UBND tỉnh)",
+STAFF_LABELS = {  # the columns of the staff list (danh sách cán bộ), in the form and on the board
+    "ho_ten": "Họ và tên",
+    "chuc_vu": "Chức vụ",
+    "don_vi": "Đơn vị",
+    "dien_thoai": "Điện thoại",
+    "email": "Thư điện tử",
+    "nhiem_vu": "Nhiệm vụ được phân công",
+    "alert_role": "Vai trò nhận cảnh báo",
 }
+PERCENT_UNIT = "%"  # the catalogue's unit of a rate (0-100 scale)
+NO_DATA = "—"
 
 
 def vn_date(value: date | datetime | None) -> str:
@@ -48,6 +62,34 @@ def vn_number(value: float | int | None, decimals: int = 0) -> str:
         return ""
     text = f"{value:,.{decimals}f}"
     return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+
+def vn_count(value: float | int | None) -> str:
+    """A count: 1.234 (one decimal if not whole: 12,5); "—" for no data."""
+    if value is None:
+        return NO_DATA
+    return vn_number(value, 0 if float(value).is_integer() else 1)
+
+
+def vn_rate(value: float | int | None, *, sign: bool = True) -> str:
+    """A rate on the 0-100 scale with one decimal: 95,5% (95,5 without its sign); "—" for no data."""
+    if value is None:
+        return NO_DATA
+    return vn_number(value, 1) + ("%" if sign else "")
+
+
+def vn_figure(value: float | int | None, unit: str = "") -> str:
+    """An indicator's figure: a rate when its unit is "%", else a count; "—" for no data."""
+    return vn_rate(value) if unit == PERCENT_UNIT else vn_count(value)
+
+
+def vn_change(change: float | int | None, unit: str = "") -> str:
+    """A difference with its sign: +12, -1.234, 0; a rate's in points: -3,5 điểm %; "—" for no data."""
+    if change is None:
+        return NO_DATA
+    sign = "+" if change > 0 else "-" if change < 0 else ""
+    text = f"{vn_rate(abs(change), sign=False)} điểm %" if unit == PERCENT_UNIT else vn_count(abs(change))
+    return f"{sign}{text}"
 
 
 def status_label(status: str) -> str:

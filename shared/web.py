@@ -11,10 +11,12 @@ import ipaddress
 import json
 import logging
 import os
+import re
 import time
 import unicodedata
 import uuid
 from collections.abc import Callable, Iterable
+from datetime import date
 from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -297,6 +299,77 @@ def requires(*roles: str) -> Callable[[F], F]:
 def principal() -> Principal:
     """The authenticated caller of the current request."""
     return g.principal
+
+
+# --- pages ----------------------------------------------------------------------------------------------
+# A page answers a person in a browser, so a refusal is a page (a redirect to the login page, a "no right" page),
+# never the JSON error: each service says how through `app.extensions["dvcq.page_refusal"]`.
+
+PageRefusal = Callable[[str, Principal | None], Response]
+DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def cookie_principal() -> Principal | None:
+    """The person of a valid session cookie, or None."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        return verify_token(settings().secret, token)
+    except InvalidToken:
+        return None
+
+
+def session_token() -> str:
+    """The session cookie's token ("" without one), which pages pass on when they call another service."""
+    return request.cookies.get(SESSION_COOKIE, "")
+
+
+def page_csrf_token() -> str:
+    """The CSRF token a page puts in its forms: the one of the person's session ("" without one)."""
+    return csrf_token_for(session_token())
+
+
+def login_required(roles: Iterable[str] | None = None) -> Callable[[F], F]:
+    """Pages: run the view for a logged-in person holding one of `roles` (any role when None), then in
+    `principal()`; a posted form must carry the session's CSRF token.
+
+    Otherwise the service's refusal page answers: `app.extensions["dvcq.page_refusal"](reason, who)` with reason
+    "login" (no valid session), "role" or "csrf".
+    """
+    allowed = None if roles is None else frozenset(roles)
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            refuse: PageRefusal = current_app.extensions["dvcq.page_refusal"]
+            who = cookie_principal()
+            if who is None:
+                return refuse("login", None)
+            if allowed is not None and who.role not in allowed:
+                return refuse("role", who)
+            if request.method in UNSAFE_METHODS:
+                try:
+                    check_csrf(who)
+                except ApiError:
+                    return refuse("csrf", who)
+            g.principal = who
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def is_day(text: str) -> bool:
+    """True for a calendar day written YYYY-MM-DD (what an `input type=date` sends)."""
+    if not DAY.fullmatch(text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def document(

@@ -8,9 +8,10 @@ from typing import Any
 from flask import Blueprint, Flask, Response, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from services.aggregator import documents, handlers
+from services.aggregator import handlers
 from services.aggregator.bootstrap import Dependencies, build_dependencies
 from services.aggregator.consolidation import snapshot
+from services.aggregator.documents.model import Signer
 from services.aggregator.handlers import (
     AggregatorError,
     DocumentNotFound,
@@ -18,8 +19,9 @@ from services.aggregator.handlers import (
     PeriodAlreadyClosed,
     PeriodUnknown,
 )
-from services.aggregator.pages import register_pages
-from services.aggregator.totals import PeriodNotSummarisable, suggest_standouts
+from services.aggregator.pages.views import register_pages
+from services.aggregator.totals.standouts import suggest_standouts
+from services.aggregator.totals.sums import PeriodNotSummarisable
 from shared.formatting import content_disposition
 from shared.logs import configure
 from shared.messaging import BROKER_ERRORS
@@ -181,7 +183,7 @@ def _export_args() -> dict[str, Any]:
         raise ApiError(422, "Yêu cầu phát hành văn bản không hợp lệ.", fields=found) from None
     text = {k: " ".join(data[k].split()) or None if data[k] else None for k in ("number", "signer", "signer_title")}
     name, title = text["signer"], text["signer_title"]
-    signer = documents.Signer(name=name or "", **({"title": title} if title else {})) if name or title else None
+    signer = Signer(name=name or "", **({"title": title} if title else {})) if name or title else None
     given = data["standouts"]
     if given is None:
         codes: list[Any] = []

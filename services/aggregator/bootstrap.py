@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.aggregator.adapters import IntakeClient
 from services.aggregator.store import MongoArchive, MongoBoardStore, MongoClosingStore, MongoReportsStore
+from shared.clients import SchedulerClient
 from shared.runtime import Runtime
 from shared.settings import Settings
 
@@ -18,6 +20,8 @@ class Dependencies:
     reports: MongoReportsStore
     closings: MongoClosingStore
     archive: MongoArchive
+    scheduler: SchedulerClient
+    intake: IntakeClient
 
     def ensure_indexes(self) -> None:
         """The aggregator's indexes (idempotent)."""
@@ -25,7 +29,8 @@ class Dependencies:
 
 
 def build_dependencies(settings: Settings) -> Dependencies:
-    """Create the store client, read model stores, plan and clock (inside the process that uses them)."""
+    """Create the store client, read model stores, plan, clock and the other services' clients (inside the process
+    that uses them)."""
     rt = Runtime.build(settings, "aggregator")
     return Dependencies(
         rt=rt,
@@ -33,4 +38,6 @@ def build_dependencies(settings: Settings) -> Dependencies:
         reports=MongoReportsStore(rt.db),
         closings=MongoClosingStore(rt.db),
         archive=MongoArchive(rt.db),
+        scheduler=SchedulerClient(settings.service_urls["scheduler"]),
+        intake=IntakeClient(settings.service_urls["intake"]),
     )

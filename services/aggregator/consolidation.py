@@ -11,8 +11,10 @@ from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 from typing import Any
 
-from services.aggregator import documents as doc
-from services.aggregator.totals import PeriodTotals, StandoutRatio, indicator_values, vn_figure
+from services.aggregator.documents import model as doc
+from services.aggregator.totals.standouts import StandoutRatio
+from services.aggregator.totals.sums import PeriodTotals, indicator_values
+from shared.formatting import vn_figure
 from shared.plan import Plan
 from shared.timerules import local_date, parse_instant
 

@@ -8,8 +8,12 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any, Protocol
 
-from services.aggregator import documents
 from services.aggregator.consolidation import consolidated_data, snapshot
+from services.aggregator.documents.consolidated import consolidated_report_docx
+from services.aggregator.documents.model import Signer, UrgingLetterData
+from services.aggregator.documents.naming import MEDIA_TYPES, download_filename
+from services.aggregator.documents.tables import tables_csv, tables_xlsx
+from services.aggregator.documents.urging import urging_letter_docx
 from services.aggregator.domain import (
     apply_obligation_event,
     apply_report_event,
@@ -17,12 +21,8 @@ from services.aggregator.domain import (
     new_board,
     new_reports,
 )
-from services.aggregator.totals import (
-    PeriodTotals,
-    period_totals,
-    same_period_last_year,
-    suggest_standouts,
-)
+from services.aggregator.totals.standouts import suggest_standouts
+from services.aggregator.totals.sums import PeriodTotals, period_totals, same_period_last_year
 from shared.events import Event
 from shared.plan import Plan
 from shared.timerules import Clock, local_iso, parse_instant
@@ -214,7 +214,7 @@ def export(
     clock: Clock,
     number: str | None = None,
     issued_on: date | None = None,
-    signer: documents.Signer | None = None,
+    signer: Signer | None = None,
     chosen: Sequence[tuple[str, str | None]] = (),
 ) -> dict[str, Any]:
     """Make one document of a period (the consolidated report, the urging letter, the XLSX or CSV tables) from
@@ -239,23 +239,23 @@ def export(
         now=now,
     )
     if kind == "report":
-        content = documents.consolidated_report_docx(data, number=number, issued_on=issued_on, signer=signer)
+        content = consolidated_report_docx(data, number=number, issued_on=issued_on, signer=signer)
     elif kind == "urging_letter":
         if not data.missing:
             raise NothingToUrge("Không có đơn vị nào quá hạn để gửi công văn đôn đốc.", field="period")
-        letter = documents.UrgingLetterData.from_consolidated(data)
-        content = documents.urging_letter_docx(letter, number=number, issued_on=issued_on, signer=signer)
+        letter = UrgingLetterData.from_consolidated(data)
+        content = urging_letter_docx(letter, number=number, issued_on=issued_on, signer=signer)
     elif kind == "xlsx":
-        content = documents.tables_xlsx(data)
+        content = tables_xlsx(data)
     else:
-        content = documents.tables_csv(data)
+        content = tables_csv(data)
     record = {
         "_id": uuid.uuid4().hex,
         "kind": kind,
         "plan": plan.id,
         "period": period,
-        "filename": documents.download_filename(kind, period),
-        "media_type": documents.MEDIA_TYPES["csv" if kind == "csv" else "xlsx" if kind == "xlsx" else "docx"],
+        "filename": download_filename(kind, period),
+        "media_type": MEDIA_TYPES["csv" if kind == "csv" else "xlsx" if kind == "xlsx" else "docx"],
         "issued_at": now,
         "issued_by": by,
         "closed": view["closed"],

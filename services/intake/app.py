@@ -10,7 +10,7 @@ from flask import Blueprint, Flask, Response, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from services.intake import handlers
-from services.intake.accounts_app import register_accounts
+from services.intake.accounts.app import register_accounts
 from services.intake.bootstrap import Dependencies, build_dependencies
 from services.intake.domain import (
     AgencyMismatch,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.intake.store import MongoDraftStore, MongoExtensionStore, MongoReportStore, MongoUserStore
+from shared.clients import SchedulerClient
 from shared.runtime import Runtime
 from shared.settings import Settings
 
@@ -18,10 +19,11 @@ class Dependencies:
     drafts: MongoDraftStore
     users: MongoUserStore
     extensions: MongoExtensionStore
+    scheduler: SchedulerClient
 
 
 def build_dependencies(settings: Settings) -> Dependencies:
-    """Create the store client, stores, plan and clock (call inside the worker process)."""
+    """Create the store client, stores, plan, clock and the scheduler's client (call inside the worker process)."""
     rt = Runtime.build(settings, "intake")
     return Dependencies(
         rt=rt,
@@ -29,4 +31,5 @@ def build_dependencies(settings: Settings) -> Dependencies:
         drafts=MongoDraftStore(rt.db),
         users=MongoUserStore(rt.db),
         extensions=MongoExtensionStore(rt.db),
+        scheduler=SchedulerClient(settings.service_urls["scheduler"]),
     )

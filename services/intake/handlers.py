@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from services.intake.accounts_domain import (
+from services.intake.accounts.domain import (
     HISTORY_SECONDS,
     MAX_EMAIL,
     MAX_NAME,

@@ -1,25 +1,21 @@
 """The unit's web pages (Vietnamese, server-rendered): obligations, the report form, receipts, revisions, extensions.
 
 They call the same handlers as the JSON API, validate with the same template schema, and read the unit's
-obligations (and ask the scheduler for extensions) through the scheduler's API server-side with the person's own
-token.
+obligations (and ask the scheduler for extensions) through the scheduler's client (`bootstrap`), server-side with
+the person's own token.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import urllib.parse
 import uuid
-from datetime import date
 from typing import Any
 
-import requests
 from flask import Blueprint, Response, make_response, redirect, render_template, request
 from marshmallow import ValidationError
 
 from services.intake import handlers
-from services.intake.accounts_app import cookie_principal
 from services.intake.bootstrap import Dependencies
 from services.intake.domain import (
     IntakeError,
@@ -29,13 +25,23 @@ from services.intake.domain import (
     RevisionConflict,
     diff_content,
 )
-from services.intake.schemas import INDICATOR_HELP, STAFF_LABELS, load_report, report_schema
+from services.intake.schemas import INDICATOR_HELP, load_report, report_schema
 from shared.auth import Principal
-from shared.formatting import status_label, vn_date, vn_datetime, vn_number
+from shared.clients import ExtensionRequest, ServiceError
+from shared.formatting import STAFF_LABELS, status_label, vn_date, vn_datetime, vn_rate
 from shared.logs import current_correlation
 from shared.plan import Template
-from shared.timerules import deadline_day, local_date, parse_instant
-from shared.web import SESSION_COOKIE, ApiError, check_csrf, csrf_token_for, deps, nfc_deep, settings
+from shared.timerules import deadline_day, local_date
+from shared.web import (
+    CSRF_MESSAGE,
+    deps,
+    is_day,
+    login_required,
+    nfc_deep,
+    page_csrf_token,
+    principal,
+    session_token,
+)
 
 log = logging.getLogger(__name__)
 bp = Blueprint("pages", __name__, template_folder="templates")
@@ -46,34 +52,21 @@ def _deps() -> Dependencies:
     return deps()
 
 
-def _officer() -> Principal | Response:
-    """The logged-in unit officer, or a redirect to the login page."""
-    who = cookie_principal()
-    if who is None or not who.is_agency():
-        return redirect("/login", 303)
-    return who
-
-
-def _posting_officer() -> Principal | Response:
-    """The officer posting a form, after the CSRF check; otherwise the page to answer with."""
-    who = _officer()
-    if isinstance(who, Response):
-        return who
-    try:
-        check_csrf(who)
-    except ApiError as err:
-        return _render("message.html", status=403, title="Phiên làm việc đã hết hạn", message=err.message)
-    return who
+def _refusal_page(reason: str, who: Principal | None) -> Response:
+    """The page for someone `login_required` turned away: the login page, or the expired-session page."""
+    if reason == "csrf":
+        return _render("message.html", status=403, title="Phiên làm việc đã hết hạn", message=CSRF_MESSAGE)
+    return redirect("/login", 303)
 
 
 def _render(name: str, status: int = 200, **context: Any) -> Response:
     resp = make_response(
         render_template(
             name,
-            csrf_token=csrf_token_for(request.cookies.get(SESSION_COOKIE, "")),
+            csrf_token=page_csrf_token(),
             vn_date=vn_date,
             vn_datetime=vn_datetime,
-            vn_number=vn_number,
+            vn_rate=vn_rate,
             status_label=status_label,
             **context,
         ),
@@ -83,40 +76,26 @@ def _render(name: str, status: int = 200, **context: Any) -> Response:
     return resp
 
 
-def _scheduler(method: str, path: str, **kwargs: Any) -> requests.Response:
-    """Call the scheduler's API server-side with the person's own token (the session cookie)."""
-    token = request.cookies.get(SESSION_COOKIE, "")
-    return requests.request(
-        method,
-        f"{settings().service_urls['scheduler']}{path}",
-        headers={"Authorization": f"Bearer {token}", "X-Request-ID": current_correlation() or ""},
-        timeout=5,
-        **kwargs,
-    )
-
-
 def obligations_of(who: Principal) -> tuple[list[dict[str, Any]], str | None]:
     """The unit's obligations from the scheduler (server-side, with the person's token), or an error text."""
     try:
-        resp = _scheduler("GET", "/api/v1/obligations")
-        resp.raise_for_status()
-    except requests.RequestException as exc:
-        log.warning("scheduler unavailable for the obligations page", extra={"error": repr(exc)})
+        found = _deps().scheduler.obligations(session_token())
+    except ServiceError:
         return [], "Tạm thời chưa lấy được danh sách nghĩa vụ báo cáo; vui lòng tải lại trang sau ít phút."
     today = local_date(_deps().rt.clock.now())
     plan = _deps().rt.plan
     rows = []
-    for ob in resp.json()["items"]:
-        period = plan.period(ob["period"])
-        day = deadline_day(parse_instant(ob["due_before"]))
+    for ob in found:
+        period = plan.period(ob.period)
+        day = deadline_day(ob.due_before)
         rows.append(
             {
-                "period": ob["period"],
-                "name": period.name if period else ob["period"],
+                "period": ob.period,
+                "name": period.name if period else ob.period,
                 "deadline": vn_date(day),
-                "status": ob["status"],
+                "status": ob.status,
                 "days_left": (day - today).days,
-                "received_at": vn_datetime(parse_instant(ob["received_at"])) if ob.get("received_at") else "",
+                "received_at": vn_datetime(ob.received_at) if ob.received_at else "",
             }
         )
     return rows, None
@@ -134,7 +113,6 @@ FORM_CONTROLS = ("csrf_token", "action", "submission_key")
 SECTIONS = ("indicators", "narratives", "assessment")
 INTEGER = re.compile(r"-?[0-9]{1,18}")
 STAFF_KEY = re.compile(r"staff-([0-9]{1,3})-([a-z_]{1,40})")
-DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _to_nested(form: Any, template: Template) -> dict[str, Any]:
@@ -208,11 +186,10 @@ def _form_page(
 
 
 @bp.get("/reports/<period>")
+@login_required(roles=("agency",))
 def report_form(period: str) -> Response:
     """The report form of one period, grouped by the five content areas, with the draft or latest revision."""
-    who = _officer()
-    if isinstance(who, Response):
-        return who
+    who = principal()
     d = _deps()
     try:
         template = handlers.check_period_open(d.rt.plan, who.agency or "", period)
@@ -230,11 +207,10 @@ def report_form(period: str) -> Response:
 
 
 @bp.post("/reports/<period>")
+@login_required(roles=("agency",))
 def report_form_post(period: str) -> Response:
     """Save the draft or submit the report from the form; server errors are shown beside their fields."""
-    who = _posting_officer()
-    if isinstance(who, Response):
-        return who
+    who = principal()
     d = _deps()
     agency = who.agency or ""
     try:
@@ -278,11 +254,10 @@ def report_form_post(period: str) -> Response:
 
 
 @bp.get("/reports/<period>/receipt")
+@login_required(roles=("agency",))
 def receipt(period: str) -> Response:
     """The receipt of a submitted report (or of one of its revisions)."""
-    who = _officer()
-    if isinstance(who, Response):
-        return who
+    who = principal()
     d = _deps()
     raw = request.args.get("revision", "")
     revision = int(raw) if raw.isascii() and raw.isdigit() else None
@@ -303,51 +278,37 @@ SCHEDULER_DOWN = (
 RETRY_AFTER_SECONDS = "30"
 
 
-def extension_outcome(item: dict[str, Any]) -> str:
+def extension_outcome(item: ExtensionRequest) -> str:
     """An extension request's state in Vietnamese words: waiting, granted to a day, or refused with the reason."""
-    if item.get("status") == "granted" and item.get("granted_date"):
-        return f"Đã gia hạn đến {vn_date(date.fromisoformat(item['granted_date']))}"
-    if item.get("status") == "refused":
-        reason = item.get("decided_reason")
-        return f"Không chấp nhận: {reason}" if reason else "Không chấp nhận"
+    if item.status == "granted" and item.granted_date:
+        return f"Đã gia hạn đến {vn_date(item.granted_date)}"
+    if item.status == "refused":
+        return f"Không chấp nhận: {item.decided_reason}" if item.decided_reason else "Không chấp nhận"
     return "Chờ xử lý"
-
-
-def _is_day(text: str) -> bool:
-    """True for a calendar day written YYYY-MM-DD (what an `input type=date` sends)."""
-    if not DAY.fullmatch(text):
-        return False
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _extension_view(who: Principal, period: str) -> dict[str, Any] | None:
     """The obligation of `period` and the unit's extension requests for it, from the scheduler; None if no such
-    obligation. Raises `requests.RequestException` (or a decoding error) when the scheduler cannot answer."""
-    found = _scheduler("GET", "/api/v1/obligations", params={"period": period})
-    found.raise_for_status()
-    ob = next((o for o in found.json()["items"] if o["agency"] == who.agency and o["period"] == period), None)
+    obligation. Raises `ServiceError` when the scheduler cannot answer."""
+    scheduler, token = _deps().scheduler, session_token()
+    found = scheduler.obligations(token, period=period)
+    ob = next((o for o in found if o.agency == who.agency and o.period == period), None)
     if ob is None:
         return None
-    listed = _scheduler("GET", "/api/v1/extension-requests")
-    listed.raise_for_status()
     asked = [
         {
-            "id": r["id"],
-            "status": r["status"],
-            "reason": r["reason"],
-            "proposed": vn_date(date.fromisoformat(r["proposed_date"])),
-            "requested_at": vn_datetime(parse_instant(r["requested_at"])),
+            "id": r.id,
+            "status": r.status,
+            "reason": r.reason,
+            "proposed": vn_date(r.proposed_date),
+            "requested_at": vn_datetime(r.requested_at),
             "outcome": extension_outcome(r),
         }
-        for r in listed.json()["items"]
-        if r["agency"] == who.agency and r["period"] == period
+        for r in scheduler.extension_requests(token)
+        if r.agency == who.agency and r.period == period
     ]
-    deadline = vn_date(deadline_day(parse_instant(ob["due_before"])))
-    return {"deadline": deadline, "status": ob["status"], "open": ob["status"] in OPEN_STATUSES, "asked": asked}
+    deadline = vn_date(deadline_day(ob.due_before))
+    return {"deadline": deadline, "status": ob.status, "open": ob.status in OPEN_STATUSES, "asked": asked}
 
 
 def _extension_page(
@@ -364,8 +325,7 @@ def _extension_page(
     plan = _deps().rt.plan
     try:
         view = _extension_view(who, period)
-    except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
-        log.warning("scheduler unavailable for the extension page", extra={"error": repr(exc)})
+    except ServiceError:
         view, problem = None, problem or SCHEDULER_DOWN
         status = status if status != 200 else 503
     else:
@@ -397,11 +357,10 @@ def _no_such_period(period: str) -> Response:
 
 
 @bp.get("/reports/<period>/extension")
+@login_required(roles=("agency",))
 def extension_form(period: str) -> Response:
     """The unit's extension requests for one period and the form to ask for a later deadline (F8)."""
-    who = _officer()
-    if isinstance(who, Response):
-        return who
+    who = principal()
     if _deps().rt.plan.period(period) is None:
         return _no_such_period(period)
     sent = request.args.get("sent", "")
@@ -412,11 +371,10 @@ def extension_form(period: str) -> Response:
 
 
 @bp.post("/reports/<period>/extension")
+@login_required(roles=("agency",))
 def extension_form_post(period: str) -> Response:
     """Ask the scheduler for an extension with the person's token; its messages are shown beside the fields."""
-    who = _posting_officer()
-    if isinstance(who, Response):
-        return who
+    who = principal()
     if _deps().rt.plan.period(period) is None:
         return _no_such_period(period)
     posted = nfc_deep(dict(request.form.items()))
@@ -426,28 +384,20 @@ def extension_form_post(period: str) -> Response:
         errors["reason"] = "Lý do: bắt buộc."
     if not form["proposed_date"]:
         errors["proposed_date"] = "Ngày hạn đề nghị: bắt buộc."
-    elif not _is_day(form["proposed_date"]):
+    elif not is_day(form["proposed_date"]):
         errors["proposed_date"] = "Ngày hạn đề nghị: không phải ngày hợp lệ (ngày/tháng/năm)."
     if errors:
         return _extension_page(who, period, form=form, errors=errors, status=422)
-    agency = urllib.parse.quote(who.agency or "", safe="")
     try:
-        resp = _scheduler("POST", f"/api/v1/obligations/{agency}/{period}/extension-requests", json=form)
-    except requests.RequestException as exc:
-        log.warning("scheduler unavailable for an extension request", extra={"error": repr(exc)})
-        return _extension_page(who, period, form=form, problem=SCHEDULER_DOWN, status=503)
-    if resp.status_code == 201:
-        return redirect(f"/reports/{period}/extension?sent=1", 303)
-    if not 400 <= resp.status_code < 500:
-        log.warning("scheduler failed an extension request", extra={"status": resp.status_code})
-        return _extension_page(who, period, form=form, problem=SCHEDULER_DOWN, status=503)
-    try:
-        error = resp.json().get("error") or {}
-    except ValueError:
-        error = {}
-    fields = {str(k): str(v) for k, v in (error.get("fields") or {}).items()}
-    problem = str(error.get("message") or "Chưa gửi được đề nghị gia hạn.")
-    return _extension_page(who, period, form=form, errors=fields, problem=problem, status=resp.status_code)
+        _deps().scheduler.request_extension(
+            session_token(), who.agency or "", period, reason=form["reason"], proposed_date=form["proposed_date"]
+        )
+    except ServiceError as err:
+        if err.unavailable:
+            return _extension_page(who, period, form=form, problem=SCHEDULER_DOWN, status=503)
+        problem = err.message or "Chưa gửi được đề nghị gia hạn."
+        return _extension_page(who, period, form=form, errors=err.fields, problem=problem, status=err.status)
+    return redirect(f"/reports/{period}/extension?sent=1", 303)
 
 
 def _labels(report: Report) -> dict[str, str]:
@@ -462,11 +412,10 @@ def _labels(report: Report) -> dict[str, str]:
 
 
 @bp.get("/reports")
+@login_required(roles=("agency",))
 def my_reports() -> Response:
     """The unit's reports, each with its revisions and what changed between them."""
-    who = _officer()
-    if isinstance(who, Response):
-        return who
+    who = principal()
     d = _deps()
     items, _ = d.reports.list(period=None, agency=who.agency, skip=0, limit=1000)
     history = []
@@ -486,4 +435,5 @@ def my_reports() -> Response:
 def register_pages(app: Any) -> None:
     """Add the unit's pages; the home page lists the unit's obligations."""
     app.register_blueprint(bp)
+    app.extensions["dvcq.page_refusal"] = _refusal_page
     app.extensions["dvcq.home_context"] = home_context

@@ -8,6 +8,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from shared.addresses import InvalidAddress, normalise_email, normalise_mobile
+from shared.formatting import STAFF_LABELS
 from shared.plan import Plan, Template
 
 MAX_TEXT = 20_000
@@ -15,15 +16,6 @@ MAX_TEXT = 20_000
 INDICATOR_HELP = {
     "flow": "Số lũy kế trong kỳ; để trống nếu không có số liệu (không ghi 0).",
     "stock": "Số tại thời điểm cuối kỳ; để trống nếu không có số liệu (không ghi 0).",
-}
-STAFF_LABELS = {
-    "ho_ten": "Họ và tên",
-    "chuc_vu": "Chức vụ",
-    "don_vi": "Đơn vị",
-    "dien_thoai": "Điện thoại",
-    "email": "Thư điện tử",
-    "nhiem_vu": "Nhiệm vụ được phân công",
-    "alert_role": "Vai trò nhận cảnh báo",
 }
 
 

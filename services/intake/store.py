@@ -7,7 +7,7 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 
-from services.intake.accounts_domain import HISTORY_SECONDS, AccountExists, LoginAttempt, User
+from services.intake.accounts.domain import HISTORY_SECONDS, AccountExists, LoginAttempt, User
 from services.intake.domain import (
     Draft,
     Extension,

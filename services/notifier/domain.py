@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from shared.ladder import LADDER_LEVELS
 from shared.plan import ALERT_ROLES, Contact, Plan
 from shared.timerules import at_local, deadline_day, is_working_day, ladder, local_date, parse_instant
 
@@ -28,8 +29,7 @@ RECEIPT_EVENTS = tuple(RECEIPT_KINDS)
 RECEIPT_LEVEL = "receipt"
 DIGEST_LEVEL = "digest"
 OPERATIONAL_LEVELS = ("ladder_held", "ladder_resumed")  # F17, services.notifier.operations
-LEVELS = ("reminder_7", "reminder_1", "overdue", "escalation_1", "escalation_2", RECEIPT_LEVEL, DIGEST_LEVEL,
-          *OPERATIONAL_LEVELS)  # fmt: skip
+LEVELS = (*LADDER_LEVELS, RECEIPT_LEVEL, DIGEST_LEVEL, *OPERATIONAL_LEVELS)
 EMAIL, WEBHOOK, INBOX = "email", "webhook", "inbox"
 CHANNELS = (EMAIL, WEBHOOK, INBOX)
 # The obligation events whose facts the digest folds (created, a new deadline, an end).
@@ -328,6 +328,25 @@ def digest_instant(plan: Plan, now: datetime) -> datetime | None:
     hh, mm = (int(x) for x in plan.digest_local_time.split(":"))
     at = at_local(day, hh, mm)
     return at if now >= at else None
+
+
+def expected_at(facts: Iterable[Fact], at: datetime) -> dict[str, int]:
+    """Per period, the obligations expected at `at`: created open (pending or overdue), not waived or closed by
+    then. The digest shows its late units as a share of them."""
+    created: dict[tuple[str, str], bool] = {}
+    for fact in facts:
+        if fact.at > at:
+            continue
+        key = (fact.agency, fact.period)
+        if fact.type == "obligation.created" and fact.status in (None, "pending", "overdue"):
+            created.setdefault(key, True)
+        elif fact.type in ("obligation.waived", "obligation.closed"):
+            created[key] = False
+    out: dict[str, int] = {}
+    for (_, period), expected in created.items():
+        if expected:
+            out[period] = out.get(period, 0) + 1
+    return out
 
 
 def overdue_at(plan: Plan, facts: Iterable[Fact], at: datetime) -> list[DigestEntry]:

@@ -41,6 +41,7 @@ from services.notifier.domain import (
     digest_for,
     digest_instant,
     escalated_to_name,
+    expected_at,
     fact_of,
     leadership,
     message_id_for,
@@ -388,7 +389,9 @@ def compose_digest(
     if at is None:
         return None
     day = local_date(at)
-    entries = overdue_at(plan, facts.all(), at)
+    known = facts.all()
+    entries = overdue_at(plan, known, at)
+    expected = {_period_name(plan, period): count for period, count in expected_at(known, at).items()}
     event_id = digest_event_id(plan, day)
     due_at = wall.now()
     for person in plan.recipients:
@@ -400,6 +403,7 @@ def compose_digest(
         message = digest_message(
             recipient_name=name,
             day=day,
+            expected=expected,
             rows=[
                 DigestRow(
                     unit_name=e.unit_name,

@@ -3,32 +3,21 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from email.utils import formataddr
 from html import escape
 from typing import Any
 
-from shared.formatting import status_label, vn_date, vn_datetime
+from shared.formatting import status_label, vn_count, vn_date, vn_datetime, vn_rate
+from shared.ladder import DIGEST_LEVEL_LABELS, ESCALATED_TO_NAMES, LADDER_LEVELS
 from shared.timerules import parse_instant
 
 SIGNATURE = "Sở Nội vụ tỉnh Trà Vinh – Hệ thống theo dõi báo cáo dân vận chính quyền"
 AUTOMATIC_NOTE = "Đây là thư gửi tự động từ hệ thống, vui lòng không trả lời thư này."
 
-ALERT_LEVELS = ("reminder_7", "reminder_1", "overdue", "escalation_1", "escalation_2")
 RECEIPT_KINDS = ("submitted", "extended", "refused", "waived")
-# Who an escalation is reported to, when the caller passes nothing or the plan's role code instead of a name.
-ESCALATED_TO_NAMES = {
-    "escalation_1": "Giám đốc Sở Nội vụ",
-    "escalation_2": "Phó Chủ tịch UBND tỉnh phụ trách",
-    "snv_director": "Giám đốc Sở Nội vụ",
-    "ubnd_vice_chairman": "Phó Chủ tịch UBND tỉnh phụ trách",
-}
-DIGEST_LEVEL_LABELS = {
-    "overdue": "Quá hạn",
-    "escalation_1": "Đã báo cáo Giám đốc Sở Nội vụ",
-    "escalation_2": "Đã báo cáo lãnh đạo UBND tỉnh",
-}
 
 
 @dataclass(frozen=True)
@@ -84,7 +73,7 @@ def alert_message(
     escalated_to: str | None = None,
 ) -> Message:
     """The alert of one ladder level (F7) for one unit's report, to one recipient."""
-    if level not in ALERT_LEVELS:
+    if level not in LADDER_LEVELS:
         raise ValueError(f"unknown alert level: {level!r}")
     unit, period, due = _line(unit_name), _line(period_name), vn_date(deadline)
     what = f"{period} - {unit}"
@@ -207,8 +196,11 @@ def receipt_message(
     return _render(subject, blocks)
 
 
-def digest_message(*, recipient_name: str, day: date, rows: list[DigestRow]) -> Message:
-    """The daily digest of late units (F7) for leadership or Sở Nội vụ, rows kept in the order given."""
+def digest_message(
+    *, recipient_name: str, day: date, rows: list[DigestRow], expected: Mapping[str, int] | None = None
+) -> Message:
+    """The daily digest of late units (F7) for leadership or Sở Nội vụ, rows kept in the order given; with
+    `expected` (reports due per period name), each period's late units as a share of them."""
     for row in rows:
         if row.level not in DIGEST_LEVEL_LABELS:
             raise ValueError(f"unknown digest level: {row.level!r}")
@@ -220,7 +212,7 @@ def digest_message(*, recipient_name: str, day: date, rows: list[DigestRow]) -> 
             _line(row.unit_name),
             _line(row.period_name),
             vn_date(row.deadline),
-            f"{row.days_overdue} ngày",
+            f"{vn_count(row.days_overdue)} ngày",
             DIGEST_LEVEL_LABELS[row.level],
         )
         for n, row in enumerate(rows, start=1)
@@ -236,7 +228,15 @@ def digest_message(*, recipient_name: str, day: date, rows: list[DigestRow]) -> 
         ]
     else:
         blocks.append(_Para(f"Tính đến ngày {today}, không có đơn vị nào chậm báo cáo."))
-    blocks.append(_Para(f"Tổng số: {len(rows)} đơn vị chậm báo cáo."))
+    late: dict[str, int] = {}
+    for row in rows:
+        late[_line(row.period_name)] = late.get(_line(row.period_name), 0) + 1
+    for period, count in late.items():
+        due = (expected or {}).get(period)
+        if due:
+            share = vn_rate(100 * count / due)
+            blocks.append(_Para(f"{period}: {vn_count(count)}/{vn_count(due)} đơn vị chậm báo cáo ({share})."))
+    blocks.append(_Para(f"Tổng số: {vn_count(len(rows))} đơn vị chậm báo cáo."))
     return _render(subject, blocks)
 
 

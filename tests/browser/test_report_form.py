@@ -85,7 +85,7 @@ def test_an_officer_fills_every_indicator_saves_a_draft_submits_and_sees_the_rec
     expect(page.locator('[data-receipt="on_time"]')).to_have_text("Đúng hạn")
     expect(page.locator('[data-receipt="revision"]')).to_have_text("1")
     expect(page.locator('[data-receipt="received_at"]')).to_have_text("09:00 05/06/2019")
-    expect(page.locator('[data-receipt="completeness"]')).to_have_text("100%")
+    expect(page.locator('[data-receipt="completeness"]')).to_have_text("100,0%")
 
     stored = stack.reports_of(agency)[0]["content"]
     assert stored["indicators"] == filled

@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from pymongo import MongoClient
 
-from services.intake.accounts_domain import HISTORY_SECONDS, LoginAttempt
+from services.intake.accounts.domain import HISTORY_SECONDS, LoginAttempt
 from services.intake.app import create_app
 from services.intake.store import LOGIN_ATTEMPTS, MongoUserStore
 from shared.auth import issue_token

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.aggregator.domain import board_id
-from services.intake.accounts_domain import AccountExists, LoginAttempt, User
+from services.intake.accounts.domain import AccountExists, LoginAttempt, User
 from services.intake.domain import Extension, Report, ReportAlreadySubmitted, RevisionConflict
 from services.notifier.domain import DEAD, PENDING, SENDABLE, Attempt, Claim, Fact, Notification, Outcome, takeover_id
 from services.scheduler.domain import Obligation, Transition

@@ -8,7 +8,7 @@ import pytest
 from flask import Flask, jsonify
 
 from services.intake import handlers
-from services.intake.accounts_domain import (
+from services.intake.accounts.domain import (
     LOCK_SECONDS,
     AccountExists,
     AccountLocked,

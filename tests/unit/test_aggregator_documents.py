@@ -19,8 +19,8 @@ from docx.shared import Pt
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
-from services.aggregator.documents import (
-    SHEET_NAMES,
+from services.aggregator.documents.consolidated import annex_one_blocks, consolidated_report_docx
+from services.aggregator.documents.model import (
     AreaTotals,
     ComplianceFigures,
     ConsolidatedData,
@@ -33,15 +33,11 @@ from services.aggregator.documents import (
     UnitRow,
     UnitText,
     UrgingLetterData,
-    annex_one_blocks,
-    consolidated_report_docx,
-    document_number,
-    download_disposition,
-    tables_csv,
-    tables_xlsx,
-    urging_letter_docx,
-    vn_place_date,
 )
+from services.aggregator.documents.naming import download_disposition
+from services.aggregator.documents.nd30 import document_number, vn_place_date
+from services.aggregator.documents.tables import SHEET_NAMES, tables_csv, tables_xlsx
+from services.aggregator.documents.urging import urging_letter_docx
 
 FONT = "Times New Roman"
 

@@ -12,7 +12,7 @@ import pytest
 
 from services.aggregator import handlers
 from services.aggregator.consolidation import consolidated_data, standout_reason
-from services.aggregator.documents import LateUnit, MissingUnit, Standout, UnitText
+from services.aggregator.documents.model import LateUnit, MissingUnit, Standout, UnitText
 from services.aggregator.domain import (
     apply_obligation_event,
     apply_report_event,
@@ -22,7 +22,8 @@ from services.aggregator.domain import (
     new_reports,
     reports_id,
 )
-from services.aggregator.totals import period_totals, suggest_standouts
+from services.aggregator.totals.standouts import suggest_standouts
+from services.aggregator.totals.sums import period_totals
 from services.scheduler.domain import obligations_for_plan, version_at
 from services.scheduler.handlers import created_event
 from shared.catalogue import check_event

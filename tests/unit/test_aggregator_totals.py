@@ -6,20 +6,16 @@ from typing import Any
 
 import pytest
 
-from services.aggregator.totals import (
+from services.aggregator.totals.formula import FormulaError, evaluate_formula, parse_formula
+from services.aggregator.totals.standouts import suggest_standouts
+from services.aggregator.totals.sums import (
     ABSENT,
     BLANK,
     REPORTED,
-    FormulaError,
     PeriodNotSummarisable,
-    evaluate_formula,
-    parse_formula,
     period_totals,
     primary_type,
     same_period_last_year,
-    suggest_standouts,
-    vn_change,
-    vn_figure,
 )
 from shared.plan import Plan, load_plan
 
@@ -422,17 +418,3 @@ def test_formula_division_by_zero_or_a_missing_part_is_none():
 def test_formula_outside_the_syntax_is_refused(text):
     with pytest.raises(FormulaError):
         parse_formula(text)
-
-
-# --- presentation --------------------------------------------------------------------------------------------
-
-
-def test_vietnamese_figures():
-    assert vn_figure(1234) == "1.234"
-    assert vn_figure(50000 / 612, "%") == "81,7%"
-    assert vn_figure(None) == ""
-    assert vn_change(160) == "+160"
-    assert vn_change(-1234) == "-1.234"
-    assert vn_change(-3.5, "%") == "-3,5 điểm %"
-    assert vn_change(0) == "0"
-    assert vn_change(None) == ""

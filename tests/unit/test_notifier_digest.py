@@ -499,7 +499,7 @@ def test_an_address_spelt_with_capitals_in_the_staff_list_still_sees_its_inbox()
     ledger = FakeLedgerStore()
     decide(level_event("overdue", 1, local(2019, 6, 11, 8, 0)), ledger, local(2019, 6, 11, 8, 0), staff=staff)
     assert len(ledger.find(channel="inbox", agency="H_CAUKE")) == 2  # the head's and Sở Nội vụ's
-    # the login's e-mail is lower-cased by the accounts (accounts_domain), as inbox() expects
+    # the login's e-mail is lower-cased by the accounts (services.intake.accounts.domain), as inbox() expects
     items = handlers.inbox("hung.tv@cauke.vn", ledger=ledger, reads=FakeInboxStore())
     assert [n.level for n, _ in items] == ["overdue"]
 

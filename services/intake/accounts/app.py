@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from pathlib import Path
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, make_response, redirect, render_template, request
 from marshmallow import ValidationError, fields, validate
 
 from services.intake import handlers
-from services.intake.accounts_domain import (
+from services.intake.accounts.domain import (
     MAX_EMAIL,
     MAX_PASSWORD,
     AccountLocked,
@@ -19,7 +20,7 @@ from services.intake.accounts_domain import (
 )
 from services.intake.bootstrap import Dependencies
 from services.intake.schemas import VietSchema, flatten_errors
-from shared.auth import InvalidToken, Principal, csrf_digest, verify_token
+from shared.auth import csrf_digest
 from shared.ratelimit import RateLimited
 from shared.web import (
     CSRF_COOKIE,
@@ -28,6 +29,7 @@ from shared.web import (
     ApiError,
     check_csrf,
     client_address,
+    cookie_principal,
     csrf_token_for,
     deps,
     document,
@@ -49,7 +51,14 @@ ROLE_LABELS = {
 }
 
 # the pages' style sheet is a static file, since the CSP (shared.web.security_headers) allows no inline style
-bp = Blueprint("accounts", __name__, template_folder="templates", static_folder="static", static_url_path="/assets")
+bp = Blueprint(
+    "accounts",
+    __name__,
+    root_path=str(Path(__file__).resolve().parent.parent),
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/assets",
+)
 
 
 class LoginSchema(VietSchema):
@@ -103,17 +112,6 @@ def _end_session(resp: Response) -> None:
     secure = _https()
     resp.delete_cookie(SESSION_COOKIE, path="/", secure=secure, httponly=True, samesite="Lax")
     resp.delete_cookie(CSRF_COOKIE, path="/", secure=secure, httponly=False, samesite="Lax")
-
-
-def cookie_principal() -> Principal | None:
-    """The person of a valid session cookie, or None."""
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
-        return None
-    try:
-        return verify_token(settings().secret, token)
-    except InvalidToken:
-        return None
 
 
 def _login(email: str, password: str) -> handlers.Session:
