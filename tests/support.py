@@ -605,7 +605,7 @@ class TestStack:
         rows = [u for u in self.compliance(period)["units"] if u["agency"] == agency]
         return rows[0]["status"] if rows else None
 
-    def wait_status(self, period: str, agency: str, status: str, timeout: float = 30.0) -> None:
+    def wait_status(self, period: str, agency: str, status: str, timeout: float = 120.0) -> None:
         """Wait until the board shows `status` for the unit."""
         try:
             wait_for(lambda: self.unit_status(period, agency) == status, timeout=timeout, what=f"{agency} {status}")

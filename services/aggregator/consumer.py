@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from services.aggregator import handlers
-from services.aggregator.bootstrap import build_dependencies
 from shared.catalogue import (
     OBLIGATION_EVENTS,
     ReportAmended,
@@ -28,6 +27,10 @@ QUEUE = ConsumerQueue.handling("aggregator", EVENT_HANDLERS, single_active=True,
 
 def main() -> None:
     """Consume the aggregator's queue until killed."""
+    # Imported here: the topology reads this module for its EVENT_HANDLERS in every process that declares it,
+    # which needs none of the clients.
+    from services.aggregator.bootstrap import build_dependencies
+
     settings = Settings.from_env()
     configure("aggregator-consumer", settings.log_level)
     d = build_dependencies(settings)

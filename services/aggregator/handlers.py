@@ -9,11 +9,8 @@ from datetime import date
 from typing import Any, Protocol
 
 from services.aggregator.consolidation import consolidated_data, snapshot
-from services.aggregator.documents.consolidated import consolidated_report_docx
 from services.aggregator.documents.model import Signer, UrgingLetterData
 from services.aggregator.documents.naming import MEDIA_TYPES, download_filename
-from services.aggregator.documents.tables import tables_csv, tables_xlsx
-from services.aggregator.documents.urging import urging_letter_docx
 from services.aggregator.domain import (
     apply_obligation_event,
     apply_report_event,
@@ -238,6 +235,12 @@ def export(
         chosen=chosen,
         now=now,
     )
+    # The renderers (python-docx, openpyxl: a quarter of a second to import) load on the first export, not in
+    # every process that reads this module's event handlers to learn the topology.
+    from services.aggregator.documents.consolidated import consolidated_report_docx
+    from services.aggregator.documents.tables import tables_csv, tables_xlsx
+    from services.aggregator.documents.urging import urging_letter_docx
+
     if kind == "report":
         content = consolidated_report_docx(data, number=number, issued_on=issued_on, signer=signer)
     elif kind == "urging_letter":

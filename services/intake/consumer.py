@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from services.intake import handlers
-from services.intake.bootstrap import build_dependencies
 from shared.catalogue import ObligationExtended
 from shared.logs import configure
 from shared.messaging import EventHandlers, bind_handlers, run_consumer
@@ -20,6 +19,10 @@ QUEUE = ConsumerQueue.handling("intake", EVENT_HANDLERS)
 
 def main() -> None:
     """Consume intake's queue until killed; each message is acked after its write."""
+    # Imported here: the topology reads this module for its EVENT_HANDLERS in every process that declares it,
+    # which needs none of the clients.
+    from services.intake.bootstrap import build_dependencies
+
     settings = Settings.from_env()
     configure("intake-consumer", settings.log_level)
     d = build_dependencies(settings)

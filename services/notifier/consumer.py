@@ -7,7 +7,6 @@ ever runs on this process's broker connection.
 from __future__ import annotations
 
 from services.notifier import handlers, operations
-from services.notifier.bootstrap import build_dependencies
 from shared.catalogue import (
     OBLIGATION_EVENTS,
     SchedulerLadderHeld,
@@ -33,6 +32,10 @@ QUEUE = ConsumerQueue.handling("notifier", EVENT_HANDLERS, retired_bindings=("ob
 
 def main() -> None:
     """Consume the notifier's queue until killed; each message is acked after its inserts."""
+    # Imported here: the topology reads this module for its EVENT_HANDLERS in every process that declares it,
+    # which needs none of the clients.
+    from services.notifier.bootstrap import build_dependencies
+
     settings = Settings.from_env()
     configure("notifier-consumer", settings.log_level)
     d = build_dependencies(settings)

@@ -7,7 +7,6 @@ published before it has been fulfilled.
 from __future__ import annotations
 
 from services.scheduler import handlers
-from services.scheduler.bootstrap import build_dependencies
 from shared.catalogue import IntakeWatermark, ReportSubmitted
 from shared.logs import configure
 from shared.messaging import EventHandlers, bind_handlers, run_consumer
@@ -27,6 +26,10 @@ QUEUE = ConsumerQueue.handling("scheduler", EVENT_HANDLERS, single_active=True)
 
 def main() -> None:
     """Consume the scheduler's queue until killed."""
+    # Imported here: the topology reads this module for its EVENT_HANDLERS in every process that declares it,
+    # which needs none of the clients.
+    from services.scheduler.bootstrap import build_dependencies
+
     settings = Settings.from_env()
     configure("scheduler-consumer", settings.log_level)
     d = build_dependencies(settings)
