@@ -116,7 +116,8 @@ def error_response(err: ApiError) -> Response:
 
 def settings() -> Settings:
     """The settings of the running app."""
-    return current_app.extensions["dvcq.settings"]
+    found: Settings = current_app.extensions["dvcq.settings"]
+    return found
 
 
 def deps() -> Any:
@@ -166,7 +167,8 @@ def json_body() -> dict[str, Any]:
             code="forbidden_key",
             fields={bad: "Tên trường không hợp lệ."},
         )
-    return nfc_deep(body)
+    normalised: dict[str, Any] = nfc_deep(body)
+    return normalised
 
 
 # --- authentication -------------------------------------------------------------------------------------
@@ -201,7 +203,8 @@ def authenticate() -> Principal:
 
 def rate_limits() -> RateLimits:
     """The limits of the running app (from its settings)."""
-    return current_app.extensions["dvcq.rate_limits"]
+    limits: RateLimits = current_app.extensions["dvcq.rate_limits"]
+    return limits
 
 
 def rate_limit(limit: Limit, key: str) -> None:
@@ -298,7 +301,8 @@ def requires(*roles: str) -> Callable[[F], F]:
 
 def principal() -> Principal:
     """The authenticated caller of the current request."""
-    return g.principal
+    who: Principal = g.principal
+    return who
 
 
 # --- pages ----------------------------------------------------------------------------------------------
@@ -603,9 +607,10 @@ def build_openapi(app: Flask, service: str) -> dict[str, Any]:
             }
             if len(doc) > 1:
                 op["description"] = "\n".join(doc[1:]).strip()
-            if getattr(view, "_openapi_roles", None):
+            roles = getattr(view, "_openapi_roles", None)
+            if roles:
                 op["security"] = [{"bearer": []}, {"cookie": []}]
-                op["description"] = (op.get("description", "") + f"\n\nRoles: {', '.join(view._openapi_roles)}").strip()
+                op["description"] = (op.get("description", "") + f"\n\nRoles: {', '.join(roles)}").strip()
             if meta.get("request") is not None and method in ("POST", "PUT", "PATCH"):
                 op["requestBody"] = {"required": True, "content": {"application/json": {"schema": meta["request"]}}}
             if meta.get("response") is not None:
