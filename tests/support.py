@@ -6,6 +6,7 @@ import email
 import json
 import mailbox
 import os
+import random
 import secrets
 import shutil
 import signal
@@ -54,15 +55,31 @@ def wait_for(
 
 
 def free_ports(count: int) -> list[int]:
-    """`count` TCP ports free on 127.0.0.1 right now."""
-    socks, ports = [], []
-    for _ in range(count):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
+    """`count` TCP ports free on every address right now, chosen at random below the kernel's ephemeral range:
+    a port the kernel hands out (bind to port 0) is one any outgoing connection may take as its local port
+    before the server meant for it binds it (a RabbitMQ node then stops with eaddrinuse)."""
+    try:
+        first_ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        first_ephemeral = 32768
+    low = max(1024, first_ephemeral - 12000)
+    pick = random.SystemRandom()
+    socks: list[socket.socket] = []
+    ports: list[int] = []
+    try:
+        while len(ports) < count:
+            port = pick.randrange(low, first_ephemeral)
+            s = socket.socket()
+            try:
+                s.bind(("0.0.0.0", port))
+            except OSError:
+                s.close()
+                continue
+            socks.append(s)
+            ports.append(port)
+    finally:
+        for s in socks:
+            s.close()
     return ports
 
 
