@@ -418,13 +418,15 @@ def accepts(
     message: str = MESSAGES[422],
     read: Callable[[], dict[str, Any]] = json_body,
     unknown: str | None = None,
+    before: Callable[..., object] | None = None,
     load: bool = True,
 ) -> Callable[[F], F]:
     """Declare the view's request body once: /openapi.json documents `schema`, and the body (`read()`, by default
     `json_body()`) is loaded with that same schema and handed to the view as the keyword argument `body`.
 
     A body the schema refuses is 422 `message` with one Vietnamese message per field (dotted paths for nested
-    fields; `unknown` replaces marshmallow's "Unknown field." when given).
+    fields; `unknown` replaces marshmallow's "Unknown field." when given). `before(**url_args)`, when given, runs
+    first: a check of the address or the service's state whose error answers before any about the body.
 
     `load=False` is only for a body whose real schema is built at request time (intake's report bodies, checked
     against the unit's template by `build_report_schema`): `schema` then documents the general shape, as a generic
@@ -438,6 +440,8 @@ def accepts(
 
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if before is not None:
+                before(*args, **kwargs)
             try:
                 data = schema().load(read())
             except ValidationError as exc:

@@ -259,7 +259,7 @@ def get_clock() -> Response:
 
 @bp.post("/api/v1/clock")
 @requires("admin", "service")
-@accepts(SetClockSchema, message="Dữ liệu đặt đồng hồ không hợp lệ.")
+@accepts(SetClockSchema, message="Dữ liệu đặt đồng hồ không hợp lệ.", before=lambda: _clock())
 def set_clock(body: dict[str, Any]) -> Response:
     """Set the simulated clock (`now`, `rate`; rate 0 = frozen). Simulation mode only."""
     _clock().set(body["now"], body["rate"])

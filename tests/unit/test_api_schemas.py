@@ -113,3 +113,14 @@ def test_a_view_may_read_only_the_query_parameters_it_documents() -> None:
     assert client.get("/sloppy?size=1").status_code == 500
     doc = client.get("/openapi.json").json
     assert [p["name"] for p in doc["paths"]["/things"]["get"]["parameters"]] == ["colour"]
+
+
+def test_an_address_or_state_check_still_answers_before_the_body(apps: dict[str, Flask]) -> None:
+    bad_format = (
+        apps["aggregator"]
+        .test_client()
+        .post("/api/v1/exports/2019-H1.pdf", json={"colour": "đỏ"}, headers=_bearer("admin"))
+    )
+    assert bad_format.status_code == 404 and set(bad_format.json["error"]["fields"]) == {"ext"}
+    system_clock = apps["scheduler"].test_client().post("/api/v1/clock", json={}, headers=_bearer("admin"))
+    assert system_clock.status_code == 404  # no simulated clock to set, whatever the body says
