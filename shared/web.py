@@ -18,12 +18,13 @@ import uuid
 from collections.abc import Callable, Iterable
 from datetime import date
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 from urllib.parse import urlsplit
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask, Response, current_app, g, jsonify, request
+from marshmallow import Schema, ValidationError
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -376,21 +377,97 @@ def is_day(text: str) -> bool:
     return True
 
 
-def document(
-    *, request_schema: Any = None, response_schema: Any = None, query: Iterable[str] = (), status: int = 200
-) -> Callable[[F], F]:
-    """Attach OpenAPI request/response schemas, query parameters and the success status to a view."""
+def document(*, response_schema: Any = None, query: Iterable[str] = (), status: int = 200) -> Callable[[F], F]:
+    """Attach the OpenAPI response schema, query parameters and success status to a view (its request body is
+    declared by `accepts`, which also enforces it; its query parameters are read with `query_arg`)."""
 
     def decorate(view: F) -> F:
-        view._openapi = {  # type: ignore[attr-defined]
-            "request": request_schema,
-            "response": response_schema,
-            "query": tuple(query),
-            "status": status,
-        }
+        _openapi_meta(view).update({"response": response_schema, "query": tuple(query), "status": status})
         return view
 
     return decorate
+
+
+def _openapi_meta(view: Callable[..., Any]) -> dict[str, Any]:
+    """The view's OpenAPI metadata, shared by `document` and `accepts` in whichever order they decorate it."""
+    meta: dict[str, Any] = view.__dict__.setdefault("_openapi", {})
+    return meta
+
+
+def flatten_errors(messages: Any, prefix: str = "") -> dict[str, str]:
+    """marshmallow's nested messages as {"indicators.tcd_luot": "message"}."""
+    out: dict[str, str] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                out[path] = " ".join(value)
+            else:
+                out.update(flatten_errors(value, path))
+    elif isinstance(messages, list):
+        out[prefix] = " ".join(str(m) for m in messages)
+    return out
+
+
+UNKNOWN_FIELD = ["Unknown field."]  # marshmallow's message for a field a RAISE schema does not declare
+
+
+def accepts(
+    schema: type[Schema],
+    *,
+    message: str = MESSAGES[422],
+    read: Callable[[], dict[str, Any]] = json_body,
+    unknown: str | None = None,
+    before: Callable[..., object] | None = None,
+    load: bool = True,
+) -> Callable[[F], F]:
+    """Declare the view's request body once: /openapi.json documents `schema`, and the body (`read()`, by default
+    `json_body()`) is loaded with that same schema and handed to the view as the keyword argument `body`.
+
+    A body the schema refuses is 422 `message` with one Vietnamese message per field (dotted paths for nested
+    fields; `unknown` replaces marshmallow's "Unknown field." when given). `before(**url_args)`, when given, runs
+    first: a check of the address or the service's state whose error answers before any about the body.
+
+    `load=False` is only for a body whose real schema is built at request time (intake's report bodies, checked
+    against the unit's template by `build_report_schema`): `schema` then documents the general shape, as a generic
+    body, and the view reads (`json_body()`) and validates the body itself, with no `body` argument.
+    """
+
+    def decorate(view: F) -> F:
+        if not load:
+            _openapi_meta(view).update({"request": schema, "loads": False})
+            return view
+
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if before is not None:
+                before(*args, **kwargs)
+            try:
+                data = schema().load(read())
+            except ValidationError as exc:
+                messages = exc.messages
+                if unknown is not None and isinstance(messages, dict):
+                    messages = {k: [unknown] if v == UNKNOWN_FIELD else v for k, v in messages.items()}
+                raise ApiError(422, message, fields=flatten_errors(messages)) from None
+            return view(*args, body=data, **kwargs)
+
+        _openapi_meta(wrapper).update({"request": schema, "loads": True})
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+@overload
+def query_arg(name: str) -> str | None: ...
+@overload
+def query_arg(name: str, default: str) -> str: ...
+def query_arg(name: str, default: str | None = None) -> str | None:
+    """The query parameter `name` of this request (else `default`), which the view must list in
+    `document(query=...)`: so /openapi.json names every parameter a view reads (else LookupError, a bug)."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if name not in getattr(view, "_openapi", {}).get("query", ()):
+        raise LookupError(f"{request.endpoint} reads the query parameter {name!r} without documenting it")
+    return request.args.get(name, default)
 
 
 # --- the app --------------------------------------------------------------------------------------------
@@ -633,10 +710,10 @@ def add_events_route(app: Flask, producer: Callable[[], Any]) -> None:
     def list_events() -> Response:
         """Events this service has published, oldest first, after the cursor `after`."""
         try:
-            limit = min(max(int(request.args.get("limit", "500")), 1), 1000)
+            limit = min(max(int(query_arg("limit", "500")), 1), 1000)
         except ValueError:
             raise ApiError(400, "limit phải là số nguyên.", fields={"limit": "Phải là số nguyên."}) from None
-        after = request.args.get("after") or None
+        after = query_arg("after") or None
         events = producer().events(after=after, limit=limit)
         return jsonify({"items": events, "next": events[-1]["cursor"] if events else after})
 

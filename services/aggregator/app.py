@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, request
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
 from services.aggregator import handlers
 from services.aggregator.bootstrap import Dependencies, build_dependencies
@@ -32,12 +33,14 @@ from shared.web import (
     CSRF_FIELD,
     FORM_MIMETYPES,
     ApiError,
+    accepts,
     create_service_app,
     deps,
     document,
     json_body,
     nfc_deep,
     principal,
+    query_arg,
     register_domain_errors,
     requires,
 )
@@ -60,7 +63,7 @@ def _deps() -> Dependencies:
 
 
 def _period_arg() -> str:
-    period = request.args.get("period", "")
+    period = query_arg("period", "")
     if not period:
         raise ApiError(400, "Thiếu kỳ báo cáo (period).", fields={"period": "Bắt buộc, ví dụ 2019-H1."})
     return period
@@ -170,17 +173,23 @@ def _export_body() -> dict[str, Any]:
     return json_body()
 
 
-def _export_args() -> dict[str, Any]:
-    raw = {k: (v if v != "" else None) for k, v in _export_body().items()}
-    try:
-        data = ExportRequestSchema().load(raw)
-    except ValidationError as exc:
-        messages = exc.messages if isinstance(exc.messages, dict) else {}
-        found = {
-            name: "Trường không có trong yêu cầu phát hành văn bản." if msgs == ["Unknown field."] else " ".join(msgs)
-            for name, msgs in messages.items()
-        }
-        raise ApiError(422, "Yêu cầu phát hành văn bản không hợp lệ.", fields=found) from None
+def _export_fields() -> dict[str, Any]:
+    """The export request's fields, a blank form field counting as absent."""
+    return {k: (v if v != "" else None) for k, v in _export_body().items()}
+
+
+def accepts_export(before: Callable[..., object] | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The export request body, declared once for both documents (`before` checks the address first)."""
+    return accepts(
+        ExportRequestSchema,
+        message="Yêu cầu phát hành văn bản không hợp lệ.",
+        read=_export_fields,
+        unknown="Trường không có trong yêu cầu phát hành văn bản.",
+        before=before,
+    )
+
+
+def _export_args(data: dict[str, Any]) -> dict[str, Any]:
     text = {k: " ".join(data[k].split()) or None if data[k] else None for k in ("number", "signer", "signer_title")}
     name, title = text["signer"], text["signer_title"]
     signer = Signer(name=name or "", **({"title": title} if title else {})) if name or title else None
@@ -204,7 +213,7 @@ def _export_args() -> dict[str, Any]:
     return {"number": text["number"], "issued_on": data["date"], "signer": signer, "chosen": chosen}
 
 
-def _issue(period: str, kind: str) -> tuple[Response, int]:
+def _issue(period: str, kind: str, body: dict[str, Any]) -> tuple[Response, int]:
     d = _deps()
     record = handlers.export(
         period,
@@ -216,7 +225,7 @@ def _issue(period: str, kind: str) -> tuple[Response, int]:
         archive=d.archive,
         plan=d.rt.plan,
         clock=d.rt.clock,
-        **_export_args(),
+        **_export_args(body),
     )
     resp = _download(record)
     resp.headers["Location"] = f"/api/v1/documents/{record['_id']}"
@@ -243,8 +252,9 @@ def _kind(ext: str) -> str:
 
 @bp.post("/api/v1/exports/<period>.<ext>")
 @requires("home_affairs", "admin")
-@document(request_schema=ExportRequestSchema, status=201)
-def export_period(period: str, ext: str) -> tuple[Response, int]:
+@document(status=201)
+@accepts_export(before=lambda period, ext: _kind(ext))
+def export_period(period: str, ext: str, body: dict[str, Any]) -> tuple[Response, int]:
     """Issue the consolidated report (`.docx`, Nghị định 30/2020 layout) or the tables (`.xlsx`, `.csv`) of a
     period: made now, archived with the data they were made from, answered 201 with the file
     (`X-Dvcq-Document` and `Location` name the archive record).
@@ -253,7 +263,7 @@ def export_period(period: str, ext: str) -> tuple[Response, int]:
     form) gives `number`, `date` (YYYY-MM-DD), `signer` and `signer_title`, blank by default for the văn thư,
     and `standouts`, the codes of the units Sở Nội vụ chose as standing out.
     """
-    return _issue(period, _kind(ext))
+    return _issue(period, _kind(ext), body)
 
 
 @bp.get("/api/v1/exports/<period>.<ext>")
@@ -267,11 +277,12 @@ def issued_export(period: str, ext: str) -> Response:
 
 @bp.post("/api/v1/exports/<period>/urging-letter.docx")
 @requires("home_affairs", "admin")
-@document(request_schema=ExportRequestSchema, status=201)
-def export_urging_letter(period: str) -> tuple[Response, int]:
+@document(status=201)
+@accepts_export()
+def export_urging_letter(period: str, body: dict[str, Any]) -> tuple[Response, int]:
     """Issue the urging letter (công văn đôn đốc) to the units still overdue for a period, archived like every
     document (201 with the file); 409 when no unit is overdue. Body as for the consolidated report."""
-    return _issue(period, "urging_letter")
+    return _issue(period, "urging_letter", body)
 
 
 @bp.get("/api/v1/exports/<period>/urging-letter.docx")
@@ -287,7 +298,7 @@ def issued_urging_letter(period: str) -> Response:
 @document(query=("period",))
 def list_documents() -> Response:
     """The archive of issued documents, newest first: who issued what, when, whether the figures were closed."""
-    items = _deps().archive.list(request.args.get("period") or None)
+    items = _deps().archive.list(query_arg("period") or None)
     return jsonify(
         {
             "items": [

@@ -33,7 +33,6 @@ from services.intake.schemas import (
     INDICATOR_HELP,
     ReceiptSchema,
     ReportDocSchema,
-    flatten_errors,
     load_report,
     report_schema,
 )
@@ -43,12 +42,14 @@ from shared.settings import Settings
 from shared.timerules import local_iso, local_midnight, parse_instant
 from shared.web import (
     ApiError,
+    accepts,
     add_events_route,
     create_service_app,
     deps,
     document,
     json_body,
     principal,
+    query_arg,
     register_domain_errors,
     requires,
     settings,
@@ -149,7 +150,7 @@ def _body_for(agency: str, period: str) -> dict[str, Any]:
 
 
 def _revision_arg(name: str, default: int | None = None) -> int | None:
-    raw = request.args.get(name)
+    raw = query_arg(name)
     if raw is None:
         return default
     if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 10_000:
@@ -159,8 +160,8 @@ def _revision_arg(name: str, default: int | None = None) -> int | None:
 
 def _page_args() -> tuple[int, int]:
     try:
-        page = int(request.args.get("page", "1"))
-        size = int(request.args.get("page_size", "50"))
+        page = int(query_arg("page", "1"))
+        size = int(query_arg("page_size", "50"))
     except ValueError:
         raise ApiError(400, "page và page_size phải là số nguyên.", fields={"page": "Phải là số nguyên."}) from None
     if page < 1 or not 1 <= size <= 200:
@@ -170,7 +171,8 @@ def _page_args() -> tuple[int, int]:
 
 @bp.post("/api/v1/reports")
 @requires("agency")
-@document(request_schema=ReportDocSchema, response_schema=ReceiptSchema, status=201)
+@document(response_schema=ReceiptSchema, status=201)
+@accepts(ReportDocSchema, load=False)
 def post_report() -> tuple[Response, int]:
     """Submit a unit's report for a period (first submission).
 
@@ -197,13 +199,13 @@ def post_report() -> tuple[Response, int]:
 
 @bp.put("/api/v1/reports/<agency>/<period>")
 @requires("agency")
-@document(request_schema=ReportDocSchema, response_schema=ReceiptSchema)
+@document(response_schema=ReceiptSchema)
+@accepts(ReportDocSchema, load=False)
 def put_report(agency: str, period: str) -> Response:
     """Correct a report: a new revision (F5); the first submission's verdict stands."""
     who = principal()
     handlers.check_caller_may_act_for(who, agency)
-    body = _body_for(agency, period)
-    cmd = _api_command(body, agency, period)
+    cmd = _api_command(_body_for(agency, period), agency, period)
     d = _deps()
     report = handlers.amend_report(cmd, who, reports=d.reports, plan=d.rt.plan, clock=d.rt.clock)
     return jsonify(_receipt(report))
@@ -259,13 +261,11 @@ def _received_on(text: str, earliest: datetime) -> datetime:
 
 @bp.post("/api/v1/reports/<agency>/<period>/on-behalf")
 @requires("home_affairs", "admin")
-@document(request_schema=OnBehalfSchema, status=201)
-def post_on_behalf(agency: str, period: str) -> tuple[Response, int]:
+@document(status=201)
+@accepts(OnBehalfSchema, message="Dữ liệu ghi nhận không hợp lệ.")
+def post_on_behalf(agency: str, period: str, body: dict[str, Any]) -> tuple[Response, int]:
     """Record a report that arrived on paper or by e-mail (F4), with the văn thư's received date; audited."""
-    try:
-        data = OnBehalfSchema().load(json_body())
-    except ValidationError as exc:
-        raise ApiError(422, "Dữ liệu ghi nhận không hợp lệ.", fields=flatten_errors(exc.messages)) from None
+    data = body
     d = _deps()
     received_at = _received_on(data["received_on"], d.rt.plan.issued_at)
     if received_at > d.rt.clock.now():
@@ -366,8 +366,8 @@ def list_reports() -> Response:
     """Reports (latest revisions), filtered by period and agency, paginated."""
     page, size = _page_args()
     items, total = _deps().reports.list(
-        period=request.args.get("period") or None,
-        agency=request.args.get("agency") or None,
+        period=query_arg("period") or None,
+        agency=query_arg("agency") or None,
         skip=(page - 1) * size,
         limit=size,
     )
@@ -391,7 +391,7 @@ def _draft_json(
 
 @bp.put("/api/v1/drafts/<agency>/<period>")
 @requires("agency")
-@document(request_schema=ReportDocSchema)
+@accepts(ReportDocSchema, load=False)
 def put_draft(agency: str, period: str) -> Response:
     """Save the unit's draft for a period: validated field by field, kept apart, no event, no verdict.
 

@@ -10,6 +10,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from shared.addresses import InvalidAddress, normalise_email, normalise_mobile
 from shared.formatting import STAFF_LABELS
 from shared.plan import Plan, Template
+from shared.web import flatten_errors
 
 MAX_TEXT = 20_000
 
@@ -219,21 +220,6 @@ def _cached_schema(plan: Plan, agency: str, period: str) -> Schema | None:
 def report_schema(plan: Plan, agency: str, period: str) -> Schema | None:
     """The (cached) schema for a unit and period, or None when the plan has no such template."""
     return _cached_schema(plan, agency, period)
-
-
-def flatten_errors(messages: Any, prefix: str = "") -> dict[str, str]:
-    """marshmallow's nested messages as {"indicators.tcd_luot": "message"}."""
-    out: dict[str, str] = {}
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            path = f"{prefix}.{key}" if prefix else str(key)
-            if isinstance(value, list) and all(isinstance(v, str) for v in value):
-                out[path] = " ".join(value)
-            else:
-                out.update(flatten_errors(value, path))
-    elif isinstance(messages, list):
-        out[prefix] = " ".join(str(m) for m in messages)
-    return out
 
 
 MAX_LIST = 500

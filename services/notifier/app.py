@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, Response, jsonify, request
+from flask import Blueprint, Flask, Response, jsonify
 
 from services.notifier import handlers
 from services.notifier.bootstrap import Dependencies, build_dependencies
@@ -28,6 +28,7 @@ from shared.web import (
     deps,
     document,
     principal,
+    query_arg,
     register_domain_errors,
     requires,
 )
@@ -79,7 +80,7 @@ def _notification_json(n: Notification, attempts: list[Attempt]) -> dict[str, An
 
 
 def _choice(name: str, allowed: tuple[str, ...]) -> str | None:
-    value = request.args.get(name) or None
+    value = query_arg(name) or None
     if value is not None and value not in allowed:
         raise ApiError(400, f"{name} phải là một trong: {', '.join(allowed)}.", fields={name: "Không hợp lệ."})
     return value
@@ -97,8 +98,8 @@ def list_notifications() -> Response:
     """
     ledger = _deps().ledger
     items = ledger.find(
-        agency=request.args.get("agency") or None,
-        period=request.args.get("period") or None,
+        agency=query_arg("agency") or None,
+        period=query_arg("period") or None,
         level=_choice("level", LEVELS),
         status=_choice("status", STATUSES),
         channel=_choice("channel", CHANNELS),
@@ -144,7 +145,7 @@ def list_inbox() -> Response:
     """The caller's inbox: every alert and receipt addressed to their e-mail (a unit's people) and, for Sở Nội
     vụ and the leadership, each late unit at the levels their role follows; newest first, with `unread` (the
     count) and each item's `read_at`. `?unread=true` lists only unread items."""
-    unread_only = (request.args.get("unread") or "").lower()
+    unread_only = (query_arg("unread") or "").lower()
     if unread_only not in ("", "true", "false", "1", "0"):
         raise ApiError(400, "unread phải là true hoặc false.", fields={"unread": "Không hợp lệ."})
     d = _deps()

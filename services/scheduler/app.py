@@ -33,12 +33,13 @@ from shared.settings import Settings
 from shared.timerules import local_iso
 from shared.web import (
     ApiError,
+    accepts,
     add_events_route,
     create_service_app,
     deps,
     document,
-    json_body,
     principal,
+    query_arg,
     register_domain_errors,
     requires,
 )
@@ -141,7 +142,7 @@ def list_units() -> Response:
 def get_calendar() -> Response:
     """The plan's calendar: every period, with `due_before`, data window, or why it is not applicable."""
     plan = _deps().rt.plan
-    year = request.args.get("year")
+    year = query_arg("year")
     if year is not None and not re.fullmatch(r"[0-9]{4}", year):
         raise ApiError(400, "year phải là năm có 4 chữ số, ví dụ 2019.", fields={"year": "Không hợp lệ."})
     if year is not None and int(year) != plan.year:
@@ -157,7 +158,7 @@ def get_calendar() -> Response:
 @document(query=("agency", "period", "status"))
 def list_obligations() -> Response:
     """Obligations with their current status; a unit sees only its own."""
-    status = request.args.get("status") or None
+    status = query_arg("status") or None
     if status is not None and status not in STATUSES:
         raise ApiError(400, f"status phải là một trong: {', '.join(STATUSES)}.", fields={"status": "Không hợp lệ."})
     d = _deps()
@@ -165,8 +166,8 @@ def list_obligations() -> Response:
         principal(),
         obligations=d.obligations,
         clock=d.rt.clock,
-        agency=request.args.get("agency") or None,
-        period=request.args.get("period") or None,
+        agency=query_arg("agency") or None,
+        period=query_arg("period") or None,
         status=status,
         passes=d.passes,
     )
@@ -258,25 +259,11 @@ def get_clock() -> Response:
 
 @bp.post("/api/v1/clock")
 @requires("admin", "service")
-@document(request_schema=SetClockSchema)
-def set_clock() -> Response:
+@accepts(SetClockSchema, message="Dữ liệu đặt đồng hồ không hợp lệ.", before=lambda: _clock())
+def set_clock(body: dict[str, Any]) -> Response:
     """Set the simulated clock (`now`, `rate`; rate 0 = frozen). Simulation mode only."""
-    clock = _clock()
-    try:
-        data = SetClockSchema().load(json_body())
-    except ValidationError as exc:
-        fields_ = {k: " ".join(v) if isinstance(v, list) else str(v) for k, v in exc.messages.items()}  # type: ignore[union-attr]
-        raise ApiError(422, "Dữ liệu đặt đồng hồ không hợp lệ.", fields=fields_) from None
-    clock.set(data["now"], data["rate"])
+    _clock().set(body["now"], body["rate"])
     return jsonify(_clock_json())
-
-
-def _load(schema: Schema) -> dict[str, Any]:
-    try:
-        return schema.load(json_body())
-    except ValidationError as exc:
-        fields_ = {k: " ".join(v) if isinstance(v, list) else str(v) for k, v in exc.messages.items()}  # type: ignore[union-attr]
-        raise ApiError(422, "Dữ liệu không hợp lệ.", fields=fields_) from None
 
 
 def _reason(label: str) -> fields.String:
@@ -359,10 +346,11 @@ def _plausible_day(value: date | None, name: str) -> None:
 
 @bp.post("/api/v1/obligations/<agency>/<period>/extension-requests")
 @requires("agency", "home_affairs")
-@document(request_schema=ExtensionRequestSchema, status=201)
-def post_extension_request(agency: str, period: str) -> tuple[Response, int]:
+@document(status=201)
+@accepts(ExtensionRequestSchema)
+def post_extension_request(agency: str, period: str, body: dict[str, Any]) -> tuple[Response, int]:
     """A unit asks for an extension: a reason and the proposed new deadline day (F8)."""
-    data = _load(ExtensionRequestSchema())
+    data = body
     _plausible_day(data["proposed_date"], "proposed_date")
     d = _deps()
     request_ = handlers.request_extension(
@@ -381,7 +369,7 @@ def list_extension_requests() -> Response:
     Sở Nội vụ, observers, admins and services see every unit's requests; an `agency` caller sees only the
     requests of the unit its credential is bound to (its intake pages list them).
     """
-    status = request.args.get("status") or None
+    status = query_arg("status") or None
     if status not in (None, "pending", "granted", "refused"):
         raise ApiError(400, "status: pending, granted hoặc refused.", fields={"status": "Không hợp lệ."})
     items = handlers.pending_extension_requests(obligations=_deps().obligations, status=status)
@@ -393,10 +381,10 @@ def list_extension_requests() -> Response:
 
 @bp.post("/api/v1/extension-requests/<request_id>/decision")
 @requires("home_affairs")
-@document(request_schema=DecisionSchema)
-def post_decision(request_id: str) -> Response:
+@accepts(DecisionSchema)
+def post_decision(request_id: str, body: dict[str, Any]) -> Response:
     """Grant (a new generation with the new deadline) or refuse (with a reason) an extension request."""
-    data = _load(DecisionSchema())
+    data = body
     if data["decision"] == "refuse" and len(data["reason"].strip()) < 3:
         raise ApiError(422, "Từ chối cần nêu lý do.", fields={"reason": "Lý do từ chối: bắt buộc."})
     _plausible_day(data["due_date"], "due_date")
@@ -410,10 +398,10 @@ def post_decision(request_id: str) -> Response:
 
 @bp.post("/api/v1/obligations/<agency>/<period>/waive")
 @requires("home_affairs")
-@document(request_schema=WaiveSchema)
-def post_waive(agency: str, period: str) -> Response:
+@accepts(WaiveSchema)
+def post_waive(agency: str, period: str, body: dict[str, Any]) -> Response:
     """Waive an obligation with a reason: it ends, and no further reminder or escalation fires."""
-    data = _load(WaiveSchema())
+    data = body
     d = _deps()
     state = handlers.waive_obligation(
         agency, period, data["reason"], principal(), obligations=d.obligations, clock=d.rt.clock

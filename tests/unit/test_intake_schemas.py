@@ -6,8 +6,9 @@ import pytest
 from marshmallow import ValidationError
 
 from services.intake.domain import completeness
-from services.intake.schemas import build_report_schema, flatten_errors, load_report
+from services.intake.schemas import build_report_schema, load_report
 from shared.plan import load_plan
+from shared.web import flatten_errors
 
 PLAN = load_plan(Path(__file__).resolve().parents[2] / "plans" / "tra-vinh-2019")
 H1_TEMPLATE = PLAN.template_for("H_CAUKE", "2019-H1")

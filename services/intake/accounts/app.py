@@ -5,9 +5,10 @@ from __future__ import annotations
 import hmac
 import secrets
 from pathlib import Path
+from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, make_response, redirect, render_template, request
-from marshmallow import ValidationError, fields, validate
+from marshmallow import fields, validate
 
 from services.intake import handlers
 from services.intake.accounts.domain import (
@@ -19,7 +20,7 @@ from services.intake.accounts.domain import (
     normalize_email,
 )
 from services.intake.bootstrap import Dependencies
-from services.intake.schemas import VietSchema, flatten_errors
+from services.intake.schemas import VietSchema
 from shared.auth import csrf_digest
 from shared.ratelimit import RateLimited
 from shared.web import (
@@ -27,13 +28,13 @@ from shared.web import (
     CSRF_FIELD,
     SESSION_COOKIE,
     ApiError,
+    accepts,
     check_csrf,
     client_address,
     cookie_principal,
     csrf_token_for,
     deps,
     document,
-    json_body,
     rate_limit,
     rate_limits,
     settings,
@@ -125,18 +126,16 @@ def _login(email: str, password: str) -> handlers.Session:
 
 
 @bp.post("/api/v1/login")
-@document(request_schema=LoginSchema, response_schema=SessionSchema)
-def api_login() -> Response:
+@document(response_schema=SessionSchema)
+@accepts(LoginSchema, message="Thông tin đăng nhập không hợp lệ.")
+def api_login(body: dict[str, Any]) -> Response:
     """Log in with e-mail and password: a signed token, also set as the session cookie with a CSRF token.
 
     Wrong e-mail or password: 401 with one message for both. 5 failed logins lock the account for 15 minutes:
     429 with Retry-After, even with the right password. Attempts are also limited per account and per client
     address in a window (DVCQ_LOGIN_*): 429 with Retry-After until the window ends.
     """
-    try:
-        data = LoginSchema().load(json_body())
-    except ValidationError as exc:
-        raise ApiError(422, "Thông tin đăng nhập không hợp lệ.", fields=flatten_errors(exc.messages)) from None
+    data = body
     try:
         session = _login(data["email"], data["password"])
     except LoginFailed as exc:
