@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from prometheus_client import multiprocess
 
 from shared.registry import services
 from shared.settings import ROOT, default_ports
@@ -113,6 +114,7 @@ class Stack:
         self._thread: threading.Thread | None = None
         self._closing = threading.Event()
         self._last_state = ""
+        self._metrics_ready: set[str] = set()
 
     def _pidfile(self, name: str) -> Path:
         return self.run_dir / f"{name}.pid"
@@ -144,11 +146,7 @@ class Stack:
     def _spawn(self, name: str, extra_env: dict[str, str]) -> None:
         spec = self.table[name]
         env = {**self.env, **extra_env}
-        if spec.port is not None:
-            prom = self.run_dir / "prometheus" / spec.service
-            shutil.rmtree(prom, ignore_errors=True)
-            prom.mkdir(parents=True)
-            env["PROMETHEUS_MULTIPROC_DIR"] = str(prom)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(self._metrics_dir(spec.service))
         out = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child
         proc = subprocess.Popen(
             spec.argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
@@ -156,6 +154,25 @@ class Stack:
         out.close()
         self._procs[name] = proc
         self._pidfile(name).write_text(str(proc.pid))
+
+    def _metrics_dir(self, service: str) -> Path:
+        """The Prometheus multiprocess directory every process of `service` writes to, so that the service's
+        /metrics (MultiProcessCollector) shows its workers' counters too (a consumer's unhandled events).
+
+        Emptied the first time this Stack starts one of the service's processes; after that a restart keeps
+        the counters of the processes before it (a counter only grows) and drops only the live gauges of
+        processes that are gone, as gunicorn's child_exit does for its workers (deploy/gunicorn.conf.py)."""
+        prom = self.run_dir / "prometheus" / service
+        if service not in self._metrics_ready:
+            shutil.rmtree(prom, ignore_errors=True)
+            prom.mkdir(parents=True)
+            self._metrics_ready.add(service)
+            return prom
+        for live in prom.glob("gauge_live*_*.db"):
+            pid = int(live.stem.rsplit("_", 1)[1])
+            if not process_alive(pid):
+                multiprocess.mark_process_dead(pid, str(prom))  # type: ignore[no-untyped-call]
+        return prom
 
     def supervise_once(self) -> None:
         """Note every supervised process that exited and restart those whose backoff has passed."""

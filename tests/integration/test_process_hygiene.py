@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
+import pika
 import requests
 
+from shared.catalogue import IntakeWatermark
+from shared.events import Event
 from shared.registry import service_names
 from shared.settings import ROOT
-from tests.support import TestStack
+from shared.topology import queue_for
+from tests.support import TestStack, wait_for
 
 IMPORT_ALL_WITHOUT_SOCKETS = r"""
 import importlib, pkgutil, socket, sys
@@ -116,3 +122,42 @@ def test_metrics_aggregate_over_gunicorn_workers(stack: TestStack) -> None:
         if line.startswith("dvcq_http_requests_total{") and 'route="/healthz"' in line
     )
     assert total >= 60  # a single worker's registry would see only its share
+
+
+def _unhandled_on_metrics(stack: TestStack, service: str, event_type: str) -> float:
+    text = requests.get(stack.url(service, "/metrics"), timeout=15).text
+    wanted = f'dvcq_unhandled_events_total{{service="{service}",type="{event_type}"}}'
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(wanted))
+
+
+def test_an_event_no_consumer_handler_takes_is_counted_on_the_services_metrics_across_a_web_restart(
+    stack: TestStack,
+) -> None:
+    """The consumer is a process apart from the web: its counter reaches the service's /metrics through the
+    multiprocess directory they share, and a restart of the web keeps it (a counter only grows)."""
+    assert IntakeWatermark.TYPE not in queue_for("aggregator").bindings
+    event = Event(
+        type=IntakeWatermark.TYPE,
+        subject="intake",
+        subject_version=1,
+        data={"received_before": datetime(2019, 6, 10, 3, tzinfo=UTC).isoformat()},
+        producer="intake",
+        occurred_at=datetime.now(UTC),
+    )
+    before = _unhandled_on_metrics(stack, "aggregator", IntakeWatermark.TYPE)
+    connection = pika.BlockingConnection(pika.URLParameters(stack.amqp_url))
+    try:  # straight into the queue, as a replay or a binding of an older release would deliver it
+        connection.channel().basic_publish(
+            "", queue_for("aggregator").queue, json.dumps(event.to_dict()).encode("utf-8")
+        )
+    finally:
+        connection.close()
+    wait_for(
+        lambda: _unhandled_on_metrics(stack, "aggregator", IntakeWatermark.TYPE) == before + 1,
+        timeout=90,
+        what="the aggregator's /metrics to count the unhandled event",
+    )
+    stack.stack.kill("aggregator-web")
+    stack.stack.start("aggregator-web")
+    stack.stack.wait_ready(timeout=90)
+    assert _unhandled_on_metrics(stack, "aggregator", IntakeWatermark.TYPE) == before + 1
