@@ -13,9 +13,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from datetime import UTC, date, datetime
 from types import UnionType
-from typing import Any, ClassVar, Self, TypeVar, get_args, get_origin, get_type_hints
-
-from shared.timerules import parse_instant
+from typing import Any, ClassVar, Self, TypeAlias, TypeVar, get_args, get_origin, get_type_hints
 
 EVENT_TYPES = (
     "report.submitted",
@@ -111,7 +109,8 @@ class EventData:
     @classmethod
     def of(cls, event: Event) -> Self:
         """The typed data of an envelope of this class's type, already validated by shared.catalogue at the
-        edge (instants become aware UTC datetimes, days dates); MalformedEvent for another type."""
+        edge (instants become aware datetimes keeping the offset they were written with, as the schema loads them,
+        so `isoformat()` gives the text back; days become dates); MalformedEvent for another type."""
         if event.type != cls.TYPE:
             raise MalformedEvent(f"{event.type} is not {cls.TYPE}")
         return _load(cls, event.data)
@@ -135,12 +134,19 @@ def _load(cls: type[_T], data: Mapping[str, Any]) -> _T:
     return cls(**values)
 
 
+def _instant(text: str) -> datetime:
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:  # the schema refuses these at the edge; never read one as local time
+        raise MalformedEvent(f"instant without a UTC offset: {text!r}")
+    return value
+
+
 def _value(hint: Any, value: Any) -> Any:
     if value is None:
         return None
     kinds = get_args(hint) if isinstance(hint, UnionType) else (hint,)
     if isinstance(value, str) and datetime in kinds:
-        return parse_instant(value)
+        return _instant(value)
     if isinstance(value, str) and date in kinds:
         return date.fromisoformat(value)
     if hint is float and isinstance(value, int):
@@ -197,7 +203,7 @@ class ObligationCreated(EventData):
 
 
 @dataclass(frozen=True)
-class _ObligationLevel(EventData):
+class ObligationLevel(EventData):
     agency: str
     period: str
     level: str
@@ -208,21 +214,21 @@ class _ObligationLevel(EventData):
 
 
 @dataclass(frozen=True)
-class ObligationReminderDue(_ObligationLevel):
+class ObligationReminderDue(ObligationLevel):
     """A reminder level of the ladder was reached."""
 
     TYPE = "obligation.reminder_due"
 
 
 @dataclass(frozen=True)
-class ObligationOverdue(_ObligationLevel):
+class ObligationOverdue(ObligationLevel):
     """The deadline passed without a report."""
 
     TYPE = "obligation.overdue"
 
 
 @dataclass(frozen=True)
-class ObligationEscalated(_ObligationLevel):
+class ObligationEscalated(ObligationLevel):
     """An escalation level of the ladder was reached."""
 
     TYPE = "obligation.escalated"
@@ -414,8 +420,21 @@ EVENT_CLASSES: dict[str, type[EventData]] = {
         SchedulerLadderResumed,
     )
 }
-# Every obligation.* event (what the `obligation.*` binding of earlier releases matched).
-OBLIGATION_EVENTS: tuple[type[EventData], ...] = tuple(
-    cls for event_type, cls in EVENT_CLASSES.items() if event_type.startswith("obligation.")
+# The data of any obligation.* event (what the `obligation.*` binding of earlier releases matched) and of any
+# report event: handlers that take several types read them with `typed` and tell them apart by class.
+ObligationData: TypeAlias = (
+    ObligationCreated
+    | ObligationReminderDue
+    | ObligationOverdue
+    | ObligationEscalated
+    | ObligationExtensionRequested
+    | ObligationExtensionRefused
+    | ObligationExtended
+    | ObligationFulfilled
+    | ObligationWaived
+    | ObligationClosed
 )
+ReportData: TypeAlias = ReportSubmitted | ReportAmended
+OBLIGATION_EVENTS: tuple[type[EventData], ...] = get_args(ObligationData)
+assert {cls.TYPE for cls in OBLIGATION_EVENTS} == {t for t in EVENT_CLASSES if t.startswith("obligation.")}
 assert set(EVENT_CLASSES) == set(EVENT_TYPES), "the catalogue names every event type once"

@@ -49,9 +49,9 @@ from services.intake.domain import (
     diff_content,
 )
 from shared.auth import Principal, issue_token
-from shared.events import Event, report_subject
+from shared.events import Event, ObligationExtended, report_subject
 from shared.plan import Plan, Template
-from shared.timerules import Clock, Deadline, is_on_time, parse_instant
+from shared.timerules import Clock, Deadline, is_on_time
 
 
 class ReportStore(Protocol):
@@ -165,13 +165,13 @@ def on_obligation_extended(event: Event, *, extensions: ExtensionStore) -> bool:
     Stored once per (unit, period, generation), so the same event delivered twice (or a replay) changes
     nothing, and generations arriving out of order are each kept: the time rule picks the one in force.
     """
-    data = event.data
+    data = ObligationExtended.of(event)
     extension = Extension(
-        agency=data["agency"],
-        period=data["period"],
-        generation=int(data["generation"]),
-        due_before=parse_instant(data["due_before"]),
-        effective_from=parse_instant(data["effective_from"]),
+        agency=data.agency,
+        period=data.period,
+        generation=data.generation,
+        due_before=data.due_before,
+        effective_from=data.effective_from,
         event_id=event.id,
     )
     return extensions.add(extension)
