@@ -435,6 +435,8 @@ ObligationData: TypeAlias = (
     | ObligationClosed
 )
 ReportData: TypeAlias = ReportSubmitted | ReportAmended
+# The obligation events that carry the deadline in force (`due_before` of a `generation`).
+DeadlineData: TypeAlias = ObligationCreated | ObligationLevel | ObligationExtended | ObligationFulfilled
 OBLIGATION_EVENTS: tuple[type[EventData], ...] = get_args(ObligationData)
 assert {cls.TYPE for cls in OBLIGATION_EVENTS} == {t for t in EVENT_CLASSES if t.startswith("obligation.")}
 assert set(EVENT_CLASSES) == set(EVENT_TYPES), "the catalogue names every event type once"

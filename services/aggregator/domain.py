@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from shared.events import (
+    DeadlineData,
     ObligationClosed,
-    ObligationCreated,
     ObligationData,
     ObligationExtended,
     ObligationFulfilled,
@@ -21,8 +21,6 @@ from shared.timerules import days_overdue, local_date, local_iso, parse_instant
 
 FINAL_STATUSES = ("submitted_on_time", "submitted_late", "waived", "closed_by_reorganisation")
 NOT_EXPECTED = ("waived", "closed_by_reorganisation")
-# The events that carry the deadline in force (`due_before` of a `generation`).
-DEADLINE_EVENTS = (ObligationCreated, ObligationLevel, ObligationExtended, ObligationFulfilled)
 
 
 def board_id(plan_id: str, period: str) -> str:
@@ -51,7 +49,7 @@ def apply_obligation_event(board: dict[str, Any], data: ObligationData, version:
     agency = data.agency
     old = units.get(agency)
     entry = dict(old or {"status": "pending", "level": None, "received_at": None, "days_late": None, "version": 0})
-    if isinstance(data, DEADLINE_EVENTS):
+    if isinstance(data, DeadlineData):
         key = (data.generation, version)
         if key > (entry.get("deadline_generation", 0), entry.get("deadline_version", 0)):
             entry.update(
