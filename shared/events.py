@@ -13,7 +13,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from datetime import UTC, date, datetime
 from types import UnionType
-from typing import Any, ClassVar, Self, TypeAlias, TypeVar, get_args, get_origin, get_type_hints
+from typing import Any, ClassVar, Protocol, Self, TypeAlias, TypeVar, get_args, get_origin, get_type_hints
+
+from shared.timerules import parse_instant
 
 EVENT_TYPES = (
     "report.submitted",
@@ -90,6 +92,16 @@ def report_subject(agency: str, period: str) -> str:
 # --- the typed events: one frozen dataclass per event type, named after it ------------------------------
 
 
+class Enveloped(Protocol):
+    """Anything that carries an event's type and its JSON data: an Event, or a stored copy of one."""
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def data(self) -> Mapping[str, Any]: ...
+
+
 class MalformedEvent(ValueError):
     """A message that is not a valid event of the catalogue: it goes to the dead-letter queue."""
 
@@ -107,10 +119,10 @@ class EventData:
     TYPE: ClassVar[str]
 
     @classmethod
-    def of(cls, event: Event) -> Self:
+    def of(cls, event: Enveloped) -> Self:
         """The typed data of an envelope of this class's type, already validated by shared.catalogue at the
-        edge (instants become aware datetimes keeping the offset they were written with, as the schema loads them,
-        so `isoformat()` gives the text back; days become dates); MalformedEvent for another type."""
+        edge: instants become aware UTC datetimes (shared.timerules.parse_instant, the one reading of an
+        instant), days dates; MalformedEvent for another type."""
         if event.type != cls.TYPE:
             raise MalformedEvent(f"{event.type} is not {cls.TYPE}")
         return _load(cls, event.data)
@@ -119,7 +131,7 @@ class EventData:
 _T = TypeVar("_T")
 
 
-def typed(event: Event) -> EventData:
+def typed(event: Enveloped) -> EventData:
     """The typed data of any envelope, by its type (EVENT_CLASSES)."""
     cls = EVENT_CLASSES.get(event.type)
     if cls is None:
@@ -134,19 +146,12 @@ def _load(cls: type[_T], data: Mapping[str, Any]) -> _T:
     return cls(**values)
 
 
-def _instant(text: str) -> datetime:
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if value.tzinfo is None:  # the schema refuses these at the edge; never read one as local time
-        raise MalformedEvent(f"instant without a UTC offset: {text!r}")
-    return value
-
-
 def _value(hint: Any, value: Any) -> Any:
     if value is None:
         return None
     kinds = get_args(hint) if isinstance(hint, UnionType) else (hint,)
     if isinstance(value, str) and datetime in kinds:
-        return _instant(value)
+        return parse_instant(value)
     if isinstance(value, str) and date in kinds:
         return date.fromisoformat(value)
     if hint is float and isinstance(value, int):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from services.scheduler.domain import (
@@ -177,7 +177,7 @@ def sync_plan(plan: Plan, *, obligations: ObligationStore, clock: Clock) -> int:
 def on_report_submitted(event: Event, *, obligations: ObligationStore, plan: Plan) -> None:
     """A report arrived: fulfil its obligation with the verdict for its `received_at`, once."""
     data = ReportSubmitted.of(event)
-    agency, period, received_at = data.agency, data.period, data.received_at.astimezone(UTC)
+    agency, period, received_at = data.agency, data.period, data.received_at
     ob = obligations.get(agency, period)
     if ob is None:
         ob = next((o for o in obligations_for_plan(plan) if o.agency == agency and o.period == period), None)
