@@ -36,7 +36,7 @@ from services.scheduler.domain import (
     watermark_lag,
 )
 from shared.auth import Principal
-from shared.events import Event, IntakeWatermark, ReportSubmitted
+from shared.events import Event, IntakeWatermark, ObligationFulfilled, ReportSubmitted
 from shared.failpoints import failpoint
 from shared.formatting import vn_date
 from shared.plan import Plan
@@ -199,16 +199,16 @@ def on_report_submitted(event: Event, *, obligations: ObligationStore, plan: Pla
             producer="scheduler",
             occurred_at=received_at,
             correlation_id=event.correlation_id or event.id,
-            data={
-                "agency": agency,
-                "period": period,
-                "status": status,
-                "received_at": received_at.isoformat(),
-                "due_before": in_force.due_before.isoformat(),
-                "generation": in_force.generation,
-                "days_late": late,
-                "report_id": data.report_id,
-            },
+            data=ObligationFulfilled(
+                agency=agency,
+                period=period,
+                status=status,
+                received_at=received_at,
+                due_before=in_force.due_before,
+                generation=in_force.generation,
+                days_late=late,
+                report_id=data.report_id,
+            ).to_data(),
         )
     )
 

@@ -254,6 +254,17 @@ def test_typed_data_equals_what_the_schema_loads(event_type):
     assert EVENT_CLASSES[event_type].of(event) == EVENT_CLASSES[event_type](**loaded)
 
 
+@pytest.mark.parametrize("event_type", EVENT_TYPES)
+def test_typed_data_writes_what_the_schema_dumps_and_reads_back(event_type):
+    """`to_data`, what producers publish, is the schema's own JSON for it, and `of` reads it back unchanged."""
+    event = validate_envelope(envelope(event_type))
+    data = EVENT_CLASSES[event_type].of(event)
+    schema = DATA_SCHEMAS[event_type]()
+    assert data.to_data() == schema.dump(schema.load(event.data))
+    again = validate_envelope({**envelope(event_type), "data": data.to_data()})
+    assert EVENT_CLASSES[event_type].of(again) == data
+
+
 def test_a_staff_list_reads_as_typed_contacts_with_their_defaults():
     contacts = UnitContactsChanged.of(validate_envelope(envelope("unit.contacts_changed"))).contacts
     assert contacts == [ContactData(alert_role="focal", name="Nguyễn Văn A", title="", email=None, phone=None)]
