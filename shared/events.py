@@ -99,7 +99,7 @@ class Enveloped(Protocol):
     def type(self) -> str: ...
 
     @property
-    def data(self) -> Mapping[str, Any]: ...
+    def data(self) -> Mapping[str, object]: ...
 
 
 class MalformedEvent(ValueError):
@@ -144,14 +144,14 @@ def typed(event: Enveloped) -> EventData:
     return cls.of(event)
 
 
-def _load(cls: type[_T], data: Mapping[str, Any]) -> _T:
+def _load(cls: type[_T], data: Mapping[str, object]) -> _T:
     """A dataclass from validated JSON data: each field converted by its annotation, absent ones defaulted."""
     hints = get_type_hints(cls)
     values = {f.name: _value(hints[f.name], data[f.name]) for f in fields(cls) if f.name in data}  # type: ignore[arg-type]
     return cls(**values)
 
 
-def _json(value: Any) -> Any:
+def _json(value: object) -> object:
     if isinstance(value, date):  # a datetime too
         return value.isoformat()
     if isinstance(value, list):
@@ -161,7 +161,7 @@ def _json(value: Any) -> Any:
     return value
 
 
-def _value(hint: Any, value: Any) -> Any:
+def _value(hint: object, value: object) -> object:
     if value is None:
         return None
     kinds = get_args(hint) if isinstance(hint, UnionType) else (hint,)
@@ -172,6 +172,7 @@ def _value(hint: Any, value: Any) -> Any:
     if hint is float and isinstance(value, int):
         return float(value)
     if get_origin(hint) is list and isinstance(item := get_args(hint)[0], type) and is_dataclass(item):
+        assert isinstance(value, list)
         return [_load(item, v) for v in value]
     return value
 
