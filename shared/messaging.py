@@ -26,8 +26,8 @@ from pika.adapters.blocking_connection import BlockingChannel
 from pika.exceptions import AMQPChannelError, AMQPConnectionError, AMQPError, NackError, UnroutableError
 from prometheus_client import Counter
 
-from shared.catalogue import EventData, MalformedEvent, validate_envelope
-from shared.events import Event
+from shared.catalogue import validate_envelope
+from shared.events import Event, EventData, MalformedEvent
 from shared.failpoints import failpoint
 from shared.jsontext import forbidden_key, json_depth_exceeds
 from shared.logs import correlation

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.aggregator import handlers
-from shared.catalogue import (
+from shared.events import (
     OBLIGATION_EVENTS,
     ReportAmended,
     ReportSubmitted,

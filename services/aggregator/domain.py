@@ -5,13 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from shared.events import (
+    DeadlineData,
+    ObligationClosed,
+    ObligationData,
+    ObligationExtended,
+    ObligationFulfilled,
+    ObligationLevel,
+    ObligationWaived,
+    ReportAmended,
+    ReportData,
+)
 from shared.plan import Plan
 from shared.timerules import days_overdue, local_date, local_iso, parse_instant
 
 FINAL_STATUSES = ("submitted_on_time", "submitted_late", "waived", "closed_by_reorganisation")
 NOT_EXPECTED = ("waived", "closed_by_reorganisation")
-LEVEL_EVENTS = ("obligation.reminder_due", "obligation.overdue", "obligation.escalated")
-FINAL_EVENTS = ("obligation.fulfilled", "obligation.waived", "obligation.closed")
 
 
 def board_id(plan_id: str, period: str) -> str:
@@ -24,7 +33,7 @@ def new_board(plan_id: str, period: str) -> dict[str, Any]:
     return {"_id": board_id(plan_id, period), "plan": plan_id, "period": period, "units": {}}
 
 
-def apply_obligation_event(board: dict[str, Any], event_type: str, version: int, data: dict[str, Any]) -> bool:
+def apply_obligation_event(board: dict[str, Any], data: ObligationData, version: int) -> bool:
     """Apply one obligation event to the board; True if it changed anything.
 
     Each field is kept from the event that decides it whatever the delivery order, so the same events delivered
@@ -37,28 +46,28 @@ def apply_obligation_event(board: dict[str, Any], event_type: str, version: int,
     - the level: from the level event of the highest version.
     """
     units = board["units"]
-    agency = data["agency"]
+    agency = data.agency
     old = units.get(agency)
     entry = dict(old or {"status": "pending", "level": None, "received_at": None, "days_late": None, "version": 0})
-    if "due_before" in data and "generation" in data:
-        key = (int(data["generation"]), version)
+    if isinstance(data, DeadlineData):
+        key = (data.generation, version)
         if key > (entry.get("deadline_generation", 0), entry.get("deadline_version", 0)):
             entry.update(
-                due_before=data["due_before"],
-                generation=data["generation"],
+                due_before=data.due_before.isoformat(),
+                generation=data.generation,
                 deadline_generation=key[0],
                 deadline_version=key[1],
             )
-    if event_type == "obligation.extended":
+    if isinstance(data, ObligationExtended):
         entry["extended"] = True
-    if event_type in LEVEL_EVENTS and version > entry.get("level_version", 0):
-        entry.update(level=data["level"], level_version=version)
+    if isinstance(data, ObligationLevel) and version > entry.get("level_version", 0):
+        entry.update(level=data.level, level_version=version)
     if entry["status"] not in FINAL_STATUSES:
-        if event_type == "obligation.fulfilled":
-            entry.update(status=data["status"], received_at=data["received_at"], days_late=data["days_late"])
-        elif event_type == "obligation.waived":
+        if isinstance(data, ObligationFulfilled):
+            entry.update(status=data.status, received_at=data.received_at.isoformat(), days_late=data.days_late)
+        elif isinstance(data, ObligationWaived):
             entry.update(status="waived")
-        elif event_type == "obligation.closed":
+        elif isinstance(data, ObligationClosed):
             entry.update(status="closed_by_reorganisation")
     entry["version"] = max(version, entry.get("version", 0))
     if entry == old:
@@ -135,12 +144,12 @@ def closing_id(plan_id: str, period: str) -> str:
     return f"closing:{plan_id}:{period}"
 
 
-def revision_instant(data: dict[str, Any]) -> datetime:
+def revision_instant(data: ReportData) -> datetime:
     """When a revision arrived: the amendment's instant, else the first submission's receipt."""
-    return parse_instant(data.get("amended_at") or data["received_at"])
+    return data.amended_at if isinstance(data, ReportAmended) else data.received_at
 
 
-def apply_report_event(doc: dict[str, Any], data: dict[str, Any], closed_at: datetime | None) -> bool:
+def apply_report_event(doc: dict[str, Any], data: ReportData, closed_at: datetime | None) -> bool:
     """Keep a unit's latest revision (content, receipt, source) in its period's document; True if it changed.
 
     Applied only when the revision is newer than the one kept, so a revision delivered twice or after a newer
@@ -149,9 +158,9 @@ def apply_report_event(doc: dict[str, Any], data: dict[str, Any], closed_at: dat
     closed is listed in `after_close` (decided by its own instant against the closing's, so a rebuild decides
     the same).
     """
-    agency = data["agency"]
+    agency = data.agency
     entry = doc["units"].get(agency)
-    revision = int(data["revision"])
+    revision = data.revision
     late = sorted(set((entry or {}).get("after_close", [])))
     if closed_at is not None and revision_instant(data) > closed_at and revision not in late:
         late = sorted([*late, revision])
@@ -162,10 +171,10 @@ def apply_report_event(doc: dict[str, Any], data: dict[str, Any], closed_at: dat
         return True
     doc["units"][agency] = {
         "revision": revision,
-        "received_at": data["received_at"],
+        "received_at": data.received_at.isoformat(),
         "revised_at": local_iso(revision_instant(data)),
-        "source": data.get("source"),
-        "content": data.get("content") or {},
+        "source": data.source,
+        "content": data.content or {},
         "after_close": late,
     }
     return True

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.intake import handlers
-from shared.catalogue import ObligationExtended
+from shared.events import ObligationExtended
 from shared.logs import configure
 from shared.messaging import EventHandlers, bind_handlers, run_consumer
 from shared.retry import retry_until_done

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -49,9 +49,9 @@ from services.intake.domain import (
     diff_content,
 )
 from shared.auth import Principal, issue_token
-from shared.events import Event, report_subject
+from shared.events import Event, ObligationExtended, ReportAmended, ReportSubmitted, report_subject
 from shared.plan import Plan, Template
-from shared.timerules import Clock, Deadline, is_on_time, parse_instant
+from shared.timerules import Clock, Deadline, is_on_time
 
 
 class ReportStore(Protocol):
@@ -165,13 +165,13 @@ def on_obligation_extended(event: Event, *, extensions: ExtensionStore) -> bool:
     Stored once per (unit, period, generation), so the same event delivered twice (or a replay) changes
     nothing, and generations arriving out of order are each kept: the time rule picks the one in force.
     """
-    data = event.data
+    data = ObligationExtended.of(event)
     extension = Extension(
-        agency=data["agency"],
-        period=data["period"],
-        generation=int(data["generation"]),
-        due_before=parse_instant(data["due_before"]),
-        effective_from=parse_instant(data["effective_from"]),
+        agency=data.agency,
+        period=data.period,
+        generation=data.generation,
+        due_before=data.due_before,
+        effective_from=data.effective_from,
         event_id=event.id,
     )
     return extensions.add(extension)
@@ -195,19 +195,20 @@ def _replay(reports: ReportStore, cmd: SubmitReport, principal: Principal) -> Re
     return None
 
 
-def _event_data(report: Report) -> dict[str, Any]:
-    return {
-        "report_id": report.report_id,
-        "agency": report.agency,
-        "period": report.period,
-        "revision": report.revision,
-        "received_at": report.received_at.isoformat(),
-        "on_time": report.on_time,
-        "completeness": report.completeness,
-        "source": report.source,
-        "submitted_by": report.submitted_by,
-        "content": report.content,
-    }
+def _submitted(report: Report) -> ReportSubmitted:
+    """The `report.submitted` data of a revision (an amendment carries the same fields and two more)."""
+    return ReportSubmitted(
+        report_id=report.report_id,
+        agency=report.agency,
+        period=report.period,
+        revision=report.revision,
+        received_at=report.received_at,
+        on_time=report.on_time,
+        completeness=report.completeness,
+        source=report.source,
+        submitted_by=report.submitted_by,
+        content=report.content,
+    )
 
 
 def _contacts_event(report: Report, occurred_at: datetime) -> Event:
@@ -283,7 +284,7 @@ def submit_report(
         producer="intake",
         occurred_at=now,
         correlation_id=cmd.correlation_id,
-        data=_event_data(report),
+        data=_submitted(report).to_data(),
     )
     more = (_contacts_event(report, now),) if template.staff_fields else ()
     try:
@@ -331,7 +332,7 @@ def amend_report(cmd: SubmitReport, principal: Principal, *, reports: ReportStor
         producer="intake",
         occurred_at=now,
         correlation_id=cmd.correlation_id,
-        data={**_event_data(report), "previous_revision": latest.revision, "amended_at": now.isoformat()},
+        data=ReportAmended(**asdict(_submitted(report)), previous_revision=latest.revision, amended_at=now).to_data(),
     )
     more = (_contacts_event(report, now),) if template.staff_fields else ()
     try:

@@ -7,7 +7,7 @@ ever runs on this process's broker connection.
 from __future__ import annotations
 
 from services.notifier import handlers, operations
-from shared.catalogue import (
+from shared.events import (
     OBLIGATION_EVENTS,
     SchedulerLadderHeld,
     SchedulerLadderResumed,

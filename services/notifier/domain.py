@@ -14,9 +14,18 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from shared.events import (
+    DeadlineData,
+    ObligationClosed,
+    ObligationCreated,
+    ObligationData,
+    ObligationExtended,
+    ObligationFulfilled,
+    ObligationLevel,
+)
 from shared.ladder import LADDER_LEVELS
 from shared.plan import ALERT_ROLES, Contact, Plan
-from shared.timerules import at_local, deadline_day, is_working_day, ladder, local_date, parse_instant
+from shared.timerules import at_local, deadline_day, is_working_day, ladder, local_date
 
 LEVEL_EVENTS = ("obligation.reminder_due", "obligation.overdue", "obligation.escalated")
 RECEIPT_KINDS = {
@@ -216,13 +225,12 @@ def unit_contacts(plan: Plan, agency: str, staff_list: Sequence[Contact] | None)
     return unit.contacts if unit else ()
 
 
-def audience(plan: Plan, event_type: str, data: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+def audience(plan: Plan, data: ObligationData) -> tuple[str, tuple[str, ...]]:
     """(level, alert roles) an obligation event is meant for; no roles when it alerts nobody."""
-    if event_type in LEVEL_EVENTS:
-        level = data["level"]
-        rung = next((lv for lv in plan.escalation if lv.level == level), None)
-        return level, rung.to if rung else ()
-    if event_type in RECEIPT_EVENTS:
+    if isinstance(data, ObligationLevel):
+        rung = next((lv for lv in plan.escalation if lv.level == data.level), None)
+        return data.level, rung.to if rung else ()
+    if data.TYPE in RECEIPT_EVENTS:
         return RECEIPT_LEVEL, ("focal",)
     return "none", ()
 
@@ -286,23 +294,24 @@ class Fact:
     status: str | None = None
 
 
-def fact_of(event_type: str, event_id: str, occurred_at: datetime, data: dict[str, Any]) -> Fact:
-    """The fact an obligation event carries (`data` as the envelope holds it: instants are ISO strings)."""
+def fact_of(event_id: str, occurred_at: datetime, data: ObligationData) -> Fact:
+    """The fact an obligation event carries (instants as aware datetimes)."""
     at = occurred_at
-    if event_type == "obligation.fulfilled":
-        at = parse_instant(data["received_at"])
-    elif event_type == "obligation.extended":
-        at = parse_instant(data["effective_from"])
+    if isinstance(data, ObligationFulfilled):
+        at = data.received_at
+    elif isinstance(data, ObligationExtended):
+        at = data.effective_from
+    created = data if isinstance(data, ObligationCreated) else None
     return Fact(
         event_id=event_id,
-        type=event_type,
-        agency=data["agency"],
-        period=data["period"],
+        type=data.TYPE,
+        agency=data.agency,
+        period=data.period,
         at=at,
-        due_before=parse_instant(data["due_before"]) if data.get("due_before") else None,
-        unit_name=data.get("unit_name"),
-        unit_order=data.get("unit_order"),
-        status=data.get("status"),
+        due_before=data.due_before if isinstance(data, DeadlineData) else None,
+        unit_name=created.unit_name if created else None,
+        unit_order=created.unit_order if created else None,
+        status=data.status if isinstance(data, (ObligationCreated, ObligationFulfilled, ObligationClosed)) else None,
     )
 
 

@@ -18,7 +18,6 @@ from services.notifier.domain import (
     FACT_EVENTS,
     FAILED,
     INBOX,
-    LEVEL_EVENTS,
     PENDING,
     RECEIPT_KINDS,
     WEBHOOK,
@@ -58,10 +57,20 @@ from services.notifier.messages import (
     leadership_message,
     receipt_message,
 )
-from shared.events import Event
+from shared.events import (
+    Event,
+    ObligationData,
+    ObligationExtended,
+    ObligationExtensionRefused,
+    ObligationFulfilled,
+    ObligationLevel,
+    ObligationWaived,
+    UnitContactsChanged,
+    typed,
+)
 from shared.failpoints import failpoint
 from shared.plan import Contact, Plan
-from shared.timerules import Clock, days_overdue, deadline_day, local_date, parse_instant
+from shared.timerules import Clock, days_overdue, deadline_day, local_date
 
 MAX_EVENT_ID = 200  # the envelope's limit
 log = logging.getLogger(__name__)
@@ -193,12 +202,14 @@ def on_obligation_event(
     inbox of the leadership roles named for it, never to their mailbox. The event's fact is kept for the daily
     digest. The first attempt is due at once on the wall clock (`wall`); `decided_at` is business time.
     """
+    data = typed(event)
+    assert isinstance(data, ObligationData), f"{event.type} is not an obligation event"
     if facts is not None and event.type in FACT_EVENTS:
-        facts.add(fact_of(event.type, event.id, event.occurred_at, event.data))
-    level, roles = audience(plan, event.type, event.data)
+        facts.add(fact_of(event.id, event.occurred_at, data))
+    level, roles = audience(plan, data)
     if not roles:
         return []
-    agency, period = event.data["agency"], event.data["period"]
+    agency, period = data.agency, data.period
     people = recipients(unit_contacts(plan, agency, contacts.latest(agency) if contacts else None), roles)
     mail = mail or MailContext(intake_url="")
     decided_at, due_at = clock.now(), wall.now()
@@ -211,8 +222,9 @@ def on_obligation_event(
         nid = notification_id(event.id, email, channel)
         text = message.text
         if channel == WEBHOOK:
+            assert isinstance(data, ObligationLevel), "only the ladder's levels go to the gateway"
             text = webhook_body(
-                event, level, nid, email=email, role=role, name=name, phone=phone, message=message, today=today
+                event, data, nid, email=email, role=role, name=name, phone=phone, message=message, today=today
             )
         notification = Notification(
             id=nid,
@@ -244,17 +256,17 @@ def on_obligation_event(
 
     for contact in people:
         assert contact.email is not None
-        message = _render(event, level, contact, plan=plan, mail=mail, today=today)
+        message = _render(data, contact, plan=plan, mail=mail, today=today)
         for channel in channels(event.type, webhook=mail.webhook):
             decide(channel, contact.email, contact.alert_role, contact.name, contact.phone, message)
-    if event.type in LEVEL_EVENTS:
+    if isinstance(data, ObligationLevel):
         for person in leadership(plan, level):
             message = leadership_message(
                 level=level,
                 unit_name=_unit_name(plan, agency),
                 period_name=_period_name(plan, period),
-                deadline=deadline_day(parse_instant(event.data["due_before"])),
-                days_overdue=told_days_overdue(event.data, today),
+                deadline=deadline_day(data.due_before),
+                days_overdue=told_days_overdue(data, today),
                 recipient_name=str(person.get("name") or ""),
             )
             decide(INBOX, person["email"].strip(), person["role"], str(person.get("name") or ""), None, message)
@@ -271,16 +283,16 @@ def inbox_delivered(notification: Notification, *, at: datetime) -> Notification
     return replace(notification, status=DELIVERED, attempts=1, next_attempt_at=None, delivered_at=at)
 
 
-def told_days_overdue(data: dict[str, Any], today: date) -> int:
+def told_days_overdue(data: ObligationLevel, today: date) -> int:
     """The days overdue an alert states: the local date it is decided on (business time) minus the deadline
     day D (SPEC "Time rules"), not those of the level's own day. After a clock jump or downtime, the FY
     `escalation_1` of 16/12/2019 decided on 17/12 says 7 days, not 6."""
-    return days_overdue(today, parse_instant(data["due_before"]))
+    return days_overdue(today, data.due_before)
 
 
 def webhook_body(
     event: Event,
-    level: str,
+    data: ObligationLevel,
     nid: str,
     *,
     email: str,
@@ -293,16 +305,15 @@ def webhook_body(
     """The JSON a gateway (SMS, Zalo) receives for one alert, fixed at decision time so every attempt posts the
     same bytes: the delivery id, what happened to which unit's report, the person (with the phone number the
     staff list gives, if any), a one-line Vietnamese text and the link to the unit's form."""
-    data = event.data
     body = {
         "delivery_id": delivery_id_for(nid),
         "notification_id": nid,
         "event_id": event.id,
         "event_type": event.type,
-        "level": level,
-        "agency": data["agency"],
-        "period": data["period"],
-        "deadline": deadline_day(parse_instant(data["due_before"])).isoformat(),
+        "level": data.level,
+        "agency": data.agency,
+        "period": data.period,
+        "deadline": deadline_day(data.due_before).isoformat(),
         "days_overdue": told_days_overdue(data, today),
         "recipient": {"name": name, "role": role, "email": email, "phone": phone},
         "text": message.subject,
@@ -320,55 +331,49 @@ def _period_name(plan: Plan, key: str) -> str:
     return period.name if period else key
 
 
-def _render(event: Event, level: str, contact: Contact, *, plan: Plan, mail: MailContext, today: date) -> Message:
-    """The Vietnamese texts of one notification (services.notifier.messages)."""
-    data = event.data
+def _render(data: ObligationData, contact: Contact, *, plan: Plan, mail: MailContext, today: date) -> Message:
+    """The Vietnamese texts of one notification (services.notifier.messages) about a level or a receipt."""
     common: dict[str, Any] = {
-        "unit_name": _unit_name(plan, data["agency"]),
-        "period_name": _period_name(plan, data["period"]),
+        "unit_name": _unit_name(plan, data.agency),
+        "period_name": _period_name(plan, data.period),
         "recipient_name": contact.name,
-        "form_url": f"{mail.intake_url}/reports/{data['period']}",
+        "form_url": f"{mail.intake_url}/reports/{data.period}",
     }
-    if event.type in LEVEL_EVENTS:
+    if isinstance(data, ObligationLevel):
         return alert_message(
-            level=level,
-            deadline=deadline_day(parse_instant(data["due_before"])),
+            level=data.level,
+            deadline=deadline_day(data.due_before),
             days_overdue=told_days_overdue(data, today),
-            escalated_to=escalated_to_name(plan, level),
+            escalated_to=escalated_to_name(plan, data.level),
             **common,
         )
-    kind = RECEIPT_KINDS[event.type]
-    if kind == "submitted":
+    kind = RECEIPT_KINDS[data.TYPE]
+    if isinstance(data, ObligationFulfilled):
         return receipt_message(
-            kind=kind,
-            received_at=parse_instant(data["received_at"]),
-            on_time=data["status"] == "submitted_on_time",
-            **common,
+            kind=kind, received_at=data.received_at, on_time=data.status == "submitted_on_time", **common
         )
-    if kind == "extended":
-        return receipt_message(
-            kind=kind,
-            new_deadline=deadline_day(parse_instant(data["due_before"])),
-            reason=data.get("reason"),
-            **common,
-        )
-    return receipt_message(kind=kind, reason=data.get("reason"), **common)
+    if isinstance(data, ObligationExtended):
+        return receipt_message(kind=kind, new_deadline=deadline_day(data.due_before), reason=data.reason, **common)
+    if isinstance(data, (ObligationExtensionRefused, ObligationWaived)):
+        return receipt_message(kind=kind, reason=data.reason, **common)
+    raise ValueError(f"{data.TYPE} alerts nobody")
 
 
 def on_contacts_changed(event: Event, *, contacts: ContactStore) -> bool:
     """Keep a version of a unit's staff list (insert once by `<agency>:<subject_version>`); later alerts go to
     the people of its highest version."""
+    data = UnitContactsChanged.of(event)
     people = [
         Contact(
-            alert_role=c["alert_role"],
-            name=c["name"],
-            title=c.get("title") or "",
-            email=(c.get("email") or "").strip() or None,
-            phone=c.get("phone"),
+            alert_role=c.alert_role,
+            name=c.name,
+            title=c.title or "",
+            email=(c.email or "").strip() or None,
+            phone=c.phone,
         )
-        for c in event.data["contacts"]
+        for c in data.contacts
     ]
-    return contacts.add(event.data["agency"], event.subject_version, people, event.occurred_at)
+    return contacts.add(data.agency, event.subject_version, people, event.occurred_at)
 
 
 # --- the daily digest (the digest process) ----------------------------------------------------------------

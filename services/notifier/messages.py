@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from email.utils import formataddr
 from html import escape
-from typing import Any
 
+from shared.events import SchedulerLadderHeld, SchedulerLadderResumed
 from shared.formatting import status_label, vn_count, vn_date, vn_datetime, vn_rate
 from shared.ladder import DIGEST_LEVEL_LABELS, ESCALATED_TO_NAMES, LADDER_LEVELS
-from shared.timerules import parse_instant
 
 SIGNATURE = "Sở Nội vụ tỉnh Trà Vinh – Hệ thống theo dõi báo cáo dân vận chính quyền"
 AUTOMATIC_NOTE = "Đây là thư gửi tự động từ hệ thống, vui lòng không trả lời thư này."
@@ -318,26 +317,26 @@ def _anchor(url: str) -> str:
     return escape(url)
 
 
-def ladder_message(level: str, data: dict[str, Any], *, recipient_name: str) -> Message:
-    """The Vietnamese texts of a hold (`ladder_held`: since when and why) or of its end (`ladder_resumed`)."""
-    since = vn_datetime(parse_instant(data["held_since"]))
+def ladder_message(data: SchedulerLadderHeld | SchedulerLadderResumed, *, recipient_name: str) -> Message:
+    """The Vietnamese texts of a hold (since when and why) or of its end."""
+    since = vn_datetime(data.held_since)
     blocks = [_Para(f"Kính gửi: {recipient_name}.")]
-    if level == "ladder_held":
+    if isinstance(data, SchedulerLadderHeld):
         subject = f"[Tạm dừng cảnh báo] Hệ thống tạm dừng nhắc nhở, đôn đốc báo cáo từ {since}"
         blocks += [
             _Para(
                 f"Từ {since}, hệ thống tạm dừng gửi các thông báo nhắc nhở, quá hạn và đôn đốc đến các đơn vị, "
                 "để không báo sai cho những đơn vị đã nộp báo cáo."
             ),
-            _Para(f"Lý do: {data['reason']}"),
+            _Para(f"Lý do: {data.reason}"),
             _Para(
                 "Các báo cáo đơn vị đã gửi vẫn được lưu đầy đủ. Trong thời gian này, đề nghị không đôn đốc đơn vị "
                 "theo bảng theo dõi; bộ phận kỹ thuật cần kiểm tra hàng đợi thông điệp và các tiến trình của hệ "
                 "thống. Hệ thống sẽ gửi thông báo khi hoạt động lại."
             ),
         ]
-    elif level == "ladder_resumed":
-        resumed = vn_datetime(parse_instant(data["resumed_at"]))
+    else:
+        resumed = vn_datetime(data.resumed_at)
         subject = f"[Hoạt động lại] Hệ thống đã tiếp tục nhắc nhở, đôn đốc báo cáo từ {resumed}"
         blocks += [
             _Para(
@@ -349,6 +348,4 @@ def ladder_message(level: str, data: dict[str, Any], *, recipient_name: str) -> 
                 "không nhận thông báo quá hạn."
             ),
         ]
-    else:
-        raise ValueError(f"unknown operational level: {level!r}")
     return _render(subject, list(blocks))

@@ -22,7 +22,7 @@ from services.notifier.domain import (
 )
 from services.notifier.handlers import LedgerStore, inbox_delivered, outcome_event
 from services.notifier.messages import ladder_message
-from shared.events import Event
+from shared.events import Event, SchedulerLadderHeld, SchedulerLadderResumed, typed
 from shared.plan import Plan
 from shared.timerules import Clock
 
@@ -34,6 +34,8 @@ def on_ladder_event(
     event: Event, *, ledger: LedgerStore, plan: Plan, clock: Clock, wall: Clock, mail: MailContext
 ) -> list[Notification]:
     """Tell Sở Nội vụ that alerts are held (and why) or have resumed: one e-mail and one inbox item per person."""
+    data = typed(event)
+    assert isinstance(data, (SchedulerLadderHeld, SchedulerLadderResumed)), f"{event.type} is not a ladder event"
     level = LADDER_EVENTS[event.type]
     people = [r for r in plan.recipients if r.get("role") == OPERATIONS_ROLE and (r.get("email") or "").strip()]
     decided_at, due_at = clock.now(), wall.now()
@@ -41,7 +43,7 @@ def on_ladder_event(
     shelved: list[tuple[Attempt, Event]] = []
     for person in people:
         email, name = person["email"].strip().lower(), str(person.get("name") or "")
-        message = ladder_message(level, event.data, recipient_name=name)
+        message = ladder_message(data, recipient_name=name)
         for channel in (EMAIL, INBOX):
             nid = notification_id(event.id, email, channel)
             notification = Notification(

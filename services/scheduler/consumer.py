@@ -7,7 +7,7 @@ published before it has been fulfilled.
 from __future__ import annotations
 
 from services.scheduler import handlers
-from shared.catalogue import IntakeWatermark, ReportSubmitted
+from shared.events import IntakeWatermark, ReportSubmitted
 from shared.logs import configure
 from shared.messaging import EventHandlers, bind_handlers, run_consumer
 from shared.settings import Settings

@@ -7,7 +7,17 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
-from shared.events import obligation_subject
+from shared.events import (
+    ObligationClosed,
+    ObligationExtended,
+    ObligationExtensionRefused,
+    ObligationExtensionRequested,
+    ObligationFulfilled,
+    ObligationLevel,
+    ObligationWaived,
+    obligation_subject,
+    typed,
+)
 from shared.formatting import vn_date, vn_datetime
 from shared.plan import Plan, Unit
 from shared.timerules import (
@@ -20,7 +30,6 @@ from shared.timerules import (
     is_on_time,
     ladder,
     local_iso,
-    parse_instant,
 )
 
 FINAL_STATUSES = ("submitted_on_time", "submitted_late", "waived", "closed_by_reorganisation")
@@ -150,14 +159,10 @@ def obligations_for_plan(plan: Plan) -> list[Obligation]:
 def deadlines(ob: Obligation, transitions: list[Transition]) -> list[Deadline]:
     """Generation 1 from the plan, then one generation per granted extension."""
     out = [Deadline(generation=1, due_before=ob.due_before)]
-    for t in transitions:
-        if t.type == "obligation.extended":
+    for data in map(typed, transitions):
+        if isinstance(data, ObligationExtended):
             out.append(
-                Deadline(
-                    generation=int(t.data["generation"]),
-                    due_before=parse_instant(t.data["due_before"]),
-                    effective_from=parse_instant(t.data["effective_from"]),
-                )
+                Deadline(generation=data.generation, due_before=data.due_before, effective_from=data.effective_from)
             )
     return sorted(out, key=lambda d: d.generation)
 
@@ -172,17 +177,16 @@ def derive_state(ob: Obligation, transitions: list[Transition], now: datetime) -
     emitted: list[str] = []
     skipped: list[str] = []
     for t in sorted(transitions, key=lambda t: t.subject_version):
-        if t.type == "obligation.fulfilled" and status is None:
-            status = t.data["status"]
-            received_at = parse_instant(t.data["received_at"])
-            late = int(t.data["days_late"])
-        elif t.type == "obligation.waived" and status is None:
+        data = typed(t)
+        if isinstance(data, ObligationFulfilled) and status is None:
+            status, received_at, late = data.status, data.received_at, data.days_late
+        elif isinstance(data, ObligationWaived) and status is None:
             status = "waived"
-        elif t.type == "obligation.closed" and status is None:
+        elif isinstance(data, ObligationClosed) and status is None:
             status = "closed_by_reorganisation"
-        elif t.type in ("obligation.reminder_due", "obligation.overdue", "obligation.escalated"):
-            emitted.append(f"g{t.data['generation']}:{t.data['level']}")
-            skipped.extend(f"g{t.data['generation']}:{lv}" for lv in t.data.get("skipped", ()))
+        elif isinstance(data, ObligationLevel):
+            emitted.append(f"g{data.generation}:{data.level}")
+            skipped.extend(f"g{data.generation}:{lv}" for lv in data.skipped)
     if status is None:
         status = "overdue" if now >= current.due_before else "pending"
     skipped = [s for s in skipped if s not in emitted]  # a level re-planned after a crash mid-pass was sent
@@ -292,25 +296,28 @@ DECISIONS = {"obligation.extended": "granted", "obligation.extension_refused": "
 
 def extension_requests(transitions: list[Transition]) -> list[ExtensionRequest]:
     """An obligation's extension requests with their decisions, oldest first."""
-    decided = {t.data["request_id"]: t for t in transitions if t.type in DECISIONS and t.data.get("request_id")}
+    decided: dict[str, ObligationExtended | ObligationExtensionRefused] = {}
+    for data in map(typed, transitions):
+        if isinstance(data, (ObligationExtended, ObligationExtensionRefused)) and data.request_id:
+            decided[data.request_id] = data
     out = []
     for t in sorted(transitions, key=lambda t: t.subject_version):
-        if t.type != "obligation.extension_requested":
+        request = typed(t)
+        if not isinstance(request, ObligationExtensionRequested):
             continue
-        decision = decided.get(t.data["request_id"])
-        granted = decision is not None and decision.type == "obligation.extended"
+        decision = decided.get(request.request_id)
         out.append(
             ExtensionRequest(
-                id=t.data["request_id"],
-                agency=t.data["agency"],
-                period=t.data["period"],
-                reason=t.data["reason"],
-                proposed_date=date.fromisoformat(t.data["proposed_date"]),
+                id=request.request_id,
+                agency=request.agency,
+                period=request.period,
+                reason=request.reason,
+                proposed_date=request.proposed_date,
                 requested_at=t.occurred_at,
-                requested_by=t.data.get("requested_by") or "",
-                decision=DECISIONS[decision.type] if decision else None,
-                decided_reason=decision.data.get("reason") if decision else None,
-                granted_date=deadline_day(parse_instant(decision.data["due_before"])) if decision and granted else None,
+                requested_by=request.requested_by or "",
+                decision=DECISIONS[decision.TYPE] if decision else None,
+                decided_reason=decision.reason if decision else None,
+                granted_date=deadline_day(decision.due_before) if isinstance(decision, ObligationExtended) else None,
             )
         )
     return out

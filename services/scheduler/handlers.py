@@ -36,7 +36,7 @@ from services.scheduler.domain import (
     watermark_lag,
 )
 from shared.auth import Principal
-from shared.events import Event
+from shared.events import Event, IntakeWatermark, ObligationFulfilled, ReportSubmitted
 from shared.failpoints import failpoint
 from shared.formatting import vn_date
 from shared.plan import Plan
@@ -176,18 +176,18 @@ def sync_plan(plan: Plan, *, obligations: ObligationStore, clock: Clock) -> int:
 
 def on_report_submitted(event: Event, *, obligations: ObligationStore, plan: Plan) -> None:
     """A report arrived: fulfil its obligation with the verdict for its `received_at`, once."""
-    agency, period = event.data["agency"], event.data["period"]
+    data = ReportSubmitted.of(event)
+    agency, period, received_at = data.agency, data.period, data.received_at
     ob = obligations.get(agency, period)
     if ob is None:
         ob = next((o for o in obligations_for_plan(plan) if o.agency == agency and o.period == period), None)
         if ob is None:
             log.info("report for no obligation ignored", extra={"agency": agency, "period": period})
             return
-        obligations.create(ob, created_event(ob, parse_instant(event.data["received_at"])))
+        obligations.create(ob, created_event(ob, received_at))
     transitions = obligations.transitions(ob)
     if any(t.type in ("obligation.fulfilled", "obligation.waived", "obligation.closed") for t in transitions):
         return
-    received_at = parse_instant(event.data["received_at"])
     status, late, in_force = verdict(ob, transitions, received_at)
     failpoint("scheduler.before_fulfil")
     obligations.record(
@@ -199,16 +199,16 @@ def on_report_submitted(event: Event, *, obligations: ObligationStore, plan: Pla
             producer="scheduler",
             occurred_at=received_at,
             correlation_id=event.correlation_id or event.id,
-            data={
-                "agency": agency,
-                "period": period,
-                "status": status,
-                "received_at": received_at.isoformat(),
-                "due_before": in_force.due_before.isoformat(),
-                "generation": in_force.generation,
-                "days_late": late,
-                "report_id": event.data["report_id"],
-            },
+            data=ObligationFulfilled(
+                agency=agency,
+                period=period,
+                status=status,
+                received_at=received_at,
+                due_before=in_force.due_before,
+                generation=in_force.generation,
+                days_late=late,
+                report_id=data.report_id,
+            ).to_data(),
         )
     )
 
@@ -217,7 +217,7 @@ def on_intake_watermark(event: Event, *, passes: PassStore) -> bool:
     """Intake's watermark arrived (F17): every report it accepted before `received_before` has been handled
     by this consumer already (its queue has one active consumer, in publication order), so the ladder may now
     apply levels due up to that instant. Kept monotonic: an older or repeated watermark changes nothing."""
-    return passes.apply_watermark(parse_instant(event.data["received_before"]))
+    return passes.apply_watermark(IntakeWatermark.of(event).received_before)
 
 
 def run_pass(*, plan: Plan, obligations: ObligationStore, passes: PassStore, clock: Clock) -> datetime:

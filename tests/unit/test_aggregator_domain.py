@@ -7,6 +7,7 @@ from pathlib import Path
 from services.aggregator.domain import apply_obligation_event, board_id, compliance_view, new_board
 from services.scheduler.domain import obligations_for_plan
 from services.scheduler.handlers import created_event
+from shared.events import EVENT_CLASSES, Event
 from shared.plan import load_plan
 from shared.timerules import LOCAL_TZ
 
@@ -52,10 +53,16 @@ def level(agency: str, name: str = "overdue") -> dict:
     }
 
 
+def apply_event(board: dict, event_type: str, version: int, data: dict) -> bool:
+    """Fold an event of `event_type` with this JSON data (as it travels) into the board."""
+    event = Event(event_type, f"obligation:x:{PERIOD}", version, data, "scheduler", ISSUED)
+    return apply_obligation_event(board, EVENT_CLASSES[event_type].of(event), version)
+
+
 def board_with(*events: tuple[str, int, dict]) -> dict:
     board = new_board(PLAN.id, PERIOD)
     for event_type, version, data in events:
-        apply_obligation_event(board, event_type, version, data)
+        apply_event(board, event_type, version, data)
     return board
 
 
@@ -66,9 +73,9 @@ def test_board_is_keyed_by_plan_and_period():
 
 def test_created_then_fulfilled_is_submitted_on_time():
     board = new_board(PLAN.id, PERIOD)
-    assert apply_obligation_event(board, "obligation.created", 1, created("H_CAUKE")) is True
+    assert apply_event(board, "obligation.created", 1, created("H_CAUKE")) is True
     assert board["units"]["H_CAUKE"]["status"] == "pending"
-    assert apply_obligation_event(board, "obligation.fulfilled", 2, fulfilled("H_CAUKE")) is True
+    assert apply_event(board, "obligation.fulfilled", 2, fulfilled("H_CAUKE")) is True
     entry = board["units"]["H_CAUKE"]
     assert entry["status"] == "submitted_on_time"
     assert entry["version"] == 2
@@ -77,23 +84,23 @@ def test_created_then_fulfilled_is_submitted_on_time():
 
 def test_the_same_event_twice_changes_nothing_the_second_time():
     board = board_with(("obligation.created", 1, created("H_CAUKE")))
-    assert apply_obligation_event(board, "obligation.fulfilled", 2, fulfilled("H_CAUKE")) is True
+    assert apply_event(board, "obligation.fulfilled", 2, fulfilled("H_CAUKE")) is True
     before = copy.deepcopy(board)
-    assert apply_obligation_event(board, "obligation.fulfilled", 2, fulfilled("H_CAUKE")) is False
+    assert apply_event(board, "obligation.fulfilled", 2, fulfilled("H_CAUKE")) is False
     assert board == before
 
 
 def test_fulfilled_applied_before_created_ends_fulfilled():
     board = new_board(PLAN.id, PERIOD)
-    assert apply_obligation_event(board, "obligation.fulfilled", 2, fulfilled("H_CAUKE", "submitted_late")) is True
-    assert apply_obligation_event(board, "obligation.created", 1, created("H_CAUKE")) is False
+    assert apply_event(board, "obligation.fulfilled", 2, fulfilled("H_CAUKE", "submitted_late")) is True
+    assert apply_event(board, "obligation.created", 1, created("H_CAUKE")) is False
     assert board["units"]["H_CAUKE"]["status"] == "submitted_late"
     assert board["units"]["H_CAUKE"]["version"] == 2
 
 
 def test_an_older_escalation_after_the_fulfilment_leaves_the_board_a_rebuild_makes():
     late = board_with(("obligation.created", 1, created("H_CAUKE")), ("obligation.fulfilled", 3, fulfilled("H_CAUKE")))
-    assert apply_obligation_event(late, "obligation.escalated", 2, level("H_CAUKE", "escalation_1")) is True
+    assert apply_event(late, "obligation.escalated", 2, level("H_CAUKE", "escalation_1")) is True
     rebuild = board_with(
         ("obligation.created", 1, created("H_CAUKE")),
         ("obligation.escalated", 2, level("H_CAUKE", "escalation_1")),
@@ -101,13 +108,13 @@ def test_an_older_escalation_after_the_fulfilment_leaves_the_board_a_rebuild_mak
     )
     assert late == rebuild and late["units"]["H_CAUKE"]["status"] == "submitted_on_time"
     again = copy.deepcopy(late)
-    assert apply_obligation_event(late, "obligation.escalated", 2, level("H_CAUKE", "escalation_1")) is False
+    assert apply_event(late, "obligation.escalated", 2, level("H_CAUKE", "escalation_1")) is False
     assert late == again
 
 
 def test_final_status_sticks_against_a_newer_waiver():
     board = board_with(("obligation.created", 1, created("H_CAUKE")), ("obligation.fulfilled", 2, fulfilled("H_CAUKE")))
-    apply_obligation_event(board, "obligation.waived", 3, {"agency": "H_CAUKE", "period": PERIOD, "reason": "x"})
+    apply_event(board, "obligation.waived", 3, {"agency": "H_CAUKE", "period": PERIOD, "reason": "x"})
     assert board["units"]["H_CAUKE"]["status"] == "submitted_on_time"
 
 
@@ -191,7 +198,7 @@ def test_submitted_units_are_never_shown_overdue():
 
 def test_waived_unit_is_not_expected():
     board = three_unit_board()
-    apply_obligation_event(board, "obligation.waived", 2, {"agency": "H_CAUKE", "period": PERIOD, "reason": "x"})
+    apply_event(board, "obligation.waived", 2, {"agency": "H_CAUKE", "period": PERIOD, "reason": "x"})
     view = compliance_view(board, PLAN, local(2019, 7, 1))
     assert view["EXPECTED_REPORTS"] == 2
     assert view["REPORTING_RATE"] == 100.0
@@ -226,8 +233,8 @@ def test_overdue_list_puts_the_longest_overdue_first():
 
 def test_overdue_level_delivered_before_created_still_shows_the_unit_overdue():
     board = new_board(PLAN.id, PERIOD)
-    assert apply_obligation_event(board, "obligation.overdue", 2, level("H_CAUKE")) is True
-    assert apply_obligation_event(board, "obligation.created", 1, created("H_CAUKE")) is False
+    assert apply_event(board, "obligation.overdue", 2, level("H_CAUKE")) is True
+    assert apply_event(board, "obligation.created", 1, created("H_CAUKE")) is False
     view = compliance_view(board, PLAN, local(2019, 6, 12, 9, 0))
     (row,) = view["units"]
     assert (row["status"], row["days_overdue"]) == ("overdue", 2)

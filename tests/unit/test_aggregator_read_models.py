@@ -27,7 +27,7 @@ from services.aggregator.totals.sums import period_totals
 from services.scheduler.domain import obligations_for_plan, version_at
 from services.scheduler.handlers import created_event
 from shared.catalogue import check_event
-from shared.events import Event, obligation_subject, report_subject
+from shared.events import Event, obligation_subject, report_subject, typed
 from shared.plan import load_plan
 from shared.settings import ROOT
 from shared.timerules import LOCAL_TZ, days_late, days_overdue, due_before_for_deadline_day, local_date, local_iso
@@ -394,11 +394,11 @@ def test_amendment_then_its_submission_keeps_the_amendment():
     doc = new_reports(PLAN.id, PERIOD)
     first = report("TTR", 1, local(2019, 6, 13, 16, 0), tcd_luot=7)
     second = report("TTR", 2, local(2019, 6, 13, 16, 0), local(2019, 6, 14, 9, 0), tcd_luot=8)
-    assert apply_report_event(doc, second.data, None) is True
-    assert apply_report_event(doc, first.data, None) is False
+    assert apply_report_event(doc, typed(second), None) is True
+    assert apply_report_event(doc, typed(first), None) is False
     entry = doc["units"]["TTR"]
     assert (entry["revision"], entry["content"]["indicators"]["tcd_luot"]) == (2, 8)
-    assert entry["received_at"] == local(2019, 6, 13, 16, 0).isoformat()
+    assert entry["received_at"] == local(2019, 6, 13, 16, 0).astimezone(UTC).isoformat()  # kept as UTC text
     assert entry["revised_at"] == "2019-06-14T09:00:00+07:00"
 
 
@@ -406,7 +406,8 @@ def test_escalation_delivered_after_fulfilment_keeps_the_unit_submitted():
     events = published()
     expected = rebuilt(events)[0]["units"]["SNV"]
     got = deliver(moved_after(events, SNV_ESCALATED, SNV_FULFILLED))[0]["units"]["SNV"]
-    assert (got["status"], got["received_at"], got["days_late"]) == ("submitted_late", SNV_LATE.isoformat(), 8)
+    late_text = SNV_LATE.astimezone(UTC).isoformat()  # the board keeps instants as UTC text
+    assert (got["status"], got["received_at"], got["days_late"]) == ("submitted_late", late_text, 8)
     assert got["version"] == expected["version"] == version_at(SNV_LATE)
 
 
@@ -451,11 +452,11 @@ def test_waiver_delivered_first_equals_the_rebuild():
 def test_revisions_after_the_closing_are_listed_after_close():
     doc = new_reports(PLAN.id, PERIOD)
     received = local(2019, 6, 5, 9, 0)
-    assert apply_report_event(doc, report("SNV", 1, received).data, CLOSED_AT) is True
+    assert apply_report_event(doc, typed(report("SNV", 1, received)), CLOSED_AT) is True
     assert doc["units"]["SNV"]["after_close"] == []
-    assert apply_report_event(doc, report("SNV", 2, received, local(2019, 6, 24, 17, 0)).data, CLOSED_AT) is True
+    assert apply_report_event(doc, typed(report("SNV", 2, received, local(2019, 6, 24, 17, 0))), CLOSED_AT) is True
     assert doc["units"]["SNV"]["after_close"] == []
-    assert apply_report_event(doc, report("SNV", 3, received, local(2019, 6, 26, 8, 0)).data, CLOSED_AT) is True
+    assert apply_report_event(doc, typed(report("SNV", 3, received, local(2019, 6, 26, 8, 0))), CLOSED_AT) is True
     assert doc["units"]["SNV"]["after_close"] == [3]
     assert doc["units"]["SNV"]["revision"] == 3
 
@@ -463,8 +464,8 @@ def test_revisions_after_the_closing_are_listed_after_close():
 def test_a_first_submission_after_the_closing_is_listed_by_its_receipt():
     doc = new_reports(PLAN.id, PERIOD)
     received = local(2019, 6, 27, 9, 0)
-    assert apply_report_event(doc, report("H_TRACU", 1, received).data, CLOSED_AT) is True
-    assert apply_report_event(doc, report("H_TRACU", 2, received, local(2019, 6, 28, 9, 0)).data, CLOSED_AT) is True
+    assert apply_report_event(doc, typed(report("H_TRACU", 1, received)), CLOSED_AT) is True
+    assert apply_report_event(doc, typed(report("H_TRACU", 2, received, local(2019, 6, 28, 9, 0))), CLOSED_AT) is True
     assert doc["units"]["H_TRACU"]["after_close"] == [1, 2]
 
 
@@ -472,7 +473,7 @@ def test_an_amendment_is_judged_by_its_own_instant_not_the_first_receipt():
     doc = new_reports(PLAN.id, PERIOD)
     received = local(2019, 6, 5, 9, 0)
     late = report("VP_UBND", 2, received, local(2019, 7, 2, 15, 0))
-    assert apply_report_event(doc, late.data, CLOSED_AT) is True
+    assert apply_report_event(doc, typed(late), CLOSED_AT) is True
     assert doc["units"]["VP_UBND"]["after_close"] == [2]
 
 
@@ -482,15 +483,15 @@ def test_after_close_compares_instants_across_offsets():
     before = report("SNV", 2, received, datetime(2019, 6, 25, 1, 30, tzinfo=UTC))
     after = report("SNV", 3, received, datetime(2019, 6, 25, 3, 0, tzinfo=UTC))
     doc = new_reports(PLAN.id, PERIOD)
-    apply_report_event(doc, before.data, CLOSED_AT)
+    apply_report_event(doc, typed(before), CLOSED_AT)
     assert doc["units"]["SNV"]["after_close"] == []
-    apply_report_event(doc, after.data, CLOSED_AT)
+    apply_report_event(doc, typed(after), CLOSED_AT)
     assert doc["units"]["SNV"]["after_close"] == [3]
 
 
 def test_a_revision_at_the_closing_instant_is_not_after_it():
     doc = new_reports(PLAN.id, PERIOD)
-    apply_report_event(doc, report("SNV", 2, local(2019, 6, 5, 9, 0), CLOSED_AT).data, CLOSED_AT)
+    apply_report_event(doc, typed(report("SNV", 2, local(2019, 6, 5, 9, 0), CLOSED_AT)), CLOSED_AT)
     assert doc["units"]["SNV"]["after_close"] == []
 
 
@@ -499,8 +500,8 @@ def test_an_older_revision_after_the_closing_delivered_late_is_listed_but_not_ke
     received = local(2019, 6, 5, 9, 0)
     second = report("SNV", 2, received, local(2019, 6, 26, 8, 0), tcd_luot=2)
     third = report("SNV", 3, received, local(2019, 6, 27, 8, 0), tcd_luot=3)
-    assert apply_report_event(doc, third.data, CLOSED_AT) is True
-    assert apply_report_event(doc, second.data, CLOSED_AT) is True
+    assert apply_report_event(doc, typed(third), CLOSED_AT) is True
+    assert apply_report_event(doc, typed(second), CLOSED_AT) is True
     entry = doc["units"]["SNV"]
     assert (entry["revision"], entry["after_close"], entry["content"]["indicators"]["tcd_luot"]) == (3, [2, 3], 3)
 
@@ -515,10 +516,10 @@ def test_redelivered_revisions_change_nothing():
         report("SNV", 4, received, local(2019, 6, 27, 8, 0)),
     ]
     for event in events:
-        assert apply_report_event(doc, event.data, CLOSED_AT) is True
+        assert apply_report_event(doc, typed(event), CLOSED_AT) is True
     before = copy.deepcopy(doc)
     for event in events:
-        assert apply_report_event(doc, event.data, CLOSED_AT) is False, event.id
+        assert apply_report_event(doc, typed(event), CLOSED_AT) is False, event.id
     assert doc == before
     assert doc["_id"] == reports_id(PLAN.id, PERIOD)
 
@@ -545,13 +546,13 @@ def consolidation_inputs() -> tuple[dict, dict[str, dict]]:
     board = new_board(PLAN.id, PERIOD)
     for agency in EXPECTED_UNITS:
         event = created(agency)
-        apply_obligation_event(board, event.type, event.subject_version, event.data)
+        apply_obligation_event(board, typed(event), event.subject_version)
     for agency in EXPECTED_UNITS:
         if agency in NOT_REPORTED:
             event = level(agency, "overdue", local(2019, 6, 11, 8, 0))
         else:
             event = fulfilled(agency, LATE.get(agency, local(2019, 6, 6, 9, 0)))
-        apply_obligation_event(board, event.type, event.subject_version, event.data)
+        apply_obligation_event(board, typed(event), event.subject_version)
     texts: dict[str, dict[str, Any]] = {
         "VP_UBND": {"limitations": "Một số đơn vị chậm gửi báo cáo.", "recommendations": "Tăng cường đôn đốc."},
         "STP": {"limitations": "  \n  ", "recommendations": "Đề nghị mở lớp tập huấn\n  kỹ năng dân vận."},

@@ -9,16 +9,18 @@ import pytest
 
 from services.scheduler.domain import obligations_for_plan
 from services.scheduler.handlers import created_event
-from shared.catalogue import (
-    DATA_SCHEMAS,
+from shared.catalogue import DATA_SCHEMAS, ContactSchema, check_event, validate_envelope
+from shared.events import (
     EVENT_CLASSES,
+    EVENT_TYPES,
+    ContactData,
+    Event,
     MalformedEvent,
     ObligationOverdue,
     ReportSubmitted,
-    check_event,
-    validate_envelope,
+    UnitContactsChanged,
+    typed,
 )
-from shared.events import EVENT_TYPES, Event
 from shared.plan import load_plan
 
 OB = {"agency": "H_CAUKE", "period": "2019-H1"}
@@ -226,16 +228,46 @@ def test_each_event_type_has_a_class_of_its_name_with_the_fields_of_its_schema(e
     cls = EVENT_CLASSES[event_type]
     thing, happened = event_type.split(".")
     assert cls.__name__ == thing.capitalize() + "".join(w.capitalize() for w in happened.split("_"))
-    assert cls.TYPE == event_type and DATA_SCHEMAS[event_type] is cls.SCHEMA
-    assert {f.name for f in dataclasses.fields(cls)} == set(cls.SCHEMA().fields)
+    assert cls.TYPE == event_type
+    assert {f.name for f in dataclasses.fields(cls)} == set(DATA_SCHEMAS[event_type]().fields)
+
+
+def test_a_staff_list_contact_has_the_fields_of_its_schema():
+    assert {f.name for f in dataclasses.fields(ContactData)} == set(ContactSchema().fields)
 
 
 @pytest.mark.parametrize("event_type", EVENT_TYPES)
 def test_an_envelopes_data_reads_as_its_typed_event(event_type):
     event = validate_envelope(envelope(event_type))
-    typed = EVENT_CLASSES[event_type].of(event)
-    assert typed.TYPE == event_type
-    assert {f.name for f in dataclasses.fields(typed)} >= set(MINIMAL_DATA[event_type])
+    data = EVENT_CLASSES[event_type].of(event)
+    assert data.TYPE == event_type and typed(event) == data
+    assert {f.name for f in dataclasses.fields(data)} >= set(MINIMAL_DATA[event_type])
+
+
+@pytest.mark.parametrize("event_type", EVENT_TYPES)
+def test_typed_data_equals_what_the_schema_loads(event_type):
+    """The plain reading of `of` and the schema agree value for value (defaults included)."""
+    event = validate_envelope(envelope(event_type))
+    loaded = DATA_SCHEMAS[event_type]().load(event.data)
+    if event_type == "unit.contacts_changed":
+        loaded["contacts"] = [ContactData(**c) for c in loaded["contacts"]]
+    assert EVENT_CLASSES[event_type].of(event) == EVENT_CLASSES[event_type](**loaded)
+
+
+@pytest.mark.parametrize("event_type", EVENT_TYPES)
+def test_typed_data_writes_what_the_schema_dumps_and_reads_back(event_type):
+    """`to_data`, what producers publish, is the schema's own JSON for it, and `of` reads it back unchanged."""
+    event = validate_envelope(envelope(event_type))
+    data = EVENT_CLASSES[event_type].of(event)
+    schema = DATA_SCHEMAS[event_type]()
+    assert data.to_data() == schema.dump(schema.load(event.data))
+    again = validate_envelope({**envelope(event_type), "data": data.to_data()})
+    assert EVENT_CLASSES[event_type].of(again) == data
+
+
+def test_a_staff_list_reads_as_typed_contacts_with_their_defaults():
+    contacts = UnitContactsChanged.of(validate_envelope(envelope("unit.contacts_changed"))).contacts
+    assert contacts == [ContactData(alert_role="focal", name="Nguyễn Văn A", title="", email=None, phone=None)]
 
 
 def test_typed_event_fields_carry_python_values():

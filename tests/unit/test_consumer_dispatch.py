@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from prometheus_client import REGISTRY
 
-from shared.catalogue import IntakeWatermark, ReportSubmitted
-from shared.events import Event
+from shared.events import Event, IntakeWatermark, ReportSubmitted
 from shared.messaging import bind_handlers, dispatch
 
 

@@ -337,6 +337,11 @@ def test_report_received_before_the_deadline_fulfils_the_obligation_on_time():
     assert parse_instant(event.data["received_at"]) == local(2019, 6, 10, 23, 59)
     assert event.data["report_id"] == "H_CAUKE:2019-H1"
     assert event.correlation_id == "req-1"
+    # the wire layout of every release: these keys in this order, instants as UTC ISO text
+    assert list(event.data) == [
+        "agency", "period", "status", "received_at", "due_before", "generation", "days_late", "report_id"
+    ]  # fmt: skip
+    assert event.data["received_at"] == local(2019, 6, 10, 23, 59).astimezone(UTC).isoformat()
 
 
 def test_report_received_two_local_days_after_the_deadline_day_is_late_by_two_days():

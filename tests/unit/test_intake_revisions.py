@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -56,6 +57,32 @@ def test_a_correction_is_a_new_revision_keeping_the_first_receipt_and_verdict() 
     event = reports.pending_events[-1]
     assert (event.type, event.subject_version, event.data["previous_revision"]) == ("report.amended", 2, 1)
     assert event.data["content"]["indicators"]["tcd_luot"] == 7
+
+
+def test_report_events_keep_their_wire_layout_byte_for_byte() -> None:
+    """Built from the typed classes, the published data is the JSON intake has always written: same keys in the
+    same order, instants as `isoformat` text (old messages and feeds, and what consumers expect, stay valid)."""
+    reports = FakeReportStore()
+    first = intake.submit_report(cmd({"tcd_luot": 5}), OFFICER, reports=reports, plan=PLAN, clock=at(2019, 6, 12, 8))
+    second = intake.amend_report(cmd({"tcd_luot": 7}), OFFICER, reports=reports, plan=PLAN, clock=at(2019, 6, 13, 8))
+    submitted, amended = reports.pending_events
+    layout = {
+        "report_id": "H_CAUKE:2019-H1",
+        "agency": "H_CAUKE",
+        "period": "2019-H1",
+        "revision": 1,
+        "received_at": first.received_at.isoformat(),
+        "on_time": False,
+        "completeness": first.completeness,
+        "source": "api",
+        "submitted_by": "canbo@cauke",
+        "content": {"indicators": {"tcd_luot": 5}},
+    }
+    assert json.dumps(submitted.data, ensure_ascii=False) == json.dumps(layout, ensure_ascii=False)
+    layout.update(revision=2, content={"indicators": {"tcd_luot": 7}})
+    layout.update(previous_revision=1, amended_at=datetime(2019, 6, 13, 8, tzinfo=LOCAL_TZ).isoformat())
+    assert second.received_at == first.received_at
+    assert json.dumps(amended.data, ensure_ascii=False) == json.dumps(layout, ensure_ascii=False)
 
 
 def test_a_correction_needs_a_first_submission() -> None:

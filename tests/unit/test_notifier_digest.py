@@ -40,7 +40,7 @@ from services.scheduler import handlers as scheduler
 from services.scheduler.domain import obligations_for_plan
 from shared.catalogue import validate_envelope
 from shared.clock import FixedClock
-from shared.events import Event, obligation_subject
+from shared.events import Event, obligation_subject, typed
 from shared.plan import load_plan
 from shared.settings import ROOT
 from shared.timerules import LOCAL_TZ
@@ -85,7 +85,7 @@ def obligation_event(event_type: str, agency: str, period: str, data: dict, *, a
 
 
 def fact(event: Event) -> Fact:
-    return fact_of(event.type, event.id, event.occurred_at, event.data)
+    return fact_of(event.id, event.occurred_at, typed(event))
 
 
 def created(agency: str, period: str = H1) -> Fact:

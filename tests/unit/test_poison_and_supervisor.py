@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.catalogue import MalformedEvent
-from shared.events import Event
+from shared.events import Event, MalformedEvent
 from shared.messaging import MAX_MESSAGE_DEPTH, decode_message
 from shared.procs import CRASH_LOOP_EXITS, CRASH_LOOP_WINDOW_SECONDS, crash_loops
 
