@@ -25,7 +25,6 @@ from services.aggregator.totals.standouts import suggest_standouts
 from services.aggregator.totals.sums import PeriodNotSummarisable
 from shared import web
 from shared.formatting import content_disposition
-from shared.logs import configure
 from shared.messaging import BROKER_ERRORS
 from shared.settings import Settings
 from shared.timerules import local_iso
@@ -329,11 +328,6 @@ def get_document_data(record_id: str) -> Response:
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the aggregator's app; gunicorn calls this in each worker (no preload)."""
-    settings = settings or Settings.from_env()
-    configure("aggregator", settings.log_level)
-    dependencies = build_dependencies(settings)
-    app = web.create_service_app("aggregator", settings, dependencies, **dependencies.rt.web_checks())
-    app.register_blueprint(bp)
+    app = web.service_app("aggregator", settings, build_dependencies, bp, (AggregatorError, ERROR_STATUS))
     register_pages(app)
-    web.register_domain_errors(app, AggregatorError, ERROR_STATUS)
     return app

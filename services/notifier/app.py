@@ -19,7 +19,6 @@ from services.notifier.domain import (
     NotifierError,
 )
 from shared import web
-from shared.logs import configure
 from shared.settings import Settings
 from shared.timerules import local_iso
 
@@ -161,11 +160,6 @@ def read_inbox_item(notification_id: str) -> Response:
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the notifier's app; gunicorn calls this in each worker (no preload)."""
-    settings = settings or Settings.from_env()
-    configure("notifier", settings.log_level)
-    dependencies = build_dependencies(settings)
-    app = web.create_service_app("notifier", settings, dependencies, **dependencies.rt.web_checks())
-    app.register_blueprint(bp)
-    web.add_events_route(app, lambda: _deps().ledger)
-    web.register_domain_errors(app, NotifierError, ERROR_STATUS)
-    return app
+    return web.service_app(
+        "notifier", settings, build_dependencies, bp, (NotifierError, ERROR_STATUS), events=lambda d: d.ledger
+    )

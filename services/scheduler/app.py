@@ -28,7 +28,6 @@ from services.scheduler.domain import (
 )
 from shared import web
 from shared.clock import SimulatedClock
-from shared.logs import configure
 from shared.plan import Period, Unit
 from shared.settings import Settings
 from shared.timerules import local_iso
@@ -398,15 +397,18 @@ def post_waive(agency: str, period: str, body: dict[str, Any]) -> Response:
     return jsonify(_state_json(state))
 
 
+def _web_checks(d: Dependencies) -> dict[str, Any]:
+    checks = d.rt.web_checks()
+    checks["details"] = {**checks["details"], "ladder": lambda: _ladder()}
+    return checks
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the scheduler's app; gunicorn calls this in each worker (no preload)."""
-    settings = settings or Settings.from_env()
-    configure("scheduler", settings.log_level)
-    dependencies = build_dependencies(settings)
-    checks = dependencies.rt.web_checks()
-    checks["details"] = {**checks["details"], "ladder": lambda: _ladder()}
-    app = web.create_service_app("scheduler", settings, dependencies, **checks)
-    app.register_blueprint(bp)
+    app = web.service_app(
+        "scheduler", settings, build_dependencies, bp, (SchedulerError, ERROR_STATUS),
+        events=lambda d: d.obligations, checks=_web_checks,
+    )  # fmt: skip
 
     @app.before_request
     def _metrics_scrape() -> None:
@@ -416,7 +418,4 @@ def create_app(settings: Settings | None = None) -> Flask:
             except Exception:  # the store may be down: the scrape still answers, with the last figures
                 pass
 
-    web.add_events_route(app, lambda: _deps().obligations)
-
-    web.register_domain_errors(app, SchedulerError, ERROR_STATUS)
     return app
