@@ -37,6 +37,7 @@ from prometheus_client import (
 from werkzeug.exceptions import HTTPException
 
 from shared.auth import InvalidToken, Principal, csrf_digest, verify_token
+from shared.errors import DomainError
 from shared.jsontext import forbidden_key, json_depth_exceeds
 from shared.logs import configure, set_correlation
 from shared.ratelimit import Limit, RateLimited, RateLimiter, RateLimits
@@ -639,7 +640,7 @@ def service_app(
     conf: Settings | None,
     build: Callable[[Settings], Any],
     blueprint: Blueprint,
-    errors: tuple[type[Exception], Mapping[type[Exception], int]],
+    errors: tuple[type[DomainError], Mapping[type[Exception], int]],
     *,
     events: Callable[[Any], Any] | None = None,
     checks: Callable[[Any], dict[str, Any]] = _runtime_checks,
@@ -748,12 +749,12 @@ def add_events_route(app: Flask, producer: Callable[[], Any]) -> None:
         return jsonify({"items": events, "next": events[-1]["cursor"] if events else after})
 
 
-def register_domain_errors(app: Flask, base: type[Exception], statuses: Mapping[type[Exception], int]) -> None:
+def register_domain_errors(app: Flask, base: type[DomainError], statuses: Mapping[type[Exception], int]) -> None:
     """Answer a service's domain errors (subclasses of `base`, with `message` and `field` or `fields`) by one
     status table."""
 
     @app.errorhandler(base)
-    def _domain_error(err: Any) -> Response:
+    def _domain_error(err: DomainError) -> Response:
         status = next((code for kind, code in statuses.items() if isinstance(err, kind)), 422)
         fields = getattr(err, "fields", None) or ({err.field: err.message} if err.field else {})
         return error_response(ApiError(status, err.message, fields=fields))
