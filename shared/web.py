@@ -15,7 +15,7 @@ import re
 import time
 import unicodedata
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from functools import wraps
 from typing import Any, TypeVar, overload
@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Flask, Response, current_app, g, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from marshmallow import Schema, ValidationError
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -37,8 +37,9 @@ from prometheus_client import (
 from werkzeug.exceptions import HTTPException
 
 from shared.auth import InvalidToken, Principal, csrf_digest, verify_token
+from shared.errors import DomainError
 from shared.jsontext import forbidden_key, json_depth_exceeds
-from shared.logs import set_correlation
+from shared.logs import configure, set_correlation
 from shared.ratelimit import Limit, RateLimited, RateLimiter, RateLimits
 from shared.registry import registered_description, services
 from shared.settings import Settings
@@ -629,6 +630,36 @@ def create_service_app(
     return app
 
 
+def _runtime_checks(dependencies: Any) -> dict[str, Any]:
+    checks: dict[str, Any] = dependencies.rt.web_checks()
+    return checks
+
+
+def service_app(
+    service: str,
+    conf: Settings | None,
+    build: Callable[[Settings], Any],
+    blueprint: Blueprint,
+    errors: tuple[type[DomainError], Mapping[type[Exception], int]],
+    *,
+    events: Callable[[Any], Any] | None = None,
+    checks: Callable[[Any], dict[str, Any]] = _runtime_checks,
+) -> Flask:
+    """A service's `create_app()`: settings (from the environment unless given), logging, `build(settings)`'s
+    dependencies, the shared app (`checks(dependencies)`: its health checks), the service's `blueprint`, its domain
+    errors (`errors`: the base class and the status table) and, for a producer, `GET /api/v1/events` from
+    `events(dependencies)`."""
+    conf = conf or Settings.from_env()
+    configure(service, conf.log_level)
+    dependencies = build(conf)
+    app = create_service_app(service, conf, dependencies, **checks(dependencies))
+    app.register_blueprint(blueprint)
+    if events is not None:
+        add_events_route(app, lambda: events(dependencies))
+    register_domain_errors(app, *errors)
+    return app
+
+
 def build_openapi(app: Flask, service: str) -> dict[str, Any]:
     """Build the OpenAPI 3 document from the routes, their docstrings and attached schemas."""
     spec = APISpec(
@@ -718,12 +749,12 @@ def add_events_route(app: Flask, producer: Callable[[], Any]) -> None:
         return jsonify({"items": events, "next": events[-1]["cursor"] if events else after})
 
 
-def register_domain_errors(app: Flask, base: type[Exception], statuses: dict[type[Exception], int]) -> None:
+def register_domain_errors(app: Flask, base: type[DomainError], statuses: Mapping[type[Exception], int]) -> None:
     """Answer a service's domain errors (subclasses of `base`, with `message` and `field` or `fields`) by one
     status table."""
 
     @app.errorhandler(base)
-    def _domain_error(err: Any) -> Response:
+    def _domain_error(err: DomainError) -> Response:
         status = next((code for kind, code in statuses.items() if isinstance(err, kind)), 422)
         fields = getattr(err, "fields", None) or ({err.field: err.message} if err.field else {})
         return error_response(ApiError(status, err.message, fields=fields))

@@ -23,27 +23,12 @@ from services.aggregator.handlers import (
 from services.aggregator.pages.views import register_pages
 from services.aggregator.totals.standouts import suggest_standouts
 from services.aggregator.totals.sums import PeriodNotSummarisable
+from shared import web
 from shared.formatting import content_disposition
-from shared.logs import configure
 from shared.messaging import BROKER_ERRORS
 from shared.settings import Settings
 from shared.timerules import local_iso
 from shared.topology import queues
-from shared.web import (
-    CSRF_FIELD,
-    FORM_MIMETYPES,
-    ApiError,
-    accepts,
-    create_service_app,
-    deps,
-    document,
-    json_body,
-    nfc_deep,
-    principal,
-    query_arg,
-    register_domain_errors,
-    requires,
-)
 
 ERROR_STATUS: dict[type[Exception], int] = {
     PeriodUnknown: 404,
@@ -59,19 +44,19 @@ bp = Blueprint("aggregator", __name__)
 
 
 def _deps() -> Dependencies:
-    return deps()
+    return web.deps()
 
 
 def _period_arg() -> str:
-    period = query_arg("period", "")
+    period = web.query_arg("period", "")
     if not period:
-        raise ApiError(400, "Thiếu kỳ báo cáo (period).", fields={"period": "Bắt buộc, ví dụ 2019-H1."})
+        raise web.ApiError(400, "Thiếu kỳ báo cáo (period).", fields={"period": "Bắt buộc, ví dụ 2019-H1."})
     return period
 
 
 @bp.get("/api/v1/compliance")
-@requires("home_affairs", "observer", "admin", "service")
-@document(query=("period",))
+@web.requires("home_affairs", "observer", "admin", "service")
+@web.document(query=("period",))
 def get_compliance() -> Response:
     """A period's compliance board: every expected unit's status and the reporting rates (F10), whether its
     figures are closed, and each unit's latest revision with those received after closing."""
@@ -81,20 +66,20 @@ def get_compliance() -> Response:
         period, boards=d.boards, plan=d.rt.plan, clock=d.rt.clock, closings=d.closings, reports=d.reports
     )
     if view is None:
-        raise ApiError(404, f"Không có kỳ báo cáo '{period}'.", fields={"period": "Không có trong kế hoạch."})
+        raise web.ApiError(404, f"Không có kỳ báo cáo '{period}'.", fields={"period": "Không có trong kế hoạch."})
     return jsonify(view)
 
 
 @bp.get("/api/v1/dead-letters")
-@requires("home_affairs", "admin")
-@document()
+@web.requires("home_affairs", "admin")
+@web.document()
 def get_dead_letters() -> Response:
     """How many messages each service's consumer refused (its dead-letter queue), for Sở Nội vụ and admins; an
     operator inspects and replays them with `dvcq dlq`."""
     try:
         depths = _deps().rt.broker.queue_depths([q.dead_letter_queue for q in queues()])
     except BROKER_ERRORS as exc:
-        raise ApiError(503, headers={"Retry-After": "5"}) from exc
+        raise web.ApiError(503, headers={"Retry-After": "5"}) from exc
     items = [
         {"service": q.service, "queue": q.dead_letter_queue, "messages": depths[q.dead_letter_queue]} for q in queues()
     ]
@@ -102,8 +87,8 @@ def get_dead_letters() -> Response:
 
 
 @bp.get("/api/v1/overdue")
-@requires("home_affairs", "observer", "admin", "service")
-@document()
+@web.requires("home_affairs", "observer", "admin", "service")
+@web.document()
 def get_overdue() -> Response:
     """Every unit overdue in any period of the plan, the longest overdue first."""
     d = _deps()
@@ -112,8 +97,8 @@ def get_overdue() -> Response:
 
 
 @bp.get("/api/v1/summary")
-@requires("home_affairs", "observer", "admin", "service")
-@document(query=("period",))
+@web.requires("home_affairs", "observer", "admin", "service")
+@web.document(query=("period",))
 def get_summary() -> Response:
     """A period's indicator totals (F11): per content area, by unit type and by unit, nulls left out and
     counted, derived rates recomputed from summed parts, the same period a year earlier where it exists; and
@@ -123,20 +108,22 @@ def get_summary() -> Response:
     try:
         totals = handlers.summary(period, boards=d.boards, reports=d.reports, plan=d.rt.plan, clock=d.rt.clock)
     except PeriodNotSummarisable as exc:
-        raise ApiError(422, str(exc), fields={"period": str(exc)}) from exc
+        raise web.ApiError(422, str(exc), fields={"period": str(exc)}) from exc
     body = snapshot(asdict(totals))
     body["standouts"] = snapshot([asdict(s) for s in suggest_standouts(totals)])
     return jsonify(body)
 
 
 @bp.post("/api/v1/periods/<period>/close")
-@requires("home_affairs")
-@document(status=201)
+@web.requires("home_affairs")
+@web.document(status=201)
 def close_period(period: str) -> tuple[Response, int]:
     """Close a period's figures (chốt số liệu), once (409 after). Revisions received later are kept and shown
     as arriving after closing; documents issued afterwards say the figures are closed."""
     d = _deps()
-    closing = handlers.close_period(period, by=principal().sub, closings=d.closings, plan=d.rt.plan, clock=d.rt.clock)
+    closing = handlers.close_period(
+        period, by=web.principal().sub, closings=d.closings, plan=d.rt.plan, clock=d.rt.clock
+    )
     return jsonify({"period": period, **closing}), 201
 
 
@@ -166,11 +153,11 @@ class ExportRequestSchema(Schema):
 
 def _export_body() -> dict[str, Any]:
     """The export request: the board's form fields (its CSRF token aside), a JSON object, or nothing."""
-    if request.mimetype in FORM_MIMETYPES:
-        return {k: v for k, v in nfc_deep(request.form.to_dict()).items() if k != CSRF_FIELD}
+    if request.mimetype in web.FORM_MIMETYPES:
+        return {k: v for k, v in web.nfc_deep(request.form.to_dict()).items() if k != web.CSRF_FIELD}
     if not request.get_data(cache=True):
         return {}  # a bare POST issues the document with the defaults
-    return json_body()
+    return web.json_body()
 
 
 def _export_fields() -> dict[str, Any]:
@@ -180,7 +167,7 @@ def _export_fields() -> dict[str, Any]:
 
 def accepts_export(before: Callable[..., object] | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The export request body, declared once for both documents (`before` checks the address first)."""
-    return accepts(
+    return web.accepts(
         ExportRequestSchema,
         message="Yêu cầu phát hành văn bản không hợp lệ.",
         read=_export_fields,
@@ -201,14 +188,16 @@ def _export_args(data: dict[str, Any]) -> dict[str, Any]:
     elif isinstance(given, list):
         codes = given
     else:
-        raise ApiError(422, "Đơn vị tiêu biểu không hợp lệ.", fields={"standouts": "Danh sách mã đơn vị."})
+        raise web.ApiError(422, "Đơn vị tiêu biểu không hợp lệ.", fields={"standouts": "Danh sách mã đơn vị."})
     chosen = []
     for code in codes:
         if not isinstance(code, str):
-            raise ApiError(422, "Đơn vị tiêu biểu không hợp lệ.", fields={"standouts": "Danh sách mã đơn vị."})
+            raise web.ApiError(422, "Đơn vị tiêu biểu không hợp lệ.", fields={"standouts": "Danh sách mã đơn vị."})
         if code.strip():
             if _deps().rt.plan.unit(code.strip()) is None:
-                raise ApiError(422, f"Không có đơn vị '{code.strip()}'.", fields={"standouts": "Mã đơn vị không có."})
+                raise web.ApiError(
+                    422, f"Không có đơn vị '{code.strip()}'.", fields={"standouts": "Mã đơn vị không có."}
+                )
             chosen.append((code.strip(), None))
     return {"number": text["number"], "issued_on": data["date"], "signer": signer, "chosen": chosen}
 
@@ -218,7 +207,7 @@ def _issue(period: str, kind: str, body: dict[str, Any]) -> tuple[Response, int]
     record = handlers.export(
         period,
         kind,
-        by=principal().sub,
+        by=web.principal().sub,
         boards=d.boards,
         reports=d.reports,
         closings=d.closings,
@@ -246,13 +235,13 @@ def _download(record: dict[str, Any]) -> Response:
 
 def _kind(ext: str) -> str:
     if ext not in EXTENSIONS:
-        raise ApiError(404, f"Không có định dạng '{ext}'.", fields={"ext": "docx, xlsx hoặc csv."})
+        raise web.ApiError(404, f"Không có định dạng '{ext}'.", fields={"ext": "docx, xlsx hoặc csv."})
     return EXTENSIONS[ext]
 
 
 @bp.post("/api/v1/exports/<period>.<ext>")
-@requires("home_affairs", "admin")
-@document(status=201)
+@web.requires("home_affairs", "admin")
+@web.document(status=201)
 @accepts_export(before=lambda period, ext: _kind(ext))
 def export_period(period: str, ext: str, body: dict[str, Any]) -> tuple[Response, int]:
     """Issue the consolidated report (`.docx`, Nghị định 30/2020 layout) or the tables (`.xlsx`, `.csv`) of a
@@ -267,8 +256,8 @@ def export_period(period: str, ext: str, body: dict[str, Any]) -> tuple[Response
 
 
 @bp.get("/api/v1/exports/<period>.<ext>")
-@requires("home_affairs", "observer", "admin")
-@document()
+@web.requires("home_affairs", "observer", "admin")
+@web.document()
 def issued_export(period: str, ext: str) -> Response:
     """The consolidated report or tables last issued for a period, byte for byte from the archive; 404 until
     one is issued (a GET never issues or archives anything)."""
@@ -276,8 +265,8 @@ def issued_export(period: str, ext: str) -> Response:
 
 
 @bp.post("/api/v1/exports/<period>/urging-letter.docx")
-@requires("home_affairs", "admin")
-@document(status=201)
+@web.requires("home_affairs", "admin")
+@web.document(status=201)
 @accepts_export()
 def export_urging_letter(period: str, body: dict[str, Any]) -> tuple[Response, int]:
     """Issue the urging letter (công văn đôn đốc) to the units still overdue for a period, archived like every
@@ -286,19 +275,19 @@ def export_urging_letter(period: str, body: dict[str, Any]) -> tuple[Response, i
 
 
 @bp.get("/api/v1/exports/<period>/urging-letter.docx")
-@requires("home_affairs", "observer", "admin")
-@document()
+@web.requires("home_affairs", "observer", "admin")
+@web.document()
 def issued_urging_letter(period: str) -> Response:
     """The urging letter last issued for a period, from the archive; 404 until one is issued."""
     return _issued(period, "urging_letter")
 
 
 @bp.get("/api/v1/documents")
-@requires("home_affairs", "observer", "admin")
-@document(query=("period",))
+@web.requires("home_affairs", "observer", "admin")
+@web.document(query=("period",))
 def list_documents() -> Response:
     """The archive of issued documents, newest first: who issued what, when, whether the figures were closed."""
-    items = _deps().archive.list(query_arg("period") or None)
+    items = _deps().archive.list(web.query_arg("period") or None)
     return jsonify(
         {
             "items": [
@@ -316,8 +305,8 @@ def list_documents() -> Response:
 
 
 @bp.get("/api/v1/documents/<record_id>")
-@requires("home_affairs", "observer", "admin")
-@document()
+@web.requires("home_affairs", "observer", "admin")
+@web.document()
 def get_document(record_id: str) -> Response:
     """An archived document, byte for byte as it was issued."""
     record = _deps().archive.get(record_id)
@@ -327,8 +316,8 @@ def get_document(record_id: str) -> Response:
 
 
 @bp.get("/api/v1/documents/<record_id>/data")
-@requires("home_affairs", "observer", "admin")
-@document()
+@web.requires("home_affairs", "observer", "admin")
+@web.document()
 def get_document_data(record_id: str) -> Response:
     """The data an archived document was made from, and the request that issued it."""
     record = _deps().archive.get(record_id)
@@ -339,11 +328,6 @@ def get_document_data(record_id: str) -> Response:
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the aggregator's app; gunicorn calls this in each worker (no preload)."""
-    settings = settings or Settings.from_env()
-    configure("aggregator", settings.log_level)
-    dependencies = build_dependencies(settings)
-    app = create_service_app("aggregator", settings, dependencies, **dependencies.rt.web_checks())
-    app.register_blueprint(bp)
+    app = web.service_app("aggregator", settings, build_dependencies, bp, (AggregatorError, ERROR_STATUS))
     register_pages(app)
-    register_domain_errors(app, AggregatorError, ERROR_STATUS)
     return app

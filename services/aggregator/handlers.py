@@ -20,6 +20,7 @@ from services.aggregator.domain import (
 )
 from services.aggregator.totals.standouts import suggest_standouts
 from services.aggregator.totals.sums import PeriodTotals, period_totals, same_period_last_year
+from shared.errors import DomainError
 from shared.events import Event, ObligationData, ReportData, typed
 from shared.plan import Plan
 from shared.timerules import Clock, local_iso, parse_instant
@@ -27,13 +28,8 @@ from shared.timerules import Clock, local_iso, parse_instant
 EXPORT_KINDS = ("report", "urging_letter", "xlsx", "csv")
 
 
-class AggregatorError(Exception):
-    """Base of the aggregator's domain errors; `message` is Vietnamese, `field` names what it is about."""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class AggregatorError(DomainError):
+    """Base of the aggregator's domain errors."""
 
 
 class PeriodUnknown(AggregatorError):

@@ -36,24 +36,11 @@ from services.intake.schemas import (
     load_report,
     report_schema,
 )
+from shared import web
 from shared.formatting import content_disposition
-from shared.logs import configure, current_correlation
+from shared.logs import current_correlation
 from shared.settings import Settings
 from shared.timerules import local_iso, local_midnight, parse_instant
-from shared.web import (
-    ApiError,
-    accepts,
-    add_events_route,
-    create_service_app,
-    deps,
-    document,
-    json_body,
-    principal,
-    query_arg,
-    register_domain_errors,
-    requires,
-    settings,
-)
 
 ERROR_STATUS: dict[type[IntakeError], int] = {
     UnknownAgency: 422,
@@ -74,7 +61,7 @@ bp = Blueprint("intake", __name__)
 
 
 def _deps() -> Dependencies:
-    return deps()
+    return web.deps()
 
 
 def _receipt(report: Report) -> dict[str, Any]:
@@ -106,7 +93,7 @@ def _report_json(report: Report) -> dict[str, Any]:
 def _idempotency_key() -> str | None:
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 1 <= len(key) <= 200:
-        raise ApiError(400, "Idempotency-Key: từ 1 đến 200 ký tự.", fields={"Idempotency-Key": "Không hợp lệ."})
+        raise web.ApiError(400, "Idempotency-Key: từ 1 đến 200 ký tự.", fields={"Idempotency-Key": "Không hợp lệ."})
     return key
 
 
@@ -119,7 +106,7 @@ def _content(body: dict[str, Any], agency: str, period: str) -> dict[str, Any]:
     try:
         data = load_report(schema, body)
     except ValidationError as exc:
-        raise ApiError(422, "Báo cáo có dữ liệu không hợp lệ.", fields=exc.messages) from None  # type: ignore[arg-type]
+        raise web.ApiError(422, "Báo cáo có dữ liệu không hợp lệ.", fields=exc.messages) from None  # type: ignore[arg-type]
     return {k: v for k, v in data.items() if k not in ("agency", "period")}
 
 
@@ -140,53 +127,53 @@ def _api_command(
 
 def _body_for(agency: str, period: str) -> dict[str, Any]:
     """A body for a report named in the URL: its agency and period, if given, must be the URL's."""
-    body = json_body()
+    body = web.json_body()
     for name, value in (("agency", agency), ("period", period)):
         if body.setdefault(name, value) != value:
             if name == "agency":
-                handlers.check_caller_may_act_for(principal(), str(body[name]))
-            raise ApiError(422, f"{name} trong nội dung khác địa chỉ.", fields={name: "Khác với địa chỉ (URL)."})
+                handlers.check_caller_may_act_for(web.principal(), str(body[name]))
+            raise web.ApiError(422, f"{name} trong nội dung khác địa chỉ.", fields={name: "Khác với địa chỉ (URL)."})
     return body
 
 
 def _revision_arg(name: str, default: int | None = None) -> int | None:
-    raw = query_arg(name)
+    raw = web.query_arg(name)
     if raw is None:
         return default
     if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 10_000:
-        raise ApiError(400, f"{name} phải là số bản (1, 2, ...).", fields={name: "Không hợp lệ."})
+        raise web.ApiError(400, f"{name} phải là số bản (1, 2, ...).", fields={name: "Không hợp lệ."})
     return int(raw)
 
 
 def _page_args() -> tuple[int, int]:
     try:
-        page = int(query_arg("page", "1"))
-        size = int(query_arg("page_size", "50"))
+        page = int(web.query_arg("page", "1"))
+        size = int(web.query_arg("page_size", "50"))
     except ValueError:
-        raise ApiError(400, "page và page_size phải là số nguyên.", fields={"page": "Phải là số nguyên."}) from None
+        raise web.ApiError(400, "page và page_size phải là số nguyên.", fields={"page": "Phải là số nguyên."}) from None
     if page < 1 or not 1 <= size <= 200:
-        raise ApiError(400, "page ≥ 1; 1 ≤ page_size ≤ 200.", fields={"page_size": "Ngoài giới hạn."})
+        raise web.ApiError(400, "page ≥ 1; 1 ≤ page_size ≤ 200.", fields={"page_size": "Ngoài giới hạn."})
     return page, size
 
 
 @bp.post("/api/v1/reports")
-@requires("agency")
-@document(response_schema=ReceiptSchema, status=201)
-@accepts(ReportDocSchema, load=False)
+@web.requires("agency")
+@web.document(response_schema=ReceiptSchema, status=201)
+@web.accepts(ReportDocSchema, load=False)
 def post_report() -> tuple[Response, int]:
     """Submit a unit's report for a period (first submission).
 
     Validated against the unit's template and its cross-field rules; answered 201 with `received_at`, the
     on-time verdict, the completeness and any warnings. The same `Idempotency-Key` returns the first answer.
     """
-    body = json_body()
-    who = principal()
+    body = web.json_body()
+    who = web.principal()
     agency, period = body.get("agency"), body.get("period")
     if not isinstance(agency, str) or not agency:
-        raise ApiError(422, "Mã đơn vị (agency): bắt buộc.", fields={"agency": "Mã đơn vị (agency): bắt buộc."})
+        raise web.ApiError(422, "Mã đơn vị (agency): bắt buộc.", fields={"agency": "Mã đơn vị (agency): bắt buộc."})
     handlers.check_caller_may_act_for(who, agency)
     if not isinstance(period, str) or not period:
-        raise ApiError(422, "Kỳ báo cáo (period): bắt buộc.", fields={"period": "Kỳ báo cáo (period): bắt buộc."})
+        raise web.ApiError(422, "Kỳ báo cáo (period): bắt buộc.", fields={"period": "Kỳ báo cáo (period): bắt buộc."})
     cmd = _api_command(body, agency, period)
     d = _deps()
     report = handlers.submit_report(
@@ -198,12 +185,12 @@ def post_report() -> tuple[Response, int]:
 
 
 @bp.put("/api/v1/reports/<agency>/<period>")
-@requires("agency")
-@document(response_schema=ReceiptSchema)
-@accepts(ReportDocSchema, load=False)
+@web.requires("agency")
+@web.document(response_schema=ReceiptSchema)
+@web.accepts(ReportDocSchema, load=False)
 def put_report(agency: str, period: str) -> Response:
     """Correct a report: a new revision (F5); the first submission's verdict stands."""
-    who = principal()
+    who = web.principal()
     handlers.check_caller_may_act_for(who, agency)
     cmd = _api_command(_body_for(agency, period), agency, period)
     d = _deps()
@@ -242,7 +229,7 @@ class OnBehalfSchema(Schema):
 
 def _received_on(text: str, earliest: datetime) -> datetime:
     """A date-only received date (YYYY-MM-DD) is local 00:00 of that date; an instant must carry its offset."""
-    invalid = ApiError(
+    invalid = web.ApiError(
         422, "Ngày nhận không hợp lệ.", fields={"received_on": "YYYY-MM-DD hoặc thời điểm ISO 8601 có múi giờ."}
     )
     try:
@@ -255,21 +242,21 @@ def _received_on(text: str, earliest: datetime) -> datetime:
     except (ValueError, OverflowError):
         raise invalid from None
     if when < earliest:
-        raise ApiError(422, "Ngày nhận trước ngày ban hành kế hoạch.", fields={"received_on": "Quá sớm."})
+        raise web.ApiError(422, "Ngày nhận trước ngày ban hành kế hoạch.", fields={"received_on": "Quá sớm."})
     return when
 
 
 @bp.post("/api/v1/reports/<agency>/<period>/on-behalf")
-@requires("home_affairs", "admin")
-@document(status=201)
-@accepts(OnBehalfSchema, message="Dữ liệu ghi nhận không hợp lệ.")
+@web.requires("home_affairs", "admin")
+@web.document(status=201)
+@web.accepts(OnBehalfSchema, message="Dữ liệu ghi nhận không hợp lệ.")
 def post_on_behalf(agency: str, period: str, body: dict[str, Any]) -> tuple[Response, int]:
     """Record a report that arrived on paper or by e-mail (F4), with the văn thư's received date; audited."""
     data = body
     d = _deps()
     received_at = _received_on(data["received_on"], d.rt.plan.issued_at)
     if received_at > d.rt.clock.now():
-        raise ApiError(422, "Ngày nhận ở tương lai.", fields={"received_on": "Không được sau thời điểm hiện tại."})
+        raise web.ApiError(422, "Ngày nhận ở tương lai.", fields={"received_on": "Không được sau thời điểm hiện tại."})
     report_body = {**data["report"], "agency": agency, "period": period}
     document_info = {
         "channel": data["channel"],
@@ -279,27 +266,27 @@ def post_on_behalf(agency: str, period: str, body: dict[str, Any]) -> tuple[Resp
     }
     cmd = _api_command(report_body, agency, period, source="on_behalf", received_at=received_at, document=document_info)
     report = handlers.submit_report(
-        cmd, principal(), reports=d.reports, plan=d.rt.plan, clock=d.rt.clock, extensions=d.extensions
+        cmd, web.principal(), reports=d.reports, plan=d.rt.plan, clock=d.rt.clock, extensions=d.extensions
     )
     return jsonify(_report_json(report)), 201
 
 
 @bp.get("/api/v1/reports/<agency>/<period>")
-@requires("agency", "home_affairs", "observer", "admin", "service")
-@document(query=("revision",))
+@web.requires("agency", "home_affairs", "observer", "admin", "service")
+@web.document(query=("revision",))
 def get_report(agency: str, period: str) -> Response:
     """One report: the latest revision, or `?revision=N`; a unit sees only its own."""
     report = handlers.get_report(
-        agency, period, principal(), reports=_deps().reports, revision=_revision_arg("revision")
+        agency, period, web.principal(), reports=_deps().reports, revision=_revision_arg("revision")
     )
     return jsonify(_report_json(report))
 
 
 @bp.get("/api/v1/reports/<agency>/<period>/revisions")
-@requires("agency", "home_affairs", "observer", "admin", "service")
+@web.requires("agency", "home_affairs", "observer", "admin", "service")
 def list_revisions(agency: str, period: str) -> Response:
     """Every revision of a report with who and when (F5)."""
-    latest = handlers.get_report(agency, period, principal(), reports=_deps().reports)
+    latest = handlers.get_report(agency, period, web.principal(), reports=_deps().reports)
     items = [
         {
             "revision": r.revision,
@@ -314,43 +301,45 @@ def list_revisions(agency: str, period: str) -> Response:
 
 
 @bp.get("/api/v1/reports/<agency>/<period>/diff")
-@requires("agency", "home_affairs", "observer", "admin", "service")
-@document(query=("from", "to"))
+@web.requires("agency", "home_affairs", "observer", "admin", "service")
+@web.document(query=("from", "to"))
 def diff_report(agency: str, period: str) -> Response:
     """Exactly the fields that changed between revisions `from` and `to` (default: the last two)."""
     d = _deps()
-    latest = handlers.get_report(agency, period, principal(), reports=d.reports)
+    latest = handlers.get_report(agency, period, web.principal(), reports=d.reports)
     new = _revision_arg("to", latest.revision)
     old = _revision_arg("from", max(1, (new or 1) - 1))
     assert old is not None and new is not None
-    changes = handlers.diff_revisions(agency, period, principal(), reports=d.reports, old=old, new=new)
+    changes = handlers.diff_revisions(agency, period, web.principal(), reports=d.reports, old=old, new=new)
     return jsonify({"id": latest.report_id, "from": old, "to": new, "changes": changes})
 
 
 @bp.put("/api/v1/reports/<agency>/<period>/pdf")
-@requires("agency", "home_affairs")
+@web.requires("agency", "home_affairs")
 def put_pdf(agency: str, period: str) -> tuple[Response, int]:
     """Attach the signed PDF (`Content-Type: application/pdf`, size-limited) to the report's latest revision."""
-    limit = settings().max_pdf_bytes
+    limit = web.settings().max_pdf_bytes
     if request.mimetype != "application/pdf":
-        raise ApiError(415, "Chỉ nhận tệp PDF (Content-Type: application/pdf).")
+        raise web.ApiError(415, "Chỉ nhận tệp PDF (Content-Type: application/pdf).")
     if request.content_length is not None and request.content_length > limit:
-        raise ApiError(413, f"Tệp PDF vượt quá {limit} byte.")
+        raise web.ApiError(413, f"Tệp PDF vượt quá {limit} byte.")
     request.max_content_length = limit
     data = request.get_data(cache=False)
     d = _deps()
-    pdf = handlers.attach_pdf(agency, period, data, principal(), reports=d.reports, pdfs=d.reports, clock=d.rt.clock)
+    pdf = handlers.attach_pdf(
+        agency, period, data, web.principal(), reports=d.reports, pdfs=d.reports, clock=d.rt.clock
+    )
     return jsonify({"id": f"{agency}:{period}", "revision": pdf.revision, "bytes": len(pdf.data)}), 201
 
 
 @bp.get("/api/v1/reports/<agency>/<period>/pdf")
-@requires("agency", "home_affairs", "observer", "admin", "service")
-@document(query=("revision",))
+@web.requires("agency", "home_affairs", "observer", "admin", "service")
+@web.document(query=("revision",))
 def get_pdf(agency: str, period: str) -> Response:
     """The signed PDF of a revision (latest by default), as a download with an RFC 5987 file name."""
     d = _deps()
     pdf = handlers.get_pdf(
-        agency, period, principal(), reports=d.reports, pdfs=d.reports, revision=_revision_arg("revision")
+        agency, period, web.principal(), reports=d.reports, pdfs=d.reports, revision=_revision_arg("revision")
     )
     resp = Response(pdf.data, mimetype="application/pdf")
     unit = d.rt.plan.unit(agency)
@@ -360,14 +349,14 @@ def get_pdf(agency: str, period: str) -> Response:
 
 
 @bp.get("/api/v1/reports")
-@requires("home_affairs", "observer", "admin", "service")
-@document(query=("period", "agency", "page", "page_size"))
+@web.requires("home_affairs", "observer", "admin", "service")
+@web.document(query=("period", "agency", "page", "page_size"))
 def list_reports() -> Response:
     """Reports (latest revisions), filtered by period and agency, paginated."""
     page, size = _page_args()
     items, total = _deps().reports.list(
-        period=query_arg("period") or None,
-        agency=query_arg("agency") or None,
+        period=web.query_arg("period") or None,
+        agency=web.query_arg("agency") or None,
         skip=(page - 1) * size,
         limit=size,
     )
@@ -390,14 +379,14 @@ def _draft_json(
 
 
 @bp.put("/api/v1/drafts/<agency>/<period>")
-@requires("agency")
-@accepts(ReportDocSchema, load=False)
+@web.requires("agency")
+@web.accepts(ReportDocSchema, load=False)
 def put_draft(agency: str, period: str) -> Response:
     """Save the unit's draft for a period: validated field by field, kept apart, no event, no verdict.
 
     Cross-field rules are reported (`rule_errors`, `rule_warnings`) but do not stop a draft being saved.
     """
-    who = principal()
+    who = web.principal()
     handlers.check_caller_may_act_for(who, agency)
     content = _content(_body_for(agency, period), agency, period)
     d = _deps()
@@ -408,22 +397,22 @@ def put_draft(agency: str, period: str) -> Response:
 
 
 @bp.get("/api/v1/drafts/<agency>/<period>")
-@requires("agency")
+@web.requires("agency")
 def get_draft(agency: str, period: str) -> Response:
     """The unit's draft for a period."""
-    return jsonify(_draft_json(handlers.get_draft(agency, period, principal(), drafts=_deps().drafts)))
+    return jsonify(_draft_json(handlers.get_draft(agency, period, web.principal(), drafts=_deps().drafts)))
 
 
 @bp.get("/api/v1/templates/<agency>/<period>")
-@requires("agency", "home_affairs", "observer", "admin", "service")
+@web.requires("agency", "home_affairs", "observer", "admin", "service")
 def get_template(agency: str, period: str) -> Response:
     """The template a unit must fill for a period: indicators by content area, sections, data window."""
-    who = principal()
+    who = web.principal()
     if who.is_agency() and who.agency != agency:
-        raise ApiError(404)
+        raise web.ApiError(404)
     template = _deps().rt.plan.template_for(agency, period)
     if template is None:
-        raise ApiError(404, "Không có biểu mẫu cho đơn vị và kỳ này.")
+        raise web.ApiError(404, "Không có biểu mẫu cho đơn vị và kỳ này.")
     return jsonify(
         {
             "agency": agency,
@@ -461,16 +450,17 @@ def get_template(agency: str, period: str) -> Response:
     )
 
 
+def _web_checks(d: Dependencies) -> dict[str, Any]:
+    # Intake's requests never wait on the broker (its events leave through the outbox): ready while it is down.
+    return d.rt.web_checks(broker_required=False)
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     """Build intake's app; gunicorn calls this in each worker (no preload)."""
-    settings = settings or Settings.from_env()
-    configure("intake", settings.log_level)
-    dependencies = build_dependencies(settings)
-    app = create_service_app("intake", settings, dependencies, **dependencies.rt.web_checks(broker_required=False))
-    app.register_blueprint(bp)
+    app = web.service_app(
+        "intake", settings, build_dependencies, bp, (IntakeError, ERROR_STATUS),
+        events=lambda d: d.reports, checks=_web_checks,
+    )  # fmt: skip
     register_accounts(app)
     register_pages(app)
-    add_events_route(app, lambda: _deps().reports)
-
-    register_domain_errors(app, IntakeError, ERROR_STATUS)
     return app

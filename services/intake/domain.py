@@ -6,21 +6,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from shared.errors import DomainError
 from shared.plan import Rule, Template
 from shared.timerules import Deadline
 
 REQUIRED_SECTIONS = ("strengths", "limitations", "causes")
 
 
-class IntakeError(Exception):
-    """Base of intake's domain errors; `field` names the input at fault, if any."""
-
-    field: str | None = None
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class IntakeError(DomainError):
+    """Base of intake's domain errors."""
 
 
 class UnknownAgency(IntakeError):

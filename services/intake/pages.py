@@ -26,22 +26,13 @@ from services.intake.domain import (
     diff_content,
 )
 from services.intake.schemas import INDICATOR_HELP, load_report, report_schema
+from shared import web
 from shared.auth import Principal
 from shared.clients import ExtensionRequest, ServiceError
 from shared.formatting import STAFF_LABELS, status_label, vn_date, vn_datetime, vn_rate
 from shared.logs import current_correlation
 from shared.plan import Template
 from shared.timerules import deadline_day, local_date
-from shared.web import (
-    CSRF_MESSAGE,
-    deps,
-    is_day,
-    login_required,
-    nfc_deep,
-    page_csrf_token,
-    principal,
-    session_token,
-)
 
 log = logging.getLogger(__name__)
 bp = Blueprint("pages", __name__, template_folder="templates")
@@ -49,13 +40,13 @@ STAFF_ROWS_EXTRA = 3
 
 
 def _deps() -> Dependencies:
-    return deps()
+    return web.deps()
 
 
 def _refusal_page(reason: str, who: Principal | None) -> Response:
     """The page for someone `login_required` turned away: the login page, or the expired-session page."""
     if reason == "csrf":
-        return _render("message.html", status=403, title="Phiên làm việc đã hết hạn", message=CSRF_MESSAGE)
+        return _render("message.html", status=403, title="Phiên làm việc đã hết hạn", message=web.CSRF_MESSAGE)
     return redirect("/login", 303)
 
 
@@ -63,7 +54,7 @@ def _render(name: str, status: int = 200, **context: Any) -> Response:
     resp = make_response(
         render_template(
             name,
-            csrf_token=page_csrf_token(),
+            csrf_token=web.page_csrf_token(),
             vn_date=vn_date,
             vn_datetime=vn_datetime,
             vn_rate=vn_rate,
@@ -79,7 +70,7 @@ def _render(name: str, status: int = 200, **context: Any) -> Response:
 def obligations_of(who: Principal) -> tuple[list[dict[str, Any]], str | None]:
     """The unit's obligations from the scheduler (server-side, with the person's token), or an error text."""
     try:
-        found = _deps().scheduler.obligations(session_token())
+        found = _deps().scheduler.obligations(web.session_token())
     except ServiceError:
         return [], "Tạm thời chưa lấy được danh sách nghĩa vụ báo cáo; vui lòng tải lại trang sau ít phút."
     today = local_date(_deps().rt.clock.now())
@@ -123,7 +114,7 @@ def _to_nested(form: Any, template: Template) -> dict[str, Any]:
     """
     body: dict[str, Any] = {}
     people: dict[int, dict[str, Any]] = {}
-    for key, raw in nfc_deep(dict(form.items())).items():
+    for key, raw in web.nfc_deep(dict(form.items())).items():
         value: Any = raw.strip()
         staff = STAFF_KEY.fullmatch(key) if template.staff_fields else None
         section, _, name = key.partition(".")
@@ -186,10 +177,10 @@ def _form_page(
 
 
 @bp.get("/reports/<period>")
-@login_required(roles=("agency",))
+@web.login_required(roles=("agency",))
 def report_form(period: str) -> Response:
     """The report form of one period, grouped by the five content areas, with the draft or latest revision."""
-    who = principal()
+    who = web.principal()
     d = _deps()
     try:
         template = handlers.check_period_open(d.rt.plan, who.agency or "", period)
@@ -207,10 +198,10 @@ def report_form(period: str) -> Response:
 
 
 @bp.post("/reports/<period>")
-@login_required(roles=("agency",))
+@web.login_required(roles=("agency",))
 def report_form_post(period: str) -> Response:
     """Save the draft or submit the report from the form; server errors are shown beside their fields."""
-    who = principal()
+    who = web.principal()
     d = _deps()
     agency = who.agency or ""
     try:
@@ -254,10 +245,10 @@ def report_form_post(period: str) -> Response:
 
 
 @bp.get("/reports/<period>/receipt")
-@login_required(roles=("agency",))
+@web.login_required(roles=("agency",))
 def receipt(period: str) -> Response:
     """The receipt of a submitted report (or of one of its revisions)."""
-    who = principal()
+    who = web.principal()
     d = _deps()
     raw = request.args.get("revision", "")
     revision = int(raw) if raw.isascii() and raw.isdigit() else None
@@ -290,7 +281,7 @@ def extension_outcome(item: ExtensionRequest) -> str:
 def _extension_view(who: Principal, period: str) -> dict[str, Any] | None:
     """The obligation of `period` and the unit's extension requests for it, from the scheduler; None if no such
     obligation. Raises `ServiceError` when the scheduler cannot answer."""
-    scheduler, token = _deps().scheduler, session_token()
+    scheduler, token = _deps().scheduler, web.session_token()
     found = scheduler.obligations(token, period=period)
     ob = next((o for o in found if o.agency == who.agency and o.period == period), None)
     if ob is None:
@@ -357,10 +348,10 @@ def _no_such_period(period: str) -> Response:
 
 
 @bp.get("/reports/<period>/extension")
-@login_required(roles=("agency",))
+@web.login_required(roles=("agency",))
 def extension_form(period: str) -> Response:
     """The unit's extension requests for one period and the form to ask for a later deadline (F8)."""
-    who = principal()
+    who = web.principal()
     if _deps().rt.plan.period(period) is None:
         return _no_such_period(period)
     sent = request.args.get("sent", "")
@@ -371,26 +362,26 @@ def extension_form(period: str) -> Response:
 
 
 @bp.post("/reports/<period>/extension")
-@login_required(roles=("agency",))
+@web.login_required(roles=("agency",))
 def extension_form_post(period: str) -> Response:
     """Ask the scheduler for an extension with the person's token; its messages are shown beside the fields."""
-    who = principal()
+    who = web.principal()
     if _deps().rt.plan.period(period) is None:
         return _no_such_period(period)
-    posted = nfc_deep(dict(request.form.items()))
+    posted = web.nfc_deep(dict(request.form.items()))
     form = {"reason": posted.get("reason", "").strip(), "proposed_date": posted.get("proposed_date", "").strip()}
     errors = {key: UNKNOWN_FIELD for key in posted if key not in EXTENSION_FIELDS}
     if not form["reason"]:
         errors["reason"] = "Lý do: bắt buộc."
     if not form["proposed_date"]:
         errors["proposed_date"] = "Ngày hạn đề nghị: bắt buộc."
-    elif not is_day(form["proposed_date"]):
+    elif not web.is_day(form["proposed_date"]):
         errors["proposed_date"] = "Ngày hạn đề nghị: không phải ngày hợp lệ (ngày/tháng/năm)."
     if errors:
         return _extension_page(who, period, form=form, errors=errors, status=422)
     try:
         _deps().scheduler.request_extension(
-            session_token(), who.agency or "", period, reason=form["reason"], proposed_date=form["proposed_date"]
+            web.session_token(), who.agency or "", period, reason=form["reason"], proposed_date=form["proposed_date"]
         )
     except ServiceError as err:
         if err.unavailable:
@@ -412,10 +403,10 @@ def _labels(report: Report) -> dict[str, str]:
 
 
 @bp.get("/reports")
-@login_required(roles=("agency",))
+@web.login_required(roles=("agency",))
 def my_reports() -> Response:
     """The unit's reports, each with its revisions and what changed between them."""
-    who = principal()
+    who = web.principal()
     d = _deps()
     items, _ = d.reports.list(period=None, agency=who.agency, skip=0, limit=1000)
     history = []

@@ -7,10 +7,10 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from shared import web
 from shared.addresses import InvalidAddress, normalise_email, normalise_mobile
 from shared.formatting import STAFF_LABELS
 from shared.plan import Plan, Template
-from shared.web import flatten_errors
 
 MAX_TEXT = 20_000
 
@@ -244,7 +244,7 @@ def load_report(schema: Schema, body: dict[str, Any]) -> dict[str, Any]:
     try:
         return schema.load(body)
     except ValidationError as exc:
-        raise ValidationError(flatten_errors(exc.messages)) from None
+        raise ValidationError(web.flatten_errors(exc.messages)) from None
 
 
 class ReportDocSchema(Schema):

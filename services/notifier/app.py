@@ -18,20 +18,9 @@ from services.notifier.domain import (
     NotificationNotFound,
     NotifierError,
 )
-from shared.logs import configure
+from shared import web
 from shared.settings import Settings
 from shared.timerules import local_iso
-from shared.web import (
-    ApiError,
-    add_events_route,
-    create_service_app,
-    deps,
-    document,
-    principal,
-    query_arg,
-    register_domain_errors,
-    requires,
-)
 
 ERROR_STATUS: dict[type[Exception], int] = {NotificationNotFound: 404, NotificationNotDead: 409}
 
@@ -39,7 +28,7 @@ bp = Blueprint("notifier", __name__)
 
 
 def _deps() -> Dependencies:
-    return deps()
+    return web.deps()
 
 
 def _attempt_json(a: Attempt) -> dict[str, Any]:
@@ -80,15 +69,15 @@ def _notification_json(n: Notification, attempts: list[Attempt]) -> dict[str, An
 
 
 def _choice(name: str, allowed: tuple[str, ...]) -> str | None:
-    value = query_arg(name) or None
+    value = web.query_arg(name) or None
     if value is not None and value not in allowed:
-        raise ApiError(400, f"{name} phải là một trong: {', '.join(allowed)}.", fields={name: "Không hợp lệ."})
+        raise web.ApiError(400, f"{name} phải là một trong: {', '.join(allowed)}.", fields={name: "Không hợp lệ."})
     return value
 
 
 @bp.get("/api/v1/notifications")
-@requires("home_affairs", "admin", "service")
-@document(query=("agency", "period", "level", "status", "channel"))
+@web.requires("home_affairs", "admin", "service")
+@web.document(query=("agency", "period", "level", "status", "channel"))
 def list_notifications() -> Response:
     """The notification ledger, filtered by unit, period, level, status and channel (email, webhook, inbox),
     each with its attempts; the daily digests have level `digest`.
@@ -98,8 +87,8 @@ def list_notifications() -> Response:
     """
     ledger = _deps().ledger
     items = ledger.find(
-        agency=query_arg("agency") or None,
-        period=query_arg("period") or None,
+        agency=web.query_arg("agency") or None,
+        period=web.query_arg("period") or None,
         level=_choice("level", LEVELS),
         status=_choice("status", STATUSES),
         channel=_choice("channel", CHANNELS),
@@ -109,8 +98,8 @@ def list_notifications() -> Response:
 
 
 @bp.post("/api/v1/notifications/<path:notification_id>/resend")
-@requires("home_affairs")
-@document(status=202)
+@web.requires("home_affairs")
+@web.document(status=202)
 def resend_notification(notification_id: str) -> tuple[Response, int]:
     """Re-send a notification whose retries are exhausted (`dead`): pending again, same Message-ID.
 
@@ -118,7 +107,7 @@ def resend_notification(notification_id: str) -> tuple[Response, int]:
     Two requests at once (a double click) re-send it once: the second answers with the state as it is.
     """
     d = _deps()
-    n = handlers.resend(notification_id, by=principal().sub, ledger=d.ledger, wall=d.wall)
+    n = handlers.resend(notification_id, by=web.principal().sub, ledger=d.ledger, wall=d.wall)
     return jsonify(_notification_json(n, d.ledger.attempts_of([n.id])[n.id])), 202
 
 
@@ -139,17 +128,17 @@ def _inbox_json(n: Notification, read_at: Any) -> dict[str, Any]:
 
 
 @bp.get("/api/v1/inbox")
-@requires("agency", "home_affairs", "observer", "admin")
-@document(query=("unread",))
+@web.requires("agency", "home_affairs", "observer", "admin")
+@web.document(query=("unread",))
 def list_inbox() -> Response:
     """The caller's inbox: every alert and receipt addressed to their e-mail (a unit's people) and, for Sở Nội
     vụ and the leadership, each late unit at the levels their role follows; newest first, with `unread` (the
     count) and each item's `read_at`. `?unread=true` lists only unread items."""
-    unread_only = (query_arg("unread") or "").lower()
+    unread_only = (web.query_arg("unread") or "").lower()
     if unread_only not in ("", "true", "false", "1", "0"):
-        raise ApiError(400, "unread phải là true hoặc false.", fields={"unread": "Không hợp lệ."})
+        raise web.ApiError(400, "unread phải là true hoặc false.", fields={"unread": "Không hợp lệ."})
     d = _deps()
-    items = handlers.inbox(principal().sub, ledger=d.ledger, reads=d.reads)
+    items = handlers.inbox(web.principal().sub, ledger=d.ledger, reads=d.reads)
     unread = sum(1 for _, read_at in items if read_at is None)
     if unread_only in ("true", "1"):
         items = [(n, r) for n, r in items if r is None]
@@ -157,25 +146,20 @@ def list_inbox() -> Response:
 
 
 @bp.post("/api/v1/inbox/<path:notification_id>/read")
-@requires("agency", "home_affairs", "observer", "admin")
-@document()
+@web.requires("agency", "home_affairs", "observer", "admin")
+@web.document()
 def read_inbox_item(notification_id: str) -> Response:
     """Mark one item of the caller's inbox read (idempotent: the first read time stands). 404 for an item that
     is not in the caller's inbox (percent-encode the id, which holds `|`, `@` and `:`)."""
     d = _deps()
     n, read_at = handlers.mark_read(
-        notification_id, person=principal().sub, ledger=d.ledger, reads=d.reads, wall=d.wall
+        notification_id, person=web.principal().sub, ledger=d.ledger, reads=d.reads, wall=d.wall
     )
     return jsonify(_inbox_json(n, read_at))
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the notifier's app; gunicorn calls this in each worker (no preload)."""
-    settings = settings or Settings.from_env()
-    configure("notifier", settings.log_level)
-    dependencies = build_dependencies(settings)
-    app = create_service_app("notifier", settings, dependencies, **dependencies.rt.web_checks())
-    app.register_blueprint(bp)
-    add_events_route(app, lambda: _deps().ledger)
-    register_domain_errors(app, NotifierError, ERROR_STATUS)
-    return app
+    return web.service_app(
+        "notifier", settings, build_dependencies, bp, (NotifierError, ERROR_STATUS), events=lambda d: d.ledger
+    )

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from shared.errors import DomainError
 from shared.events import (
     DeadlineData,
     ObligationClosed,
@@ -50,13 +51,8 @@ STATUSES = (PENDING, FAILED, DELIVERED, DEAD)
 SENDABLE = (PENDING, FAILED)
 
 
-class NotifierError(Exception):
-    """Base of the notifier's domain errors; `message` is Vietnamese, `field` names what it is about."""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class NotifierError(DomainError):
+    """Base of the notifier's domain errors."""
 
 
 class NotificationNotFound(NotifierError):

@@ -26,23 +26,11 @@ from services.scheduler.domain import (
     ObligationState,
     SchedulerError,
 )
+from shared import web
 from shared.clock import SimulatedClock
-from shared.logs import configure
 from shared.plan import Period, Unit
 from shared.settings import Settings
 from shared.timerules import local_iso
-from shared.web import (
-    ApiError,
-    accepts,
-    add_events_route,
-    create_service_app,
-    deps,
-    document,
-    principal,
-    query_arg,
-    register_domain_errors,
-    requires,
-)
 
 ERROR_STATUS: dict[type[SchedulerError], int] = {
     ObligationNotFound: 404,
@@ -59,7 +47,7 @@ bp = Blueprint("scheduler", __name__)
 
 
 def _deps() -> Dependencies:
-    return deps()
+    return web.deps()
 
 
 def _day(value: date | None) -> str | None:
@@ -126,10 +114,10 @@ def _state_json(s: ObligationState) -> dict[str, Any]:
 
 
 @bp.get("/api/v1/units")
-@requires(*ALL_ROLES)
+@web.requires(*ALL_ROLES)
 def list_units() -> Response:
     """The registry of units (F2) in official order; contacts only for Sở Nội vụ, admins and services."""
-    who = principal()
+    who = web.principal()
     plan = _deps().rt.plan
     units = sorted(plan.units, key=lambda u: (u.order is None, u.order or 0, u.code))
     with_contacts = who.role in ("home_affairs", "admin", "service")
@@ -137,14 +125,14 @@ def list_units() -> Response:
 
 
 @bp.get("/api/v1/calendar")
-@requires(*ALL_ROLES)
-@document(query=("year",))
+@web.requires(*ALL_ROLES)
+@web.document(query=("year",))
 def get_calendar() -> Response:
     """The plan's calendar: every period, with `due_before`, data window, or why it is not applicable."""
     plan = _deps().rt.plan
-    year = query_arg("year")
+    year = web.query_arg("year")
     if year is not None and not re.fullmatch(r"[0-9]{4}", year):
-        raise ApiError(400, "year phải là năm có 4 chữ số, ví dụ 2019.", fields={"year": "Không hợp lệ."})
+        raise web.ApiError(400, "year phải là năm có 4 chữ số, ví dụ 2019.", fields={"year": "Không hợp lệ."})
     if year is not None and int(year) != plan.year:
         return jsonify({"plan": plan.id, "year": int(year), "periods": []})
     periods = [
@@ -154,20 +142,20 @@ def get_calendar() -> Response:
 
 
 @bp.get("/api/v1/obligations")
-@requires(*ALL_ROLES)
-@document(query=("agency", "period", "status"))
+@web.requires(*ALL_ROLES)
+@web.document(query=("agency", "period", "status"))
 def list_obligations() -> Response:
     """Obligations with their current status; a unit sees only its own."""
-    status = query_arg("status") or None
+    status = web.query_arg("status") or None
     if status is not None and status not in STATUSES:
-        raise ApiError(400, f"status phải là một trong: {', '.join(STATUSES)}.", fields={"status": "Không hợp lệ."})
+        raise web.ApiError(400, f"status phải là một trong: {', '.join(STATUSES)}.", fields={"status": "Không hợp lệ."})
     d = _deps()
     states = handlers.list_obligations(
-        principal(),
+        web.principal(),
         obligations=d.obligations,
         clock=d.rt.clock,
-        agency=query_arg("agency") or None,
-        period=query_arg("period") or None,
+        agency=web.query_arg("agency") or None,
+        period=web.query_arg("period") or None,
         status=status,
         passes=d.passes,
     )
@@ -251,15 +239,15 @@ def _clock_json() -> dict[str, Any]:
 
 
 @bp.get("/api/v1/clock")
-@requires(*ALL_ROLES)
+@web.requires(*ALL_ROLES)
 def get_clock() -> Response:
     """Business time, `processed_up_to` and the ladder's state (held since when, and why: F17)."""
     return jsonify(_clock_json())
 
 
 @bp.post("/api/v1/clock")
-@requires("admin", "service")
-@accepts(SetClockSchema, message="Dữ liệu đặt đồng hồ không hợp lệ.", before=lambda: _clock())
+@web.requires("admin", "service")
+@web.accepts(SetClockSchema, message="Dữ liệu đặt đồng hồ không hợp lệ.", before=lambda: _clock())
 def set_clock(body: dict[str, Any]) -> Response:
     """Set the simulated clock (`now`, `rate`; rate 0 = frozen). Simulation mode only."""
     _clock().set(body["now"], body["rate"])
@@ -341,83 +329,86 @@ def _request_json(r: ExtensionRequest) -> dict[str, Any]:
 def _plausible_day(value: date | None, name: str) -> None:
     plan = _deps().rt.plan
     if value is not None and not plan.issued_on <= value <= date(plan.year + 1, 12, 31):
-        raise ApiError(422, "Ngày nằm ngoài năm của kế hoạch.", fields={name: "Ngoài năm kế hoạch."})
+        raise web.ApiError(422, "Ngày nằm ngoài năm của kế hoạch.", fields={name: "Ngoài năm kế hoạch."})
 
 
 @bp.post("/api/v1/obligations/<agency>/<period>/extension-requests")
-@requires("agency", "home_affairs")
-@document(status=201)
-@accepts(ExtensionRequestSchema)
+@web.requires("agency", "home_affairs")
+@web.document(status=201)
+@web.accepts(ExtensionRequestSchema)
 def post_extension_request(agency: str, period: str, body: dict[str, Any]) -> tuple[Response, int]:
     """A unit asks for an extension: a reason and the proposed new deadline day (F8)."""
     data = body
     _plausible_day(data["proposed_date"], "proposed_date")
     d = _deps()
     request_ = handlers.request_extension(
-        agency, period, data["reason"], data["proposed_date"], principal(),
+        agency, period, data["reason"], data["proposed_date"], web.principal(),
         obligations=d.obligations, clock=d.rt.clock, request_id=uuid.uuid4().hex,
     )  # fmt: skip
     return jsonify(_request_json(request_)), 201
 
 
 @bp.get("/api/v1/extension-requests")
-@requires("agency", "home_affairs", "observer", "admin", "service")
-@document(query=("status",))
+@web.requires("agency", "home_affairs", "observer", "admin", "service")
+@web.document(query=("status",))
 def list_extension_requests() -> Response:
     """Extension requests, by status (`pending`, `granted`, `refused`); a unit sees only its own.
 
     Sở Nội vụ, observers, admins and services see every unit's requests; an `agency` caller sees only the
     requests of the unit its credential is bound to (its intake pages list them).
     """
-    status = query_arg("status") or None
+    status = web.query_arg("status") or None
     if status not in (None, "pending", "granted", "refused"):
-        raise ApiError(400, "status: pending, granted hoặc refused.", fields={"status": "Không hợp lệ."})
+        raise web.ApiError(400, "status: pending, granted hoặc refused.", fields={"status": "Không hợp lệ."})
     items = handlers.pending_extension_requests(obligations=_deps().obligations, status=status)
-    who = principal()
+    who = web.principal()
     if who.is_agency():
         items = [r for r in items if r.agency == who.agency]
     return jsonify({"items": [_request_json(r) for r in items], "total": len(items)})
 
 
 @bp.post("/api/v1/extension-requests/<request_id>/decision")
-@requires("home_affairs")
-@accepts(DecisionSchema)
+@web.requires("home_affairs")
+@web.accepts(DecisionSchema)
 def post_decision(request_id: str, body: dict[str, Any]) -> Response:
     """Grant (a new generation with the new deadline) or refuse (with a reason) an extension request."""
     data = body
     if data["decision"] == "refuse" and len(data["reason"].strip()) < 3:
-        raise ApiError(422, "Từ chối cần nêu lý do.", fields={"reason": "Lý do từ chối: bắt buộc."})
+        raise web.ApiError(422, "Từ chối cần nêu lý do.", fields={"reason": "Lý do từ chối: bắt buộc."})
     _plausible_day(data["due_date"], "due_date")
     d = _deps()
     decided = handlers.decide_extension(
-        request_id, data["decision"] == "grant", data["reason"].strip(), data["due_date"], principal(),
+        request_id, data["decision"] == "grant", data["reason"].strip(), data["due_date"], web.principal(),
         obligations=d.obligations, clock=d.rt.clock,
     )  # fmt: skip
     return jsonify(_request_json(decided))
 
 
 @bp.post("/api/v1/obligations/<agency>/<period>/waive")
-@requires("home_affairs")
-@accepts(WaiveSchema)
+@web.requires("home_affairs")
+@web.accepts(WaiveSchema)
 def post_waive(agency: str, period: str, body: dict[str, Any]) -> Response:
     """Waive an obligation with a reason: it ends, and no further reminder or escalation fires."""
     data = body
     d = _deps()
     state = handlers.waive_obligation(
-        agency, period, data["reason"], principal(), obligations=d.obligations, clock=d.rt.clock
+        agency, period, data["reason"], web.principal(), obligations=d.obligations, clock=d.rt.clock
     )
     return jsonify(_state_json(state))
 
 
+def _web_checks(d: Dependencies) -> dict[str, Any]:
+    checks = d.rt.web_checks()
+    checks["details"] = {**checks["details"], "ladder": lambda: _ladder()}
+    return checks
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the scheduler's app; gunicorn calls this in each worker (no preload)."""
-    settings = settings or Settings.from_env()
-    configure("scheduler", settings.log_level)
-    dependencies = build_dependencies(settings)
-    checks = dependencies.rt.web_checks()
-    checks["details"] = {**checks["details"], "ladder": lambda: _ladder()}
-    app = create_service_app("scheduler", settings, dependencies, **checks)
-    app.register_blueprint(bp)
+    app = web.service_app(
+        "scheduler", settings, build_dependencies, bp, (SchedulerError, ERROR_STATUS),
+        events=lambda d: d.obligations, checks=_web_checks,
+    )  # fmt: skip
 
     @app.before_request
     def _metrics_scrape() -> None:
@@ -427,7 +418,4 @@ def create_app(settings: Settings | None = None) -> Flask:
             except Exception:  # the store may be down: the scrape still answers, with the last figures
                 pass
 
-    add_events_route(app, lambda: _deps().obligations)
-
-    register_domain_errors(app, SchedulerError, ERROR_STATUS)
     return app

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
+from shared.errors import DomainError
 from shared.events import (
     ObligationClosed,
     ObligationExtended,
@@ -36,13 +37,8 @@ FINAL_STATUSES = ("submitted_on_time", "submitted_late", "waived", "closed_by_re
 STATUSES = ("pending", "overdue", *FINAL_STATUSES)
 
 
-class SchedulerError(Exception):
+class SchedulerError(DomainError):
     """Base of the scheduler's domain errors."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 class ObligationNotFound(SchedulerError):

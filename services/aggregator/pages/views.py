@@ -16,21 +16,11 @@ from services.aggregator.handlers import AggregatorError
 from services.aggregator.pages import present
 from services.aggregator.pages.charts import status_segments
 from services.aggregator.totals.sums import TYPE_LABELS, PeriodNotSummarisable
+from shared import web
 from shared.auth import Principal
 from shared.clients import ExtensionRequest, ServiceError
 from shared.formatting import STATUS_LABELS, status_label, vn_date, vn_datetime
 from shared.plan import Period, Plan
-from shared.web import (
-    CSRF_MESSAGE,
-    deps,
-    is_day,
-    login_required,
-    nfc_deep,
-    page_csrf_token,
-    principal,
-    session_token,
-    settings,
-)
 
 # the pages' style sheet is a static file, since the CSP (shared.web.security_headers) allows no inline style
 bp = Blueprint(
@@ -69,7 +59,7 @@ MAX_REASON = 2000
 
 
 def _deps() -> Dependencies:
-    return deps()
+    return web.deps()
 
 
 # --- who is looking -------------------------------------------------------------------------------------------
@@ -79,9 +69,9 @@ def _refusal_page(reason: str, who: Principal | None) -> Response:
     """The page for someone `login_required` turned away: the login page, or a 403 page saying why."""
     if who is None:
         # Intake's login page takes no `next`: after logging in the person lands on intake's home page.
-        return redirect(f"{settings().public_urls['intake']}/login", 303)
+        return redirect(f"{web.settings().public_urls['intake']}/login", 303)
     if reason == "csrf":
-        return _render("message.html", status=403, who=who, title="Phiên làm việc đã hết hạn", message=CSRF_MESSAGE)
+        return _render("message.html", status=403, who=who, title="Phiên làm việc đã hết hạn", message=web.CSRF_MESSAGE)
     if who.role in BOARD_ROLES:
         return _render("message.html", status=403, who=who, title="Không có quyền thực hiện", message=NO_RIGHT)
     return _render("message.html", status=403, who=who, title="Không có quyền truy cập", message=BOARD_ONLY)
@@ -95,8 +85,8 @@ def _render(name: str, status: int = 200, *, who: Principal | None = None, **con
             role_label=ROLE_LABELS.get(who.role, who.role) if who else "",
             can_act=who is not None and who.role == ACTION_ROLE,
             can_download=who is not None and who.role in DOWNLOAD_ROLES,
-            csrf_token=page_csrf_token(),
-            intake_url=settings().public_urls["intake"],
+            csrf_token=web.page_csrf_token(),
+            intake_url=web.settings().public_urls["intake"],
             status_label=status_label,
             **context,
         ),
@@ -122,7 +112,7 @@ def _q(text: str) -> str:
 def _pending_requests(period: str, agency: str | None = None) -> list[ExtensionRequest]:
     """The extension requests waiting for a decision, of one period and optionally one unit (`ServiceError` if the
     scheduler cannot say)."""
-    found = _deps().scheduler.extension_requests(session_token(), status="pending")
+    found = _deps().scheduler.extension_requests(web.session_token(), status="pending")
     return [r for r in found if r.period == period and (agency is None or r.agency == agency)]
 
 
@@ -216,10 +206,10 @@ def board_home() -> Response:
     return resp
 
 
-@login_required(roles=BOARD_ROLES)
+@web.login_required(roles=BOARD_ROLES)
 def _latest_board() -> Response:
     """The board of `?period=` or of the latest period past its deadline."""
-    who = principal()
+    who = web.principal()
     plan = _deps().rt.plan
     asked = request.args.get("period", "")
     period = plan.period(asked) if asked else _default_period(plan, _deps())
@@ -237,10 +227,10 @@ def _obligation_period(who: Principal, key: str) -> Period | Response:
 
 
 @bp.get("/periods/<period>")
-@login_required(roles=BOARD_ROLES)
+@web.login_required(roles=BOARD_ROLES)
 def board(period: str) -> Response:
     """A period's compliance board (Vietnamese): filters `status` and `type`."""
-    who = principal()
+    who = web.principal()
     found = _obligation_period(who, period)
     if isinstance(found, Response):
         return found
@@ -248,10 +238,10 @@ def board(period: str) -> Response:
 
 
 @bp.post("/periods/<period>/close")
-@login_required(roles=(ACTION_ROLE,))
+@web.login_required(roles=(ACTION_ROLE,))
 def close_form(period: str) -> Response:
     """Close the period's figures (chốt số liệu) from the board's button."""
-    who = principal()
+    who = web.principal()
     found = _obligation_period(who, period)
     if isinstance(found, Response):
         return found
@@ -270,7 +260,7 @@ def _report_view(agency: str, period: str, template: Any, revision: int | None) 
     """The unit's report from intake (the latest revision or `revision`), with its labelled content and the list of
     revisions; `missing` when there is none, `problem` when intake cannot say."""
     intake = _deps().intake
-    token = session_token()
+    token = web.session_token()
     try:
         report = intake.report(token, agency, period, revision=revision)
         if report is None:
@@ -382,10 +372,10 @@ def _unit_of(who: Principal, period: str, agency: str) -> tuple[Period, str] | R
 
 
 @bp.get("/periods/<period>/units/<agency>")
-@login_required(roles=BOARD_ROLES)
+@web.login_required(roles=BOARD_ROLES)
 def unit_page(period: str, agency: str) -> Response:
     """A unit's report for a period (the latest revision, or `?revision=N`), its revisions and history."""
-    who = principal()
+    who = web.principal()
     found = _unit_of(who, period, agency)
     if isinstance(found, Response):
         return found
@@ -393,7 +383,7 @@ def unit_page(period: str, agency: str) -> Response:
 
 
 def _form(*names: str) -> dict[str, str]:
-    posted = nfc_deep({k: v for k, v in request.form.items() if k in names})
+    posted = web.nfc_deep({k: v for k, v in request.form.items() if k in names})
     return {name: str(posted.get(name, "")).strip()[:MAX_REASON] for name in names}
 
 
@@ -402,11 +392,11 @@ def _unit_url(period: str, agency: str, done: str) -> str:
 
 
 @bp.post("/periods/<period>/units/<agency>/extension")
-@login_required(roles=(ACTION_ROLE,))
+@web.login_required(roles=(ACTION_ROLE,))
 def extension_form(period: str, agency: str) -> Response:
     """Grant (to the chosen day) or refuse (with a reason) a unit's extension request; without a request, grant
     directly: the request is recorded on the unit's behalf, then granted (a request that came by letter or phone)."""
-    who = principal()
+    who = web.principal()
     found = _unit_of(who, period, agency)
     if isinstance(found, Response):
         return found
@@ -414,7 +404,7 @@ def extension_form(period: str, agency: str) -> Response:
     errors: dict[str, str] = {}
     if form["decision"] not in ("grant", "refuse"):
         errors["decision"] = "Chọn gia hạn hoặc từ chối."
-    if form["due_date"] and not is_day(form["due_date"]):
+    if form["due_date"] and not web.is_day(form["due_date"]):
         errors["due_date"] = "Ngày hạn mới: không phải ngày hợp lệ (ngày/tháng/năm)."
     if form["decision"] == "refuse" and len(form["reason"]) < 3:
         errors["reason"] = "Từ chối cần nêu lý do (ít nhất 3 ký tự)."
@@ -430,7 +420,7 @@ def extension_form(period: str, agency: str) -> Response:
     if errors:
         problem = "Chưa xử lý được: vui lòng sửa các mục được đánh dấu."
         return _unit_page(who, *found, problem=problem, errors=errors, form=form, status=422)
-    scheduler, token = _deps().scheduler, session_token()
+    scheduler, token = _deps().scheduler, web.session_token()
     request_id = form["request_id"]
     try:
         if not request_id:
@@ -449,10 +439,10 @@ def extension_form(period: str, agency: str) -> Response:
 
 
 @bp.post("/periods/<period>/units/<agency>/waive")
-@login_required(roles=(ACTION_ROLE,))
+@web.login_required(roles=(ACTION_ROLE,))
 def waive_form(period: str, agency: str) -> Response:
     """Waive the unit's obligation for the period, with a reason."""
-    who = principal()
+    who = web.principal()
     found = _unit_of(who, period, agency)
     if isinstance(found, Response):
         return found
@@ -462,7 +452,7 @@ def waive_form(period: str, agency: str) -> Response:
         problem = "Chưa miễn được: cần nêu lý do."
         return _unit_page(who, *found, problem=problem, errors=errors, form=form, status=422)
     try:
-        _deps().scheduler.waive(session_token(), agency, period, reason=form["waive_reason"])
+        _deps().scheduler.waive(web.session_token(), agency, period, reason=form["waive_reason"])
     except ServiceError as err:
         fields = {("waive_reason" if k == "reason" else k): v for k, v in err.fields.items()}
         problem = _problem(err, SCHEDULER_DOWN)

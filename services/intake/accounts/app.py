@@ -21,24 +21,9 @@ from services.intake.accounts.domain import (
 )
 from services.intake.bootstrap import Dependencies
 from services.intake.schemas import VietSchema
+from shared import web
 from shared.auth import csrf_digest
 from shared.ratelimit import RateLimited
-from shared.web import (
-    CSRF_COOKIE,
-    CSRF_FIELD,
-    SESSION_COOKIE,
-    ApiError,
-    accepts,
-    check_csrf,
-    client_address,
-    cookie_principal,
-    csrf_token_for,
-    deps,
-    document,
-    rate_limit,
-    rate_limits,
-    settings,
-)
 
 # The login form's own CSRF token, before any session exists: an HMAC of a random nonce kept in this cookie.
 LOGIN_NONCE_COOKIE = "dvcq_login"
@@ -90,7 +75,7 @@ class SessionSchema(VietSchema):
 
 
 def _deps() -> Dependencies:
-    return deps()
+    return web.deps()
 
 
 def _https() -> bool:
@@ -101,33 +86,33 @@ def _https() -> bool:
 
 def _start_session(resp: Response, token: str) -> None:
     """Set the session cookie (the signed token, HttpOnly) and the CSRF cookie (readable by the page's scripts)."""
-    ttl, secure = settings().token_ttl_seconds, _https()
-    resp.set_cookie(SESSION_COOKIE, token, max_age=ttl, path="/", secure=secure, httponly=True, samesite="Lax")
+    ttl, secure = web.settings().token_ttl_seconds, _https()
+    resp.set_cookie(web.SESSION_COOKIE, token, max_age=ttl, path="/", secure=secure, httponly=True, samesite="Lax")
     resp.set_cookie(
-        CSRF_COOKIE, csrf_token_for(token), max_age=ttl, path="/", secure=secure, httponly=False, samesite="Lax"
+        web.CSRF_COOKIE, web.csrf_token_for(token), max_age=ttl, path="/", secure=secure, httponly=False, samesite="Lax"
     )
     resp.headers["Cache-Control"] = "no-store"
 
 
 def _end_session(resp: Response) -> None:
     secure = _https()
-    resp.delete_cookie(SESSION_COOKIE, path="/", secure=secure, httponly=True, samesite="Lax")
-    resp.delete_cookie(CSRF_COOKIE, path="/", secure=secure, httponly=False, samesite="Lax")
+    resp.delete_cookie(web.SESSION_COOKIE, path="/", secure=secure, httponly=True, samesite="Lax")
+    resp.delete_cookie(web.CSRF_COOKIE, path="/", secure=secure, httponly=False, samesite="Lax")
 
 
 def _login(email: str, password: str) -> handlers.Session:
     """Count the attempt against the client address's and the account's login limits (RateLimited when either
     window is full: nothing is checked or recorded), then check the password."""
-    limits = rate_limits()
-    rate_limit(limits.login_address, client_address())
-    rate_limit(limits.login_account, normalize_email(email)[:MAX_EMAIL])
-    conf = settings()
+    limits = web.rate_limits()
+    web.rate_limit(limits.login_address, web.client_address())
+    web.rate_limit(limits.login_account, normalize_email(email)[:MAX_EMAIL])
+    conf = web.settings()
     return handlers.login(email, password, users=_deps().users, secret=conf.secret, ttl_seconds=conf.token_ttl_seconds)
 
 
 @bp.post("/api/v1/login")
-@document(response_schema=SessionSchema)
-@accepts(LoginSchema, message="Thông tin đăng nhập không hợp lệ.")
+@web.document(response_schema=SessionSchema)
+@web.accepts(LoginSchema, message="Thông tin đăng nhập không hợp lệ.")
 def api_login(body: dict[str, Any]) -> Response:
     """Log in with e-mail and password: a signed token, also set as the session cookie with a CSRF token.
 
@@ -139,19 +124,19 @@ def api_login(body: dict[str, Any]) -> Response:
     try:
         session = _login(data["email"], data["password"])
     except LoginFailed as exc:
-        raise ApiError(401, exc.message, code="login_failed") from None
+        raise web.ApiError(401, exc.message, code="login_failed") from None
     except AccountLocked as exc:
-        raise ApiError(429, exc.message, code="locked", headers={"Retry-After": str(exc.retry_after)}) from None
+        raise web.ApiError(429, exc.message, code="locked", headers={"Retry-After": str(exc.retry_after)}) from None
     user = session.user
     resp = jsonify(
         {
             "token": session.token,
             "token_type": "Bearer",
-            "expires_in": settings().token_ttl_seconds,
+            "expires_in": web.settings().token_ttl_seconds,
             "role": user.role,
             "agency": user.agency,
             "name": user.name,
-            "csrf_token": csrf_token_for(session.token),
+            "csrf_token": web.csrf_token_for(session.token),
         }
     )
     _start_session(resp, session.token)
@@ -161,9 +146,9 @@ def api_login(body: dict[str, Any]) -> Response:
 @bp.post("/api/v1/logout")
 def api_logout() -> Response:
     """Log out: clear the session and CSRF cookies (a valid cookie session must send its CSRF token)."""
-    who = cookie_principal()
+    who = web.cookie_principal()
     if who is not None and not request.headers.get("Authorization"):
-        check_csrf(who)
+        web.check_csrf(who)
     resp = jsonify({"logged_out": True})
     _end_session(resp)
     return resp
@@ -173,7 +158,7 @@ def _login_page(error: str | None = None, email: str = "", status: int = 200, **
     """The login page with a fresh form nonce."""
     nonce = secrets.token_urlsafe(24)
     html = render_template(
-        "login.html", error=error, email=email, csrf_token=csrf_digest(settings().secret, f"login:{nonce}")
+        "login.html", error=error, email=email, csrf_token=csrf_digest(web.settings().secret, f"login:{nonce}")
     )
     resp = make_response(html, status)
     resp.set_cookie(
@@ -193,7 +178,7 @@ def _login_page(error: str | None = None, email: str = "", status: int = 200, **
 @bp.get("/login")
 def login_page() -> Response:
     """The login page (Vietnamese); a logged-in person goes to `/`."""
-    if cookie_principal() is not None:
+    if web.cookie_principal() is not None:
         return redirect("/", 303)
     return _login_page()
 
@@ -203,8 +188,8 @@ def login_form() -> Response:
     """The login form: on success the session cookies are set and the browser goes to `/`."""
     email = nfc(request.form.get("email", "")).strip()[:MAX_EMAIL]
     nonce = request.cookies.get(LOGIN_NONCE_COOKIE, "")
-    expected = csrf_digest(settings().secret, f"login:{nonce}")
-    given = request.form.get(CSRF_FIELD, "")
+    expected = csrf_digest(web.settings().secret, f"login:{nonce}")
+    given = request.form.get(web.CSRF_FIELD, "")
     if not nonce or not hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8")):
         return _login_page("Trang đăng nhập đã hết hạn. Vui lòng đăng nhập lại.", email, 403)
     password = request.form.get("password", "")
@@ -225,11 +210,11 @@ def login_form() -> Response:
 @bp.post("/logout")
 def logout_form() -> Response:
     """The logout button: clear the cookies and go to the login page."""
-    who = cookie_principal()
+    who = web.cookie_principal()
     if who is not None:
         try:
-            check_csrf(who)
-        except ApiError:
+            web.check_csrf(who)
+        except web.ApiError:
             return redirect("/", 303)  # a stale page: show a fresh one (with the right token) instead
     resp = redirect("/login", 303)
     _end_session(resp)
@@ -242,7 +227,7 @@ def home() -> Response:
         resp = make_response(current_app.extensions["dvcq.json_index"]())
         resp.vary.add("Accept")
         return resp
-    who = cookie_principal()
+    who = web.cookie_principal()
     if who is None:
         resp = redirect("/login", 303)
         resp.vary.add("Accept")
@@ -254,7 +239,7 @@ def home() -> Response:
         name=user.name if user else who.sub,
         role_label=ROLE_LABELS.get(who.role, who.role),
         unit=unit.name if unit else None,
-        csrf_token=csrf_token_for(request.cookies.get(SESSION_COOKIE, "")),
+        csrf_token=web.csrf_token_for(request.cookies.get(web.SESSION_COOKIE, "")),
         **current_app.extensions.get("dvcq.home_context", lambda _who: {})(who),
     )
     resp = make_response(html)
