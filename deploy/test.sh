@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Runs every check (README "test"): lint, formatting, the import contracts, types, then pytest against the real
-# broker, store and SMTP.
+# broker, store and SMTP: this run's own RabbitMQ node, PostgreSQL, FerretDB and SMTP server (var/test-deps/, free
+# ports), stopped when it ends, pass or fail.
 set -euo pipefail
 # shellcheck source=deploy/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
+dvcq_use_instance test
+trap stop_stack_deps EXIT
+trap 'exit 130' INT TERM # exit through the EXIT trap
+stop_stack_deps          # what a killed earlier run left behind
 ensure_stack_deps
 ensure_chromium
 
