@@ -26,7 +26,7 @@ DVCQ_RUN="$DVCQ_VAR/run"
 DVCQ_LOG="$DVCQ_VAR/log"
 
 # dvcq_use_instance test: the test command's own components: state under var/test-deps/, free ports, tuned
-# for speed (PostgreSQL without fsync: its data is thrown away anyway).
+# for speed (PostgreSQL without fsync: its data is disposable, never that of the run instance).
 dvcq_use_instance() {
     DVCQ_INSTANCE=$1
     case "$1" in
