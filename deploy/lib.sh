@@ -414,7 +414,7 @@ ensure_postgresql() {
         _dvcq_pg_as_owner "$bin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 \
             >>"$DVCQ_LOG/postgresql.log" 2>&1 || {
             _dvcq_log_tail postgresql
-            dvcq_die "initdb of $data failed (log: $DVCQ_LOG/postgresql.log)"
+            dvcq_die "initdb of $data failed (log: $DVCQ_LOG/postgresql.log; as root it runs under 'unshare --user', which this machine must allow, else set DVCQ_POSTGRESQL_URL)"
         }
         {
             echo "# dvcq (deploy/lib.sh): TCP on 127.0.0.1 only, no unix socket (its default directory is not ours)"
@@ -609,6 +609,8 @@ ensure_stack_deps() {
     fi
     ensure_rabbitmq
     ensure_ferretdb
+    # the fault tests' own FerretDB (tests.support.OwnStore) takes a database in it even when MONGO_URL is given
+    [[ "$DVCQ_INSTANCE" != test ]] || ensure_postgresql
     ensure_smtp
 }
 
