@@ -11,4 +11,5 @@ if [[ -x "$ROOT/.venv/bin/dvcq" ]]; then
     "$ROOT/.venv/bin/dvcq" stack down || dvcq_log "dvcq stack down failed; stopping the rest anyway"
 fi
 stop_stack_deps
+rm -f "$DVCQ_RUN/stack.env"
 dvcq_log "stopped"

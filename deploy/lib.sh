@@ -585,6 +585,7 @@ stop_pidfile() {
 stop_stack_deps() {
     stop_pidfile smtp
     stop_pidfile ferretdb
+    rm -f "$DVCQ_RUN/ferretdb.postgresql"
     stop_postgresql
     stop_rabbitmq
 }
