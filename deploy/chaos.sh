@@ -10,8 +10,6 @@ cd "$ROOT"
 
 # Its own components like the test command's (tests/support.py's OwnStore needs the PostgreSQL), stopped at the end.
 dvcq_use_instance test
-trap stop_stack_deps EXIT
-trap 'exit 130' INT TERM
-stop_stack_deps
+dvcq_own_instance
 ensure_stack_deps
 "$ROOT/.venv/bin/python" -m tests.chaos "$@"

@@ -8,9 +8,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
 dvcq_use_instance test
-trap stop_stack_deps EXIT
-trap 'exit 130' INT TERM # exit through the EXIT trap
-stop_stack_deps          # what a killed earlier run left behind
+dvcq_own_instance
 ensure_stack_deps
 ensure_chromium
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -148,3 +149,28 @@ def test_the_test_command_starts_its_own_parts_and_stops_every_one_when_it_ends(
     assert list(tmp_path.glob("test-deps/run/*.pid")) == []
     assert not Path("/var/lib/rabbitmq", node["name"]).exists()  # the test node's data went with it
     assert {port: listener_pid(port) for port in default_ports_held} == default_ports_held
+
+
+def test_a_second_test_command_of_the_same_checkout_refuses_while_the_first_runs(tmp_path: Path) -> None:
+    """Both would use the same var/test-deps/: the second one's start would stop the first one's components."""
+    # a command line like a running test.sh (two commands, so bash does not exec sleep in its place)
+    first = subprocess.Popen(["bash", "-c", "sleep 60; true", "deploy/test.sh"], start_new_session=True)
+    try:
+        run_dir = tmp_path / "test-deps" / "run"
+        run_dir.mkdir(parents=True)
+        (run_dir / "owner.pid").write_text(f"{first.pid}\n")
+        proc = subprocess.run(
+            ["bash", "deploy/test.sh", "tests/unit/test_timerules.py"],
+            cwd=ROOT,
+            env=scripts_env(tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode != 0
+        assert f"another script of this checkout (pid {first.pid}) is using {tmp_path}/test-deps" in proc.stderr
+        assert "[dvcq] starting" not in proc.stderr and "stopping" not in proc.stderr
+        assert first.poll() is None and (run_dir / "owner.pid").read_text().strip() == str(first.pid)
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)  # bash and its sleep
+        first.wait()
