@@ -8,5 +8,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
+# Its own components like the test command's (tests/support.py's OwnStore needs the PostgreSQL), stopped at the end.
+dvcq_use_instance test
+dvcq_own_instance
 ensure_stack_deps
-exec "$ROOT/.venv/bin/python" -m tests.chaos "$@"
+"$ROOT/.venv/bin/python" -m tests.chaos "$@"

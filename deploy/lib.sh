@@ -1,16 +1,59 @@
 # shellcheck shell=bash
-# Helpers for the local stack: sourced by run.sh, down.sh and test.sh (which set -euo pipefail themselves).
-# Every piece of state lives under $ROOT/var/. A component whose URL the caller already set
-# (AMQP_URL, MONGO_URL, SMTP_URL) is used as it is and never started here.
-# Also runnable as `bash deploy/lib.sh FUNCTION...` to call single helpers.
+# Helpers for the local stack: sourced by run.sh, down.sh, test.sh, chaos.sh and bench/run.sh (which set
+# -euo pipefail themselves). Also runnable as `bash deploy/lib.sh FUNCTION...` to call single helpers.
+#
+# Ownership: the scripts only ever use, stop or reuse what this checkout started. Each component they start
+# (RabbitMQ node, PostgreSQL cluster, FerretDB, SMTP server) has its pid file under $DVCQ_RUN and its data under
+# $DVCQ_VAR; a process listening on a port that is not one of those pids (or their children) belongs to
+# someone else (another checkout, the system) and is never adopted. The run instance (run.sh, down.sh) listens
+# on the default ports, or DVCQ_AMQP_PORT / DVCQ_MONGO_PORT / DVCQ_SMTP_PORT, and refuses to start, naming the
+# port and its owner's pid, when one is taken by someone else. The test instance (test.sh, chaos.sh) starts its
+# own components on free ports under var/test-deps/ and stops them when it ends, pass or fail.
+# A component whose URL the caller already set (AMQP_URL, MONGO_URL, SMTP_URL, DVCQ_POSTGRESQL_URL) is used as
+# it is, on purpose, and never started or stopped here. The services learn every address through those URLs.
 
 dvcq_root() {
     (cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 }
 
 ROOT="$(dvcq_root)"
-DVCQ_VAR="$ROOT/var"
+# DVCQ_VAR moves the scripts' state elsewhere (the deploy-script tests run a second instance in a temp dir).
+DVCQ_VAR="${DVCQ_VAR:-$ROOT/var}"
 DVCQ_FERRETDB_VERSION="v1.24.2"
+DVCQ_INSTANCE=run
+DVCQ_DEPS="$DVCQ_VAR"
+DVCQ_RUN="$DVCQ_VAR/run"
+DVCQ_LOG="$DVCQ_VAR/log"
+
+# dvcq_use_instance test: the test command's own components: state under var/test-deps/, free ports, tuned
+# for speed (PostgreSQL without fsync: its data is disposable, never that of the run instance).
+dvcq_use_instance() {
+    DVCQ_INSTANCE=$1
+    case "$1" in
+        run) DVCQ_DEPS="$DVCQ_VAR" ;;
+        test) DVCQ_DEPS="$DVCQ_VAR/test-deps" ;;
+        *) dvcq_die "unknown instance $1 (run or test)" ;;
+    esac
+    DVCQ_RUN="$DVCQ_DEPS/run"
+    DVCQ_LOG="$DVCQ_DEPS/log"
+}
+
+# dvcq_own_instance: make the calling script (test.sh, chaos.sh) the one user of the current instance, refusing
+# while another live script of this checkout holds it (its start would stop that one's components), and stop
+# everything the instance starts when the script exits, pass or fail; first stop what a killed run left.
+dvcq_own_instance() {
+    local owner="$DVCQ_RUN/owner.pid" pid
+    _dvcq_dirs
+    pid=$(cat "$owner" 2>/dev/null || true)
+    if [[ "$pid" =~ ^[0-9]+$ && "$pid" != "$$" ]] && _dvcq_alive "$pid" &&
+        tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -Eq 'deploy/(test|chaos)\.sh'; then
+        dvcq_die "another script of this checkout (pid $pid) is using $DVCQ_DEPS; wait for it to end"
+    fi
+    echo $$ >"$owner"
+    trap 'stop_stack_deps; rm -f "$DVCQ_RUN/owner.pid"' EXIT
+    trap 'exit 130' INT TERM # exit through the EXIT trap
+    stop_stack_deps
+}
 
 dvcq_log() {
     printf '[dvcq] %s\n' "$*" >&2
@@ -22,7 +65,7 @@ dvcq_die() {
 }
 
 _dvcq_dirs() {
-    mkdir -p "$DVCQ_VAR/run" "$DVCQ_VAR/log" "$DVCQ_VAR/bin"
+    mkdir -p "$DVCQ_RUN" "$DVCQ_LOG" "$DVCQ_VAR/bin"
 }
 
 # True when something accepts TCP connections on HOST PORT.
@@ -32,7 +75,7 @@ _dvcq_port_open() {
 }
 
 # _dvcq_wait_for SECONDS WHAT NAME COMMAND...: poll COMMAND until it succeeds; fail when the deadline passes or,
-# unless NAME is -, when the process recorded in var/run/NAME.pid is gone.
+# unless NAME is -, when the process recorded in $DVCQ_RUN/NAME.pid is gone.
 _dvcq_wait_for() {
     local deadline=$((SECONDS + $1)) what=$2 name=$3
     shift 3
@@ -54,26 +97,26 @@ _dvcq_alive() {
     kill -0 "$1" 2>/dev/null && [[ "$(sed -n 's/.*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null)" != Z ]]
 }
 
-# True when the pid recorded in var/run/NAME.pid is a live process.
+# True when the pid recorded in $DVCQ_RUN/NAME.pid is a live process.
 _dvcq_pid_alive() {
-    local pidfile="$DVCQ_VAR/run/$1.pid" pid
+    local pidfile="$DVCQ_RUN/$1.pid" pid
     [[ -f "$pidfile" ]] || return 1
     pid=$(<"$pidfile")
     [[ "$pid" =~ ^[0-9]+$ ]] && _dvcq_alive "$pid"
 }
 
 # _dvcq_spawn NAME COMMAND...: start COMMAND in its own session (a Ctrl-C in the terminal does not reach it),
-# output to var/log/NAME.log, pid to var/run/NAME.pid.
+# output to $DVCQ_LOG/NAME.log, pid to $DVCQ_RUN/NAME.pid.
 _dvcq_spawn() {
     local name=$1
     shift
     _dvcq_dirs
-    setsid nohup "$@" >>"$DVCQ_VAR/log/$name.log" 2>&1 </dev/null &
-    echo $! >"$DVCQ_VAR/run/$name.pid"
+    setsid nohup "$@" >>"$DVCQ_LOG/$name.log" 2>&1 </dev/null &
+    echo $! >"$DVCQ_RUN/$name.pid"
 }
 
 _dvcq_log_tail() {
-    tail -n 20 "$DVCQ_VAR/log/$1.log" >&2 2>/dev/null || true
+    tail -n 20 "$DVCQ_LOG/$1.log" >&2 2>/dev/null || true
 }
 
 _dvcq_as_root() {
@@ -161,16 +204,114 @@ ensure_secret() {
     export DVCQ_SECRET
 }
 
+# --- ports and ownership ------------------------------------------------------------------------------------
+
+# The pid of the process listening on TCP PORT (any address), empty when none or when ss cannot tell.
+_dvcq_listener_pid() {
+    ss -Hltnp "sport = :$1" 2>/dev/null | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -n 1
+}
+
+# True when PID is ANCESTOR or runs below it (a wrapper script's child, a gunicorn worker).
+_dvcq_descends_from() {
+    local pid=$1 ancestor=$2
+    while [[ "$pid" =~ ^[0-9]+$ ]] && ((pid > 1)); do
+        [[ "$pid" == "$ancestor" ]] && return 0
+        pid=$(sed -n 's/^[0-9]* (.*) . \([0-9]*\) .*/\1/p' "/proc/$pid/stat" 2>/dev/null)
+    done
+    return 1
+}
+
+# True when the listener on PORT is one of the given pids or one of their children.
+_dvcq_listener_is() {
+    local port=$1 listener pid
+    shift
+    listener=$(_dvcq_listener_pid "$port")
+    [[ -n "$listener" ]] || return 1
+    for pid in "$@"; do
+        if [[ "$pid" =~ ^[0-9]+$ ]] && _dvcq_descends_from "$listener" "$pid"; then
+            return 0
+        fi
+    done
+    return 1
+}
+
+_dvcq_pidfile_pid() {
+    cat "$DVCQ_RUN/$1.pid" 2>/dev/null || true
+}
+
+# A TCP port free on every address, picked at random below the kernel's ephemeral range (a port bind(0) hands
+# out may be taken by an outgoing connection before the server binds it; tests/support.py free_ports does the same).
+_dvcq_free_port() {
+    python3 -c '
+import random, socket
+low_eph = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+pick = random.SystemRandom()
+while True:
+    port = pick.randrange(max(1024, low_eph - 12000), low_eph)
+    with socket.socket() as s:
+        try:
+            s.bind(("0.0.0.0", port))
+        except OSError:
+            continue
+    print(port)
+    break
+'
+}
+
+# _dvcq_choose_port NAME PORT_VARIABLE DEFAULT URL_VARIABLE: set DVCQ_PORT to the port component NAME listens on.
+# The port of this checkout's running NAME when it runs; else the port PORT_VARIABLE names (run instance: DEFAULT
+# when unset) if nobody listens there; else, for the test instance without an explicit port, a free port. A port
+# held by a process this checkout did not start stops the script with the port, the owner and the ways out.
+_dvcq_choose_port() {
+    local name=$1 var=$2 default=$3 urlvar=$4 wanted owner what
+    if _dvcq_pid_alive "$name" && [[ -s "$DVCQ_RUN/$name.port" ]]; then
+        DVCQ_PORT=$(<"$DVCQ_RUN/$name.port")
+        if _dvcq_listener_is "$DVCQ_PORT" "$(_dvcq_pidfile_pid "$name")"; then
+            return 0
+        fi
+    fi
+    wanted=${!var:-}
+    if [[ -z "$wanted" && "$DVCQ_INSTANCE" == run ]]; then
+        wanted=$default
+    fi
+    if [[ -z "$wanted" ]]; then
+        DVCQ_PORT=$(_dvcq_free_port)
+        return 0
+    fi
+    owner=$(_dvcq_listener_pid "$wanted")
+    if [[ -n "$owner" ]] || _dvcq_port_open 127.0.0.1 "$wanted"; then
+        what=${owner:+pid $owner ($(tr '\0' ' ' <"/proc/$owner/cmdline" 2>/dev/null | cut -c1-120))}
+        dvcq_die "port $wanted ($name) is taken by ${what:-a process ss cannot name}, which this checkout did not start (no pid of it in $DVCQ_RUN). Stop it, set $var to a free port for this checkout's own $name, or set $urlvar to use that server on purpose."
+    fi
+    DVCQ_PORT=$wanted
+}
+
+# --- RabbitMQ -----------------------------------------------------------------------------------------------
+
 # The RabbitMQ commands live in /usr/sbin, which a non-root PATH may lack.
 _dvcq_sbin_on_path() {
     case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH="$PATH:/usr/sbin:/sbin" ;; esac
 }
 
-_dvcq_rabbit_ping() {
-    timeout 20 rabbitmq-diagnostics -q ping >/dev/null 2>&1
+# This checkout's RabbitMQ node: a name of its own per checkout and instance (the machine's default node
+# `rabbit@host` is shared by everything on it, so it is never used), its data in /var/lib/rabbitmq/<node>: the
+# packaged server runs the node as the `rabbitmq` user, which cannot enter a checkout under a mode-700 home.
+_dvcq_rabbit_node() {
+    local id
+    id=$(printf '%s' "$DVCQ_DEPS" | sha256sum | cut -c1-8)
+    echo "dvcq-$id-$DVCQ_INSTANCE@localhost"
 }
 
-# Use the caller's AMQP_URL, or install (apt) and start the local RabbitMQ and export its URL.
+_dvcq_rabbit_dir() {
+    echo "/var/lib/rabbitmq/${1%@*}"
+}
+
+_dvcq_rabbit_ready() {
+    timeout 20 rabbitmq-diagnostics -n "$1" -q ping >/dev/null 2>&1 && _dvcq_port_open 127.0.0.1 "$2"
+}
+
+# Use the caller's AMQP_URL, or install (apt) and start this checkout's RabbitMQ node; export AMQP_URL and
+# RABBITMQ_NODENAME (rabbitmqctl and tests/support.py reach the node through it).
 ensure_rabbitmq() {
     if [[ -n "${AMQP_URL:-}" ]]; then
         return 0
@@ -181,16 +322,160 @@ ensure_rabbitmq() {
         dvcq_log "installing rabbitmq-server (apt)"
         _dvcq_apt_install rabbitmq-server
     fi
-    if ! _dvcq_rabbit_ping; then
-        dvcq_log "starting RabbitMQ"
-        _dvcq_as_root rabbitmq-server -detached >>"$DVCQ_VAR/log/rabbitmq.log" 2>&1 ||
-            dvcq_die "rabbitmq-server -detached failed (see $DVCQ_VAR/log/rabbitmq.log)"
-        touch "$DVCQ_VAR/run/rabbitmq.started-by-dvcq"
-        _dvcq_wait_for 90 RabbitMQ - _dvcq_rabbit_ping ||
-            dvcq_die "RabbitMQ did not answer 'rabbitmq-diagnostics ping' within 90 s (logs: /var/log/rabbitmq/)"
+    local node dir port dist epmd_was_down
+    node=$(_dvcq_rabbit_node)
+    dir=$(_dvcq_rabbit_dir "$node")
+    _dvcq_choose_port rabbitmq DVCQ_AMQP_PORT 5672 AMQP_URL
+    port=$DVCQ_PORT
+    if ! _dvcq_rabbit_ready "$node" "$port"; then
+        stop_rabbitmq # a half-dead node of ours from an earlier run
+        # The node starts Erlang's port mapper (epmd, one per machine) when none runs: then it is ours to stop.
+        epmd_was_down=$([[ -z "$(_dvcq_listener_pid 4369)" ]] && ! _dvcq_port_open 127.0.0.1 4369 && echo 1 || true)
+        dist=$(_dvcq_free_port)
+        _dvcq_as_root mkdir -p "$dir"
+        echo '[].' | _dvcq_as_root tee "$dir/enabled_plugins" >/dev/null # no management plugin: starts faster
+        _dvcq_as_root chown -R rabbitmq:rabbitmq "$dir"
+        echo "$port" >"$DVCQ_RUN/rabbitmq.port"
+        dvcq_log "starting RabbitMQ node $node on 127.0.0.1:$port (data in $dir)"
+        _dvcq_spawn rabbitmq env RABBITMQ_NODENAME="$node" RABBITMQ_NODE_PORT="$port" RABBITMQ_DIST_PORT="$dist" \
+            RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_MNESIA_BASE="$dir/mnesia" RABBITMQ_LOG_BASE="$dir/log" \
+            RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins" RABBITMQ_PID_FILE="$dir/pid" \
+            "$(command -v rabbitmq-server)"
+        if ! _dvcq_wait_for 120 "RabbitMQ $node" rabbitmq _dvcq_rabbit_ready "$node" "$port"; then
+            _dvcq_log_tail rabbitmq
+            dvcq_die "RabbitMQ node $node did not answer on 127.0.0.1:$port within 120 s (logs: $dir/log, $DVCQ_LOG/rabbitmq.log)"
+        fi
+        if [[ -n "$epmd_was_down" ]]; then
+            _dvcq_listener_pid 4369 >"$DVCQ_RUN/epmd.pid"
+        fi
     fi
-    export AMQP_URL="amqp://guest:guest@127.0.0.1:5672/%2F"
+    export RABBITMQ_NODENAME="$node"
+    export AMQP_URL="amqp://guest:guest@127.0.0.1:$port/%2F"
 }
+
+# Stop this checkout's RabbitMQ node (and, for the test instance, remove its data).
+stop_rabbitmq() {
+    local node dir
+    [[ -f "$DVCQ_RUN/rabbitmq.pid" ]] || return 0
+    _dvcq_sbin_on_path
+    node=$(_dvcq_rabbit_node)
+    dir=$(_dvcq_rabbit_dir "$node")
+    if _dvcq_pid_alive rabbitmq; then
+        dvcq_log "stopping RabbitMQ node $node"
+        timeout 60 rabbitmqctl -n "$node" -q stop >/dev/null 2>&1 || true
+    fi
+    stop_pidfile rabbitmq
+    rm -f "$DVCQ_RUN/rabbitmq.port"
+    # epmd, when our node started it, unless another node registered with it meanwhile.
+    if [[ -s "$DVCQ_RUN/epmd.pid" ]] && ! epmd -names 2>/dev/null | grep -q '^name '; then
+        stop_pidfile epmd
+    fi
+    rm -f "$DVCQ_RUN/epmd.pid"
+    if [[ "$DVCQ_INSTANCE" == test ]]; then
+        _dvcq_as_root rm -rf "$dir"
+    fi
+}
+
+# --- PostgreSQL ---------------------------------------------------------------------------------------------
+
+_dvcq_pg_bindir() {
+    local dir
+    dir=$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1)
+    [[ -n "$dir" && -x "$dir/initdb" ]] && echo "$dir"
+}
+
+# _dvcq_pg_as_owner COMMAND...: run a PostgreSQL server command as the owner of the cluster's files.
+# PostgreSQL refuses to run as root, and the scripts run as root here; handing the data directory to the
+# `postgres` user would not do either, as CI clones the repository under directories of mode 700 that user
+# cannot enter. So, as root, the command runs in a user namespace that maps root to the `postgres` uid
+# (util-linux unshare): it is not euid 0 there, and it still owns, reads and writes root's files in var/.
+# As any other user it simply runs as that user.
+_dvcq_pg_as_owner() {
+    if ((EUID != 0)); then
+        "$@"
+        return
+    fi
+    local user=postgres
+    id -u "$user" >/dev/null 2>&1 || user=nobody
+    unshare --user --map-user="$(id -u "$user")" --map-group="$(id -g "$user")" -- "$@"
+}
+
+# The pid of the postmaster running on DATA (from its postmaster.pid), empty when none runs.
+_dvcq_pg_pid() {
+    local pid
+    pid=$(head -n 1 "$1/postmaster.pid" 2>/dev/null || true)
+    if [[ "$pid" =~ ^[0-9]+$ ]] && _dvcq_alive "$pid" && [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == postgres ]]; then
+        echo "$pid"
+    fi
+}
+
+# Use the caller's DVCQ_POSTGRESQL_URL, or install Debian's postgresql (apt) and run this checkout's cluster
+# (data in $DVCQ_DEPS/postgresql, created once; TCP on 127.0.0.1 only, on a free port of its own, no unix
+# socket) with the database `ferretdb`; export DVCQ_POSTGRESQL_URL.
+ensure_postgresql() {
+    if [[ -n "${DVCQ_POSTGRESQL_URL:-}" ]]; then
+        return 0
+    fi
+    local bin data="$DVCQ_DEPS/postgresql" port pid psql
+    if ! bin=$(_dvcq_pg_bindir); then
+        dvcq_log "installing postgresql (apt)"
+        _dvcq_apt_install postgresql
+        bin=$(_dvcq_pg_bindir) || dvcq_die "postgresql installed, but no /usr/lib/postgresql/*/bin/initdb"
+    fi
+    _dvcq_dirs
+    if [[ ! -s "$data/PG_VERSION" ]]; then
+        dvcq_log "creating the PostgreSQL cluster in $data"
+        rm -rf "$data"
+        mkdir -p "$data"
+        chmod 700 "$data"
+        _dvcq_pg_as_owner "$bin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 \
+            >>"$DVCQ_LOG/postgresql.log" 2>&1 || {
+            _dvcq_log_tail postgresql
+            dvcq_die "initdb of $data failed (log: $DVCQ_LOG/postgresql.log; as root it runs under 'unshare --user', which this machine must allow, else set DVCQ_POSTGRESQL_URL)"
+        }
+        {
+            echo "# dvcq (deploy/lib.sh): TCP on 127.0.0.1 only, no unix socket (its default directory is not ours)"
+            echo "listen_addresses = '127.0.0.1'"
+            echo "unix_socket_directories = ''"
+            echo "max_connections = 300"
+            if [[ "$DVCQ_INSTANCE" == test ]]; then
+                # The test command's cluster only: its data is disposable, so durability is traded for speed.
+                # Never for the run instance, whose data must survive a power cut.
+                echo "fsync = off"
+                echo "synchronous_commit = off"
+                echo "full_page_writes = off"
+            fi
+        } >>"$data/postgresql.conf"
+    fi
+    pid=$(_dvcq_pg_pid "$data")
+    if [[ -n "$pid" ]]; then
+        port=$(sed -n 4p "$data/postmaster.pid")
+    else
+        port=$(_dvcq_free_port)
+        dvcq_log "starting PostgreSQL on 127.0.0.1:$port (data in $data)"
+        _dvcq_pg_as_owner "$bin/pg_ctl" -D "$data" -l "$DVCQ_LOG/postgresql.log" -o "-p $port" -w -t 60 start \
+            >/dev/null || {
+            _dvcq_log_tail postgresql
+            dvcq_die "PostgreSQL did not start (log: $DVCQ_LOG/postgresql.log)"
+        }
+    fi
+    psql=("$bin/psql" -X -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -tA)
+    if [[ "$("${psql[@]}" -c "SELECT 1 FROM pg_database WHERE datname = 'ferretdb'")" != 1 ]]; then
+        "${psql[@]}" -c "CREATE DATABASE ferretdb" || dvcq_die "could not create the database ferretdb"
+    fi
+    export DVCQ_POSTGRESQL_URL="postgres://postgres@127.0.0.1:$port/ferretdb"
+}
+
+# Stop this checkout's PostgreSQL cluster (fast shutdown: sessions are cut, committed data kept).
+stop_postgresql() {
+    local data="$DVCQ_DEPS/postgresql" bin
+    [[ -n "$(_dvcq_pg_pid "$data")" ]] || return 0
+    bin=$(_dvcq_pg_bindir) || return 0
+    dvcq_log "stopping PostgreSQL ($data)"
+    _dvcq_pg_as_owner "$bin/pg_ctl" -D "$data" -m fast -w -t 30 stop >/dev/null || dvcq_log "pg_ctl stop failed"
+}
+
+# --- FerretDB -----------------------------------------------------------------------------------------------
 
 # Build the ferretdb binary into var/bin from the module source. A plain `go install` cannot be used: the module
 # zip lacks build/version/version.txt, and the resulting binary panics at start.
@@ -217,6 +502,16 @@ build_ferretdb() {
     mv -f "$DVCQ_VAR/bin/ferretdb.tmp" "$DVCQ_VAR/bin/ferretdb"
 }
 
+# The ferretdb binary: DVCQ_FERRETDB_BIN, else ferretdb on PATH, else var/bin/ferretdb (built once).
+ferretdb_binary() {
+    local bin=${DVCQ_FERRETDB_BIN:-$(command -v ferretdb || true)}
+    if [[ -z "$bin" ]]; then
+        bin="$DVCQ_VAR/bin/ferretdb"
+        [[ -x "$bin" ]] || build_ferretdb >&2
+    fi
+    echo "$bin"
+}
+
 _dvcq_mongo_ping() {
     "$(_dvcq_python)" -c '
 import sys
@@ -229,58 +524,63 @@ finally:
 ' "$1" >/dev/null 2>&1
 }
 
-# Use the caller's MONGO_URL, or start FerretDB (SQLite backend, data in var/ferretdb) and export its URL.
+# Use the caller's MONGO_URL, or start FerretDB on this checkout's PostgreSQL (ensure_postgresql) and export
+# its URL. A running FerretDB of ours is reused only while it talks to the same PostgreSQL.
 ensure_ferretdb() {
     if [[ -n "${MONGO_URL:-}" ]]; then
         return 0
     fi
-    local port="${DVCQ_MONGO_PORT:-27017}" bin data="$DVCQ_VAR/ferretdb" url watch=-
+    local port bin url
+    _dvcq_dirs
+    _dvcq_choose_port ferretdb DVCQ_MONGO_PORT 27017 MONGO_URL
+    port=$DVCQ_PORT
+    ensure_postgresql
     url="mongodb://127.0.0.1:$port/"
-    if _dvcq_pid_alive ferretdb; then
-        watch=ferretdb
-    elif ! _dvcq_port_open 127.0.0.1 "$port"; then
-        bin=$(command -v ferretdb || true)
-        if [[ -z "$bin" ]]; then
-            bin="$DVCQ_VAR/bin/ferretdb"
-            [[ -x "$bin" ]] || build_ferretdb
-        fi
-        mkdir -p "$data"
-        dvcq_log "starting FerretDB on 127.0.0.1:$port (data in $data)"
-        _dvcq_spawn ferretdb "$bin" --handler=sqlite --sqlite-url="file:$data/" --state-dir="$data" \
-            --listen-addr="127.0.0.1:$port" --telemetry=disable --debug-addr=- --log-level=error
-        watch=ferretdb
+    if ! _dvcq_pid_alive ferretdb || [[ "$(cat "$DVCQ_RUN/ferretdb.postgresql" 2>/dev/null)" != "$DVCQ_POSTGRESQL_URL" ]]; then
+        stop_pidfile ferretdb
+        bin=$(ferretdb_binary)
+        mkdir -p "$DVCQ_DEPS/ferretdb-state"
+        echo "$port" >"$DVCQ_RUN/ferretdb.port"
+        echo "$DVCQ_POSTGRESQL_URL" >"$DVCQ_RUN/ferretdb.postgresql"
+        dvcq_log "starting FerretDB on 127.0.0.1:$port (PostgreSQL backend: $DVCQ_POSTGRESQL_URL)"
+        _dvcq_spawn ferretdb "$bin" --handler=postgresql --postgresql-url="$DVCQ_POSTGRESQL_URL" \
+            --state-dir="$DVCQ_DEPS/ferretdb-state" --listen-addr="127.0.0.1:$port" --telemetry=disable \
+            --debug-addr=- --log-level=error
     fi
-    if ! _dvcq_wait_for 60 FerretDB "$watch" _dvcq_mongo_ping "$url"; then
+    if ! _dvcq_wait_for 60 FerretDB ferretdb _dvcq_mongo_ping "$url"; then
         _dvcq_log_tail ferretdb
-        dvcq_die "no MongoDB-compatible server answered ping at $url (waited up to 60 s; log: $DVCQ_VAR/log/ferretdb.log)"
+        dvcq_die "FerretDB did not answer ping at $url (waited up to 60 s; log: $DVCQ_LOG/ferretdb.log)"
     fi
     export MONGO_URL="$url"
 }
 
-# Use the caller's SMTP_URL, or start the local SMTP server that keeps every mail in var/mail.
+# --- SMTP ---------------------------------------------------------------------------------------------------
+
+# Use the caller's SMTP_URL, or start this checkout's SMTP server that keeps every mail in var/mail.
 ensure_smtp() {
     if [[ -n "${SMTP_URL:-}" ]]; then
         return 0
     fi
-    local port="${DVCQ_SMTP_PORT:-8025}" watch=-
-    if _dvcq_pid_alive smtp; then
-        watch=smtp
-    elif ! _dvcq_port_open 127.0.0.1 "$port"; then
-        dvcq_log "starting the SMTP server on 127.0.0.1:$port (mail kept in $DVCQ_VAR/mail)"
+    local port maildir="$DVCQ_DEPS/mail"
+    _dvcq_dirs
+    _dvcq_choose_port smtp DVCQ_SMTP_PORT 8025 SMTP_URL
+    port=$DVCQ_PORT
+    if ! _dvcq_pid_alive smtp; then
+        echo "$port" >"$DVCQ_RUN/smtp.port"
+        dvcq_log "starting the SMTP server on 127.0.0.1:$port (mail kept in $maildir)"
         _dvcq_spawn smtp "$(_dvcq_python)" "$ROOT/deploy/smtp_server.py" --host 127.0.0.1 --port "$port" \
-            --maildir "$DVCQ_VAR/mail"
-        watch=smtp
+            --maildir "$maildir"
     fi
-    if ! _dvcq_wait_for 30 "SMTP server" "$watch" _dvcq_port_open 127.0.0.1 "$port"; then
+    if ! _dvcq_wait_for 30 "SMTP server" smtp _dvcq_listener_is "$port" "$(_dvcq_pidfile_pid smtp)"; then
         _dvcq_log_tail smtp
-        dvcq_die "no SMTP server listened on 127.0.0.1:$port (waited up to 30 s; log: $DVCQ_VAR/log/smtp.log)"
+        dvcq_die "the SMTP server did not listen on 127.0.0.1:$port (waited up to 30 s; log: $DVCQ_LOG/smtp.log)"
     fi
     export SMTP_URL="smtp://127.0.0.1:$port"
 }
 
-# Stop the process recorded in var/run/NAME.pid: SIGTERM, up to 10 s of grace, then SIGKILL.
+# Stop the process recorded in $DVCQ_RUN/NAME.pid: SIGTERM, up to 10 s of grace, then SIGKILL.
 stop_pidfile() {
-    local name=$1 pidfile="$DVCQ_VAR/run/$1.pid" pid deadline
+    local name=$1 pidfile="$DVCQ_RUN/$1.pid" pid deadline
     [[ -f "$pidfile" ]] || return 0
     pid=$(<"$pidfile")
     if [[ "$pid" =~ ^[0-9]+$ ]] && _dvcq_alive "$pid"; then
@@ -295,7 +595,16 @@ stop_pidfile() {
             kill -KILL "$pid" 2>/dev/null || true
         fi
     fi
-    rm -f "$pidfile"
+    rm -f "$pidfile" "$DVCQ_RUN/$name.port"
+}
+
+# Stop every component this instance started (and nothing else): SMTP, FerretDB, PostgreSQL, RabbitMQ.
+stop_stack_deps() {
+    stop_pidfile smtp
+    stop_pidfile ferretdb
+    rm -f "$DVCQ_RUN/ferretdb.postgresql"
+    stop_postgresql
+    stop_rabbitmq
 }
 
 # The browser the browser tests drive: Debian's chromium (Playwright's own browser download cannot be used here).
@@ -307,11 +616,19 @@ ensure_chromium() {
 }
 
 # Everything the stack and the tests need: the venv, the signing key, the broker, the store, the SMTP server.
+# The run instance checks all its ports first, so a refusal starts nothing.
 ensure_stack_deps() {
     ensure_venv
     ensure_secret
+    if [[ "$DVCQ_INSTANCE" == run ]]; then
+        [[ -n "${AMQP_URL:-}" ]] || _dvcq_choose_port rabbitmq DVCQ_AMQP_PORT 5672 AMQP_URL
+        [[ -n "${MONGO_URL:-}" ]] || _dvcq_choose_port ferretdb DVCQ_MONGO_PORT 27017 MONGO_URL
+        [[ -n "${SMTP_URL:-}" ]] || _dvcq_choose_port smtp DVCQ_SMTP_PORT 8025 SMTP_URL
+    fi
     ensure_rabbitmq
     ensure_ferretdb
+    # the fault tests' own FerretDB (tests.support.OwnStore) takes a database in it even when MONGO_URL is given
+    [[ "$DVCQ_INSTANCE" != test ]] || ensure_postgresql
     ensure_smtp
 }
 

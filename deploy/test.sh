@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Runs every check (README "test"): lint, formatting, the import contracts, types, then pytest against the real
-# broker, store and SMTP.
+# broker, store and SMTP: this run's own RabbitMQ node, PostgreSQL, FerretDB and SMTP server (var/test-deps/, free
+# ports), stopped when it ends, pass or fail.
 set -euo pipefail
 # shellcheck source=deploy/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
+dvcq_use_instance test
+dvcq_own_instance
 ensure_stack_deps
 ensure_chromium
 

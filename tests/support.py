@@ -84,7 +84,8 @@ def free_ports(count: int) -> list[int]:
 
 
 def rabbitmqctl(*args: str, node: str | None = None) -> str:
-    """Run rabbitmqctl on the local broker (deploy/test.sh starts it) or on another local node."""
+    """Run rabbitmqctl on the test command's RabbitMQ node (deploy/test.sh exports its RABBITMQ_NODENAME, which
+    rabbitmqctl reads) or on another local node."""
     argv = ["rabbitmqctl", "-q", *(["-n", node] if node else []), *args]
     return subprocess.run(argv, check=True, capture_output=True, text=True, timeout=120).stdout
 
@@ -966,10 +967,10 @@ def worker_pids(master: int) -> list[int]:
 
 
 class OwnStore:
-    """A FerretDB (SQLite) of a test's own on a free port with its own data directory under var/test, so that
-    stopping it disturbs no other stack. The binary is the one deploy/lib.sh uses: `ferretdb` on PATH, else
-    var/bin/ferretdb, else that of the FerretDB already running on this machine (a fresh clone that uses the
-    store another checkout started has built none); DVCQ_FERRETDB_BIN overrides them all."""
+    """A FerretDB of a test's own on a free port, on a PostgreSQL database of its own in the test command's cluster
+    (DVCQ_POSTGRESQL_URL, exported by deploy/test.sh), so that stopping it disturbs no other stack. The binary is
+    the one deploy/lib.sh uses: DVCQ_FERRETDB_BIN, else `ferretdb` on PATH, else var/bin/ferretdb, else that of
+    the FerretDB already running on this machine."""
 
     def __init__(self, name: str) -> None:
         self.tag = f"{name}{secrets.token_hex(3)}"
@@ -978,16 +979,28 @@ class OwnStore:
         self.url = f"mongodb://127.0.0.1:{self.port}/"
         self.proc: subprocess.Popen[bytes] | None = None
         self.binary = os.environ.get("DVCQ_FERRETDB_BIN") or shutil.which("ferretdb") or _ferretdb_binary()
+        cluster = os.environ.get("DVCQ_POSTGRESQL_URL")
+        if not cluster:
+            raise AssertionError("DVCQ_POSTGRESQL_URL is not set: run the tests through deploy/test.sh")
+        self.cluster = urllib.parse.urlsplit(cluster)
+        self.database = f"dvcq_store_{self.tag}"
+        self.postgresql_url = urllib.parse.urlunsplit(self.cluster._replace(path="/" + self.database))
+
+    def _psql(self, sql: str) -> None:
+        admin = urllib.parse.urlunsplit(self.cluster._replace(path="/postgres"))
+        subprocess.run(["psql", "-X", "-q", admin, "-c", sql], check=True, capture_output=True, timeout=60)
 
     def start(self) -> OwnStore:
-        """Start FerretDB on its port and data (kept across restarts) and wait until it answers ping; fail at
+        """Start FerretDB on its port and database (kept across restarts) and wait until it answers ping; fail at
         once if it exits, with its log."""
         if not os.access(self.binary, os.X_OK):
             raise AssertionError(f"no ferretdb at {self.binary}: run deploy/test.sh once or set DVCQ_FERRETDB_BIN")
-        data = self.dir / "data"
-        data.mkdir(parents=True, exist_ok=True)
+        state = self.dir / "state"
+        if not state.exists():
+            state.mkdir(parents=True)
+            self._psql(f"CREATE DATABASE {self.database}")
         log = open(self.dir / "ferretdb.log", "ab")  # noqa: SIM115 - handed to the child
-        argv = [self.binary, "--handler=sqlite", f"--sqlite-url=file:{data}/", f"--state-dir={data}"]
+        argv = [self.binary, "--handler=postgresql", f"--postgresql-url={self.postgresql_url}", f"--state-dir={state}"]
         argv += [f"--listen-addr=127.0.0.1:{self.port}", "--telemetry=disable", "--debug-addr=-", "--log-level=error"]
         self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
@@ -1018,9 +1031,10 @@ class OwnStore:
         wait_for(lambda: not port_open(self.port), what="the store to stop")
 
     def close(self) -> None:
-        """Stop it and remove its data (kept with DVCQ_KEEP_TEST_LOGS=1)."""
+        """Stop it, drop its database and remove its directory (both kept with DVCQ_KEEP_TEST_LOGS=1)."""
         self.stop()
         if os.environ.get("DVCQ_KEEP_TEST_LOGS") != "1":
+            self._psql(f"DROP DATABASE IF EXISTS {self.database}")
             shutil.rmtree(self.dir, ignore_errors=True)
 
 

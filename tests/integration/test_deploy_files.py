@@ -5,6 +5,7 @@ import os
 import re
 import shlex
 import subprocess
+import urllib.parse
 from pathlib import Path
 from types import ModuleType
 
@@ -160,9 +161,34 @@ def test_each_dvcq_process_gets_its_settings_and_waits_for_healthy_dependencies(
     env = environment_of(service)
     for key in ("MONGO_URL", "AMQP_URL", "SMTP_URL", "DVCQ_SECRET", "DVCQ_CLOCK"):
         assert env.get(key), f"{name} lacks {key}"
-    for dependency in ("rabbitmq", "mongo"):
+    for dependency in ("rabbitmq", "mongo", "ferretdb"):
         assert service["depends_on"][dependency]["condition"] == "service_healthy", name
         assert "healthcheck" in services[dependency]
+    # the two stores are alternative profiles: each dvcq process waits for whichever runs
+    assert service["depends_on"]["mongo"]["required"] is False, name
+    assert service["depends_on"]["ferretdb"]["required"] is False, name
+
+
+def test_compose_runs_ferretdb_on_postgresql_as_an_alternative_profile_to_mongodb(services: dict[str, dict]) -> None:
+    assert services["mongo"]["profiles"] == ["mongodb"]
+    assert services["postgres"]["profiles"] == services["ferretdb"]["profiles"] == ["ferretdb"]
+    assert services["ferretdb"]["image"] == "ghcr.io/ferretdb/ferretdb:1.24.2"  # the version deploy/lib.sh builds
+    ferret = environment_of(services["ferretdb"])
+    assert ferret["FERRETDB_HANDLER"] == "postgresql"
+    assert ferret["FERRETDB_TELEMETRY"] == "disable"
+    pg_url = urllib.parse.urlsplit(ferret["FERRETDB_POSTGRESQL_URL"])
+    postgres = environment_of(services["postgres"])
+    assert (pg_url.hostname, pg_url.port) == ("postgres", 5432)
+    assert pg_url.path == "/" + postgres["POSTGRES_DB"] and pg_url.username == postgres["POSTGRES_USER"]
+    assert services["ferretdb"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert services["ferretdb"]["healthcheck"]["test"] == ["CMD", "/ferretdb", "ping"]
+    assert "pg_isready" in services["postgres"]["healthcheck"]["test"]
+    # the store URL defaults to MongoDB's replica set; the ferretdb profile is chosen with DVCQ_STORE_URL
+    store_url = re.fullmatch(
+        r"\$\{DVCQ_STORE_URL:-(?P<default>[^}]+)\}", environment_of(services["intake"])["MONGO_URL"]
+    )
+    assert store_url and store_url["default"].startswith("mongodb://mongo:27017/")
+    assert "mongodb://ferretdb:27017/" in COMPOSE_FILE.read_text(encoding="utf-8")  # the documented switch
 
 
 def test_every_image_built_here_has_a_command_and_a_dockerfile_that_exists(services: dict[str, dict]) -> None:
