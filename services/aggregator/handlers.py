@@ -21,7 +21,7 @@ from services.aggregator.domain import (
 from services.aggregator.totals.standouts import suggest_standouts
 from services.aggregator.totals.sums import PeriodTotals, period_totals, same_period_last_year
 from shared.errors import DomainError
-from shared.events import Event, ObligationData, ReportData, typed
+from shared.events import Event, MalformedEvent, ObligationData, ReportData, typed
 from shared.plan import Plan
 from shared.timerules import Clock, local_iso, parse_instant
 
@@ -87,7 +87,8 @@ class Archive(Protocol):
 def on_obligation_event(event: Event, *, boards: BoardStore, plan: Plan) -> bool:
     """Fold an obligation event into its period's compliance document."""
     data = typed(event)
-    assert isinstance(data, ObligationData), f"{event.type} is not an obligation event"
+    if not isinstance(data, ObligationData):
+        raise MalformedEvent(f"{event.type} is not an obligation event")
     board = boards.get(plan.id, data.period) or new_board(plan.id, data.period)
     changed = apply_obligation_event(board, data, event.subject_version)
     if changed:
@@ -98,7 +99,8 @@ def on_obligation_event(event: Event, *, boards: BoardStore, plan: Plan) -> bool
 def on_report_event(event: Event, *, reports: BoardStore, closings: ClosingStore, plan: Plan) -> bool:
     """Keep a unit's latest revision in its period's reports document (and whether it came after closing)."""
     data = typed(event)
-    assert isinstance(data, ReportData), f"{event.type} is not a report event"
+    if not isinstance(data, ReportData):
+        raise MalformedEvent(f"{event.type} is not a report event")
     doc = reports.get(plan.id, data.period) or new_reports(plan.id, data.period)
     closing = closings.get(plan.id, data.period)
     closed_at = parse_instant(closing["closed_at"]) if closing else None

@@ -59,6 +59,7 @@ from services.notifier.messages import (
 )
 from shared.events import (
     Event,
+    MalformedEvent,
     ObligationData,
     ObligationExtended,
     ObligationExtensionRefused,
@@ -203,7 +204,8 @@ def on_obligation_event(
     digest. The first attempt is due at once on the wall clock (`wall`); `decided_at` is business time.
     """
     data = typed(event)
-    assert isinstance(data, ObligationData), f"{event.type} is not an obligation event"
+    if not isinstance(data, ObligationData):
+        raise MalformedEvent(f"{event.type} is not an obligation event")
     if facts is not None and event.type in FACT_EVENTS:
         facts.add(fact_of(event.id, event.occurred_at, data))
     level, roles = audience(plan, data)

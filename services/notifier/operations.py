@@ -22,7 +22,7 @@ from services.notifier.domain import (
 )
 from services.notifier.handlers import LedgerStore, inbox_delivered, outcome_event
 from services.notifier.messages import ladder_message
-from shared.events import Event, SchedulerLadderHeld, SchedulerLadderResumed, typed
+from shared.events import Event, MalformedEvent, SchedulerLadderHeld, SchedulerLadderResumed, typed
 from shared.plan import Plan
 from shared.timerules import Clock
 
@@ -35,7 +35,8 @@ def on_ladder_event(
 ) -> list[Notification]:
     """Tell Sở Nội vụ that alerts are held (and why) or have resumed: one e-mail and one inbox item per person."""
     data = typed(event)
-    assert isinstance(data, (SchedulerLadderHeld, SchedulerLadderResumed)), f"{event.type} is not a ladder event"
+    if not isinstance(data, (SchedulerLadderHeld, SchedulerLadderResumed)):
+        raise MalformedEvent(f"{event.type} is not a ladder event")
     level = LADDER_EVENTS[event.type]
     people = [r for r in plan.recipients if r.get("role") == OPERATIONS_ROLE and (r.get("email") or "").strip()]
     decided_at, due_at = clock.now(), wall.now()
