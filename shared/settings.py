@@ -62,6 +62,9 @@ class Settings:
     watermark_interval_seconds: float = 5.0
     ladder_hold_after_seconds: float = 600.0
     ladder_hold_grace_seconds: float = 60.0
+    agenda_keep_days: int = 30
+    notify_attempts_keep_days: int = 90
+    notify_attempts_kept: int = 1
 
     @classmethod
     def from_env(cls, env: os._Environ[str] | dict[str, str] | None = None) -> Settings:
@@ -147,11 +150,30 @@ class Settings:
             watermark_interval_seconds=wm_interval,
             ladder_hold_after_seconds=hold_after,
             ladder_hold_grace_seconds=hold_grace,
+            **_retention_settings(env),
         )
 
     def db_name(self, owner: str) -> str:
         """The database of `owner` (a service name, or 'clock' for the shared simulated clock)."""
         return f"{self.db_prefix}{owner}"
+
+
+def _retention_settings(env: os._Environ[str] | dict[str, str]) -> dict[str, Any]:
+    """How long what is done with is kept (README "Growth and retention"; `shared.retention`)."""
+    names = {
+        "agenda_keep_days": ("DVCQ_AGENDA_KEEP_DAYS", 30, 1),
+        "notify_attempts_keep_days": ("DVCQ_NOTIFY_ATTEMPTS_KEEP_DAYS", 90, 1),
+        "notify_attempts_kept": ("DVCQ_NOTIFY_ATTEMPTS_KEPT", 1, 1),
+    }
+    out: dict[str, int] = {}
+    for name, (var, default, least) in names.items():
+        try:
+            out[name] = int(env.get(var, str(default)))
+        except ValueError as exc:
+            raise SettingsError(f"{var} must be an integer: {exc}") from exc
+        if out[name] < least:
+            raise SettingsError(f"{var} must be >= {least}")
+    return out
 
 
 def _rate_limit_settings(env: os._Environ[str] | dict[str, str]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ documented exception that every service reads (F14).
 from __future__ import annotations
 
 import os
+from datetime import date
 from typing import Any
 
 from pymongo import MongoClient
@@ -16,7 +17,17 @@ from shared.settings import Settings
 
 STORE_ERRORS: tuple[type[Exception], ...] = (ConnectionFailure, ExecutionTimeout, WriteConcernError)
 
-__all__ = ["STORE_ERRORS", "DuplicateKeyError", "connect", "insert_many_once", "insert_once"]
+__all__ = [
+    "STORE_ERRORS",
+    "DuplicateKeyError",
+    "connect",
+    "delete_batch",
+    "earliest_day",
+    "insert_many_once",
+    "insert_once",
+    "read_day",
+    "write_day",
+]
 DUPLICATE_KEY = 11000
 
 
@@ -57,3 +68,30 @@ def insert_many_once(collection: Any, documents: list[dict[str, Any]]) -> int:
         if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", ())):
             raise
         return int(exc.details.get("nInserted", 0))
+
+
+def delete_batch(collection: Any, query: dict[str, Any], limit: int) -> int:
+    """Delete at most `limit` documents matching `query` (an equality filter, which FerretDB pushes down): their
+    `_id`s are read first, then deleted by the same filter narrowed to them; return how many were deleted."""
+    ids = [d["_id"] for d in collection.find(query, {"_id": 1}).limit(limit)]
+    if not ids:
+        return 0
+    return int(collection.delete_many({**query, "_id": {"$in": ids}}).deleted_count)
+
+
+def earliest_day(collection: Any, field: str) -> date | None:
+    """The lowest ISO day held in `field` (a sorted read: a scan on FerretDB, for rare use), None when none is."""
+    found = collection.find({field: {"$exists": True}}, {field: 1}).sort(field, 1).limit(1)
+    doc = next(iter(found), None)
+    return date.fromisoformat(doc[field]) if doc else None
+
+
+def read_day(collection: Any, doc_id: str) -> date | None:
+    """The day stored in the document `doc_id` (see `write_day`), or None."""
+    doc = collection.find_one({"_id": doc_id})
+    return date.fromisoformat(doc["day"]) if doc else None
+
+
+def write_day(collection: Any, doc_id: str, day: date) -> None:
+    """Store a day as the document `doc_id` (a mark such as the first day not pruned yet)."""
+    collection.replace_one({"_id": doc_id}, {"_id": doc_id, "day": day.isoformat()}, upsert=True)

@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.notifier.domain import MailContext, RetryPolicy
-from services.notifier.store import MongoContactStore, MongoFactStore, MongoInboxStore, MongoLedgerStore
+from services.notifier.store import (
+    MongoAttemptLogStore,
+    MongoContactStore,
+    MongoFactStore,
+    MongoInboxStore,
+    MongoLedgerStore,
+)
 from shared.clock import SystemClock
 from shared.runtime import Runtime
 from shared.settings import Settings
@@ -21,6 +27,7 @@ class Dependencies:
 
     rt: Runtime
     ledger: MongoLedgerStore
+    attempt_logs: MongoAttemptLogStore
     contacts: MongoContactStore
     facts: MongoFactStore
     reads: MongoInboxStore
@@ -40,6 +47,7 @@ def build_dependencies(settings: Settings) -> Dependencies:
     return Dependencies(
         rt=rt,
         ledger=MongoLedgerStore(rt.db),
+        attempt_logs=MongoAttemptLogStore(rt.db, kept=settings.notify_attempts_kept),
         contacts=MongoContactStore(rt.db),
         facts=MongoFactStore(rt.db),
         reads=MongoInboxStore(rt.db),

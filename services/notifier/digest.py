@@ -3,17 +3,23 @@
 Any number of replicas may run: each digest is inserted once per (recipient, local date), so they agree on
 one; the sender delivers it like any mail. Business time is the plan's clock (simulated or system), so a
 stepped simulation gets the digest of each working day it lands on after 07:30.
+
+It also trims the attempt logs of notifications delivered long ago (DVCQ_NOTIFY_ATTEMPTS_KEEP_DAYS of wall
+time, keeping DVCQ_NOTIFY_ATTEMPTS_KEPT attempts each), a batch per tick: this loop is idle but for one
+digest a day, where the sender's batches would wait behind the deletes.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import date
+import time
+from datetime import date, timedelta
 
 from services.notifier import handlers
 from services.notifier.bootstrap import build_dependencies
 from services.notifier.domain import digest_instant
 from shared.logs import configure
+from shared.retention import DayPruner
 from shared.retry import run_forever
 from shared.settings import Settings
 from shared.store import STORE_ERRORS
@@ -21,6 +27,7 @@ from shared.timerules import local_date
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 1.0
+TRIM_BATCH = 100  # notifications trimmed per step: two deletes each
 
 
 def main() -> None:
@@ -30,6 +37,8 @@ def main() -> None:
     d = build_dependencies(settings)
     plan = d.rt.plan
     composed: date | None = None  # the day this process already composed (a restart composes it again: no-op)
+    attempt_logs = DayPruner(d.attempt_logs, batch=TRIM_BATCH)
+    keep = timedelta(days=settings.notify_attempts_keep_days)
 
     def step() -> bool:
         nonlocal composed
@@ -39,7 +48,7 @@ def main() -> None:
                 plan=plan, facts=d.facts, ledger=d.ledger, clock=d.rt.clock, wall=d.wall, mail=d.mail
             )
             log.info("digest composed", extra={"day": str(composed)})
-        return False
+        return handlers.trim_attempt_logs(attempt_logs, wall=d.wall, keep=keep, real_now=time.monotonic())
 
     run_forever(step, tick=TICK_SECONDS, what="digest", errors=STORE_ERRORS)
 

@@ -71,6 +71,7 @@ from shared.events import (
 )
 from shared.failpoints import failpoint
 from shared.plan import Contact, Plan
+from shared.retention import DayPruner, cutoff_day
 from shared.timerules import Clock, days_overdue, deadline_day, local_date
 
 MAX_EVENT_ID = 200  # the envelope's limit
@@ -622,6 +623,12 @@ def outcome_event(notification: Notification, attempt: Attempt) -> Event:
             "error": attempt.error,
         },
     )
+
+
+def trim_attempt_logs(pruner: DayPruner, *, wall: Clock, keep: timedelta, real_now: float) -> bool:
+    """Trim one batch of the attempt logs of notifications delivered more than `keep` ago on the wall clock (the
+    time deliveries run on); the ledger keeps each notification; False when there was nothing to do."""
+    return pruner.step(lambda: cutoff_day(wall.now(), keep), real_now)
 
 
 # --- commands (HTTP) ------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, fields, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
@@ -14,7 +14,8 @@ from services.notifier.domain import PENDING, SENDABLE, Attempt, Claim, Fact, No
 from shared.events import Event
 from shared.outbox import ensure_indexes, pending_document, read_events
 from shared.plan import Contact
-from shared.store import insert_many_once, insert_once
+from shared.retention import day_bucket
+from shared.store import earliest_day, insert_many_once, insert_once, read_day, write_day
 
 NOTIFICATIONS = "notifications"
 BODIES = "bodies"
@@ -25,6 +26,7 @@ MAX_TAKEOVERS = 1000  # a bound on the claim chain's walk; each link needs a lea
 CONTACTS = "contacts"
 FACTS = "facts"
 READS = "reads"
+STATE = "state"
 _NOTIFICATION_FIELDS = {f.name for f in fields(Notification)}
 _ATTEMPT_FIELDS = {f.name for f in fields(Attempt)}
 _FACT_FIELDS = {f.name for f in fields(Fact)}
@@ -58,6 +60,7 @@ class MongoLedgerStore:
         self.db[NOTIFICATIONS].create_index([("agency", ASCENDING), ("period", ASCENDING)])
         self.db[NOTIFICATIONS].create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
         self.db[NOTIFICATIONS].create_index([("recipient", ASCENDING), ("channel", ASCENDING)])
+        self.db[NOTIFICATIONS].create_index([("delivered_day", ASCENDING)])
         self.db[ATTEMPTS].create_index([("notification_id", ASCENDING)])
         self.db[CLAIMS].create_index([("notification_id", ASCENDING)])
         ensure_indexes(self.db, [ATTEMPTS])
@@ -152,8 +155,12 @@ class MongoLedgerStore:
         return False
 
     def apply(self, notification_id: str, outcome: Outcome) -> None:
-        """Write the state after an attempt (the sender is the only writer of a sendable notification)."""
-        self.db[NOTIFICATIONS].update_one({"_id": notification_id}, {"$set": asdict(outcome)})
+        """Write the state after an attempt (the sender is the only writer of a sendable notification); a
+        delivery also stamps `delivered_day`, the bucket its attempt log is trimmed by (`MongoAttemptLogStore`)."""
+        change = asdict(outcome)
+        if outcome.delivered_at is not None:
+            change["delivered_day"] = day_bucket(outcome.delivered_at)
+        self.db[NOTIFICATIONS].update_one({"_id": notification_id}, {"$set": change})
 
     def record_resend(self, notification_id: str, attempts: int, *, by: str, at: datetime) -> bool:
         """Record a re-send of a dead notification once per dead spell (`<id>#resend<attempts>`)."""
@@ -170,6 +177,50 @@ class MongoLedgerStore:
     def events(self, *, after: str | None, limit: int) -> list[dict[str, Any]]:
         """The `notification.*` events the relay has published."""
         return read_events(self.db, after=after, limit=limit)
+
+
+class MongoAttemptLogStore:
+    """The attempt logs of delivered notifications, by the day of their delivery (wall clock), as
+    `shared.retention.DayPruner` trims them (`handlers.trim_attempt_logs`).
+
+    Trimming a notification keeps its ledger document (who, what, channel, status, number of attempts, when it
+    was delivered), its bodies and its last `kept` attempts (the delivery itself by default), and deletes the
+    earlier attempts whose event the relay has published (the `events` log keeps every event) and its senders'
+    claims, which nothing reads once it is delivered. Each notification costs two deletes by equality on
+    `notification_id` (indexed; FerretDB pushes the equality down, where an `_id $in` list would scan).
+    """
+
+    def __init__(self, db: Any, *, kept: int) -> None:
+        self.db = db
+        self.kept = kept
+
+    def earliest_day(self) -> date | None:
+        """The oldest delivery day (one sorted read, a scan on FerretDB: only while no mark is stored)."""
+        return earliest_day(self.db[NOTIFICATIONS], "delivered_day")
+
+    def pruned_from(self) -> date | None:
+        """The first delivery day not trimmed yet."""
+        return read_day(self.db[STATE], "attempts_trimmed")
+
+    def set_pruned_from(self, day: date) -> None:
+        """Store the mark."""
+        write_day(self.db[STATE], "attempts_trimmed", day)
+
+    def prune_day(self, day: date, after: str | None, limit: int) -> str | None:
+        """Trim up to `limit` notifications delivered on `day`, in `_id` order after `after`; the last one trimmed,
+        None once the day is done."""
+        query: dict[str, Any] = {"delivered_day": day.isoformat()}
+        if after is not None:
+            query["_id"] = {"$gt": after}  # applied after the pushed-down equality, to that day's documents only
+        docs = list(self.db[NOTIFICATIONS].find(query, {"attempts": 1}).sort("_id", ASCENDING).limit(limit))
+        for doc in docs:
+            last_trimmed = int(doc.get("attempts", 0)) - self.kept
+            if last_trimmed >= 1:
+                self.db[ATTEMPTS].delete_many(
+                    {"notification_id": doc["_id"], "pending": False, "number": {"$lte": last_trimmed}}
+                )
+            self.db[CLAIMS].delete_many({"notification_id": doc["_id"]})
+        return str(docs[-1]["_id"]) if len(docs) >= limit else None
 
 
 class MongoContactStore:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.scheduler.store import MongoObligationStore, MongoPassStore
+from services.scheduler.store import MongoAgendaStore, MongoObligationStore, MongoPassStore
 from shared.runtime import Runtime
 from shared.settings import Settings
 
@@ -16,9 +16,15 @@ class Dependencies:
     rt: Runtime
     obligations: MongoObligationStore
     passes: MongoPassStore
+    agenda: MongoAgendaStore
 
 
 def build_dependencies(settings: Settings) -> Dependencies:
     """Create the store client, stores, plan and clock (call inside the process that uses them)."""
     rt = Runtime.build(settings, "scheduler")
-    return Dependencies(rt=rt, obligations=MongoObligationStore(rt.db), passes=MongoPassStore(rt.db))
+    return Dependencies(
+        rt=rt,
+        obligations=MongoObligationStore(rt.db),
+        passes=MongoPassStore(rt.db),
+        agenda=MongoAgendaStore(rt.db),
+    )

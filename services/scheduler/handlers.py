@@ -40,6 +40,7 @@ from shared.events import Event, IntakeWatermark, ObligationFulfilled, ReportSub
 from shared.failpoints import failpoint
 from shared.formatting import vn_date
 from shared.plan import Plan
+from shared.retention import DayPruner, cutoff_day
 from shared.timerules import (
     Clock,
     at_local,
@@ -269,6 +270,17 @@ def run_pass(*, plan: Plan, obligations: ObligationStore, passes: PassStore, clo
     obligations.record_many(units_ceased(plan, after=previous, now=now))
     passes.set_processed_up_to(now)
     return now
+
+
+def prune_agenda(pruner: DayPruner, *, passes: PassStore, keep: timedelta, real_now: float) -> bool:
+    """Delete one batch of agenda entries processed more than `keep` of business time ago (a pass reads only
+    entries after `processed_up_to`, so those are never read again); False when there was nothing to do."""
+
+    def first_kept() -> date | None:
+        processed = passes.processed_up_to()
+        return cutoff_day(processed, keep) if processed is not None else None
+
+    return pruner.step(first_kept, real_now)
 
 
 @dataclass

@@ -1,14 +1,17 @@
 """Scheduler's pass loop process: runs a pass over business time every tick and records `processed_up_to`;
-then watches the ladder's input (F17): a hold is opened and closed here, once per hold whatever the replicas."""
+then watches the ladder's input (F17): a hold is opened and closed here, once per hold whatever the replicas;
+then prunes a batch of the agenda entries processed long ago (DVCQ_AGENDA_KEEP_DAYS of business time)."""
 
 from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 
 from services.scheduler import handlers
 from services.scheduler.bootstrap import build_dependencies
 from shared.logs import configure
+from shared.retention import DayPruner
 from shared.retry import run_forever
 from shared.settings import Settings
 from shared.store import STORE_ERRORS
@@ -23,6 +26,8 @@ def main() -> None:
     configure("scheduler-loop", settings.log_level)
     d = build_dependencies(settings)
     synced = False
+    agenda = DayPruner(d.agenda)
+    keep = timedelta(days=settings.agenda_keep_days)
     watch = handlers.LadderWatch(
         limit_seconds=settings.ladder_hold_after_seconds, grace_seconds=settings.ladder_hold_grace_seconds
     )
@@ -36,6 +41,7 @@ def main() -> None:
             synced = True
         handlers.run_pass(plan=d.rt.plan, obligations=d.obligations, passes=d.passes, clock=d.rt.clock)
         handlers.watch_ladder(watch, passes=d.passes, clock=d.rt.clock, real_now=time.monotonic())
+        handlers.prune_agenda(agenda, passes=d.passes, keep=keep, real_now=time.monotonic())
         return False
 
     # A failing pass (a bug) must not stop the ladder for every unit: run_forever logs it and retries.

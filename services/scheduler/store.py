@@ -10,7 +10,8 @@ from pymongo import ASCENDING
 from services.scheduler.domain import Obligation, Transition, hold_event_id
 from shared.events import Event
 from shared.outbox import ensure_indexes, pending_document, read_events
-from shared.store import insert_many_once, insert_once
+from shared.retention import day_bucket
+from shared.store import delete_batch, earliest_day, insert_many_once, insert_once, read_day, write_day
 from shared.timerules import parse_instant
 
 OBLIGATIONS = "obligations"
@@ -72,6 +73,7 @@ class MongoObligationStore:
         self.db[OBLIGATIONS].create_index([("period", ASCENDING), ("agency", ASCENDING)])
         self.db[OUTBOX].create_index([("event.subject", ASCENDING)])
         self.db[AGENDA].create_index([("at", ASCENDING)])
+        self.db[AGENDA].create_index([("day", ASCENDING)])
         ensure_indexes(self.db, [OUTBOX])
 
     def create(self, ob: Obligation, event: Event) -> bool:
@@ -142,8 +144,11 @@ class MongoObligationStore:
     def appoint(self, appointments: list[tuple[str, datetime]]) -> None:
         """Ask the pass to look at obligations at given instants: insert-only agenda entries, one per
         (obligation, instant), so replicas that plan the same next action write it once and nothing is
-        ever updated in place (a FerretDB update is a read-modify-write by `_id`, tens of ms each)."""
-        docs = [{"_id": f"{key}@{at.isoformat()}", "key": key, "at": at} for key, at in appointments]
+        ever updated in place (a FerretDB update is a read-modify-write by `_id`, tens of ms each). `day` is the
+        entry's bucket for pruning (`MongoAgendaStore`)."""
+        docs = [
+            {"_id": f"{key}@{at.isoformat()}", "key": key, "at": at, "day": day_bucket(at)} for key, at in appointments
+        ]
         insert_many_once(self.db[AGENDA], docs)
 
     def due(self, after: datetime | None, now: datetime) -> list[str]:
@@ -158,6 +163,32 @@ class MongoObligationStore:
     def events(self, *, after: str | None, limit: int) -> list[dict[str, Any]]:
         """Events the scheduler has published."""
         return read_events(self.db, after=after, limit=limit)
+
+
+class MongoAgendaStore:
+    """The agenda's day buckets, as `shared.retention.DayPruner` prunes them (`handlers.prune_agenda`): entries
+    of a day are deleted by equality on `day`; the mark is the state document `agenda_pruned`, written by the
+    pass loops (any replica; a mark written back late only makes a day looked at again)."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+
+    def earliest_day(self) -> date | None:
+        """The oldest bucket (one sorted read, a scan on FerretDB: only while no mark is stored)."""
+        return earliest_day(self.db[AGENDA], "day")
+
+    def pruned_from(self) -> date | None:
+        """The first day not pruned yet."""
+        return read_day(self.db[STATE], "agenda_pruned")
+
+    def set_pruned_from(self, day: date) -> None:
+        """Store the mark."""
+        write_day(self.db[STATE], "agenda_pruned", day)
+
+    def prune_day(self, day: date, after: str | None, limit: int) -> str | None:
+        """Delete up to `limit` entries of `day`; the day is done once fewer were left (the cursor is the day)."""
+        deleted = delete_batch(self.db[AGENDA], {"day": day.isoformat()}, limit)
+        return day.isoformat() if deleted >= limit else None
 
 
 class MongoPassStore:
