@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import asdict, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from services.aggregator.domain import board_id
@@ -437,3 +437,35 @@ class FakeExtensionStore:
         """The granted generations of one unit's period, in generation order."""
         found = [e for e in self.extensions.values() if (e.agency, e.period) == (agency, period)]
         return [e.deadline for e in sorted(found, key=lambda e: e.generation)]
+
+
+class FakeDayBuckets:
+    """Items (ids) by day bucket, pruned as `shared.retention.DayBuckets` says, with the stored mark; records the
+    batches asked for (day, cursor, limit)."""
+
+    def __init__(self, items: dict[date, list[str]] | None = None) -> None:
+        self.items: dict[date, list[str]] = {day: sorted(ids) for day, ids in (items or {}).items()}
+        self.mark: date | None = None
+        self.batches: list[tuple[date, str | None, int]] = []
+        self.earliest_reads = 0
+
+    def earliest_day(self) -> date | None:
+        """The oldest day holding an item."""
+        self.earliest_reads += 1
+        return min((day for day, ids in self.items.items() if ids), default=None)
+
+    def pruned_from(self) -> date | None:
+        """The stored mark."""
+        return self.mark
+
+    def set_pruned_from(self, day: date) -> None:
+        """Store the mark."""
+        self.mark = day
+
+    def prune_day(self, day: date, after: str | None, limit: int) -> str | None:
+        """Delete up to `limit` items of `day` after `after`; the last one deleted, None once the day is done."""
+        self.batches.append((day, after, limit))
+        ids = self.items.get(day, [])
+        batch = [i for i in ids if after is None or i > after][:limit]
+        self.items[day] = [i for i in ids if i not in batch]
+        return batch[-1] if len(batch) >= limit else None
