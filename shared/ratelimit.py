@@ -18,9 +18,10 @@ early per process, never late.
 
 The windows are fixed (aligned on the epoch), so a burst across a window's end may reach twice the limit in a
 short time; that is the price of counting without a shared mutable counter. Windows that have ended are
-deleted by whichever process notices, at most once a minute per process (a scan on FerretDB's SQLite backend),
-so no key, an unknown e-mail included, keeps a document for longer than its window and a minute. Security
-times use the real clock (SPEC F14), never the simulated one.
+deleted by whichever process notices, at most once a minute per process, by their `expires_bucket` (the minute
+the window ends in, an equality FerretDB pushes down: `ExpiryPruner`), so no key, an unknown e-mail included,
+keeps a document for longer than its window and two minutes. Security times use the real clock (SPEC F14),
+never the simulated one.
 """
 
 from __future__ import annotations
@@ -36,14 +37,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.retention import BATCH
 from shared.settings import Settings
-from shared.store import insert_once
+from shared.store import delete_batch, insert_once
 
 RATE_LIMITS = "rate_limits"  # the collection, in a database of each service's own (shared.runtime.Runtime.limiter)
 PRUNE_SECONDS = 60.0
 MAX_HINTS = 10_000  # windows one process remembers (a hint lost costs reads, never correctness)
 MAX_SLOTS = 50  # slots per window at most: a larger limit lets one slot stand for several requests
 MAX_KEY = 320
+EXPIRY_BUCKET_SECONDS = 60
+MAX_BUCKETS_WALKED = 120  # further behind than this (no request for two hours): one range delete instead
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,46 @@ class Throttle:
         return True
 
 
+def expiry_bucket(expires: float) -> int:
+    """The bucket of an expiry instant (real seconds since the epoch): every document of bucket b has expired once
+    the clock reaches b minutes."""
+    return math.ceil(expires / EXPIRY_BUCKET_SECONDS)
+
+
+class ExpiryPruner:
+    """Deletes the documents of a collection whose `expires_bucket` (`expiry_bucket`) has passed: bucket by bucket
+    since this process's last prune, each an equality on the declared index, in batches of BATCH.
+
+    The first prune of a process, and one after more than MAX_BUCKETS_WALKED minutes without any, deletes by the
+    range `scan(now)` instead (a scan on FerretDB): it also takes documents written before buckets existed and
+    buckets that a stopped stack never walked. Callers bound how often they prune (`Throttle`).
+    """
+
+    def __init__(self, collection: Any, scan: Callable[[float], dict[str, Any]]) -> None:
+        self.collection = collection
+        self.scan = scan
+        self.walked: int | None = None  # every bucket up to this one is pruned
+        self.indexed = False
+
+    def prune(self, now: float) -> int:
+        """Delete what has expired at `now` (real seconds); how many were deleted."""
+        if not self.indexed:
+            self.collection.create_index("expires_bucket")
+            self.indexed = True
+        last = math.floor(now / EXPIRY_BUCKET_SECONDS)
+        deleted = 0
+        if self.walked is None or last - self.walked > MAX_BUCKETS_WALKED:
+            deleted = int(self.collection.delete_many(self.scan(now)).deleted_count)
+        else:
+            for bucket in range(self.walked + 1, last + 1):
+                while (batch := delete_batch(self.collection, {"expires_bucket": bucket}, BATCH)) > 0:
+                    deleted += batch
+                    if batch < BATCH:
+                        break
+        self.walked = max(last, self.walked or last)
+        return deleted
+
+
 @dataclass
 class _Hint:
     next_slot: int  # every slot below it is taken
@@ -137,9 +181,9 @@ class RateLimiter:
         self.collection = collection
         self.now = now
         self.prune_throttle = Throttle(PRUNE_SECONDS)
+        self.pruner = ExpiryPruner(collection, lambda at: {"expires_at": {"$lte": datetime.fromtimestamp(at, UTC)}})
         self.hints: OrderedDict[tuple[str, str, int], _Hint] = OrderedDict()
         self.by = f"{socket.gethostname()}:{os.getpid()}"
-        self.indexed = False
 
     def hit(self, limit: Limit, key: str) -> None:
         """Count one request of `key` against `limit`; RateLimited when its window is full."""
@@ -176,6 +220,7 @@ class RateLimiter:
                 "key": key[:MAX_KEY],
                 "window": start,
                 "expires_at": ends,
+                "expires_bucket": expiry_bucket(ends.timestamp()),
                 "slot": slot,
                 "by": self.by,
             }
@@ -207,10 +252,6 @@ class RateLimiter:
     def prune(self, now: float | None = None) -> int:
         """Delete the slots of windows that have ended (and forget their hints); how many were deleted."""
         at = self.now() if now is None else now
-        if not self.indexed:
-            self.collection.create_index("expires_at")
-            self.indexed = True
         for key in [k for k, h in self.hints.items() if h.ends <= at]:
             del self.hints[key]
-        result = self.collection.delete_many({"expires_at": {"$lte": datetime.fromtimestamp(at, UTC)}})
-        return int(result.deleted_count)
+        return self.pruner.prune(at)

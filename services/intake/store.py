@@ -19,7 +19,7 @@ from services.intake.domain import (
 )
 from shared.events import Event
 from shared.outbox import ensure_indexes, pending_document, read_events
-from shared.ratelimit import PRUNE_SECONDS, Throttle
+from shared.ratelimit import PRUNE_SECONDS, ExpiryPruner, Throttle, expiry_bucket
 from shared.store import DuplicateKeyError, insert_once
 from shared.timerules import Deadline
 
@@ -164,18 +164,20 @@ class MongoUserStore:
 
     The lockout is derived from the attempts, so every worker and every replica sees the same count and no
     shared counter is ever updated (FerretDB v1 updates have no isolation). Attempts older than the lockout
-    ever reads (HISTORY_SECONDS) are deleted when one is recorded, at most once a minute per process, so
-    attempts on unknown e-mails never pile up.
+    ever reads (HISTORY_SECONDS) are deleted when one is recorded, at most once a minute per process, by the
+    minute they stop counting in (`expires_bucket`, `shared.ratelimit.ExpiryPruner`), so attempts on unknown
+    e-mails never pile up. Real-clock time (SPEC F14).
     """
 
     def __init__(self, db: Any) -> None:
         self.db = db
         self.prune_throttle = Throttle(PRUNE_SECONDS)
+        self.pruner = ExpiryPruner(db[LOGIN_ATTEMPTS], lambda now: {"at": {"$lt": now - HISTORY_SECONDS}})
 
     def ensure_indexes(self) -> None:
-        """The attempts are read by e-mail and time, and pruned by time."""
+        """The attempts are read by e-mail and time, and pruned by the minute they expire in."""
         self.db[LOGIN_ATTEMPTS].create_index([("email", ASCENDING), ("at", ASCENDING)])
-        self.db[LOGIN_ATTEMPTS].create_index([("at", ASCENDING)])
+        self.db[LOGIN_ATTEMPTS].create_index([("expires_bucket", ASCENDING)])
 
     def add(self, user: User) -> None:
         """Insert the account; AccountExists if the e-mail is taken."""
@@ -189,14 +191,14 @@ class MongoUserStore:
 
     def record_attempt(self, attempt: LoginAttempt) -> None:
         """Append one attempt (two at the same nanosecond count once)."""
-        doc = {"_id": f"{attempt.email}:{int(attempt.at * 1e9)}", **asdict(attempt)}
+        doc = {
+            "_id": f"{attempt.email}:{int(attempt.at * 1e9)}",
+            **asdict(attempt),
+            "expires_bucket": expiry_bucket(attempt.at + HISTORY_SECONDS),
+        }
         insert_once(self.db[LOGIN_ATTEMPTS], doc)
         if self.prune_throttle.due(attempt.at):
-            self.prune_attempts(before=attempt.at - HISTORY_SECONDS)
-
-    def prune_attempts(self, *, before: float) -> int:
-        """Delete the attempts older than `before` (real-clock seconds); how many were deleted."""
-        return int(self.db[LOGIN_ATTEMPTS].delete_many({"at": {"$lt": before}}).deleted_count)
+            self.pruner.prune(attempt.at)
 
     def attempts(self, email: str, *, since: float) -> list[LoginAttempt]:
         """The attempts on `email` since `since`, oldest first."""

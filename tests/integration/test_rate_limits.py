@@ -18,7 +18,7 @@ from services.intake.accounts.domain import HISTORY_SECONDS, LoginAttempt
 from services.intake.app import create_app
 from services.intake.store import LOGIN_ATTEMPTS, MongoUserStore
 from shared.auth import issue_token
-from shared.ratelimit import RATE_LIMITS, Limit, RateLimited, RateLimiter
+from shared.ratelimit import RATE_LIMITS, Limit, RateLimited, RateLimiter, expiry_bucket
 from shared.settings import Settings
 from tests.support import Vhost
 
@@ -92,6 +92,7 @@ def test_ended_windows_are_pruned_at_a_bounded_rate_so_unknown_keys_do_not_pile_
     for n in range(30):
         limiter.hit(limit, f"khong-co-{n}@x.vn")
     assert db[RATE_LIMITS].count_documents({}) == 30
+    assert {d["expires_bucket"] for d in db[RATE_LIMITS].find({})} == {expiry_bucket(T0 + 10)}
     clock.t += 30  # the window ended, but the last prune was at T0: not due yet
     limiter.hit(limit, "moi@x.vn")
     assert db[RATE_LIMITS].count_documents({}) == 31
@@ -108,7 +109,8 @@ def test_old_login_attempts_of_unknown_emails_are_pruned(db: Any) -> None:
     assert db[LOGIN_ATTEMPTS].count_documents({}) == 40
     later = T0 + HISTORY_SECONDS + 100
     users.record_attempt(LoginAttempt(email="a@b.vn", at=later - 1, ok=False))
-    assert db[LOGIN_ATTEMPTS].count_documents({}) == 1  # the earlier ones can no longer lock anything
+    assert db[LOGIN_ATTEMPTS].count_documents({}) == 1  # the earlier ones can no longer lock anything (by bucket:
+    # the first prune of this store, at T0, was its range delete)
     assert users.attempts("a@b.vn", since=later - HISTORY_SECONDS) == [LoginAttempt("a@b.vn", later - 1, False)]
 
 

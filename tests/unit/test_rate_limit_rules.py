@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from flask import jsonify
 
-from shared.ratelimit import MAX_SLOTS, Limit, RateLimited, RateLimits, Throttle, wait_text
+from shared.ratelimit import MAX_SLOTS, Limit, RateLimited, RateLimits, Throttle, expiry_bucket, wait_text
 from shared.settings import Settings, SettingsError
 from shared.web import create_service_app, forwarded_client, requires
 
@@ -48,6 +48,13 @@ def test_the_refusal_says_in_vietnamese_how_long_to_wait() -> None:
 def test_a_throttle_is_due_at_most_once_per_period() -> None:
     throttle = Throttle(60)
     assert throttle.due(1000.0) and not throttle.due(1059.0) and throttle.due(1060.0)
+
+
+def test_a_counter_is_pruned_by_the_minute_its_window_ends_in_and_never_before_it_ends() -> None:
+    assert expiry_bucket(1_800_000_000.0) == 30_000_000  # ends on a minute: that minute's bucket
+    assert expiry_bucket(1_800_000_000.5) == 30_000_001  # else the next one, pruned once it has begun
+    for ends in (1_800_000_000.0, 1_800_000_010.0, 1_800_000_059.9):
+        assert expiry_bucket(ends) * 60 >= ends
 
 
 def test_the_limits_and_trusted_proxies_come_from_the_environment_and_bad_values_fail_fast() -> None:
