@@ -49,7 +49,8 @@ def pending_document(event: Event, *more: Event) -> dict[str, Any]:
 
 
 def ensure_indexes(db: Any, collections: Sequence[str]) -> None:
-    """Indexes MongoDB needs for the relay's and the feed's queries (FerretDB's SQLite backend scans anyway)."""
+    """Indexes for the relay's query (`pending`, an equality FerretDB pushes down) and the feed's (`key`, which
+    MongoDB pages with; FerretDB reads a range over the whole log: README "Growth and retention")."""
     for name in collections:
         db[name].create_index([("pending", ASCENDING)])
     db[EVENT_LOG].create_index([("key", ASCENDING)])
@@ -108,7 +109,10 @@ def run_relay(
 
 
 def read_events(db: Any, *, after: str | None, limit: int) -> list[dict[str, Any]]:
-    """The producer's published events after cursor `after`, oldest first, each with its `cursor`."""
+    """The producer's published events after cursor `after`, oldest first, each with its `cursor`.
+
+    The log is kept whole (it rebuilds the read models). On FerretDB the `$gt` is not pushed down, so a page
+    costs a read of the whole log: the price of a cursor that stays stable with several relays (README)."""
     query = {"key": {"$gt": after}} if after else {}
     docs = db[EVENT_LOG].find(query).sort("key", ASCENDING).limit(limit)
     return [{"cursor": d["key"], **d["event"]} for d in docs]
