@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 EVENT_LOG = "events"
 BATCH = 100
+SLOT_NS = 3600 * 10**9  # the feed's buckets: the hour of the relay's stamp
+MAX_EMPTY_SLOTS = 24 * 31  # a feed read that meets more empty hours in a row falls back to the range query
 
 
 def pending_document(event: Event, *more: Event) -> dict[str, Any]:
@@ -49,11 +51,29 @@ def pending_document(event: Event, *more: Event) -> dict[str, Any]:
 
 
 def ensure_indexes(db: Any, collections: Sequence[str]) -> None:
-    """Indexes for the relay's query (`pending`, an equality FerretDB pushes down) and the feed's (`key`, which
-    MongoDB pages with; FerretDB reads a range over the whole log: README "Growth and retention")."""
+    """Indexes for the relay's query (`pending`) and the feed's (`slot`), equalities FerretDB pushes down, and
+    `key`, the feed's order and its fallback range (README "Growth and retention")."""
     for name in collections:
         db[name].create_index([("pending", ASCENDING)])
+    db[EVENT_LOG].create_index([("slot", ASCENDING)])
     db[EVENT_LOG].create_index([("key", ASCENDING)])
+
+
+def log_document(event: dict[str, Any], stamp_ns: int) -> dict[str, Any]:
+    """An event as the feed keeps it: `key` = `<stamp ns>:<event id>` (the cursor, in feed order) and `slot`,
+    the hour of the stamp, by which `read_events` finds it."""
+    return {"_id": event["id"], "key": f"{stamp_ns:020d}:{event['id']}", "slot": stamp_ns // SLOT_NS, "event": event}
+
+
+def backfill_slots(db: Any) -> int:
+    """Give a `slot` to logged events written before the feed had slots (a scan, once per relay start); how many
+    were given one. The relay is the log's one writer, so nothing races it."""
+    done = 0
+    for doc in db[EVENT_LOG].find({"slot": {"$exists": False}}, {"key": 1}):
+        stamp = int(doc["key"].split(":", 1)[0])
+        db[EVENT_LOG].update_one({"_id": doc["_id"]}, {"$set": {"slot": stamp // SLOT_NS}})
+        done += 1
+    return done
 
 
 def relay_once(db: Any, collections: Sequence[str], publisher: Publisher) -> int:
@@ -64,8 +84,7 @@ def relay_once(db: Any, collections: Sequence[str], publisher: Publisher) -> int
             for event in (doc["event"], *doc.get("more_events", ())):
                 publisher.publish(event)
                 failpoint("relay.after_publish", event["type"])
-                key = f"{time.time_ns():020d}:{event['id']}"
-                insert_once(db[EVENT_LOG], {"_id": event["id"], "key": key, "event": event})
+                insert_once(db[EVENT_LOG], log_document(event, time.time_ns()))
             db[name].update_one({"_id": doc["_id"]}, {"$set": {"pending": False, "published_at": datetime.now(UTC)}})
             sent += 1
     return sent
@@ -87,8 +106,12 @@ def run_relay(
     db = connect(settings, app_name=f"{service}-relay")[settings.db_name(service)]
     publisher = Publisher(settings)
     delay = idle_seconds
+    backfilled = False
     while True:
         try:
+            if not backfilled:
+                backfill_slots(db)
+                backfilled = True
             queried_at = watermark.sample() if watermark is not None else 0.0
             sent = relay_once(db, collections, publisher)
             delay = idle_seconds
@@ -111,8 +134,36 @@ def run_relay(
 def read_events(db: Any, *, after: str | None, limit: int) -> list[dict[str, Any]]:
     """The producer's published events after cursor `after`, oldest first, each with its `cursor`.
 
-    The log is kept whole (it rebuilds the read models). On FerretDB the `$gt` is not pushed down, so a page
-    costs a read of the whole log: the price of a cursor that stays stable with several relays (README)."""
-    query = {"key": {"$gt": after}} if after else {}
-    docs = db[EVENT_LOG].find(query).sort("key", ASCENDING).limit(limit)
-    return [{"cursor": d["key"], **d["event"]} for d in docs]
+    The log is kept whole (it rebuilds the read models). A page is read hour by hour from the cursor's hour
+    (`slot`, an equality FerretDB pushes down), each hour filtered and sorted here, so it costs the hours it
+    spans rather than the whole log; after MAX_EMPTY_SLOTS empty hours in a row (a cursor from long before the
+    next event, or one that is not a feed key) it reads by the range `key > after` instead, which FerretDB
+    answers by reading the whole log (README "Growth and retention"). Either way the same events, in order."""
+    log_ = db[EVENT_LOG]
+    slot = _slot_of(after) if after else _first_slot(log_)
+    found: list[dict[str, Any]] = []
+    empty = 0
+    last = time.time_ns() // SLOT_NS + 1  # a relay's clock may run a little ahead of this one
+    while slot is not None and slot <= last and len(found) < limit and empty <= MAX_EMPTY_SLOTS:
+        docs = sorted((d for d in log_.find({"slot": slot}) if not after or d["key"] > after), key=lambda d: d["key"])
+        found += docs[: limit - len(found)]
+        empty = 0 if docs else empty + 1
+        slot += 1
+    if slot is None or empty > MAX_EMPTY_SLOTS:
+        since = found[-1]["key"] if found else after
+        found += log_.find({"key": {"$gt": since}} if since else {}).sort("key", ASCENDING).limit(limit - len(found))
+    return [{"cursor": d["key"], **d["event"]} for d in found]
+
+
+def _slot_of(key: str) -> int | None:
+    """The slot of a feed key, None when it is not one."""
+    try:
+        return int(key.split(":", 1)[0]) // SLOT_NS
+    except ValueError:
+        return None
+
+
+def _first_slot(log_: Any) -> int | None:
+    """The earliest slot of the log (a sorted read: a scan on FerretDB, once per read from the start)."""
+    doc = next(iter(log_.find({"slot": {"$exists": True}}, {"slot": 1}).sort("slot", ASCENDING).limit(1)), None)
+    return int(doc["slot"]) if doc else None

@@ -13,6 +13,7 @@ import pika
 import pytest
 from pymongo.errors import AutoReconnect
 
+from shared import outbox
 from shared.catalogue import validate_envelope
 from shared.clock import SimulatedClock
 from shared.events import Event
@@ -26,7 +27,15 @@ from shared.messaging import (
     settle_dead_letters,
     upgrade_queues,
 )
-from shared.outbox import EVENT_LOG, pending_document, read_events, relay_once
+from shared.outbox import (
+    EVENT_LOG,
+    backfill_slots,
+    ensure_indexes,
+    log_document,
+    pending_document,
+    read_events,
+    relay_once,
+)
 from shared.settings import Settings
 from shared.store import STORE_ERRORS, connect
 from shared.topology import DEAD_LETTER_EXCHANGE, EXCHANGE, queue_for
@@ -111,13 +120,33 @@ def test_a_returned_message_stays_pending_and_goes_out_once_routable(settings: S
     db.client.drop_database(db.name)
 
 
-def test_the_event_log_pages_with_its_cursor(settings: Settings) -> None:
+def test_the_event_log_pages_with_its_cursor_hour_by_hour_across_gaps(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     db = connect(settings)[settings.db_name("probe")]
-    for n in range(5):
-        db[EVENT_LOG].insert_one({"_id": f"e{n}", "key": f"{n:020d}:e{n}", "event": {"id": f"e{n}"}})
-    first = read_events(db, after=None, limit=2)
-    rest = read_events(db, after=first[-1]["cursor"], limit=10)
-    assert [e["id"] for e in first + rest] == ["e0", "e1", "e2", "e3", "e4"]
+    ensure_indexes(db, [])
+    hour = 3600 * 10**9
+    start = time.time_ns() - 40 * hour
+    stamps = [start, start + 1, start + hour, start + 5 * hour, start + 5 * hour + 7, start + 39 * hour]
+    for n, stamp in reversed(list(enumerate(stamps))):  # stored out of order: the feed orders them
+        db[EVENT_LOG].insert_one(log_document({"id": f"e{n}"}, stamp))
+    legacy = {"_id": "old", "key": f"{start - 2 * hour:020d}:old", "event": {"id": "old"}}  # before slots
+    db[EVENT_LOG].insert_one(legacy)
+    assert backfill_slots(db) == 1 and backfill_slots(db) == 0
+    expected = ["old", *(f"e{n}" for n in range(len(stamps)))]
+
+    def whole(limit: int, after: str | None = None) -> list[str]:
+        seen: list[str] = []
+        while page := read_events(db, after=after, limit=limit):
+            seen += [e["id"] for e in page]
+            after = page[-1]["cursor"]
+        return seen
+
+    assert whole(2) == expected and whole(3) == expected and whole(100) == expected
+    assert whole(2, after=legacy["key"]) == expected[1:]
+    monkeypatch.setattr(outbox, "MAX_EMPTY_SLOTS", 3)  # 34 empty hours: the rest by the range query
+    assert whole(2) == expected and whole(100, after=f"{start + 1:020d}:e1") == expected[3:]
+    assert whole(10, after="not a cursor") == []  # compared as text, as the range always did
 
 
 class _Consumer:
