@@ -135,18 +135,20 @@ def read_events(db: Any, *, after: str | None, limit: int) -> list[dict[str, Any
     """The producer's published events after cursor `after`, oldest first, each with its `cursor`.
 
     The log is kept whole (it rebuilds the read models). A page is read hour by hour from the cursor's hour
-    (`slot`, an equality FerretDB pushes down), each hour filtered and sorted here, so it costs the hours it
-    spans rather than the whole log; after MAX_EMPTY_SLOTS empty hours in a row (a cursor from long before the
-    next event, or one that is not a feed key) it reads by the range `key > after` instead, which FerretDB
-    answers by reading the whole log (README "Growth and retention"). Either way the same events, in order."""
+    (`slot`, an equality FerretDB pushes down; the cursor and the order apply to that hour's rows only), so it
+    costs the hours it spans rather than the whole log; after MAX_EMPTY_SLOTS empty hours in a row (a cursor from
+    long before the next event, or one that is not a feed key) it reads by the range `key > after` instead,
+    which FerretDB answers by reading the whole log (README "Growth and retention"). Either way the same
+    events, in order."""
     log_ = db[EVENT_LOG]
     slot = _slot_of(after) if after else _first_slot(log_)
     found: list[dict[str, Any]] = []
     empty = 0
     last = time.time_ns() // SLOT_NS + 1  # a relay's clock may run a little ahead of this one
     while slot is not None and slot <= last and len(found) < limit and empty <= MAX_EMPTY_SLOTS:
-        docs = sorted((d for d in log_.find({"slot": slot}) if not after or d["key"] > after), key=lambda d: d["key"])
-        found += docs[: limit - len(found)]
+        query: dict[str, Any] = {"slot": slot, "key": {"$gt": after}} if after else {"slot": slot}
+        docs = list(log_.find(query).sort("key", ASCENDING).limit(limit - len(found)))
+        found += docs
         empty = 0 if docs else empty + 1
         slot += 1
     if slot is None or empty > MAX_EMPTY_SLOTS:
