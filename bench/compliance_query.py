@@ -5,15 +5,15 @@ obligation events of its period 2019-H1 as the scheduler emits them at 18/06/201
 deadline day): `obligation.created` for every unit; `obligation.fulfilled` for about 70% (55% on time, 15% late,
 after their `overdue`); for the other 30% the levels reached by then (reminder_7, reminder_1, overdue,
 escalation_1), so they show as overdue. The events are folded by the aggregator's own rebuild
-(`handlers.rebuild`: `apply_obligation_event` into `new_board`) and stored by `MongoBoardStore` in a database
-of its own on MONGO_URL (FerretDB on SQLite locally), dropped at the end. The period has no closing and no
-reports document.
+(`handlers.rebuild`: `apply_obligation_event` into `new_board_row`) and stored by `MongoBoardStore`, one row per
+unit, in a database of its own on MONGO_URL (FerretDB on PostgreSQL locally), dropped at the end. The period has
+no closing and no reports rows.
 
 Series, each repeated `--repeat` times (200) or for `--seconds` (60), whichever ends first, but at least 20:
-- baseline: the bare `find_one({"_id": ...})` of the period's compliance document (the store's floor), and
-  pymongo's decoding of that document's BSON alone (the part of the floor any server leaves);
+- baseline: the bare `find({"board": ...})` of the period's rows (the store's floor for listing them), and
+  pymongo's decoding of those rows' BSON alone (the part of the floor any server leaves);
 - the query: what GET /api/v1/compliance runs in process, `handlers.get_compliance` with the view's stores
-  (board, closing and reports, each read by `_id`) and the app's JSON encoding, timed by step;
+  (board and reports rows by `{board: ...}`, the closing by `_id`) and the app's JSON encoding, timed by step;
 - the same with a plan whose `unit(code)` is a dict lookup (here only), to show what the per-row scan of
   `Plan.unit` costs;
 - HTTP: GET /api/v1/compliance from the real aggregator app in one gunicorn sync worker
@@ -48,7 +48,7 @@ import requests
 from flask import Flask
 
 from services.aggregator import handlers
-from services.aggregator.domain import board_id
+from services.aggregator.domain import board_key
 from services.aggregator.store import MongoBoardStore, MongoClosingStore, MongoReportsStore
 from services.scheduler.domain import version_at
 from shared.auth import issue_token
@@ -133,18 +133,24 @@ def obligation_events(plan: Plan, seed: int = 2019) -> list[Event]:
     return out
 
 
-class TimedGets:
-    """A read-model store whose `get` is timed under `name` (the query only reads)."""
+class TimedReads:
+    """A read-model store whose reads (`get`, `rows`) are timed under `name` (the query only reads)."""
 
     def __init__(self, store: Any, name: str, times: dict[str, float]) -> None:
         self.store, self.name, self.times = store, name, times
 
-    def get(self, plan_id: str, period: str) -> dict[str, Any] | None:
+    def _timed(self, read: Callable[..., Any], *args: Any) -> Any:
         started = time.perf_counter()
         try:
-            return self.store.get(plan_id, period)
+            return read(*args)
         finally:
             self.times[self.name] = self.times.get(self.name, 0.0) + time.perf_counter() - started
+
+    def get(self, *args: Any) -> dict[str, Any] | None:
+        return self._timed(self.store.get, *args)
+
+    def rows(self, *args: Any) -> list[dict[str, Any]]:
+        return self._timed(self.store.rows, *args)
 
 
 def repeat(fn: Callable[[], Any], times: int, seconds: float) -> list[float]:
@@ -250,7 +256,7 @@ def main() -> None:
     try:
         build = client.admin.command("buildInfo")
         ferret = build.get("ferretdbVersion")
-        store_name = f"FerretDB {ferret} (SQLite)" if ferret else f"MongoDB {build['version']}"
+        store_name = f"FerretDB {ferret}" if ferret else f"MongoDB {build['version']}"
         plan_dir = synthetic_plan_dir(settings.plan_path, args.units, workdir / "plan")
         plan = load_plan(plan_dir)
         db = client[settings.db_name("aggregator")]
@@ -260,16 +266,16 @@ def main() -> None:
         started = time.perf_counter()
         handlers.rebuild(events, boards=boards, reports=reports, closings=closings, plan=plan)
         load_seconds = time.perf_counter() - started
-        doc = boards.get(plan.id, PERIOD)
-        assert doc is not None and len(doc["units"]) == args.units
+        rows = boards.rows(plan.id, PERIOD)
+        assert len(rows) == args.units
         clock = FixedClock(NOW)
         app = Flask("bench")
         app.json.ensure_ascii = False  # type: ignore[attr-defined]  # as shared.web.create_service_app
 
-        collection, key = db[MongoBoardStore.collection], board_id(plan.id, PERIOD)
-        baseline = repeat(lambda: collection.find_one({"_id": key}), args.repeat, args.seconds)
-        raw = bson.encode(doc)  # the client's share of the floor, whatever the server
-        decode = repeat(lambda: bson.decode(raw, collection.codec_options), args.repeat, args.seconds / 4)
+        collection, key = db[MongoBoardStore.collection], board_key(plan.id, PERIOD)
+        baseline = repeat(lambda: list(collection.find({"board": key})), args.repeat, args.seconds)
+        raw = b"".join(bson.encode(row) for row in rows)  # the client's share of the floor, whatever the server
+        decode = repeat(lambda: bson.decode_all(raw, collection.codec_options), args.repeat, args.seconds / 4)
 
         steps: dict[str, list[float]] = {}
 
@@ -279,9 +285,9 @@ def main() -> None:
                 started = time.perf_counter()
                 view = handlers.get_compliance(
                     PERIOD, plan=on, clock=clock,
-                    boards=TimedGets(boards, "read board", times),
-                    closings=TimedGets(closings, "read closing", times),
-                    reports=TimedGets(reports, "read reports", times),
+                    boards=TimedReads(boards, "read board", times),
+                    closings=TimedReads(closings, "read closing", times),
+                    reports=TimedReads(reports, "read reports", times),
                 )  # fmt: skip
                 handled = time.perf_counter()
                 body = app.json.response(view).get_data()
@@ -315,10 +321,11 @@ def main() -> None:
             "statuses": dict(Counter(row["status"] for row in view["units"])),
             "events_folded": len(events),
             "load_seconds": round(load_seconds, 1),
-            "document_bytes": len(raw),
+            "rows_bytes": len(raw),
+            "largest_row_bytes": max(len(bson.encode(row)) for row in rows),
             "response_bytes": len(body),
             "load_average_before": [round(x, 2) for x in load_before],
-            "baseline_find_one_ms": b,
+            "baseline_find_board_rows_ms": b,
             "of_which_client_bson_decode_ms": stats(decode),
             "query_ms": q,
             "query_steps_ms": step_stats,

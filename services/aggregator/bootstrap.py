@@ -25,6 +25,8 @@ class Dependencies:
 
     def ensure_indexes(self) -> None:
         """The aggregator's indexes (idempotent)."""
+        self.boards.ensure_indexes()
+        self.reports.ensure_indexes()
         self.archive.ensure_indexes()
 
 

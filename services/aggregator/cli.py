@@ -26,8 +26,10 @@ def _rebuild(args: argparse.Namespace) -> int:
         for item in event_feed(settings.service_urls[producer], headers)
     ]
     d = build_dependencies(settings)
+    d.ensure_indexes()
     counts = handlers.rebuild(events, boards=d.boards, reports=d.reports, closings=d.closings, plan=d.rt.plan)
-    print(f"dvcq: read models rebuilt from {counts['events']} events ({counts['boards']} periods on the board)")
+    done = f"{counts['boards']} periods, {counts['rows']} rows on the board"
+    print(f"dvcq: read models rebuilt from {counts['events']} events ({done})")
     return 0
 
 

@@ -20,7 +20,7 @@ EVENT_HANDLERS: EventHandlers = {
     ReportSubmitted: [handlers.on_report_event],
     ReportAmended: [handlers.on_report_event],
 }
-# One active consumer keeps the one-writer rule for the per-period documents however many replicas run.
+# One active consumer keeps the one-writer rule for the per-unit rows however many replicas run.
 # Releases before the EVENT_HANDLERS table bound `#`: removed when the topology is declared.
 QUEUE = ConsumerQueue.handling("aggregator", EVENT_HANDLERS, single_active=True, retired_bindings=("#",))
 

@@ -1,7 +1,9 @@
-"""Aggregator's domain: the compliance board of a period and its DHIS2-style figures (plain Python)."""
+"""Aggregator's domain: a period's compliance board, one row per unit, and its DHIS2 figures (plain Python)."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -23,18 +25,40 @@ FINAL_STATUSES = ("submitted_on_time", "submitted_late", "waived", "closed_by_re
 NOT_EXPECTED = ("waived", "closed_by_reorganisation")
 
 
-def board_id(plan_id: str, period: str) -> str:
-    """The `_id` of a period's compliance document."""
-    return f"compliance:{plan_id}:{period}"
+def board_key(plan_id: str, period: str) -> str:
+    """A period's board (`<plan>:<period>`): the equality field `board` of its rows, on the board and the reports."""
+    return f"{plan_id}:{period}"
 
 
-def new_board(plan_id: str, period: str) -> dict[str, Any]:
-    """An empty compliance document for a period."""
-    return {"_id": board_id(plan_id, period), "plan": plan_id, "period": period, "units": {}}
+def row_id(plan_id: str, period: str, agency: str) -> str:
+    """The `_id` of one unit's row of a period (`<plan>:<period>:<unit>`), on the board and the reports."""
+    return f"{board_key(plan_id, period)}:{agency}"
 
 
-def apply_obligation_event(board: dict[str, Any], data: ObligationData, version: int) -> bool:
-    """Apply one obligation event to the board; True if it changed anything.
+def _new_row(plan_id: str, period: str, agency: str) -> dict[str, Any]:
+    return {
+        "_id": row_id(plan_id, period, agency),
+        "board": board_key(plan_id, period),
+        "plan": plan_id,
+        "period": period,
+        "agency": agency,
+    }
+
+
+def new_board_row(plan_id: str, period: str, agency: str) -> dict[str, Any]:
+    """A unit's compliance row of a period before any event: pending."""
+    return {
+        **_new_row(plan_id, period, agency),
+        "status": "pending",
+        "level": None,
+        "received_at": None,
+        "days_late": None,
+        "version": 0,
+    }
+
+
+def apply_obligation_event(row: dict[str, Any], data: ObligationData, version: int) -> bool:
+    """Apply one obligation event to its unit's row (`new_board_row` or as stored); True if it changed anything.
 
     Each field is kept from the event that decides it whatever the delivery order, so the same events delivered
     twice or in any order leave the board a rebuild would make:
@@ -45,10 +69,7 @@ def apply_obligation_event(board: dict[str, Any], data: ObligationData, version:
       that carries one; `extended` once any extension is seen;
     - the level: from the level event of the highest version.
     """
-    units = board["units"]
-    agency = data.agency
-    old = units.get(agency)
-    entry = dict(old or {"status": "pending", "level": None, "received_at": None, "days_late": None, "version": 0})
+    entry = dict(row)
     if isinstance(data, DeadlineData):
         key = (data.generation, version)
         if key > (entry.get("deadline_generation", 0), entry.get("deadline_version", 0)):
@@ -70,17 +91,38 @@ def apply_obligation_event(board: dict[str, Any], data: ObligationData, version:
         elif isinstance(data, ObligationClosed):
             entry.update(status="closed_by_reorganisation")
     entry["version"] = max(version, entry.get("version", 0))
-    if entry == old:
+    if entry == row:
         return False
-    units[agency] = entry
+    row.update(entry)
     return True
 
 
-def compliance_view(board: dict[str, Any], plan: Plan, now: datetime) -> dict[str, Any]:
-    """The board as shown: every expected unit in official order, and the DHIS2 figures."""
+def figures(statuses: Iterable[str]) -> dict[str, Any]:
+    """The five DHIS2 figures of a board from its rows' statuses (`overdue` counts as pending)."""
+    counts = Counter(statuses)
+    expected = sum(n for status, n in counts.items() if status not in NOT_EXPECTED)
+    actual = counts["submitted_on_time"] + counts["submitted_late"]
+    on_time = counts["submitted_on_time"]
+
+    def rate(part: int) -> float | None:
+        return round(100.0 * part / expected, 1) if expected else None
+
+    return {
+        "EXPECTED_REPORTS": expected,
+        "ACTUAL_REPORTS": actual,
+        "ACTUAL_REPORTS_ON_TIME": on_time,
+        "REPORTING_RATE": rate(actual),
+        "REPORTING_RATE_ON_TIME": rate(on_time),
+    }
+
+
+def compliance_view(plan: Plan, period: str, board: Iterable[dict[str, Any]], now: datetime) -> dict[str, Any]:
+    """The board as shown from its rows (`new_board_row` folded): every expected unit in official order, and
+    the DHIS2 figures."""
     rows = []
     today = local_date(now)
-    for agency, entry in board["units"].items():
+    for entry in board:
+        agency = entry["agency"]
         unit = plan.unit(agency)
         status = entry["status"]
         due_before = parse_instant(entry["due_before"]) if entry.get("due_before") else None
@@ -103,22 +145,11 @@ def compliance_view(board: dict[str, Any], plan: Plan, now: datetime) -> dict[st
             }
         )
     rows.sort(key=lambda r: (r["order"] is None, r["order"] or 0, r["agency"]))
-    expected = sum(1 for r in rows if r["status"] not in NOT_EXPECTED)
-    actual = sum(1 for r in rows if r["status"] in ("submitted_on_time", "submitted_late"))
-    on_time = sum(1 for r in rows if r["status"] == "submitted_on_time")
-
-    def rate(part: int) -> float | None:
-        return round(100.0 * part / expected, 1) if expected else None
-
     return {
-        "plan": board["plan"],
-        "period": board["period"],
+        "plan": plan.id,
+        "period": period,
         "as_of": local_iso(now),
-        "EXPECTED_REPORTS": expected,
-        "ACTUAL_REPORTS": actual,
-        "ACTUAL_REPORTS_ON_TIME": on_time,
-        "REPORTING_RATE": rate(actual),
-        "REPORTING_RATE_ON_TIME": rate(on_time),
+        **figures(r["status"] for r in rows),
         "units": rows,
         "overdue": sorted(
             (r for r in rows if r["status"] == "overdue"), key=lambda r: (-(r["days_overdue"] or 0), r["order"] or 0)
@@ -129,14 +160,9 @@ def compliance_view(board: dict[str, Any], plan: Plan, now: datetime) -> dict[st
 # --- the reports of a period (F11, F12) and closing it (chốt số liệu) ----------------------------------------
 
 
-def reports_id(plan_id: str, period: str) -> str:
-    """The `_id` of a period's reports document (each unit's latest revision)."""
-    return f"reports:{plan_id}:{period}"
-
-
-def new_reports(plan_id: str, period: str) -> dict[str, Any]:
-    """An empty reports document for a period."""
-    return {"_id": reports_id(plan_id, period), "plan": plan_id, "period": period, "units": {}}
+def new_report_row(plan_id: str, period: str, agency: str) -> dict[str, Any]:
+    """A unit's reports row of a period before any revision arrived."""
+    return {**_new_row(plan_id, period, agency), "revision": 0, "after_close": []}
 
 
 def closing_id(plan_id: str, period: str) -> str:
@@ -149,8 +175,9 @@ def revision_instant(data: ReportData) -> datetime:
     return data.amended_at if isinstance(data, ReportAmended) else data.received_at
 
 
-def apply_report_event(doc: dict[str, Any], data: ReportData, closed_at: datetime | None) -> bool:
-    """Keep a unit's latest revision (content, receipt, source) in its period's document; True if it changed.
+def apply_report_event(row: dict[str, Any], data: ReportData, closed_at: datetime | None) -> bool:
+    """Keep a unit's latest revision (content, receipt, source) in its reports row (`new_report_row` or as
+    stored); True if it changed.
 
     Applied only when the revision is newer than the one kept, so a revision delivered twice or after a newer
     one changes nothing, and an amendment that arrives before its submission is kept and the submission then
@@ -158,23 +185,21 @@ def apply_report_event(doc: dict[str, Any], data: ReportData, closed_at: datetim
     closed is listed in `after_close` (decided by its own instant against the closing's, so a rebuild decides
     the same).
     """
-    agency = data.agency
-    entry = doc["units"].get(agency)
     revision = data.revision
-    late = sorted(set((entry or {}).get("after_close", [])))
+    late = sorted(set(row["after_close"]))
     if closed_at is not None and revision_instant(data) > closed_at and revision not in late:
         late = sorted([*late, revision])
-    if entry is not None and revision <= entry["revision"]:
-        if late == entry.get("after_close", []):
+    if revision <= row["revision"]:
+        if late == row["after_close"]:
             return False
-        doc["units"][agency] = {**entry, "after_close": late}
+        row["after_close"] = late
         return True
-    doc["units"][agency] = {
-        "revision": revision,
-        "received_at": data.received_at.isoformat(),
-        "revised_at": local_iso(revision_instant(data)),
-        "source": data.source,
-        "content": data.content or {},
-        "after_close": late,
-    }
+    row.update(
+        revision=revision,
+        received_at=data.received_at.isoformat(),
+        revised_at=local_iso(revision_instant(data)),
+        source=data.source,
+        content=data.content or {},
+        after_close=late,
+    )
     return True

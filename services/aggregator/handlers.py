@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any, Protocol
 
@@ -15,8 +15,9 @@ from services.aggregator.domain import (
     apply_obligation_event,
     apply_report_event,
     compliance_view,
-    new_board,
-    new_reports,
+    new_board_row,
+    new_report_row,
+    row_id,
 )
 from services.aggregator.totals.standouts import suggest_standouts
 from services.aggregator.totals.sums import PeriodTotals, period_totals, same_period_last_year
@@ -26,6 +27,7 @@ from shared.plan import Plan
 from shared.timerules import Clock, local_iso, parse_instant
 
 EXPORT_KINDS = ("report", "urging_letter", "xlsx", "csv")
+REVISION_FIELDS = ("revision", "revised_at", "after_close")  # what the board shows of a unit's reports row
 
 
 class AggregatorError(DomainError):
@@ -49,14 +51,19 @@ class DocumentNotFound(AggregatorError):
 
 
 class BoardStore(Protocol):
-    """Documents, one per period, read and written by `_id` (the board, the reports)."""
+    """A period's rows, one document per unit (the board, the reports): one read and written by `_id`, a
+    period's read by equality."""
 
-    def get(self, plan_id: str, period: str) -> dict[str, Any] | None:
-        """A period's document."""
+    def get(self, plan_id: str, period: str, agency: str) -> dict[str, Any] | None:
+        """One unit's row of a period."""
         ...
 
-    def put(self, doc: dict[str, Any]) -> None:
-        """Replace a period's document."""
+    def put(self, row: dict[str, Any]) -> None:
+        """Replace one unit's row."""
+        ...
+
+    def rows(self, plan_id: str, period: str, fields: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """Every row of a period (with `fields` and `agency` only, when given)."""
         ...
 
 
@@ -85,28 +92,28 @@ class Archive(Protocol):
 
 
 def on_obligation_event(event: Event, *, boards: BoardStore, plan: Plan) -> bool:
-    """Fold an obligation event into its period's compliance document."""
+    """Fold an obligation event into its unit's row of the period's compliance board."""
     data = typed(event)
     if not isinstance(data, ObligationData):
         raise MalformedEvent(f"{event.type} is not an obligation event")
-    board = boards.get(plan.id, data.period) or new_board(plan.id, data.period)
-    changed = apply_obligation_event(board, data, event.subject_version)
+    row = boards.get(plan.id, data.period, data.agency) or new_board_row(plan.id, data.period, data.agency)
+    changed = apply_obligation_event(row, data, event.subject_version)
     if changed:
-        boards.put(board)
+        boards.put(row)
     return changed
 
 
 def on_report_event(event: Event, *, reports: BoardStore, closings: ClosingStore, plan: Plan) -> bool:
-    """Keep a unit's latest revision in its period's reports document (and whether it came after closing)."""
+    """Keep a unit's latest revision in its reports row of the period (and whether it came after closing)."""
     data = typed(event)
     if not isinstance(data, ReportData):
         raise MalformedEvent(f"{event.type} is not a report event")
-    doc = reports.get(plan.id, data.period) or new_reports(plan.id, data.period)
+    row = reports.get(plan.id, data.period, data.agency) or new_report_row(plan.id, data.period, data.agency)
     closing = closings.get(plan.id, data.period)
     closed_at = parse_instant(closing["closed_at"]) if closing else None
-    changed = apply_report_event(doc, data, closed_at)
+    changed = apply_report_event(row, data, closed_at)
     if changed:
-        reports.put(doc)
+        reports.put(row)
     return changed
 
 
@@ -124,14 +131,14 @@ def get_compliance(
     entry = plan.period(period)
     if entry is None:
         return None
-    view = compliance_view(boards.get(plan.id, period) or new_board(plan.id, period), plan, clock.now())
+    view = compliance_view(plan, period, boards.rows(plan.id, period), clock.now())
     view["period_name"] = entry.name
     view["applicable"] = entry.applicable
     view["not_applicable_reason"] = entry.not_applicable_reason
     closing = closings.get(plan.id, period) if closings else None
     view["closed"] = _closing_json(closing)
     if reports is not None:
-        _with_revisions(view, _reports_of(reports, plan, period))
+        _with_revisions(view, _reports_of(reports, plan, period, REVISION_FIELDS))
     return view
 
 
@@ -160,9 +167,11 @@ def overdue(*, boards: BoardStore, plan: Plan, clock: Clock) -> list[dict[str, A
     return sorted(out, key=lambda r: (-(r["days_overdue"] or 0), r["due_before"] or "", r["order"] or 0))
 
 
-def _reports_of(reports: BoardStore, plan: Plan, period: str) -> dict[str, Any]:
-    doc = reports.get(plan.id, period)
-    return dict(doc["units"]) if doc else {}
+def _reports_of(
+    reports: BoardStore, plan: Plan, period: str, fields: Sequence[str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Each unit's reports row of a period by unit code (`fields` only, when given)."""
+    return {row["agency"]: row for row in reports.rows(plan.id, period, fields)}
 
 
 def summary(period: str, *, boards: BoardStore, reports: BoardStore, plan: Plan, clock: Clock) -> PeriodTotals:
@@ -295,7 +304,11 @@ class Rebuildable(BoardStore, Protocol):
     """A read model that a rebuild replaces whole."""
 
     def clear(self) -> None:
-        """Drop every document."""
+        """Drop every row."""
+        ...
+
+    def put_many(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Insert rows after `clear`."""
         ...
 
 
@@ -304,37 +317,36 @@ def rebuild(
 ) -> dict[str, int]:
     """Rebuild the board and the reports from the producers' whole event feeds (`dvcq rebuild-read-models`).
 
-    The events are folded in memory into fresh documents by the same functions the consumer uses (the order
-    between feeds does not matter: every fold keeps the newest version), then the stored documents are replaced.
-    Closings are commands to the aggregator, not events, and are kept. Run it with the aggregator's consumer
-    stopped: it is the read models' one writer.
+    The events are folded in memory into fresh rows by the same functions the consumer uses (the order between
+    feeds does not matter: every fold keeps the newest version), then the stored rows are replaced. Closings
+    are commands to the aggregator, not events, and are kept. Run it with the aggregator's consumer stopped: it
+    is the read models' one writer.
     """
-    fresh_boards: dict[str, dict[str, Any]] = {}
-    fresh_reports: dict[str, dict[str, Any]] = {}
-    memory_boards, memory_reports = _MemoryStore(fresh_boards, new_board), _MemoryStore(fresh_reports, new_reports)
+    fresh_boards, fresh_reports = _MemoryStore(), _MemoryStore()
     for event in events:
         if event.type.startswith("obligation."):
-            on_obligation_event(event, boards=memory_boards, plan=plan)
+            on_obligation_event(event, boards=fresh_boards, plan=plan)
         elif event.type in ("report.submitted", "report.amended"):
-            on_report_event(event, reports=memory_reports, closings=closings, plan=plan)
+            on_report_event(event, reports=fresh_reports, closings=closings, plan=plan)
     boards.clear()
     reports.clear()
-    for doc in fresh_boards.values():
-        boards.put(doc)
-    for doc in fresh_reports.values():
-        reports.put(doc)
-    return {"events": len(events), "boards": len(fresh_boards), "reports": len(fresh_reports)}
+    boards.put_many(fresh_boards.docs.values())
+    reports.put_many(fresh_reports.docs.values())
+    periods = {row["period"] for row in fresh_boards.docs.values()}
+    return {"events": len(events), "boards": len(periods), "rows": len(fresh_boards.docs)}
 
 
 class _MemoryStore:
-    """Period documents in a dict, for a rebuild."""
+    """Rows in a dict by `_id`, for a rebuild."""
 
-    def __init__(self, docs: dict[str, dict[str, Any]], new: Any) -> None:
-        self.docs = docs
-        self.new = new
+    def __init__(self) -> None:
+        self.docs: dict[str, dict[str, Any]] = {}
 
-    def get(self, plan_id: str, period: str) -> dict[str, Any] | None:
-        return self.docs.get(self.new(plan_id, period)["_id"])
+    def get(self, plan_id: str, period: str, agency: str) -> dict[str, Any] | None:
+        return self.docs.get(row_id(plan_id, period, agency))
 
-    def put(self, doc: dict[str, Any]) -> None:
-        self.docs[doc["_id"]] = doc
+    def put(self, row: dict[str, Any]) -> None:
+        self.docs[row["_id"]] = row
+
+    def rows(self, plan_id: str, period: str, fields: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        return [r for r in self.docs.values() if (r["plan"], r["period"]) == (plan_id, period)]

@@ -1,56 +1,90 @@
-"""Aggregator's stores on MongoDB: one document per period for the board and for the reports, read and written
-by `_id`; the closings (inserted once) and the archive of issued documents (inserted, never changed)."""
+"""Aggregator's stores on MongoDB: the board and the reports as one small document per (plan, period, unit), read
+by `_id` or by the equality `{board: <plan>:<period>}`; the closings (inserted once) and the archive of issued
+documents (inserted, never changed)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from itertools import islice
 from typing import Any
 
 from pymongo import DESCENDING
 
-from services.aggregator.domain import board_id, closing_id, reports_id
+from services.aggregator.domain import board_key, closing_id, row_id
 from shared.store import insert_once
 
 COMPLIANCE = "compliance"
 REPORTS = "reports"
 CLOSINGS = "closings"
 ARCHIVE = "archive"
+BATCH = 1000  # rows per insert_many of a rebuild: well under MongoDB's 48 MB message
 
 
-class MongoBoardStore:
-    """Whole-document reads and writes by `_id`; one writer (the single active consumer)."""
+class MongoRowStore:
+    """A period's rows, one document per unit (`_id` `<plan>:<period>:<unit>`, field `board` `<plan>:<period>`).
 
-    collection = COMPLIANCE
+    An event folds into its unit's document only: read one by `_id`, replace it by `_id`. A document holds one
+    unit's row, so its size does not grow with the province: about 400 bytes on the board, 30 kB for a full
+    report, 400 kB for the longest report intake accepts (the old layout kept a period in one document: 2.6 MB at
+    10,000 units, past MongoDB's 16 MB at a few thousand full reports, rewritten whole by every event).
+    FerretDB runs a replace as read-change-write without isolation; one unit's events reach one writer (the
+    aggregator's single active consumer), and two units never share a document, so nothing is lost between them.
+    A page reads a period's rows with the equality filter `{board: ...}`, which FerretDB on PostgreSQL pushes down
+    to SQL (indexed here, as MongoDB needs too).
+
+    The five DHIS2 figures are counted from the rows' statuses when they are read (`domain.figures`), not kept in
+    a summary document: counters updated with `$inc` would be read-change-write on FerretDB too (two consumers
+    lose increments) and, without a transaction, a redelivery after a crash between a row's write and its `$inc`
+    cannot tell whether it counted. The board page and the compliance API list every row anyway (the API has no
+    pagination), so counting them costs nothing more than the read they already make; a separate count with a
+    projection would cost that read again (FerretDB projects after fetching each document). Measured 03/12/2026
+    (bench/compliance_query.py, FerretDB v1.24.2 on PostgreSQL, load average 8): 10,000 rows by `{board: ...}`
+    in 3.1 s at p50, the counting and the rest of the view 0.3 s.
+    """
+
+    collection = ""
 
     def __init__(self, db: Any) -> None:
         self.db = db
 
-    def _id(self, plan_id: str, period: str) -> str:
-        return board_id(plan_id, period)
+    def ensure_indexes(self) -> None:
+        """The equality field of a period's rows."""
+        self.db[self.collection].create_index("board")
 
-    def get(self, plan_id: str, period: str) -> dict[str, Any] | None:
-        """A period's document."""
-        return self.db[self.collection].find_one({"_id": self._id(plan_id, period)})
+    def get(self, plan_id: str, period: str, agency: str) -> dict[str, Any] | None:
+        """One unit's row of a period."""
+        return self.db[self.collection].find_one({"_id": row_id(plan_id, period, agency)})
 
-    def put(self, doc: dict[str, Any]) -> None:
-        """Replace a period's document."""
-        self.db[self.collection].replace_one({"_id": doc["_id"]}, doc, upsert=True)
+    def put(self, row: dict[str, Any]) -> None:
+        """Replace one unit's row."""
+        self.db[self.collection].replace_one({"_id": row["_id"]}, row, upsert=True)
 
-    def all(self) -> list[dict[str, Any]]:
-        """Every period's document (the overdue list across periods; one per period, a handful a year)."""
-        return list(self.db[self.collection].find({}))
+    def rows(self, plan_id: str, period: str, fields: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """Every row of a period (with `fields` and `agency` only, when given), in no particular order."""
+        projection = dict.fromkeys(["agency", *fields], 1) if fields is not None else None
+        return list(self.db[self.collection].find({"board": board_key(plan_id, period)}, projection))
 
     def clear(self) -> None:
-        """Drop every document (before a rebuild)."""
+        """Drop every row (before a rebuild)."""
         self.db[self.collection].delete_many({})
 
+    def put_many(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Insert rows after `clear` (a rebuild), in batches."""
+        it = iter(rows)
+        while batch := list(islice(it, BATCH)):
+            self.db[self.collection].insert_many(batch, ordered=False)
 
-class MongoReportsStore(MongoBoardStore):
-    """Each unit's latest revision, one document per period (`reports:<plan>:<period>`)."""
+
+class MongoBoardStore(MongoRowStore):
+    """The compliance board: each unit's status, deadline in force, receipt and level, with their version guards."""
+
+    collection = COMPLIANCE
+
+
+class MongoReportsStore(MongoRowStore):
+    """The reports read model: each unit's latest revision (its content) and the revisions received after closing."""
 
     collection = REPORTS
-
-    def _id(self, plan_id: str, period: str) -> str:
-        return reports_id(plan_id, period)
 
 
 class MongoClosingStore:

@@ -9,11 +9,12 @@ fake's own state.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from services.aggregator.domain import board_id
+from services.aggregator.domain import board_key, row_id
 from services.intake.accounts.domain import AccountExists, LoginAttempt, User
 from services.intake.domain import Extension, Report, ReportAlreadySubmitted, RevisionConflict
 from services.notifier.domain import DEAD, PENDING, SENDABLE, Attempt, Claim, Fact, Notification, Outcome, takeover_id
@@ -375,20 +376,39 @@ class FakeInboxStore:
 
 
 class FakeBoardStore:
-    """Compliance documents by `_id` (`compliance:<plan>:<period>`), stored and read as deep copies."""
+    """A period's rows (the board or the reports), one per unit by `_id` `<plan>:<period>:<unit>`, stored and read
+    as deep copies; a period's rows found by their `board` field, projected to `fields` as the adapter does."""
 
     def __init__(self) -> None:
-        self.boards: dict[str, dict[str, Any]] = {}
+        self.docs: dict[str, dict[str, Any]] = {}
         self.puts: list[dict[str, Any]] = []
 
-    def get(self, plan_id: str, period: str) -> dict[str, Any] | None:
-        """A period's compliance document."""
-        return copy.deepcopy(self.boards.get(board_id(plan_id, period)))
+    def get(self, plan_id: str, period: str, agency: str) -> dict[str, Any] | None:
+        """One unit's row."""
+        return copy.deepcopy(self.docs.get(row_id(plan_id, period, agency)))
 
-    def put(self, board: dict[str, Any]) -> None:
-        """Replace a period's compliance document."""
-        self.puts.append(copy.deepcopy(board))
-        self.boards[board["_id"]] = copy.deepcopy(board)
+    def put(self, row: dict[str, Any]) -> None:
+        """Replace one unit's row."""
+        self.puts.append(copy.deepcopy(row))
+        self.docs[row["_id"]] = copy.deepcopy(row)
+
+    def rows(self, plan_id: str, period: str, fields: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """Every row of a period (`_id`, `agency` and `fields` only, when given)."""
+        found = [copy.deepcopy(r) for r in self.docs.values() if r["board"] == board_key(plan_id, period)]
+        if fields is None:
+            return found
+        keep = {"_id", "agency", *fields}
+        return [{k: v for k, v in r.items() if k in keep} for r in found]
+
+    def clear(self) -> None:
+        """Drop every row."""
+        self.docs.clear()
+
+    def put_many(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Insert rows after `clear`; an `_id` twice fails as the adapter's insert does."""
+        for row in rows:
+            assert row["_id"] not in self.docs, row["_id"]
+            self.docs[row["_id"]] = copy.deepcopy(row)
 
 
 class FakeUserStore:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -18,9 +18,9 @@ from services.aggregator.domain import (
     apply_report_event,
     closing_id,
     compliance_view,
-    new_board,
-    new_reports,
-    reports_id,
+    new_board_row,
+    new_report_row,
+    row_id,
 )
 from services.aggregator.totals.standouts import suggest_standouts
 from services.aggregator.totals.sums import period_totals
@@ -31,6 +31,7 @@ from shared.events import Event, obligation_subject, report_subject, typed
 from shared.plan import load_plan
 from shared.settings import ROOT
 from shared.timerules import LOCAL_TZ, days_late, days_overdue, due_before_for_deadline_day, local_date, local_iso
+from tests.unit.fakes import FakeBoardStore
 
 PLAN = load_plan(ROOT / "plans" / "tra-vinh-2019")
 PERIOD = "2019-H1"
@@ -229,23 +230,6 @@ def published() -> list[Event]:
 # --- fakes and the two ways of folding -------------------------------------------------------------------------
 
 
-class FakePeriodDocStore:
-    """Period documents by `_id`, stored and read as deep copies (like the document store)."""
-
-    def __init__(self, new: Callable[[str, str], dict[str, Any]]) -> None:
-        self.new = new
-        self.docs: dict[str, dict[str, Any]] = {}
-
-    def get(self, plan_id: str, period: str) -> dict[str, Any] | None:
-        return copy.deepcopy(self.docs.get(self.new(plan_id, period)["_id"]))
-
-    def put(self, doc: dict[str, Any]) -> None:
-        self.docs[doc["_id"]] = copy.deepcopy(doc)
-
-    def clear(self) -> None:
-        self.docs.clear()
-
-
 class FakeClosingStore:
     """Closings by period, each inserted once."""
 
@@ -264,23 +248,30 @@ class FakeClosingStore:
         return self.closings.get(closing_id(plan_id, period))
 
 
+def by_unit(store: FakeBoardStore) -> dict[str, dict]:
+    """A period's stored rows by unit code."""
+    return {row["agency"]: row for row in store.rows(PLAN.id, PERIOD)}
+
+
 def deliver(events: Iterable[Event], closed_at: datetime | None = CLOSED_AT) -> tuple[dict, dict]:
-    """The consumer's way: each delivery through its handler, against stored documents."""
-    boards, reports = FakePeriodDocStore(new_board), FakePeriodDocStore(new_reports)
+    """The consumer's way: each delivery through its handler, against stored rows; the board's and the
+    reports' rows by unit code."""
+    boards, reports = FakeBoardStore(), FakeBoardStore()
     closings = FakeClosingStore(closed_at)
     for event in events:
         if event.type.startswith("obligation."):
             handlers.on_obligation_event(event, boards=boards, plan=PLAN)
         else:
             handlers.on_report_event(event, reports=reports, closings=closings, plan=PLAN)
-    return boards.get(PLAN.id, PERIOD) or {}, reports.get(PLAN.id, PERIOD) or {}
+    return by_unit(boards), by_unit(reports)
 
 
 def rebuilt(events: list[Event], closed_at: datetime | None = CLOSED_AT) -> tuple[dict, dict]:
-    """`dvcq rebuild-read-models`: every event once, in published order, into empty documents."""
-    boards, reports = FakePeriodDocStore(new_board), FakePeriodDocStore(new_reports)
+    """`dvcq rebuild-read-models`: every event once, in published order, into empty stores."""
+    boards, reports = FakeBoardStore(), FakeBoardStore()
+    boards.put(new_board_row(PLAN.id, PERIOD, "SNV"))  # a rebuild replaces what was there
     handlers.rebuild(events, boards=boards, reports=reports, closings=FakeClosingStore(closed_at), plan=PLAN)
-    return boards.get(PLAN.id, PERIOD) or {}, reports.get(PLAN.id, PERIOD) or {}
+    return by_unit(boards), by_unit(reports)
 
 
 def shuffled_with_duplicates(events: list[Event], seed: int) -> list[Event]:
@@ -303,7 +294,7 @@ def moved_after(events: list[Event], moved: str, anchor: str) -> list[Event]:
 
 def test_rebuild_folds_each_unit_as_its_published_events_say():
     board, reports = rebuilt(published())
-    units = board["units"]
+    units = board
     assert {a: e["status"] for a, e in units.items()} == {
         "VP_UBND": "submitted_on_time",
         "SNV": "submitted_late",
@@ -325,13 +316,13 @@ def test_rebuild_folds_each_unit_as_its_published_events_say():
     assert (units["H_CAUKE"]["due_before"], units["H_CAUKE"]["generation"]) == (D_CAUKE.isoformat(), 2)
     assert units["H_CAUKE"]["extended"] is True
     assert units["SNV"]["days_late"] == 8
-    assert {a: (e["revision"], e["after_close"]) for a, e in reports["units"].items()} == {
+    assert {a: (e["revision"], e["after_close"]) for a, e in reports.items()} == {
         "VP_UBND": (3, [3]),
         "SNV": (1, []),
         "TTR": (2, []),
         "DAI_PTTH": (1, []),
     }
-    assert reports["units"]["VP_UBND"]["content"]["indicators"]["tcd_luot"] == 13
+    assert reports["VP_UBND"]["content"]["indicators"]["tcd_luot"] == 13
 
 
 def test_published_order_delivered_twice_equals_the_rebuild():
@@ -355,10 +346,10 @@ def test_board_statuses_delivered_twice_and_out_of_order_equal_the_rebuild():
     events = published()
     fields = ("status", "received_at", "days_late", "version")
     board, _ = rebuilt(events)
-    expected = {a: {f: e.get(f) for f in fields} for a, e in board["units"].items()}
+    expected = {a: {f: e.get(f) for f in fields} for a, e in board.items()}
     for seed in SEEDS:
         got, _ = deliver(shuffled_with_duplicates(events, seed))
-        assert {a: {f: e.get(f) for f in fields} for a, e in got["units"].items()} == expected, f"seed {seed}"
+        assert {a: {f: e.get(f) for f in fields} for a, e in got.items()} == expected, f"seed {seed}"
 
 
 def test_board_delivered_twice_and_out_of_order_equals_the_rebuild():
@@ -371,7 +362,7 @@ def test_board_delivered_twice_and_out_of_order_equals_the_rebuild():
 
 def unit_after(order: list[Event], agency: str) -> tuple[dict, dict]:
     """A unit's board entry delivered in `order` and rebuilt from the published order; the other units agree."""
-    got, expected = deliver(order)[0]["units"], rebuilt(published())[0]["units"]
+    got, expected = deliver(order)[0], rebuilt(published())[0]
     assert {a: e for a, e in got.items() if a != agency} == {a: e for a, e in expected.items() if a != agency}
     return got[agency], expected[agency]
 
@@ -391,21 +382,20 @@ def test_amendment_delivered_before_its_submission_equals_the_rebuild():
 
 
 def test_amendment_then_its_submission_keeps_the_amendment():
-    doc = new_reports(PLAN.id, PERIOD)
+    doc = new_report_row(PLAN.id, PERIOD, "TTR")
     first = report("TTR", 1, local(2019, 6, 13, 16, 0), tcd_luot=7)
     second = report("TTR", 2, local(2019, 6, 13, 16, 0), local(2019, 6, 14, 9, 0), tcd_luot=8)
     assert apply_report_event(doc, typed(second), None) is True
     assert apply_report_event(doc, typed(first), None) is False
-    entry = doc["units"]["TTR"]
-    assert (entry["revision"], entry["content"]["indicators"]["tcd_luot"]) == (2, 8)
-    assert entry["received_at"] == local(2019, 6, 13, 16, 0).astimezone(UTC).isoformat()  # kept as UTC text
-    assert entry["revised_at"] == "2019-06-14T09:00:00+07:00"
+    assert (doc["revision"], doc["content"]["indicators"]["tcd_luot"]) == (2, 8)
+    assert doc["received_at"] == local(2019, 6, 13, 16, 0).astimezone(UTC).isoformat()  # kept as UTC text
+    assert doc["revised_at"] == "2019-06-14T09:00:00+07:00"
 
 
 def test_escalation_delivered_after_fulfilment_keeps_the_unit_submitted():
     events = published()
-    expected = rebuilt(events)[0]["units"]["SNV"]
-    got = deliver(moved_after(events, SNV_ESCALATED, SNV_FULFILLED))[0]["units"]["SNV"]
+    expected = rebuilt(events)[0]["SNV"]
+    got = deliver(moved_after(events, SNV_ESCALATED, SNV_FULFILLED))[0]["SNV"]
     late_text = SNV_LATE.astimezone(UTC).isoformat()  # the board keeps instants as UTC text
     assert (got["status"], got["received_at"], got["days_late"]) == ("submitted_late", late_text, 8)
     assert got["version"] == expected["version"] == version_at(SNV_LATE)
@@ -450,31 +440,31 @@ def test_waiver_delivered_first_equals_the_rebuild():
 
 
 def test_revisions_after_the_closing_are_listed_after_close():
-    doc = new_reports(PLAN.id, PERIOD)
+    doc = new_report_row(PLAN.id, PERIOD, "SNV")
     received = local(2019, 6, 5, 9, 0)
     assert apply_report_event(doc, typed(report("SNV", 1, received)), CLOSED_AT) is True
-    assert doc["units"]["SNV"]["after_close"] == []
+    assert doc["after_close"] == []
     assert apply_report_event(doc, typed(report("SNV", 2, received, local(2019, 6, 24, 17, 0))), CLOSED_AT) is True
-    assert doc["units"]["SNV"]["after_close"] == []
+    assert doc["after_close"] == []
     assert apply_report_event(doc, typed(report("SNV", 3, received, local(2019, 6, 26, 8, 0))), CLOSED_AT) is True
-    assert doc["units"]["SNV"]["after_close"] == [3]
-    assert doc["units"]["SNV"]["revision"] == 3
+    assert doc["after_close"] == [3]
+    assert doc["revision"] == 3
 
 
 def test_a_first_submission_after_the_closing_is_listed_by_its_receipt():
-    doc = new_reports(PLAN.id, PERIOD)
+    doc = new_report_row(PLAN.id, PERIOD, "H_TRACU")
     received = local(2019, 6, 27, 9, 0)
     assert apply_report_event(doc, typed(report("H_TRACU", 1, received)), CLOSED_AT) is True
     assert apply_report_event(doc, typed(report("H_TRACU", 2, received, local(2019, 6, 28, 9, 0))), CLOSED_AT) is True
-    assert doc["units"]["H_TRACU"]["after_close"] == [1, 2]
+    assert doc["after_close"] == [1, 2]
 
 
 def test_an_amendment_is_judged_by_its_own_instant_not_the_first_receipt():
-    doc = new_reports(PLAN.id, PERIOD)
+    doc = new_report_row(PLAN.id, PERIOD, "VP_UBND")
     received = local(2019, 6, 5, 9, 0)
     late = report("VP_UBND", 2, received, local(2019, 7, 2, 15, 0))
     assert apply_report_event(doc, typed(late), CLOSED_AT) is True
-    assert doc["units"]["VP_UBND"]["after_close"] == [2]
+    assert doc["after_close"] == [2]
 
 
 def test_after_close_compares_instants_across_offsets():
@@ -482,32 +472,31 @@ def test_after_close_compares_instants_across_offsets():
     received = local(2019, 6, 5, 9, 0)
     before = report("SNV", 2, received, datetime(2019, 6, 25, 1, 30, tzinfo=UTC))
     after = report("SNV", 3, received, datetime(2019, 6, 25, 3, 0, tzinfo=UTC))
-    doc = new_reports(PLAN.id, PERIOD)
+    doc = new_report_row(PLAN.id, PERIOD, "SNV")
     apply_report_event(doc, typed(before), CLOSED_AT)
-    assert doc["units"]["SNV"]["after_close"] == []
+    assert doc["after_close"] == []
     apply_report_event(doc, typed(after), CLOSED_AT)
-    assert doc["units"]["SNV"]["after_close"] == [3]
+    assert doc["after_close"] == [3]
 
 
 def test_a_revision_at_the_closing_instant_is_not_after_it():
-    doc = new_reports(PLAN.id, PERIOD)
+    doc = new_report_row(PLAN.id, PERIOD, "SNV")
     apply_report_event(doc, typed(report("SNV", 2, local(2019, 6, 5, 9, 0), CLOSED_AT)), CLOSED_AT)
-    assert doc["units"]["SNV"]["after_close"] == []
+    assert doc["after_close"] == []
 
 
 def test_an_older_revision_after_the_closing_delivered_late_is_listed_but_not_kept():
-    doc = new_reports(PLAN.id, PERIOD)
+    doc = new_report_row(PLAN.id, PERIOD, "SNV")
     received = local(2019, 6, 5, 9, 0)
     second = report("SNV", 2, received, local(2019, 6, 26, 8, 0), tcd_luot=2)
     third = report("SNV", 3, received, local(2019, 6, 27, 8, 0), tcd_luot=3)
     assert apply_report_event(doc, typed(third), CLOSED_AT) is True
     assert apply_report_event(doc, typed(second), CLOSED_AT) is True
-    entry = doc["units"]["SNV"]
-    assert (entry["revision"], entry["after_close"], entry["content"]["indicators"]["tcd_luot"]) == (3, [2, 3], 3)
+    assert (doc["revision"], doc["after_close"], doc["content"]["indicators"]["tcd_luot"]) == (3, [2, 3], 3)
 
 
 def test_redelivered_revisions_change_nothing():
-    doc = new_reports(PLAN.id, PERIOD)
+    doc = new_report_row(PLAN.id, PERIOD, "SNV")
     received = local(2019, 6, 5, 9, 0)
     events = [
         report("SNV", 1, received),
@@ -521,7 +510,7 @@ def test_redelivered_revisions_change_nothing():
     for event in events:
         assert apply_report_event(doc, typed(event), CLOSED_AT) is False, event.id
     assert doc == before
-    assert doc["_id"] == reports_id(PLAN.id, PERIOD)
+    assert doc["_id"] == row_id(PLAN.id, PERIOD, "SNV")
 
 
 # --- the consolidated data ------------------------------------------------------------------------------------------
@@ -543,16 +532,16 @@ def tthc(before: int, on_time: int, late: int) -> dict[str, int]:
 
 
 def consolidation_inputs() -> tuple[dict, dict[str, dict]]:
-    board = new_board(PLAN.id, PERIOD)
+    board = {agency: new_board_row(PLAN.id, PERIOD, agency) for agency in EXPECTED_UNITS}
     for agency in EXPECTED_UNITS:
         event = created(agency)
-        apply_obligation_event(board, typed(event), event.subject_version)
+        apply_obligation_event(board[agency], typed(event), event.subject_version)
     for agency in EXPECTED_UNITS:
         if agency in NOT_REPORTED:
             event = level(agency, "overdue", local(2019, 6, 11, 8, 0))
         else:
             event = fulfilled(agency, LATE.get(agency, local(2019, 6, 6, 9, 0)))
-        apply_obligation_event(board, typed(event), event.subject_version)
+        apply_obligation_event(board[agency], typed(event), event.subject_version)
     texts: dict[str, dict[str, Any]] = {
         "VP_UBND": {"limitations": "Một số đơn vị chậm gửi báo cáo.", "recommendations": "Tăng cường đôn đốc."},
         "STP": {"limitations": "  \n  ", "recommendations": "Đề nghị mở lớp tập huấn\n  kỹ năng dân vận."},
@@ -572,7 +561,7 @@ def consolidation_inputs() -> tuple[dict, dict[str, dict]]:
 
 def consolidate(chosen: tuple[tuple[str, str | None], ...] = ()) -> Any:
     board, reports = consolidation_inputs()
-    view = compliance_view(board, PLAN, NOW)
+    view = compliance_view(PLAN, PERIOD, board.values(), NOW)
     expected = [r["agency"] for r in view["units"] if r["status"] not in ("waived", "closed_by_reorganisation")]
     totals = period_totals(PLAN, PERIOD, {a: r["content"] for a, r in reports.items()}, expected=expected)
     suggestions = suggest_standouts(totals)
@@ -660,8 +649,8 @@ def test_chosen_standouts_without_a_reason_get_the_suggestions_reason():
 
 def test_a_waived_unit_leaves_annex_i_and_the_lists():
     board, reports = consolidation_inputs()
-    board["units"]["H_TRACU"] = {**board["units"]["H_TRACU"], "status": "waived"}
-    view = compliance_view(board, PLAN, NOW)
+    board["H_TRACU"] = {**board["H_TRACU"], "status": "waived"}
+    view = compliance_view(PLAN, PERIOD, board.values(), NOW)
     totals = period_totals(PLAN, PERIOD, {a: r["content"] for a, r in reports.items()})
     data = consolidated_data(PLAN, PERIOD, board=view, reports=reports, totals=totals, now=NOW)
     assert [r.code for r in data.annex_rows] == [a for a in EXPECTED_UNITS if a != "H_TRACU"]

@@ -658,6 +658,21 @@ def test_same_obligation_event_twice_changes_the_board_once():
     assert len(boards.puts) == 1
 
 
+def test_an_event_folds_into_its_units_row_only():
+    boards = FakeBoardStore()
+    for event in synced().events("obligation.created"):
+        fold(event, boards)
+    boards.puts.clear()
+    assert fold(fulfilled_event(local(2019, 6, 10, 9, 0)), boards)
+    (put,) = boards.puts
+    assert (put["_id"], put["board"], put["status"]) == (
+        f"{PLAN.id}:{PERIOD}:{AGENCY}",
+        f"{PLAN.id}:{PERIOD}",
+        "submitted_on_time",
+    )
+    assert len(boards.rows(PLAN.id, PERIOD)) == 29
+
+
 def test_older_event_after_a_newer_one_changes_nothing():
     boards = FakeBoardStore()
     fold(fulfilled_event(local(2019, 6, 12, 9, 0)), boards)
@@ -712,9 +727,9 @@ def test_compliance_of_a_period_without_events_is_an_empty_board():
 def test_fake_board_store_hands_out_copies():
     boards = FakeBoardStore()
     fold(created_event_of(), boards)
-    board = boards.get(PLAN.id, PERIOD)
-    board["units"][AGENCY]["status"] = "waived"
-    assert boards.get(PLAN.id, PERIOD)["units"][AGENCY]["status"] == "pending"
+    boards.get(PLAN.id, PERIOD, AGENCY)["status"] = "waived"
+    boards.rows(PLAN.id, PERIOD)[0]["status"] = "waived"
+    assert boards.get(PLAN.id, PERIOD, AGENCY)["status"] == "pending"
 
 
 def test_fake_obligation_store_records_an_event_id_once():
