@@ -2,17 +2,17 @@
 
 Data set: `--units` synthetic units (10,000) x `--periods` periods (10) = 100,000 obligations with their
 `obligation.created` events, stored by the scheduler's own store code in a database of its own on MONGO_URL
-(FerretDB on SQLite locally). Period 0's deadline day is 10/06/2019, so at 03/06/2019 08:00 every one of its
+(FerretDB on PostgreSQL locally). Period 0's deadline day is 10/06/2019, so at 03/06/2019 08:00 every one of its
 obligations owes `reminder_7`: 10,000 due; the other periods' deadlines are months later.
 
 Two passes, each over the same data, in this process:
 - baseline, "full read": what the pass did before the agenda, reproduced here: read every obligation and every
-  transition, derive each, store each level event with its own insert. Every filter is a scan on SQLite.
+  transition, derive each, store each level event with its own insert. Its range filters scan on FerretDB.
 - the design: `services.scheduler.handlers.run_pass`, driven by the agenda (tiny insert-only entries, one per
   obligation and next action, indexed by `at`): it reads only the entries in its window, then the due
-  obligations and their transitions, and stores the events and the next entries in batches. On FerretDB's
-  SQLite backend the agenda query and those reads still scan (only `_id` equality is pushed down), so both
-  figures are reported, with the time of each step of the design.
+  obligations and their transitions, and stores the events and the next entries in batches. On FerretDB the
+  agenda query (a range) still scans (it pushes down equality only), so both figures are reported, with the
+  time of each step of the design.
 Both passes must emit exactly the due levels (checked). Output: one JSON document on stdout.
 Run: `bash bench/run.sh scheduler_pass [--units N --periods P]`.
 """
@@ -148,7 +148,7 @@ def main() -> None:
     try:
         build = client.admin.command("buildInfo")
         ferret = build.get("ferretdbVersion")
-        store_name = f"FerretDB {ferret} (SQLite)" if ferret else f"MongoDB {build['version']}"
+        store_name = f"FerretDB {ferret} (PostgreSQL)" if ferret else f"MongoDB {build['version']}"
         policy = tuple(asdict(level) for level in plan.escalation)
         obs = obligations(args.units, args.periods, policy)
         stores = [MongoObligationStore(client[name]) for name in names]

@@ -42,8 +42,8 @@ class Runtime:
     @cached_property
     def limiter(self) -> RateLimiter:
         """This process's rate limiter (`shared.ratelimit`), counting in a database of the service's own beside its
-        main one (`<prefix><service>_ratelimit`): on FerretDB's SQLite backend each database is one file with one
-        writer at a time, so a slot's insert never waits behind the service's own writes (a scheduler pass)."""
+        main one (`<prefix><service>_ratelimit`), so the counters' churn stays apart from the service's own data
+        (chosen when FerretDB's SQLite backend had one writer per database; kept: it costs nothing on PostgreSQL)."""
         return RateLimiter(self.client[self.settings.db_name(f"{self.service}_ratelimit")][RATE_LIMITS])
 
     def check_store(self) -> None:

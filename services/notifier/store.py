@@ -49,7 +49,7 @@ class MongoLedgerStore:
     claimed first by a document of the same `_id` in `claims` (see `claim`).
 
     The bodies (text and HTML) live in `bodies` under the same `_id`, read only when a mail is sent: the
-    sender's due query scans the ledger on FerretDB's SQLite backend, and small documents scan faster.
+    sender's due query is a range, which FerretDB answers by scanning the ledger, and small documents scan faster.
     """
 
     def __init__(self, db: Any) -> None:

@@ -69,7 +69,7 @@ class MongoObligationStore:
         self.db = db
 
     def ensure_indexes(self) -> None:
-        """Indexes MongoDB needs (FerretDB's SQLite backend scans non-`_id` filters regardless)."""
+        """Indexes for the equality filters (MongoDB uses them; FerretDB on PostgreSQL pushes equality down)."""
         self.db[OBLIGATIONS].create_index([("period", ASCENDING), ("agency", ASCENDING)])
         self.db[OUTBOX].create_index([("event.subject", ASCENDING)])
         self.db[AGENDA].create_index([("at", ASCENDING)])
@@ -154,8 +154,8 @@ class MongoObligationStore:
     def due(self, after: datetime | None, now: datetime) -> list[str]:
         """Obligations with an agenda entry in (after, now]: the pass's candidates, each once.
 
-        Entries are tiny (`_id`, `key`, `at`): MongoDB answers from the `at` index; FerretDB's SQLite backend
-        scans them (measured in bench/scheduler_pass.py).
+        Entries are tiny (`_id`, `key`, `at`): MongoDB answers from the `at` index; FerretDB scans them, since it
+        pushes no range down to PostgreSQL (measured in bench/scheduler_pass.py).
         """
         window: dict[str, Any] = {"$lte": now} if after is None else {"$gt": after, "$lte": now}
         return sorted({d["key"] for d in self.db[AGENDA].find({"at": window}, {"key": 1})})
