@@ -40,5 +40,6 @@ run_step ruff-format ruff format --check "${lint_dirs[@]}"
 run_step import-contracts lint-imports
 # Strict typing over the files [tool.mypy] names in pyproject.toml (shared/, every domain.py and handlers.py).
 run_step mypy mypy
-run_step pytest python -m pytest -q -p no:cacheprovider "$@"
+# pytest runs below deploy/reap.py, a subreaper that stops whatever the tests left running when pytest ends
+run_step pytest python deploy/reap.py python -m pytest -q -p no:cacheprovider "$@"
 printf '\ndvcq test: PASSED (ruff, ruff format, import contracts, mypy, pytest)\n'

@@ -174,3 +174,27 @@ def test_a_second_test_command_of_the_same_checkout_refuses_while_the_first_runs
     finally:
         os.killpg(first.pid, signal.SIGKILL)  # bash and its sleep
         first.wait()
+
+
+def test_the_test_command_stops_what_a_test_left_running(tmp_path: Path) -> None:
+    """A process a test started in a session of its own and never stopped (as a pytest killed before its
+    fixtures' teardown leaves a stack) is stopped when pytest ends: the command runs it as a subreaper."""
+    marker = f"dvcq-leftover-{tmp_path.name}"
+    leaky = tmp_path / "test_leaves_a_process.py"
+    leaky.write_text(
+        "import subprocess, sys\n\n\n"
+        "def test_leaves_a_process_running():\n"
+        f"    subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)', {marker!r}],"
+        " start_new_session=True)\n"
+    )
+    proc = subprocess.run(
+        ["bash", "deploy/test.sh", "-q", str(leaky)],
+        cwd=ROOT,
+        env=scripts_env(tmp_path / "var"),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    assert "stopped 1 process(es) the tests left running" in proc.stderr
+    assert processes_mentioning(marker) == []
