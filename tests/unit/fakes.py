@@ -3,7 +3,7 @@
 Each fake mirrors its adapter in services/<name>/store.py: what the adapter inserts once by `_id` the fake
 inserts once by the same key, and events a producer stores go through the catalogue check that
 `shared.outbox.pending_document` applies. Reads hand out copies, so a test cannot pass by aliasing the
-fake's own state.
+fake's own state. `report_event` builds the report events intake publishes, for the aggregator's tests.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from services.intake.domain import Extension, Report, ReportAlreadySubmitted, Re
 from services.notifier.domain import DEAD, PENDING, SENDABLE, Attempt, Claim, Fact, Notification, Outcome, takeover_id
 from services.scheduler.domain import Obligation, Transition
 from shared.catalogue import check_event
-from shared.events import Event
+from shared.events import Event, report_subject
 from shared.plan import Contact
 from shared.timerules import Deadline, parse_instant
 
@@ -489,3 +489,41 @@ class FakeDayBuckets:
         batch = [i for i in ids if after is None or i > after][:limit]
         self.items[day] = [i for i in ids if i not in batch]
         return batch[-1] if len(batch) >= limit else None
+
+
+def report_event(
+    agency: str,
+    period: str,
+    revision: int,
+    received_at: datetime,
+    content: dict[str, Any],
+    *,
+    amended_at: datetime | None = None,
+    on_time: bool = True,
+    completeness: float = 1.0,
+) -> Event:
+    """`report.submitted` (revision 1) or `report.amended` as intake publishes them (not validated here)."""
+    data: dict[str, Any] = {
+        "report_id": f"{agency}:{period}",
+        "agency": agency,
+        "period": period,
+        "revision": revision,
+        "received_at": received_at.isoformat(),
+        "on_time": on_time,
+        "completeness": completeness,
+        "source": "form",
+        "submitted_by": f"focal@{agency.lower()}",
+        "content": content,
+    }
+    if amended_at is not None:
+        data.update(previous_revision=revision - 1, amended_at=amended_at.isoformat())
+    kind = "amended" if amended_at is not None else "submitted"
+    return Event(
+        id=f"report:{agency}:{period}:r{revision}:{kind}",
+        type=f"report.{kind}",
+        subject=report_subject(agency, period),
+        subject_version=revision,
+        producer="intake",
+        occurred_at=amended_at or received_at,
+        data=data,
+    )

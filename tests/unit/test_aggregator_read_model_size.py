@@ -14,10 +14,11 @@ from services.aggregator.domain import board_key
 from services.intake.schemas import MAX_TEXT
 from services.scheduler.domain import version_at
 from shared.catalogue import check_event
-from shared.events import Event, obligation_subject, report_subject
+from shared.events import Event, obligation_subject
 from shared.plan import Template, load_plan
 from shared.settings import ROOT
 from shared.timerules import LOCAL_TZ, due_before_for_deadline_day, local_iso
+from tests.unit.fakes import report_event
 
 PLAN = load_plan(ROOT / "plans" / "tra-vinh-2019")
 PERIOD = "2019-H1"
@@ -123,32 +124,8 @@ def report_events(agency: str, text: str, seed: int) -> list[Event]:
     out = []
     amended = [None, RECEIVED + timedelta(days=2), CLOSED_AT + timedelta(days=1), CLOSED_AT + timedelta(days=3)]
     for revision, at in enumerate(amended, start=1):
-        data: dict[str, Any] = {
-            "report_id": f"{agency}:{PERIOD}",
-            "agency": agency,
-            "period": PERIOD,
-            "revision": revision,
-            "received_at": RECEIVED.isoformat(),
-            "on_time": True,
-            "completeness": 1.0,
-            "source": "form",
-            "submitted_by": f"focal@{agency.lower()}",
-            "content": full_content(text, seed + revision),
-        }
-        if at is not None:
-            data.update(previous_revision=revision - 1, amended_at=at.isoformat())
-        kind = "amended" if at is not None else "submitted"
-        out.append(
-            Event(
-                id=f"report:{agency}:{PERIOD}:r{revision}:{kind}",
-                type=f"report.{kind}",
-                subject=report_subject(agency, PERIOD),
-                subject_version=revision,
-                producer="intake",
-                occurred_at=at or RECEIVED,
-                data=data,
-            )
-        )
+        content = full_content(text, seed + revision)
+        out.append(report_event(agency, PERIOD, revision, RECEIVED, content, amended_at=at))
     return out
 
 

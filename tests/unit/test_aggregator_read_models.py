@@ -27,11 +27,11 @@ from services.aggregator.totals.sums import period_totals
 from services.scheduler.domain import obligations_for_plan, version_at
 from services.scheduler.handlers import created_event
 from shared.catalogue import check_event
-from shared.events import Event, obligation_subject, report_subject, typed
+from shared.events import Event, obligation_subject, typed
 from shared.plan import load_plan
 from shared.settings import ROOT
 from shared.timerules import LOCAL_TZ, days_late, days_overdue, due_before_for_deadline_day, local_date, local_iso
-from tests.unit.fakes import FakeBoardStore
+from tests.unit.fakes import FakeBoardStore, report_event
 
 PLAN = load_plan(ROOT / "plans" / "tra-vinh-2019")
 PERIOD = "2019-H1"
@@ -144,30 +144,16 @@ def content(agency: str, *, limitations: str | None = None, recommendations: str
 
 def report(agency: str, revision: int, received_at: datetime, amended_at: datetime | None = None, **values: Any):
     """`report.submitted` (revision 1) or `report.amended` as intake publishes them."""
-    data: dict[str, Any] = {
-        "report_id": f"{agency}:{PERIOD}",
-        "agency": agency,
-        "period": PERIOD,
-        "revision": revision,
-        "received_at": received_at.isoformat(),
-        "on_time": received_at < D1,
-        "completeness": 0.5,
-        "source": "form",
-        "submitted_by": f"focal@{agency.lower()}",
-        "content": content(agency, **values),
-    }
-    if amended_at is not None:
-        data.update(previous_revision=revision - 1, amended_at=amended_at.isoformat())
-    kind = "amended" if amended_at is not None else "submitted"
     return check_event(
-        Event(
-            id=f"report:{agency}:{PERIOD}:r{revision}:{kind}",
-            type=f"report.{kind}",
-            subject=report_subject(agency, PERIOD),
-            subject_version=revision,
-            producer="intake",
-            occurred_at=amended_at or received_at,
-            data=data,
+        report_event(
+            agency,
+            PERIOD,
+            revision,
+            received_at,
+            content(agency, **values),
+            amended_at=amended_at,
+            on_time=received_at < D1,
+            completeness=0.5,
         )
     )
 
