@@ -38,15 +38,16 @@ dvcq_use_instance() {
     DVCQ_LOG="$DVCQ_DEPS/log"
 }
 
-# dvcq_own_instance: make the calling script (test.sh, chaos.sh) the one user of the current instance, refusing
-# while another live script of this checkout holds it (its start would stop that one's components), and stop
-# everything the instance starts when the script exits, pass or fail; first stop what a killed run left.
+# dvcq_own_instance: make the calling script (test.sh, chaos.sh, bench/run.sh all) the one user of the current
+# instance, refusing while another live script of this checkout holds it (its start would stop that one's
+# components), and stop everything the instance starts when the script exits, pass or fail; first stop what a
+# killed run left.
 dvcq_own_instance() {
     local owner="$DVCQ_RUN/owner.pid" pid
     _dvcq_dirs
     pid=$(cat "$owner" 2>/dev/null || true)
     if [[ "$pid" =~ ^[0-9]+$ && "$pid" != "$$" ]] && _dvcq_alive "$pid" &&
-        tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -Eq 'deploy/(test|chaos)\.sh'; then
+        tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -Eq '(deploy/(test|chaos)|bench/run)\.sh'; then
         dvcq_die "another script of this checkout (pid $pid) is using $DVCQ_DEPS; wait for it to end"
     fi
     echo $$ >"$owner"
