@@ -38,7 +38,7 @@ from werkzeug.exceptions import HTTPException
 
 from shared.auth import InvalidToken, Principal, csrf_digest, verify_token
 from shared.errors import DomainError
-from shared.jsontext import forbidden_key, json_depth_exceeds
+from shared.jsontext import forbidden_key, json_depth_exceeds, not_text
 from shared.logs import configure, set_correlation
 from shared.ratelimit import Limit, RateLimited, RateLimiter, RateLimits
 from shared.registry import registered_description, services
@@ -169,8 +169,34 @@ def json_body() -> dict[str, Any]:
             code="forbidden_key",
             fields={bad: "Tên trường không hợp lệ."},
         )
+    refuse_control_characters(body)
     normalised: dict[str, Any] = nfc_deep(body)
     return normalised
+
+
+NOT_TEXT_MESSAGE = (
+    "Văn bản chứa ký tự điều khiển không được phép (như NUL); hãy gõ lại hoặc dán dưới dạng văn bản thường."
+)
+
+
+def refuse_control_characters(value: Any, field: str = "") -> None:
+    """400 naming the field when a string of `value` holds a character that is no text (`jsontext.NOT_TEXT`):
+    the store could not keep it, or the signed document could not print it, so it is refused at the edge."""
+    found = not_text(value, field)
+    if found is not None:
+        name = found or "body"
+        raise ApiError(400, NOT_TEXT_MESSAGE, code="control_character", fields={name: NOT_TEXT_MESSAGE})
+
+
+def refuse_control_characters_in_request() -> None:
+    """The same check on the request's path, query parameters and form fields (a JSON body is checked by
+    `json_body`), before any view reads them: a page's form then answers 400 JSON, which no browser sends."""
+    refuse_control_characters(request.path, "path")
+    pairs = list(request.args.items(multi=True))
+    if request.mimetype in FORM_MIMETYPES:
+        pairs += request.form.items(multi=True)
+    for name, value in pairs:
+        refuse_control_characters({name: value})
 
 
 # --- authentication -------------------------------------------------------------------------------------
@@ -544,6 +570,7 @@ def create_service_app(
         rid = request.headers.get("X-Request-ID") or uuid.uuid4().hex
         g.request_id = rid[:100]
         set_correlation(g.request_id)
+        refuse_control_characters_in_request()
 
     @app.after_request
     def _finish(resp: Response) -> Response:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 import requests
+from pymongo import MongoClient
 
+from services.intake.store import LOGIN_ATTEMPTS
 from tests.support import TestStack
 
 AGENCY = "STP"  # never submits successfully in the session: whatever is stored for it is a leak
@@ -203,3 +206,43 @@ def test_expired_and_unsigned_tokens_are_401(stack: TestStack) -> None:
 def test_operator_and_dotted_keys_are_refused_at_any_depth(stack: TestStack, body: dict[str, object]) -> None:
     error = _assert_error(_post(stack, json.dumps({**_valid(), **body})), 400, "forbidden_key")
     assert len(error["fields"]) == 1  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"recommendations": "Kiến nghị\u0000"}, "recommendations"),
+        ({"recommendations": "dán từ Word\u000b"}, "recommendations"),
+        ({"staff": [{"ho_ten": "Nguyễn Văn A\u0007"}]}, "staff[0].ho_ten"),
+    ],
+)
+def test_a_control_character_in_a_text_is_400_naming_the_field(
+    stack: TestStack, body: dict[str, object], field: str
+) -> None:
+    """NUL cannot be stored on PostgreSQL and no C0 control can be printed in the signed document: refused."""
+    error = _assert_error(_post(stack, json.dumps({**_valid(), **body})), 400, "control_character")
+    assert list(error["fields"]) == [field]  # type: ignore[call-overload]
+
+
+def test_a_control_character_in_a_login_a_query_or_a_form_is_400_and_records_no_attempt(stack: TestStack) -> None:
+    client: MongoClient[dict[str, Any]] = MongoClient(stack.space.mongo_url)
+    attempts = client[f"{stack.space.prefix}intake"][LOGIN_ATTEMPTS]
+    before = attempts.count_documents({})
+    email = "ai@\u0000travinh.gov.vn"
+    resp = requests.post(stack.url("intake", "/api/v1/login"), json={"email": email, "password": "x" * 12}, timeout=15)
+    assert _assert_error(resp, 400, "control_character")["fields"] == {"email": resp.json()["error"]["message"]}
+    resp = requests.post(stack.url("intake", "/login"), data={"email": email, "password": "x" * 12}, timeout=15)
+    assert list(_assert_error(resp, 400, "control_character")["fields"]) == ["email"]
+    resp = requests.get(
+        stack.url("intake", "/api/v1/reports/STP/2019-FY"),
+        params={"revision": "1\u0000"},
+        headers=stack.auth("agency", AGENCY),
+        timeout=15,
+    )
+    assert list(_assert_error(resp, 400, "control_character")["fields"]) == ["revision"]
+    resp = requests.get(
+        stack.url("intake", "/api/v1/reports/ST%00P/2019-FY"), headers=stack.auth("agency", AGENCY), timeout=15
+    )
+    assert list(_assert_error(resp, 400, "control_character")["fields"]) == ["path"]
+    assert attempts.count_documents({}) == before
+    client.close()

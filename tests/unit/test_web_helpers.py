@@ -3,6 +3,7 @@
 import json
 import unicodedata
 
+from shared.jsontext import not_text
 from shared.web import forbidden_key, json_depth_exceeds, nfc_deep
 
 
@@ -87,3 +88,12 @@ def test_nfc_deep_normalises_keys_and_values_at_any_depth():
     assert out == {"Cầu Kè": ["Cầu Kè", {"k": "Cầu Kè", "Cầu Kè": 1}], "n": 3, "none": None, "flag": True}
     assert all(unicodedata.is_normalized("NFC", k) for k in out)
     assert unicodedata.is_normalized("NFC", out["Cầu Kè"][1]["k"])
+
+
+def test_not_text_names_the_first_string_holding_a_control_character():
+    assert not_text({"a": "ok\tline\nnext\r", "b": ["Tiếng Việt"]}) is None
+    assert not_text({"a": "ok", "b": [{"c": "x\x00"}]}) == "b[0].c"
+    assert not_text({"a": {"b": "\x0b"}}) == "a.b"
+    assert not_text("\uffff") == ""
+    assert not_text({"k\x01": 1}) == "'k\\x01'"
+    assert not_text({"a": 1, "b": None, "c": True}) is None
