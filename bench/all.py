@@ -47,16 +47,30 @@ class Row:
 # name -> (arguments, timeout in seconds); sizes picked for a 2-core machine (see the README's table)
 COMPLIANCE_UNITS = 10_000
 SCHEDULER_UNITS, SCHEDULER_PERIODS = 10_000, 10
-BENCHMARKS: dict[str, tuple[list[str], float]] = {
-    "stack_load": ([], 600),
-    "compliance_query": (["--units", str(COMPLIANCE_UNITS), "--repeat", "40", "--seconds", "15"], 480),
-    "scheduler_pass": (["--units", str(SCHEDULER_UNITS), "--periods", str(SCHEDULER_PERIODS)], 900),
+PAGE_UNITS = 1_000
+# name -> (module, arguments, timeout in seconds); sizes picked for a 2-core machine (see the README's table)
+BENCHMARKS: dict[str, tuple[str, list[str], float]] = {
+    "stack_load": ("stack_load", [], 600),
+    "compliance_query": (
+        "compliance_query",
+        ["--units", str(COMPLIANCE_UNITS), "--repeat", "40", "--seconds", "15"],
+        480,
+    ),
+    "board_page": (
+        "compliance_query",
+        ["--units", str(PAGE_UNITS), "--repeat", "40", "--seconds", "15", "--page-html"],
+        300,
+    ),
+    "scheduler_pass": ("scheduler_pass", ["--units", str(SCHEDULER_UNITS), "--periods", str(SCHEDULER_PERIODS)], 900),
+    "sender": ("sender", ["--notifications", "600"], 600),
 }
 
 QUICK = {
     "stack_load": ["--revisions", "8", "--inserts", "200"],
     "compliance_query": ["--units", "100", "--repeat", "20", "--seconds", "2", "--no-http"],
+    "board_page": ["--units", "100", "--repeat", "5", "--seconds", "2"],
     "scheduler_pass": ["--units", "100", "--periods", "2"],
+    "sender": ["--notifications", "40"],
 }
 
 
@@ -96,6 +110,26 @@ def compliance_rows(r: dict[str, Any]) -> list[Row]:
                 "find({board}) of the rows, p95", base, "< 50 ms", http < 50)
         )  # fmt: skip
     return rows
+
+
+def board_page_rows(r: dict[str, Any]) -> list[Row]:
+    """The board page's HTML over HTTP beside the bare find of the board's rows."""
+    page = r["http_gunicorn_ms"]["board_page_html"]["p95"]
+    return [
+        Row("compliance: the board page HTML (GET /periods/<period>), one gunicorn worker, p95",
+            f"{r['units']:,} units", page, "ms", "find({board}) of the rows, p95",
+            r["baseline_find_board_rows_ms"]["p95"], "< 300 ms", page < 300),
+    ]  # fmt: skip
+
+
+def sender_rows(r: dict[str, Any]) -> list[Row]:
+    """The senders' delivery rate beside the transport's own rate to the same SMTP server."""
+    rate = r["deliveries_per_second"]
+    return [
+        Row(f"sender: deliveries per second to the local SMTP server, {r['senders']} senders",
+            f"{r['notifications']} e-mails", rate, "/s", f"SmtpTransport.send alone, {r['senders']} threads",
+            r["baseline_transport_sends_per_second"], "-", None),
+    ]  # fmt: skip
 
 
 def scheduler_rows(r: dict[str, Any]) -> list[Row]:
@@ -161,7 +195,9 @@ def stack_rows(r: dict[str, Any]) -> list[Row]:
 ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "stack_load": stack_rows,
     "compliance_query": compliance_rows,
+    "board_page": board_page_rows,
     "scheduler_pass": scheduler_rows,
+    "sender": sender_rows,
 }
 
 
@@ -200,10 +236,10 @@ def main() -> None:
     results: dict[str, dict[str, Any]] = {}
     rows: list[Row] = []
     errors: dict[str, str] = {}
-    for name, (bench_args, timeout) in BENCHMARKS.items():
+    for name, (module, bench_args, timeout) in BENCHMARKS.items():
         if args.only and name not in args.only:
             continue
-        result = results[name] = run_module(name, bench_args + (QUICK[name] if args.quick else []), timeout)
+        result = results[name] = run_module(module, bench_args + (QUICK[name] if args.quick else []), timeout)
         if "error" in result:
             errors[name] = result["error"]
         try:

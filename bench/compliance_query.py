@@ -17,7 +17,8 @@ Series, each repeated `--repeat` times (200) or for `--seconds` (60), whichever 
 - the same with a plan whose `unit(code)` is a dict lookup (here only), to show what the per-row scan of
   `Plan.unit` costs;
 - HTTP: GET /api/v1/compliance from the real aggregator app in one gunicorn sync worker
-  (deploy/gunicorn.conf.py) over loopback, system clock (every pending row is overdue there too).
+  (deploy/gunicorn.conf.py) over loopback, system clock (every pending row is overdue there too), and with
+  `--page-html` the board page (GET /periods/2019-H1, HTML, an observer's session cookie) the same way.
 Output: one JSON document on stdout, times in ms (p50/p95/p99 by nearest rank).
 Run: `bash bench/run.sh compliance_query [--units N --repeat R --seconds S --no-http --keep]`.
 """
@@ -58,6 +59,7 @@ from shared.plan import Plan, Unit, load_plan
 from shared.settings import ROOT, Settings
 from shared.store import connect
 from shared.timerules import LOCAL_TZ, days_overdue, ladder, local_date
+from shared.web import SESSION_COOKIE
 
 PERIOD = "2019-H1"
 NOW = datetime(2019, 6, 18, 9, 0, tzinfo=LOCAL_TZ)
@@ -191,10 +193,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def resp_kind(resp: requests.Response) -> str:
+    """The response's media type, without parameters."""
+    return resp.headers.get("Content-Type", "").split(";")[0].strip()
+
+
 def http_series(
-    settings: Settings, plan_dir: Path, prefix: str, units: int, times: int, seconds: float, log: Path
+    settings: Settings,
+    plan_dir: Path,
+    prefix: str,
+    units: int,
+    times: int,
+    seconds: float,
+    log: Path,
+    *,
+    page: bool = False,
 ) -> dict[str, Any]:
-    """GET /api/v1/compliance from one gunicorn sync worker of the aggregator on the benchmark's database."""
+    """GET /api/v1/compliance from one gunicorn sync worker of the aggregator on the benchmark's database, and
+    with `page` the board page's HTML (GET /periods/<period>, the session cookie of an observer) too."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
     env.update(
@@ -229,7 +245,20 @@ def http_series(
         first = get()
         if len(first.json()["units"]) != units:
             raise RuntimeError("the HTTP answer does not list every unit")
-        return {**stats(repeat(get, times, seconds)), "response_bytes": len(first.content)}
+        out = {**stats(repeat(get, times, seconds)), "response_bytes": len(first.content)}
+        if page:
+            cookies = {SESSION_COOKIE: token}
+
+            def board_page() -> requests.Response:
+                resp = session.get(f"{base}/periods/{PERIOD}", cookies=cookies, timeout=60, allow_redirects=False)
+                resp.raise_for_status()
+                return resp
+
+            html = board_page()
+            if resp_kind(html) != "text/html" or html.text.count("<tr") < units:
+                raise RuntimeError("the board page does not show a row per unit")
+            out["board_page_html"] = {**stats(repeat(board_page, times, seconds)), "response_bytes": len(html.content)}
+        return out
     finally:
         proc.terminate()
         try:
@@ -246,6 +275,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=200, help="repetitions per series (at most)")
     parser.add_argument("--seconds", type=float, default=60.0, help="time budget per series")
     parser.add_argument("--no-http", action="store_true", help="skip the gunicorn series")
+    parser.add_argument("--page-html", action="store_true", help="time the board page's HTML too (over HTTP)")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     args = parser.parse_args()
     load_before = os.getloadavg()
@@ -309,8 +339,9 @@ def main() -> None:
         http = None
         if not args.no_http:
             http = http_series(
-                settings, plan_dir, prefix, args.units, args.repeat, args.seconds, workdir / "gunicorn.log"
-            )
+                settings, plan_dir, prefix, args.units, args.repeat, args.seconds, workdir / "gunicorn.log",
+                page=args.page_html,
+            )  # fmt: skip
         q, b = stats(queried), stats(baseline)
         result = {
             "benchmark": "compliance query",
