@@ -63,6 +63,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], float]] = {
     ),
     "scheduler_pass": ("scheduler_pass", ["--units", str(SCHEDULER_UNITS), "--periods", str(SCHEDULER_PERIODS)], 900),
     "sender": ("sender", ["--notifications", "600"], 600),
+    "replay": ("replay", [], 900),
 }
 
 QUICK = {
@@ -71,6 +72,7 @@ QUICK = {
     "board_page": ["--units", "100", "--repeat", "5", "--seconds", "2"],
     "scheduler_pass": ["--units", "100", "--periods", "2"],
     "sender": ["--notifications", "40"],
+    "replay": ["--start", "2019-06-01", "--end", "2019-06-20", "--walk-days", "3"],
 }
 
 
@@ -129,6 +131,15 @@ def sender_rows(r: dict[str, Any]) -> list[Row]:
         Row(f"sender: deliveries per second to the local SMTP server, {r['senders']} senders",
             f"{r['notifications']} e-mails", rate, "/s", f"SmtpTransport.send alone, {r['senders']} threads",
             r["baseline_transport_sends_per_second"], "-", None),
+    ]  # fmt: skip
+
+
+def replay_rows(r: dict[str, Any]) -> list[Row]:
+    """The replay's wall time beside the clock walk alone over as many days."""
+    return [
+        Row("replay: `dvcq replay` of the plan year, wall time", f"{r['days']} simulated days, 2019 plan",
+            r["replay_seconds"], "s", f"the clock walk alone ({r['walk_seconds_per_day']} s/day x days)",
+            r["baseline_walk_seconds"], "-", None),
     ]  # fmt: skip
 
 
@@ -198,6 +209,7 @@ ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "board_page": board_page_rows,
     "scheduler_pass": scheduler_rows,
     "sender": sender_rows,
+    "replay": replay_rows,
 }
 
 

@@ -95,6 +95,7 @@ def run_replay(
                 due.setdefault(day, []).append((unit.code, period.key))
     began = time.monotonic()
     seen_levels: set[str] = set()
+    cursor: str | None = None
     day = start
     while day <= end:
         if on_day is not None:
@@ -109,7 +110,8 @@ def run_replay(
             headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": f"replay-{seed}-{agency}-{period_key}"}
             resp = _send("POST", f"{urls['intake']}/api/v1/reports", json=_body(agency, period_key), headers=headers)
             posted += resp.status_code == 201
-        new = [e for e in _settled_events(urls["scheduler"], admin) if e["id"] not in seen_levels]
+        levels, cursor = _settled_events(urls["scheduler"], admin, cursor)
+        new = [e for e in levels if e["id"] not in seen_levels]
         seen_levels.update(e["id"] for e in new)
         if posted or new:
             summary = ", ".join(f"{lv}: {n}" for lv, n in _count(new).items())
@@ -125,11 +127,13 @@ def run_replay(
     return time.monotonic() - began
 
 
-def read_feed(fetch_page: Callable[[str | None], list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Every item of an event feed, oldest first: pages read with `after` = the last item's cursor until an
-    empty page (`fetch_page(after)` returns one page). A cursor that does not move is an error, not a loop."""
+def read_feed(
+    fetch_page: Callable[[str | None], list[dict[str, Any]]], after: str | None = None
+) -> list[dict[str, Any]]:
+    """Every item of an event feed after cursor `after` (from the start by default), oldest first: pages read
+    with `after` = the last item's cursor until an empty page (`fetch_page(after)` returns one page). A cursor
+    that does not move is an error, not a loop."""
     items: list[dict[str, Any]] = []
-    after: str | None = None
     while page := fetch_page(after):
         cursor = page[-1]["cursor"]
         if cursor == after:
@@ -139,8 +143,8 @@ def read_feed(fetch_page: Callable[[str | None], list[dict[str, Any]]]) -> list[
     return items
 
 
-def event_feed(producer: str, headers: dict[str, str]) -> list[dict[str, Any]]:
-    """The whole `GET /api/v1/events` feed of a producer, page by page."""
+def event_feed(producer: str, headers: dict[str, str], after: str | None = None) -> list[dict[str, Any]]:
+    """The `GET /api/v1/events` feed of a producer after cursor `after` (the whole feed by default), page by page."""
 
     def fetch_page(after: str | None) -> list[dict[str, Any]]:
         params: dict[str, str | int] = {"limit": PAGE, **({"after": after} if after else {})}
@@ -149,18 +153,25 @@ def event_feed(producer: str, headers: dict[str, str]) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = resp.json()["items"]
         return items
 
-    return read_feed(fetch_page)
+    return read_feed(fetch_page, after)
 
 
-def _settled_events(scheduler: str, headers: dict[str, str], settle: float = 2.0) -> list[dict[str, Any]]:
-    """The published level events, read until two reads agree (the relay publishes shortly after a pass)."""
+def _settled_events(
+    scheduler: str, headers: dict[str, str], after: str | None, settle: float = 2.0
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The level events published after cursor `after`, read until a second read finds nothing new (the relay
+    publishes shortly after a pass) or `settle` seconds passed, and the cursor after them: each day reads only
+    its news, not the year's feed again."""
     deadline = time.monotonic() + settle
-    last: list[dict[str, Any]] | None = None
+    levels: list[dict[str, Any]] = []
+    first = True
     while True:
-        levels = [e for e in event_feed(scheduler, headers) if e["type"] in LEVEL_TYPES]
-        if last is not None and len(levels) == len(last) or time.monotonic() > deadline:
-            return levels
-        last = levels
+        new = event_feed(scheduler, headers, after)
+        levels += [e for e in new if e["type"] in LEVEL_TYPES]
+        after = new[-1]["cursor"] if new else after
+        if not new and not first or time.monotonic() > deadline:
+            return levels, after
+        first = False
         time.sleep(0.25)
 
 

@@ -128,3 +128,16 @@ def test_a_4xx_is_an_answer_and_a_service_that_never_comes_back_is_an_error(monk
     monkeypatch.setattr(replay.requests, "request", refused)
     with pytest.raises(requests.ConnectionError):
         replay._send("GET", "http://intake/healthz", patience=0.0)
+
+
+def test_a_day_reads_the_feed_only_after_the_last_days_cursor(monkeypatch: pytest.MonkeyPatch) -> None:
+    feed = Feed(30)
+    monkeypatch.setattr(replay, "event_feed", lambda producer, headers, after=None: read_feed(feed.page, after))
+    monkeypatch.setattr(replay.time, "sleep", lambda seconds: None)
+    first, cursor = replay._settled_events("http://scheduler", {}, None)
+    assert first == feed.items and cursor == feed.items[-1]["cursor"]
+    feed.items.append({"cursor": f"{30:020d}:e30", "id": "e30", "type": "obligation.escalated"})
+    feed.afters.clear()
+    second, cursor = replay._settled_events("http://scheduler", {}, cursor)
+    assert second == feed.items[-1:] and cursor == feed.items[-1]["cursor"]
+    assert feed.afters[0] == feed.items[-2]["cursor"]  # the day's first read starts after yesterday's news
