@@ -36,6 +36,9 @@ def main() -> None:
         nonlocal synced
         if not synced:
             d.obligations.ensure_indexes()
+            copied = d.obligations.backfill_agenda(d.passes.processed_up_to())
+            if copied:
+                log.info("agenda entries given their buckets", extra={"entries": copied})
             created = handlers.sync_plan(d.rt.plan, obligations=d.obligations, clock=d.rt.clock)
             log.info("plan synced", extra={"obligations_created": created})
             synced = True

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING
@@ -19,6 +19,30 @@ OUTBOX = "outbox"
 STATE = "state"
 AGENDA = "agenda"
 IN_LIMIT = 500  # above this many keys one read of the collection beats `$in`, which FerretDB tests per document
+# The pass's window (processed_up_to, now] is read by equality on the agenda's buckets, which FerretDB passes down
+# to PostgreSQL: minute by minute up to MINUTE_WINDOW (a tick of the live clock reads one or two minutes), day by
+# day up to DAY_WINDOW (a simulated clock stepped by days), and by the range on `at` beyond (a jump of months: one
+# read of the whole agenda, cheaper than that many buckets).
+MINUTE_WINDOW = timedelta(minutes=30)
+DAY_WINDOW = timedelta(days=62)
+BUCKETED = "#bucketed"  # the `_id` suffix of an entry `backfill_agenda` copied with its buckets
+
+
+def minute_bucket(at: datetime) -> str:
+    """The agenda's minute bucket of an instant: its UTC minute, ISO text (`2019-06-10T01:00`)."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
+
+
+def _buckets(after: datetime, now: datetime, step: timedelta, bucket: Any) -> list[str]:
+    """The buckets from `after`'s to `now`'s, each once, in order."""
+    out: list[str] = []
+    at = after
+    while at < now + step:
+        name = bucket(min(at, now))
+        if not out or out[-1] != name:
+            out.append(name)
+        at += step
+    return out
 
 
 def _ob_doc(ob: Obligation) -> dict[str, Any]:
@@ -34,6 +58,12 @@ def _ob_doc(ob: Obligation) -> dict[str, Any]:
         "data_window": [d.isoformat() for d in ob.data_window] if ob.data_window else None,
         "policy": list(ob.policy),
     }
+
+
+def _agenda_doc(key: str, at: datetime) -> dict[str, Any]:
+    """An agenda entry: the obligation's key, the instant, and its buckets (`minute` for the pass's reads, `day`
+    for those and for pruning)."""
+    return {"_id": f"{key}@{at.isoformat()}", "key": key, "at": at, "day": day_bucket(at), "minute": minute_bucket(at)}
 
 
 def _ob(doc: dict[str, Any]) -> Obligation:
@@ -74,6 +104,7 @@ class MongoObligationStore:
         self.db[OUTBOX].create_index([("event.subject", ASCENDING)])
         self.db[AGENDA].create_index([("at", ASCENDING)])
         self.db[AGENDA].create_index([("day", ASCENDING)])
+        self.db[AGENDA].create_index([("minute", ASCENDING)])
         ensure_indexes(self.db, [OUTBOX])
 
     def create(self, ob: Obligation, event: Event) -> bool:
@@ -146,10 +177,7 @@ class MongoObligationStore:
         (obligation, instant), so replicas that plan the same next action write it once and nothing is
         ever updated in place (a FerretDB update is a read-modify-write by `_id`, tens of ms each). `day` is the
         entry's bucket for pruning (`MongoAgendaStore`)."""
-        docs = [
-            {"_id": f"{key}@{at.isoformat()}", "key": key, "at": at, "day": day_bucket(at)} for key, at in appointments
-        ]
-        insert_many_once(self.db[AGENDA], docs)
+        insert_many_once(self.db[AGENDA], [_agenda_doc(key, at) for key, at in appointments])
 
     def due(self, after: datetime | None, now: datetime) -> list[str]:
         """Obligations with an agenda entry in (after, now]: the pass's candidates, each once.
@@ -158,7 +186,29 @@ class MongoObligationStore:
         pushes no range down to PostgreSQL (measured in bench/scheduler_pass.py).
         """
         window: dict[str, Any] = {"$lte": now} if after is None else {"$gt": after, "$lte": now}
-        return sorted({d["key"] for d in self.db[AGENDA].find({"at": window}, {"key": 1})})
+        if after is None or now - after > DAY_WINDOW:
+            queries = [{"at": window}]
+        elif now - after <= MINUTE_WINDOW:
+            queries = [{"minute": m, "at": window} for m in _buckets(after, now, timedelta(minutes=1), minute_bucket)]
+        else:
+            queries = [{"day": d, "at": window} for d in _buckets(after, now, timedelta(days=1), day_bucket)]
+        return sorted({d["key"] for query in queries for d in self.db[AGENDA].find(query, {"key": 1})})
+
+    def backfill_agenda(self, after: datetime | None) -> int:
+        """Give the entries written before the buckets existed (no `minute`) and still ahead of the pass (`at`
+        after `after`) a bucketed copy, so the bucketed reads of `due` see them; return how many were copied.
+
+        Run once per process start before the first pass: one scan of the entries without `minute` (none after
+        the first start of this release). Insert-only, like every agenda write: a copy has its own `_id`, and the
+        old entry, read only by the range of a long window, is pruned with its day (or stays if it has none)."""
+        query: dict[str, Any] = {"minute": {"$exists": False}}
+        if after is not None:
+            query["at"] = {"$gt": after}
+        docs = [
+            {**_agenda_doc(d["key"], d["at"]), "_id": f"{d['_id']}{BUCKETED}"}
+            for d in self.db[AGENDA].find(query, {"key": 1, "at": 1})
+        ]
+        return insert_many_once(self.db[AGENDA], docs)
 
     def events(self, *, after: str | None, limit: int) -> list[dict[str, Any]]:
         """Events the scheduler has published."""
