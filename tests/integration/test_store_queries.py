@@ -22,7 +22,7 @@ import pytest
 import requests
 from bson import ObjectId
 from flask import Flask
-from pymongo import monitoring
+from pymongo import MongoClient, monitoring
 
 from services.intake.accounts.app import LOGIN_NONCE_COOKIE
 from shared.auth import csrf_digest, issue_token, verify_token
@@ -508,3 +508,29 @@ def test_a_correction_at_revision_50_costs_what_it_costs_at_revision_2(
 def report_reads(commands: list[Command]) -> int:
     """The reads of a report's revisions (the rate limiter's reads, which depend on other requests, left out)."""
     return sum(c.name == "find" and c.collection in ("reports", "report_heads") for c in commands)
+
+
+def test_a_head_left_behind_or_missing_still_finds_the_latest_revision(
+    busy_stack: TestStack, apps: dict[str, Flask]
+) -> None:
+    sender = Sender(busy_stack, apps)
+    unit, report = api("agency", "H_TIEUCAN"), f"/api/v1/reports/H_TIEUCAN/{H1}"
+    for n in (2, 3):
+        fix = Call(report, unit, json={"indicators": {"tcd_luot": n}})
+        assert sender.send("intake", "PUT", fix, {}).get_json()["revision"] == n
+    client: MongoClient[dict[str, Any]] = MongoClient(busy_stack.space.mongo_url)
+    try:
+        db = client[f"{busy_stack.space.prefix}intake"]
+        first = db["reports"].find_one({"_id": f"H_TIEUCAN:{H1}:1"}, {"event": 0, "more_events": 0, "pending": 0})
+        assert first is not None
+        # a crash after revisions 2 and 3 were stored, before their heads were written
+        db["report_heads"].replace_one({"_id": f"H_TIEUCAN:{H1}"}, {**first, "_id": f"H_TIEUCAN:{H1}"})
+        assert sender.send("intake", "GET", Call(report, SNV), {}).get_json()["revision"] == 3
+        fix = Call(report, unit, json={"indicators": {"tcd_luot": 4}})
+        assert sender.send("intake", "PUT", fix, {}).get_json()["revision"] == 4  # no conflict, nothing skipped
+        assert db["report_heads"].find_one({"_id": f"H_TIEUCAN:{H1}"})["revision"] == 4  # written forward
+        db["report_heads"].delete_one({"_id": f"H_TIEUCAN:{H1}"})  # a report stored before heads existed
+        got = sender.send("intake", "GET", Call(report, SNV), {}).get_json()
+        assert (got["revision"], got["content"]["indicators"]["tcd_luot"]) == (4, 4)
+    finally:
+        client.close()
