@@ -39,7 +39,7 @@ from typing import Any
 
 from shared.retention import BATCH
 from shared.settings import Settings
-from shared.store import delete_batch, insert_once
+from shared.store import DuplicateKeyError, delete_batch, insert_once
 
 RATE_LIMITS = "rate_limits"  # the collection, in a database of each service's own (shared.runtime.Runtime.limiter)
 PRUNE_SECONDS = 60.0
@@ -47,7 +47,8 @@ MAX_HINTS = 10_000  # windows one process remembers (a hint lost costs reads, ne
 MAX_SLOTS = 50  # slots per window at most: a larger limit lets one slot stand for several requests
 MAX_KEY = 320
 EXPIRY_BUCKET_SECONDS = 60
-MAX_BUCKETS_WALKED = 120  # further behind than this (no request for two hours): one range delete instead
+MAX_BUCKETS_WALKED = 120  # the walk's reach behind the mark (`ExpiryPruner`), in minutes
+PRUNE_MARKS = "prune_marks"  # how far each collection's expiry walk has got (`ExpiryPruner`)
 
 
 @dataclass(frozen=True)
@@ -134,18 +135,23 @@ def expiry_bucket(expires: float) -> int:
 
 
 class ExpiryPruner:
-    """Deletes the documents of a collection whose `expires_bucket` (`expiry_bucket`) has passed: bucket by bucket
-    since this process's last prune, each an equality on the declared index, in batches of BATCH.
+    """Deletes the documents of a collection whose `expires_bucket` (`expiry_bucket`) has passed: bucket by bucket,
+    each an equality on the declared index, in batches of BATCH; never a range, so a request that prunes reads the
+    store by equality like every other (README "FerretDB differences that shaped the code").
 
-    The first prune of a process, and one after more than MAX_BUCKETS_WALKED minutes without any, deletes by the
-    range `scan(now)` instead (a scan on FerretDB): it also takes documents written before buckets existed and
-    buckets that a stopped stack never walked. Callers bound how often they prune (`Throttle`).
+    How far the walk has got is a mark in the store (`prune_marks`, `_id` the collection's name), so a process
+    goes on from where any other left off. Every write is followed within PRUNE_SECONDS by its process's prune
+    (callers bound the rate with `Throttle`), which moves the mark up to it; so when no process ran for a while
+    the documents left lie in the buckets just after the mark, none more than its window further. A mark more than
+    MAX_BUCKETS_WALKED buckets behind is therefore walked that far, then set to now: nothing is missed for
+    windows up to MAX_BUCKETS_WALKED minutes, less the minute of the throttle. Without a mark (a new store) the
+    walk starts MAX_BUCKETS_WALKED buckets back. Two processes writing the mark at once make, at worst, buckets
+    walked again.
     """
 
-    def __init__(self, collection: Any, scan: Callable[[float], dict[str, Any]]) -> None:
+    def __init__(self, collection: Any) -> None:
         self.collection = collection
-        self.scan = scan
-        self.walked: int | None = None  # every bucket up to this one is pruned
+        self.marks = collection.database[PRUNE_MARKS]
         self.indexed = False
 
     def prune(self, now: float) -> int:
@@ -153,17 +159,21 @@ class ExpiryPruner:
         if not self.indexed:
             self.collection.create_index("expires_bucket")
             self.indexed = True
+        name = self.collection.name
         last = math.floor(now / EXPIRY_BUCKET_SECONDS)
+        mark = self.marks.find_one({"_id": name})
+        walked = int(mark["bucket"]) if mark else last - MAX_BUCKETS_WALKED
         deleted = 0
-        if self.walked is None or last - self.walked > MAX_BUCKETS_WALKED:
-            deleted = int(self.collection.delete_many(self.scan(now)).deleted_count)
-        else:
-            for bucket in range(self.walked + 1, last + 1):
-                while (batch := delete_batch(self.collection, {"expires_bucket": bucket}, BATCH)) > 0:
-                    deleted += batch
-                    if batch < BATCH:
-                        break
-        self.walked = max(last, self.walked or last)
+        for bucket in range(walked + 1, min(last, walked + MAX_BUCKETS_WALKED) + 1):
+            while (batch := delete_batch(self.collection, {"expires_bucket": bucket}, BATCH)) > 0:
+                deleted += batch
+                if batch < BATCH:
+                    break
+        if last > walked:
+            try:
+                self.marks.replace_one({"_id": name}, {"_id": name, "bucket": last}, upsert=True)
+            except DuplicateKeyError:
+                pass  # another process's first mark won: it walked the same buckets
         return deleted
 
 
@@ -181,7 +191,7 @@ class RateLimiter:
         self.collection = collection
         self.now = now
         self.prune_throttle = Throttle(PRUNE_SECONDS)
-        self.pruner = ExpiryPruner(collection, lambda at: {"expires_at": {"$lte": datetime.fromtimestamp(at, UTC)}})
+        self.pruner = ExpiryPruner(collection)
         self.hints: OrderedDict[tuple[str, str, int], _Hint] = OrderedDict()
         self.by = f"{socket.gethostname()}:{os.getpid()}"
 

@@ -142,6 +142,30 @@ def get_compliance(
     return view
 
 
+def unit_compliance(
+    period: str,
+    agency: str,
+    *,
+    boards: BoardStore,
+    plan: Plan,
+    clock: Clock,
+    closings: ClosingStore | None = None,
+    reports: BoardStore | None = None,
+) -> dict[str, Any] | None:
+    """One unit's row of a period's board as `get_compliance` shows it (`unit`, None when the board has no row for
+    it) and, with `closings`, whether the period is closed: `_id` reads only, whatever the size of the province.
+    None when the plan has no such period."""
+    if plan.period(period) is None:
+        return None
+    row = boards.get(plan.id, period, agency)
+    units = compliance_view(plan, period, [row] if row else [], clock.now())["units"]
+    if units and reports is not None:
+        kept = reports.get(plan.id, period, agency)
+        _with_revisions({"units": units}, {agency: kept} if kept else {})
+    closing = closings.get(plan.id, period) if closings else None
+    return {"unit": units[0] if units else None, "closed": _closing_json(closing)}
+
+
 def _with_revisions(view: dict[str, Any], kept: dict[str, Any]) -> None:
     """Each row of a board view with its unit's latest revision and those received after closing."""
     for row in view["units"]:

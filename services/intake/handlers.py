@@ -69,6 +69,14 @@ class ReportStore(Protocol):
         """Every revision, oldest first."""
         ...
 
+    def latest(self, agency: str, period: str) -> Report | None:
+        """The highest revision, in the same few reads whatever the number of revisions; None without a report."""
+        ...
+
+    def by_idempotency_key(self, agency: str, period: str, key: str, submitted_by: str) -> Report | None:
+        """The first revision `submitted_by` stored with the Idempotency-Key `key`, or None."""
+        ...
+
 
 class DraftStore(Protocol):
     """A unit's drafts, one per period, rewritten by their unit only."""
@@ -189,10 +197,7 @@ def _replay(reports: ReportStore, cmd: SubmitReport, principal: Principal) -> Re
     """The revision an earlier request with the same Idempotency-Key (from the same person) created."""
     if not cmd.idempotency_key:
         return None
-    for report in reports.revisions(cmd.agency, cmd.period):
-        if report.idempotency_key == cmd.idempotency_key and report.submitted_by == principal.sub:
-            return report
-    return None
+    return reports.by_idempotency_key(cmd.agency, cmd.period, cmd.idempotency_key, principal.sub)
 
 
 def _submitted(report: Report) -> ReportSubmitted:
@@ -304,11 +309,11 @@ def amend_report(cmd: SubmitReport, principal: Principal, *, reports: ReportStor
     replayed = _replay(reports, cmd, principal)
     if replayed is not None:
         return replayed
-    history = reports.revisions(cmd.agency, cmd.period)
-    if not history:
+    latest = reports.latest(cmd.agency, cmd.period)
+    first = reports.revision(cmd.agency, cmd.period, 1)
+    if latest is None or first is None:
         raise ReportNotFound("Chưa có báo cáo kỳ này: gửi báo cáo lần đầu (POST) trước khi điều chỉnh.")
     warnings = _checked(template, cmd.content)
-    first, latest = history[0], history[-1]
     now = clock.now()
     report = replace(
         first,
@@ -356,10 +361,10 @@ def get_report(
         if found is None:
             raise RevisionNotFound(f"Không có bản số {revision} của báo cáo này.", field="revision")
         return found
-    history = reports.revisions(agency, period)
-    if not history:
+    latest = reports.latest(agency, period)
+    if latest is None:
         raise ReportNotFound("Không tìm thấy báo cáo.")
-    return history[-1]
+    return latest
 
 
 def diff_revisions(

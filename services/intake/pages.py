@@ -151,7 +151,7 @@ def _form_page(
     status: int = 200,
 ) -> Response:
     d = _deps()
-    latest = d.reports.revisions(who.agency or "", template.period)
+    latest = d.reports.latest(who.agency or "", template.period)
     period = d.rt.plan.period(template.period)
     staff = list(content.get("staff") or [])
     shown = {f"indicators.{i.key}" for i in template.indicators} | {f"narratives.area_{a}" for a in template.areas}
@@ -168,7 +168,7 @@ def _form_page(
         other_errors=other_errors,
         warnings=warnings or {},
         notice=notice,
-        latest=latest[-1] if latest else None,
+        latest=latest,
         staff_rows=staff + [{}] * STAFF_ROWS_EXTRA,
         staff_labels=STAFF_LABELS,
         indicator_help=INDICATOR_HELP,
@@ -189,11 +189,11 @@ def report_form(period: str) -> Response:
     content: dict[str, Any] = {}
     notice = None
     draft = d.drafts.get(who.agency or "", period)
-    revisions = d.reports.revisions(who.agency or "", period)
+    latest = d.reports.latest(who.agency or "", period) if draft is None else None
     if draft is not None:
         content, notice = draft.content, f"Đang mở bản nháp lưu lúc {vn_datetime(draft.saved_at)}."
-    elif revisions:
-        content = revisions[-1].content
+    elif latest is not None:
+        content = latest.content
     return _form_page(who, template, content, notice=notice)
 
 
@@ -227,7 +227,7 @@ def report_form_post(period: str) -> Response:
     cmd = handlers.SubmitReport(
         agency, period, content, source="form", correlation_id=current_correlation(), idempotency_key=key
     )
-    first = not d.reports.revisions(agency, period)
+    first = d.reports.latest(agency, period) is None
     try:
         if first:
             report = handlers.submit_report(

@@ -24,6 +24,7 @@ from shared.store import DuplicateKeyError, insert_once
 from shared.timerules import Deadline
 
 REPORTS = "reports"
+HEADS = "report_heads"
 PDFS = "pdfs"
 DRAFTS = "drafts"
 USERS = "users"
@@ -55,6 +56,12 @@ class MongoReportStore:
 
     Revisions are never updated (only the relay clears `pending`): a correction is a new document, and
     its deterministic `_id` makes two concurrent corrections collide instead of overwriting each other.
+
+    The latest revision is found in two reads whatever their number: the head `<agency>:<period>` in
+    `report_heads`, a copy of the latest revision written after it, then an `_id` probe of the revision after the
+    head's. The head is only a hint, so it needs no isolation: a crash between a revision's insert and its head,
+    or two writers racing, leave it behind, and the probe walks past it (never skipping an accepted revision);
+    the next correction writes it forward. Reports stored before heads existed are walked from revision 1.
     """
 
     def __init__(self, db: Any) -> None:
@@ -83,6 +90,16 @@ class MongoReportStore:
             raise RevisionConflict(
                 f"Bản điều chỉnh số {report.revision} vừa được ghi bởi một yêu cầu khác; vui lòng tải lại và thử lại."
             ) from None
+        self._advance_head(report)
+
+    def _advance_head(self, report: Report) -> None:
+        """Make the head the copy of `report` unless it already holds a later revision (a hint: see the class)."""
+        key = f"{report.agency}:{report.period}"
+        head = {"_id": key, "report_id": report.report_id, **_to_doc(report)}
+        try:
+            self.db[HEADS].replace_one({"_id": key, "revision": {"$lt": report.revision}}, head, upsert=True)
+        except DuplicateKeyError:
+            pass  # the head holds this revision or a later one already (or a concurrent first write won)
 
     def revision(self, agency: str, period: str, revision: int) -> Report | None:
         """One revision by its `_id`."""
@@ -97,9 +114,19 @@ class MongoReportStore:
         return out
 
     def latest(self, agency: str, period: str) -> Report | None:
-        """The highest revision."""
-        revisions = self.revisions(agency, period)
-        return revisions[-1] if revisions else None
+        """The highest revision: the head (one `_id` read), then `_id` probes from the revision after it."""
+        head = self.db[HEADS].find_one({"_id": f"{agency}:{period}"})
+        found = _to_report(head) if head else None
+        while (newer := self.revision(agency, period, (found.revision if found else 0) + 1)) is not None:
+            found = newer
+        return found
+
+    def by_idempotency_key(self, agency: str, period: str, key: str, submitted_by: str) -> Report | None:
+        """The first revision `submitted_by` stored with the Idempotency-Key `key` (one read by equality)."""
+        query = {"agency": agency, "period": period, "idempotency_key": key, "submitted_by": submitted_by}
+        found = self.db[REPORTS].find(query, {"event": 0, "more_events": 0}).sort("revision", ASCENDING).limit(1)
+        doc = next(iter(found), None)
+        return _to_report(doc) if doc else None
 
     def list(self, *, period: str | None, agency: str | None, skip: int, limit: int) -> tuple[list[Report], int]:
         """Latest revisions matching the filters, in (period, agency) order, and the total count."""
@@ -172,7 +199,7 @@ class MongoUserStore:
     def __init__(self, db: Any) -> None:
         self.db = db
         self.prune_throttle = Throttle(PRUNE_SECONDS)
-        self.pruner = ExpiryPruner(db[LOGIN_ATTEMPTS], lambda now: {"at": {"$lt": now - HISTORY_SECONDS}})
+        self.pruner = ExpiryPruner(db[LOGIN_ATTEMPTS])
 
     def ensure_indexes(self) -> None:
         """The attempts are read by e-mail and time, and pruned by the minute they expire in."""

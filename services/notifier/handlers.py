@@ -167,6 +167,10 @@ class InboxStore(Protocol):
         """Record once that `by` read the item; False if it was already read."""
         ...
 
+    def first_read(self, notification_id: str) -> datetime | None:
+        """When the item was first read, or None."""
+        ...
+
     def read_at(self, notification_ids: Sequence[str]) -> dict[str, datetime]:
         """When each of these items was first read (absent: unread)."""
         ...
@@ -469,8 +473,9 @@ def mark_read(
     item = ledger.get(notification_id)
     if item is None or item.channel != INBOX or item.recipient.lower() != person.strip().lower():
         raise NotificationNotFound("Không tìm thấy thông báo trong hộp thư của bạn.", field="id")
-    reads.mark_read(notification_id, by=person, at=wall.now())
-    return item, reads.read_at([notification_id])[notification_id]
+    now = wall.now()
+    reads.mark_read(notification_id, by=person, at=now)
+    return item, reads.first_read(notification_id) or now  # the first read stands (as the store rounds it)
 
 
 # --- sending (the sender process) -----------------------------------------------------------------------

@@ -67,6 +67,10 @@ class ObligationStore(Protocol):
         """One obligation."""
         ...
 
+    def obligation_of_request(self, request_id: str) -> Obligation | None:
+        """The obligation an extension request was made for, or None (no such request)."""
+        ...
+
     def all(self) -> list[Obligation]:
         """Every obligation."""
         ...
@@ -540,9 +544,9 @@ def decide_extension(
     obligations: ObligationStore, clock: Clock,
 ) -> ExtensionRequest:  # fmt: skip
     """Sở Nội vụ grants (to the proposed or another date: a new generation) or refuses (with a reason)."""
-    found = next(
-        (r for r in pending_extension_requests(obligations=obligations, status=None) if r.id == request_id), None
-    )
+    ob = obligations.obligation_of_request(request_id)
+    asked = extension_requests(obligations.transitions(ob)) if ob is not None else []
+    found = next((r for r in asked if r.id == request_id), None)
     if found is None:
         raise ExtensionRequestNotFound("Không tìm thấy đề nghị gia hạn.")
     if found.decision is not None:

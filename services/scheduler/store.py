@@ -102,6 +102,7 @@ class MongoObligationStore:
         """Indexes for the equality filters (MongoDB uses them; FerretDB on PostgreSQL pushes equality down)."""
         self.db[OBLIGATIONS].create_index([("period", ASCENDING), ("agency", ASCENDING)])
         self.db[OUTBOX].create_index([("event.subject", ASCENDING)])
+        self.db[OUTBOX].create_index([("event.data.request_id", ASCENDING)])
         self.db[AGENDA].create_index([("at", ASCENDING)])
         self.db[AGENDA].create_index([("day", ASCENDING)])
         self.db[AGENDA].create_index([("minute", ASCENDING)])
@@ -133,6 +134,12 @@ class MongoObligationStore:
         """One obligation by its `_id`."""
         doc = self.db[OBLIGATIONS].find_one({"_id": f"{agency}:{period}"})
         return _ob(doc) if doc else None
+
+    def obligation_of_request(self, request_id: str) -> Obligation | None:
+        """The obligation an extension request was made for: its request event found by equality, then `_id`."""
+        query = {"event.data.request_id": request_id, "event.type": "obligation.extension_requested"}
+        doc = self.db[OUTBOX].find_one(query, {"event": 1})
+        return self.get(doc["event"]["data"]["agency"], doc["event"]["data"]["period"]) if doc else None
 
     def all(self) -> list[Obligation]:
         """Every obligation."""

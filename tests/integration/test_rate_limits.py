@@ -109,8 +109,8 @@ def test_old_login_attempts_of_unknown_emails_are_pruned(db: Any) -> None:
     assert db[LOGIN_ATTEMPTS].count_documents({}) == 40
     later = T0 + HISTORY_SECONDS + 100
     users.record_attempt(LoginAttempt(email="a@b.vn", at=later - 1, ok=False))
-    assert db[LOGIN_ATTEMPTS].count_documents({}) == 1  # the earlier ones can no longer lock anything (by bucket:
-    # the first prune of this store, at T0, was its range delete)
+    assert db[LOGIN_ATTEMPTS].count_documents({}) == 1  # the earlier ones can no longer lock anything (by bucket,
+    # from the mark the first prune of this store left at T0)
     assert users.attempts("a@b.vn", since=later - HISTORY_SECONDS) == [LoginAttempt("a@b.vn", later - 1, False)]
 
 

@@ -26,11 +26,13 @@ from shared.timerules import Deadline, parse_instant
 
 
 class FakeReportStore:
-    """Reports by `<agency>:<period>:<revision>`, each revision carrying the events stored with it."""
+    """Reports by `<agency>:<period>:<revision>`, each revision carrying the events stored with it; `reads` counts
+    the store reads as the adapter makes them (a walk of the revisions costs one per revision and one more)."""
 
     def __init__(self) -> None:
         self.docs: dict[str, tuple[Report, list[Event]]] = {}
         self.add_calls: list[tuple[Report, list[Event]]] = []
+        self.reads = 0
 
     def add(self, report: Report, event: Event, *more: Event) -> None:
         """Insert a revision with its pending events; a taken revision raises as the adapter does."""
@@ -48,6 +50,7 @@ class FakeReportStore:
 
     def revision(self, agency: str, period: str, revision: int) -> Report | None:
         """One revision, or None."""
+        self.reads += 1
         found = self.docs.get(f"{agency}:{period}:{revision}")
         return copy.deepcopy(found[0]) if found else None
 
@@ -57,6 +60,22 @@ class FakeReportStore:
         while (found := self.revision(agency, period, len(out) + 1)) is not None:
             out.append(found)
         return out
+
+    def latest(self, agency: str, period: str) -> Report | None:
+        """The highest revision, counted as the adapter's two reads (the head and the probe after it)."""
+        self.reads += 2
+        mine = [r for r, _ in self.docs.values() if (r.agency, r.period) == (agency, period)]
+        return copy.deepcopy(max(mine, key=lambda r: r.revision)) if mine else None
+
+    def by_idempotency_key(self, agency: str, period: str, key: str, submitted_by: str) -> Report | None:
+        """The first revision `submitted_by` stored with `key` (one read)."""
+        self.reads += 1
+        mine = [
+            r
+            for r, _ in self.docs.values()
+            if (r.agency, r.period, r.idempotency_key, r.submitted_by) == (agency, period, key, submitted_by)
+        ]
+        return copy.deepcopy(min(mine, key=lambda r: r.revision)) if mine else None
 
     @property
     def add_first_calls(self) -> list[tuple[Report, Event]]:
@@ -131,6 +150,13 @@ class FakeObligationStore:
     def all(self) -> list[Obligation]:
         """Every obligation."""
         return [copy.deepcopy(ob) for ob in self.obligations.values()]
+
+    def obligation_of_request(self, request_id: str) -> Obligation | None:
+        """The obligation whose `obligation.extension_requested` event carries `request_id`."""
+        for ev in self.outbox.values():
+            if ev["type"] == "obligation.extension_requested" and ev["data"].get("request_id") == request_id:
+                return self.get(ev["data"]["agency"], ev["data"]["period"])
+        return None
 
     def transitions(self, ob: Obligation) -> list[Transition]:
         """The transitions of one obligation (events whose subject is the obligation's)."""
@@ -369,6 +395,11 @@ class FakeInboxStore:
             return False
         self.reads[notification_id] = {"by": by, "at": at}
         return True
+
+    def first_read(self, notification_id: str) -> datetime | None:
+        """When the item was first read, or None."""
+        found = self.reads.get(notification_id)
+        return found["at"] if found else None
 
     def read_at(self, notification_ids: list[str]) -> dict[str, datetime]:
         """First-read instants of the given ids that were read."""

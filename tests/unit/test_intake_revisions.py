@@ -85,6 +85,22 @@ def test_report_events_keep_their_wire_layout_byte_for_byte() -> None:
     assert json.dumps(amended.data, ensure_ascii=False) == json.dumps(layout, ensure_ascii=False)
 
 
+def test_a_correction_at_revision_50_reads_the_store_as_often_as_at_revision_2() -> None:
+    reports = FakeReportStore()
+    intake.submit_report(cmd({"tcd_luot": 1}), OFFICER, reports=reports, plan=PLAN, clock=at(2019, 6, 12, 8))
+    reads_at: dict[int, int] = {}
+    for n in range(2, 51):
+        before = reports.reads
+        correction = cmd({"tcd_luot": n}, idempotency_key=f"k{n}")
+        done = intake.amend_report(correction, OFFICER, reports=reports, plan=PLAN, clock=at(2019, 6, 13))
+        assert done.revision == n
+        reads_at[n] = reports.reads - before
+    assert reads_at[50] == reads_at[2] <= 4, reads_at
+    before = reports.reads
+    assert intake.get_report("H_CAUKE", "2019-H1", OFFICER, reports=reports).revision == 50
+    assert reports.reads - before == 2
+
+
 def test_a_correction_needs_a_first_submission() -> None:
     with pytest.raises(ReportNotFound):
         intake.amend_report(cmd({}), OFFICER, reports=FakeReportStore(), plan=PLAN, clock=at(2019, 6, 1))

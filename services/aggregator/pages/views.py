@@ -289,8 +289,8 @@ def _history(agency: str) -> list[dict[str, Any]]:
     d = _deps()
     out = []
     for period in d.rt.plan.obligation_periods():
-        view = handlers.get_compliance(period.key, boards=d.boards, plan=d.rt.plan, clock=d.rt.clock)
-        found = next((r for r in (view or {}).get("units", []) if r["agency"] == agency), None)
+        view = handlers.unit_compliance(period.key, agency, boards=d.boards, plan=d.rt.plan, clock=d.rt.clock)
+        found = (view or {}).get("unit")
         if found is not None:
             out.append({"period": period, **present.row(found)})
     return out
@@ -321,11 +321,11 @@ def _unit_page(
     plan = d.rt.plan
     unit = plan.unit(agency)
     assert unit is not None
-    view = handlers.get_compliance(
-        period.key, boards=d.boards, plan=plan, clock=d.rt.clock, closings=d.closings, reports=d.reports
+    view = handlers.unit_compliance(
+        period.key, agency, boards=d.boards, plan=plan, clock=d.rt.clock, closings=d.closings, reports=d.reports
     )
     assert view is not None
-    found = next((r for r in view["units"] if r["agency"] == agency), None)
+    found = view["unit"]
     row = present.row(found) if found else None
     raw = request.args.get("revision", "")
     revision = int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) < 100_000 else None
