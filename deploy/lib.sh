@@ -240,31 +240,35 @@ _dvcq_pidfile_pid() {
     cat "$DVCQ_RUN/$1.pid" 2>/dev/null || true
 }
 
-# A TCP port free on every address, picked at random below the kernel's ephemeral range (a port bind(0) hands
-# out may be taken by an outgoing connection before the server binds it; tests/support.py free_ports does the same).
+# _dvcq_free_port [COUNT]: COUNT (1) distinct TCP ports free on every address, one a line, picked at random below
+# the kernel's ephemeral range (a port bind(0) hands out may be taken by an outgoing connection before the server
+# binds it; tests/support.py free_ports does the same).
 _dvcq_free_port() {
     python3 -c '
-import random, socket
+import random, socket, sys
 low_eph = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
 pick = random.SystemRandom()
-while True:
+ports = []
+while len(ports) < int(sys.argv[1]):
     port = pick.randrange(max(1024, low_eph - 12000), low_eph)
     with socket.socket() as s:
         try:
             s.bind(("0.0.0.0", port))
         except OSError:
             continue
-    print(port)
-    break
-'
+    if port not in ports:
+        ports.append(port)
+print(*ports, sep="\n")
+' "${1:-1}"
 }
 
-# _dvcq_choose_port NAME PORT_VARIABLE DEFAULT URL_VARIABLE: set DVCQ_PORT to the port component NAME listens on.
-# The port of this checkout's running NAME when it runs; else the port PORT_VARIABLE names (run instance: DEFAULT
-# when unset) if nobody listens there; else, for the test instance without an explicit port, a free port. A port
-# held by a process this checkout did not start stops the script with the port, the owner and the ways out.
+# _dvcq_choose_port NAME PORT_VARIABLE DEFAULT URL_VARIABLE [OFFSET]: set DVCQ_PORT to the port component NAME
+# listens on. The port of this checkout's running NAME when it runs; else the port PORT_VARIABLE names plus OFFSET
+# (run instance: DEFAULT when unset) if nobody listens there; else, for the test instance without an explicit
+# port, a free port. A port held by a process this checkout did not start stops the script with the port, the
+# owner and the ways out.
 _dvcq_choose_port() {
-    local name=$1 var=$2 default=$3 urlvar=$4 wanted owner what
+    local name=$1 var=$2 default=$3 urlvar=$4 offset=${5:-0} wanted owner what
     if _dvcq_pid_alive "$name" && [[ -s "$DVCQ_RUN/$name.port" ]]; then
         DVCQ_PORT=$(<"$DVCQ_RUN/$name.port")
         if _dvcq_listener_is "$DVCQ_PORT" "$(_dvcq_pidfile_pid "$name")"; then
@@ -272,7 +276,9 @@ _dvcq_choose_port() {
         fi
     fi
     wanted=${!var:-}
-    if [[ -z "$wanted" && "$DVCQ_INSTANCE" == run ]]; then
+    if [[ -n "$wanted" ]]; then
+        wanted=$((wanted + offset))
+    elif [[ "$DVCQ_INSTANCE" == run ]]; then
         wanted=$default
     fi
     if [[ -z "$wanted" ]]; then
@@ -307,8 +313,29 @@ _dvcq_rabbit_dir() {
     echo "/var/lib/rabbitmq/${1%@*}"
 }
 
+# The port first: it opens only when the node has booted, and each ping starts an Erlang VM of its own.
 _dvcq_rabbit_ready() {
-    timeout 20 rabbitmq-diagnostics -n "$1" -q ping >/dev/null 2>&1 && _dvcq_port_open 127.0.0.1 "$2"
+    _dvcq_port_open 127.0.0.1 "$2" && timeout 20 rabbitmq-diagnostics -n "$1" -q ping >/dev/null 2>&1
+}
+
+# A node starts Erlang's port mapper (epmd, one per machine) when none runs: then it is ours to stop.
+# _dvcq_epmd_down prints 1 when none runs now; _dvcq_epmd_adopt WAS_DOWN records its pid once our node started it.
+_dvcq_epmd_down() {
+    [[ -z "$(_dvcq_listener_pid 4369)" ]] && ! _dvcq_port_open 127.0.0.1 4369 && echo 1 || true
+}
+
+_dvcq_epmd_adopt() {
+    if [[ -n "$1" && ! -s "$DVCQ_RUN/epmd.pid" ]]; then
+        _dvcq_listener_pid 4369 >"$DVCQ_RUN/epmd.pid"
+    fi
+}
+
+# Stop the epmd our node started, unless a node (ours or another) is still registered with it.
+_dvcq_epmd_release() {
+    if [[ -s "$DVCQ_RUN/epmd.pid" ]] && ! epmd -names 2>/dev/null | grep -q '^name '; then
+        stop_pidfile epmd
+        rm -f "$DVCQ_RUN/epmd.pid"
+    fi
 }
 
 # Use the caller's AMQP_URL, or install (apt) and start this checkout's RabbitMQ node; export AMQP_URL and
@@ -319,6 +346,9 @@ ensure_rabbitmq() {
     fi
     _dvcq_dirs
     _dvcq_sbin_on_path
+    if _dvcq_cluster_running; then
+        dvcq_die "this checkout's RabbitMQ cluster runs: use it (deploy/run.sh --rabbitmq-cluster) or stop it first (deploy/rabbitmq-cluster.sh stop)"
+    fi
     if ! command -v rabbitmq-server >/dev/null 2>&1; then
         dvcq_log "installing rabbitmq-server (apt)"
         _dvcq_apt_install rabbitmq-server
@@ -330,8 +360,7 @@ ensure_rabbitmq() {
     port=$DVCQ_PORT
     if ! _dvcq_rabbit_ready "$node" "$port"; then
         stop_rabbitmq # a half-dead node of ours from an earlier run
-        # The node starts Erlang's port mapper (epmd, one per machine) when none runs: then it is ours to stop.
-        epmd_was_down=$([[ -z "$(_dvcq_listener_pid 4369)" ]] && ! _dvcq_port_open 127.0.0.1 4369 && echo 1 || true)
+        epmd_was_down=$(_dvcq_epmd_down)
         dist=$(_dvcq_free_port)
         _dvcq_as_root mkdir -p "$dir"
         echo '[].' | _dvcq_as_root tee "$dir/enabled_plugins" >/dev/null # no management plugin: starts faster
@@ -346,9 +375,7 @@ ensure_rabbitmq() {
             _dvcq_log_tail rabbitmq
             dvcq_die "RabbitMQ node $node did not answer on 127.0.0.1:$port within 120 s (logs: $dir/log, $DVCQ_LOG/rabbitmq.log)"
         fi
-        if [[ -n "$epmd_was_down" ]]; then
-            _dvcq_listener_pid 4369 >"$DVCQ_RUN/epmd.pid"
-        fi
+        _dvcq_epmd_adopt "$epmd_was_down"
     fi
     export RABBITMQ_NODENAME="$node"
     export AMQP_URL="amqp://guest:guest@127.0.0.1:$port/%2F"
@@ -367,14 +394,239 @@ stop_rabbitmq() {
     fi
     stop_pidfile rabbitmq
     rm -f "$DVCQ_RUN/rabbitmq.port"
-    # epmd, when our node started it, unless another node registered with it meanwhile.
-    if [[ -s "$DVCQ_RUN/epmd.pid" ]] && ! epmd -names 2>/dev/null | grep -q '^name '; then
-        stop_pidfile epmd
-    fi
-    rm -f "$DVCQ_RUN/epmd.pid"
+    _dvcq_epmd_release
     if [[ "$DVCQ_INSTANCE" == test ]]; then
         _dvcq_as_root rm -rf "$dir"
     fi
+}
+
+# --- RabbitMQ cluster ---------------------------------------------------------------------------------------
+
+# The three-node cluster (`deploy/rabbitmq-cluster.sh`, `deploy/run.sh --rabbitmq-cluster`): nodes
+# dvcq-<id>-r1..r3@localhost, each with its own AMQP, distribution and management ports, run like the single node
+# by the packaged server as the `rabbitmq` user, so the three share that user's Erlang cookie
+# (/var/lib/rabbitmq/.erlang.cookie) and nothing else on the machine can join without it. Their data lives in
+# /var/lib/rabbitmq/dvcq-<id>-cluster/rN (the single node's reason: the `rabbitmq` user cannot enter a checkout
+# under a mode-700 home); pid files, ports and logs under $DVCQ_RUN and $DVCQ_LOG as rabbitmq-rN.*. Ports: the
+# run instance's AMQP ports are DVCQ_AMQP_PORT (5672) and the next two, its management ports 15672-15674; the
+# test instance's are free ports. Each Erlang VM gets DVCQ_RABBITMQ_ERL_ARGS (one scheduler: three VMs share
+# the machine).
+DVCQ_RABBIT_CLUSTER_SIZE=3
+
+_dvcq_cluster_node() {
+    local id
+    id=$(printf '%s' "$DVCQ_DEPS" | sha256sum | cut -c1-8)
+    echo "dvcq-$id-r$1@localhost"
+}
+
+_dvcq_cluster_dir() {
+    local node
+    node=$(_dvcq_cluster_node 1)
+    echo "/var/lib/rabbitmq/${node%-r1@*}-cluster"
+}
+
+# True when any node of this checkout's cluster runs.
+_dvcq_cluster_running() {
+    local n
+    for ((n = 1; n <= DVCQ_RABBIT_CLUSTER_SIZE; n++)); do
+        _dvcq_pid_alive "rabbitmq-r$n" && return 0
+    done
+    return 1
+}
+
+# _dvcq_cluster_ports: set DVCQ_CLUSTER_AMQP, DVCQ_CLUSTER_MGMT and DVCQ_CLUSTER_DIST (arrays indexed by node
+# number) to the ports each node listens on (a running node of ours keeps its own), refusing ports someone else
+# holds. Free ports are drawn in one go, so no two nodes get the same one.
+_dvcq_cluster_ports() {
+    local n mgmt owner size=$DVCQ_RABBIT_CLUSTER_SIZE fresh=()
+    mapfile -t fresh < <(_dvcq_free_port $((3 * size)))
+    DVCQ_CLUSTER_AMQP=() DVCQ_CLUSTER_MGMT=() DVCQ_CLUSTER_DIST=()
+    for ((n = 1; n <= size; n++)); do
+        DVCQ_CLUSTER_DIST[n]=${fresh[2 * size + n - 1]}
+        if _dvcq_pid_alive "rabbitmq-r$n" && [[ -s "$DVCQ_RUN/rabbitmq-r$n.port" && -s "$DVCQ_RUN/rabbitmq-r$n.mgmt" ]]; then
+            DVCQ_CLUSTER_AMQP[n]=$(<"$DVCQ_RUN/rabbitmq-r$n.port")
+            DVCQ_CLUSTER_MGMT[n]=$(<"$DVCQ_RUN/rabbitmq-r$n.mgmt")
+            continue
+        fi
+        if [[ "$DVCQ_INSTANCE" == run || -n "${DVCQ_AMQP_PORT:-}" ]]; then
+            _dvcq_choose_port "rabbitmq-r$n" DVCQ_AMQP_PORT "$((5671 + n))" AMQP_URL "$((n - 1))"
+            DVCQ_CLUSTER_AMQP[n]=$DVCQ_PORT
+        else
+            DVCQ_CLUSTER_AMQP[n]=${fresh[n - 1]}
+        fi
+        mgmt=${fresh[size + n - 1]}
+        if [[ "$DVCQ_INSTANCE" == run ]]; then
+            mgmt=$((15671 + n))
+            owner=$(_dvcq_listener_pid "$mgmt")
+            if [[ -n "$owner" ]] || _dvcq_port_open 127.0.0.1 "$mgmt"; then
+                dvcq_die "port $mgmt (RabbitMQ management of node r$n) is taken by ${owner:+pid $owner}${owner:-a process ss cannot name}, which this checkout did not start; stop it first"
+            fi
+        fi
+        DVCQ_CLUSTER_MGMT[n]=$mgmt
+    done
+}
+
+# _dvcq_cluster_start_node N: spawn node rN on its ports of _dvcq_cluster_ports (returns at once).
+_dvcq_cluster_start_node() {
+    local n=$1 port=${DVCQ_CLUSTER_AMQP[$1]} mgmt=${DVCQ_CLUSTER_MGMT[$1]} node dir
+    stop_pidfile "rabbitmq-r$n" # a half-dead node of ours from an earlier run
+    node=$(_dvcq_cluster_node "$n")
+    dir="$(_dvcq_cluster_dir)/r$n"
+    _dvcq_as_root mkdir -p "$dir"
+    echo '[rabbitmq_management].' | _dvcq_as_root tee "$dir/enabled_plugins" >/dev/null
+    # cluster_nodes: a blank node joins r1 as it boots (peer discovery), without the CLI's stop/join/start
+    printf "[{rabbit, [{cluster_nodes, {['%s'], disc}}]},\n {rabbitmq_management, [{tcp_config, [{ip, \"127.0.0.1\"}, {port, %d}]}]}].\n" \
+        "$(_dvcq_cluster_node 1)" "$mgmt" | _dvcq_as_root tee "$dir/advanced.config" >/dev/null
+    _dvcq_as_root chown -R rabbitmq:rabbitmq "$dir"
+    echo "$port" >"$DVCQ_RUN/rabbitmq-r$n.port"
+    echo "$mgmt" >"$DVCQ_RUN/rabbitmq-r$n.mgmt"
+    dvcq_log "starting RabbitMQ node $node on 127.0.0.1:$port (management 127.0.0.1:$mgmt, data in $dir)"
+    _dvcq_spawn "rabbitmq-r$n" env RABBITMQ_NODENAME="$node" RABBITMQ_NODE_PORT="$port" \
+        RABBITMQ_DIST_PORT="${DVCQ_CLUSTER_DIST[n]}" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
+        RABBITMQ_MNESIA_BASE="$dir/mnesia" RABBITMQ_LOG_BASE="$dir/log" \
+        RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins" RABBITMQ_ADVANCED_CONFIG_FILE="$dir/advanced.config" \
+        RABBITMQ_PID_FILE="$dir/pid" RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="${DVCQ_RABBITMQ_ERL_ARGS-+S 1:1}" \
+        "$(command -v rabbitmq-server)"
+}
+
+# _dvcq_cluster_wait N: wait until node rN answers on its AMQP port.
+_dvcq_cluster_wait() {
+    local n=$1 node
+    node=$(_dvcq_cluster_node "$n")
+    if ! _dvcq_wait_for 300 "RabbitMQ $node" "rabbitmq-r$n" _dvcq_rabbit_ready "$node" "${DVCQ_CLUSTER_AMQP[n]}"; then
+        _dvcq_log_tail "rabbitmq-r$n"
+        dvcq_die "RabbitMQ node $node did not answer on 127.0.0.1:${DVCQ_CLUSTER_AMQP[n]} within 300 s (logs: $(_dvcq_cluster_dir)/r$n/log, $DVCQ_LOG/rabbitmq-r$n.log)"
+    fi
+}
+
+_dvcq_cluster_boot() {
+    _dvcq_cluster_start_node "$1"
+    _dvcq_cluster_wait "$1"
+}
+
+# _dvcq_cluster_join N: make node rN a member of r1's cluster (its own data, if any, is reset).
+_dvcq_cluster_join() {
+    local n=$1 node
+    node=$(_dvcq_cluster_node "$n")
+    dvcq_log "joining $node to the cluster of $(_dvcq_cluster_node 1)"
+    {
+        rabbitmqctl -n "$node" -q stop_app && rabbitmqctl -n "$node" -q join_cluster "$(_dvcq_cluster_node 1)" &&
+            rabbitmqctl -n "$node" -q start_app
+    } >>"$DVCQ_LOG/rabbitmq-r$n.log" 2>&1 || dvcq_die "$node could not join the cluster (log: $DVCQ_LOG/rabbitmq-r$n.log)"
+    _dvcq_cluster_wait "$n"
+}
+
+# The address list the clients take (AMQP_URL, comma-separated, vhost `/`), in node order.
+_dvcq_cluster_urls() {
+    local n urls=()
+    for ((n = 1; n <= DVCQ_RABBIT_CLUSTER_SIZE; n++)); do
+        urls+=("amqp://guest:guest@127.0.0.1:$(<"$DVCQ_RUN/rabbitmq-r$n.port")/%2F")
+    done
+    (
+        IFS=,
+        echo "${urls[*]}"
+    )
+}
+
+# Use the caller's AMQP_URL, or start this checkout's three-node cluster (the nodes that do not run yet, all at
+# once: a stopped cluster's nodes wait for each other at boot) and join r2 and r3 to r1 when they are not members
+# yet; export AMQP_URL (the three addresses) and RABBITMQ_NODENAME (r1).
+ensure_rabbitmq_cluster() {
+    if [[ -n "${AMQP_URL:-}" ]]; then
+        return 0
+    fi
+    _dvcq_dirs
+    _dvcq_sbin_on_path
+    if _dvcq_pid_alive rabbitmq; then
+        dvcq_die "this checkout's single RabbitMQ node runs ($(_dvcq_rabbit_node)): stop it first (deploy/down.sh); the messages left in its queues stay in its data and come back with it"
+    fi
+    if ! command -v rabbitmq-server >/dev/null 2>&1; then
+        dvcq_log "installing rabbitmq-server (apt)"
+        _dvcq_apt_install rabbitmq-server
+    fi
+    local n epmd_was_down started=() members
+    _dvcq_cluster_ports
+    epmd_was_down=$(_dvcq_epmd_down)
+    # A new cluster: r1 first, so the others find it when they boot. An existing one: all at once, as a node
+    # that was not the last to stop waits at boot for the one that was.
+    if [[ ! -d "$(_dvcq_cluster_dir)/r1/mnesia" ]]; then
+        _dvcq_cluster_boot 1
+    fi
+    for ((n = 1; n <= DVCQ_RABBIT_CLUSTER_SIZE; n++)); do
+        if ! _dvcq_rabbit_ready "$(_dvcq_cluster_node "$n")" "${DVCQ_CLUSTER_AMQP[n]}"; then
+            _dvcq_cluster_start_node "$n"
+            started+=("$n")
+        fi
+    done
+    for n in "${started[@]}"; do
+        _dvcq_cluster_wait "$n"
+    done
+    _dvcq_epmd_adopt "$epmd_was_down"
+    # A node that booted before r1 answered runs alone: join it by hand.
+    members=$(timeout 60 rabbitmqctl -n "$(_dvcq_cluster_node 1)" -q cluster_status --formatter json 2>/dev/null || true)
+    for ((n = 2; n <= DVCQ_RABBIT_CLUSTER_SIZE; n++)); do
+        if [[ "$members" != *"\"$(_dvcq_cluster_node "$n")\""* ]]; then
+            _dvcq_cluster_join "$n"
+        fi
+    done
+    export RABBITMQ_NODENAME
+    RABBITMQ_NODENAME=$(_dvcq_cluster_node 1)
+    export AMQP_URL
+    AMQP_URL=$(_dvcq_cluster_urls)
+}
+
+# _dvcq_cluster_stop_node N: stop node rN gracefully (its quorum queue replicas hand their leadership over).
+_dvcq_cluster_stop_node() {
+    local node
+    node=$(_dvcq_cluster_node "$1")
+    if _dvcq_pid_alive "rabbitmq-r$1"; then
+        dvcq_log "stopping RabbitMQ node $node"
+        timeout 90 rabbitmqctl -n "$node" -q stop >/dev/null 2>&1 || true
+    fi
+    stop_pidfile "rabbitmq-r$1"
+    rm -f "$DVCQ_RUN/rabbitmq-r$1.mgmt"
+}
+
+# Stop one node of the cluster (rabbitmq-cluster.sh stop-node N): the other two keep every quorum queue going.
+stop_rabbitmq_cluster_node() {
+    [[ "${1:-}" =~ ^[1-9]$ ]] && (($1 <= DVCQ_RABBIT_CLUSTER_SIZE)) || dvcq_die "no node r${1:-} (1 to $DVCQ_RABBIT_CLUSTER_SIZE)"
+    _dvcq_sbin_on_path
+    _dvcq_cluster_stop_node "$1"
+}
+
+# Stop every node of this checkout's cluster (all at once, so none waits for a peer), and for the test instance
+# remove their data.
+stop_rabbitmq_cluster() {
+    local n stopping=()
+    _dvcq_sbin_on_path
+    for ((n = 1; n <= DVCQ_RABBIT_CLUSTER_SIZE; n++)); do
+        if [[ -f "$DVCQ_RUN/rabbitmq-r$n.pid" ]]; then
+            _dvcq_cluster_stop_node "$n" &
+            stopping+=($!)
+        fi
+    done
+    # only these: the calling script's other background jobs are the servers it spawned
+    ((${#stopping[@]} == 0)) || wait "${stopping[@]}"
+    _dvcq_epmd_release
+    if [[ "$DVCQ_INSTANCE" == test && -d "$(_dvcq_cluster_dir)" ]]; then
+        _dvcq_as_root rm -rf "$(_dvcq_cluster_dir)"
+    fi
+}
+
+# One line per node of this checkout's cluster: its name, running or stopped, its AMQP and management ports.
+rabbitmq_cluster_status() {
+    local n node state port mgmt
+    _dvcq_sbin_on_path
+    for ((n = 1; n <= DVCQ_RABBIT_CLUSTER_SIZE; n++)); do
+        node=$(_dvcq_cluster_node "$n")
+        port=$(cat "$DVCQ_RUN/rabbitmq-r$n.port" 2>/dev/null || echo -)
+        mgmt=$(cat "$DVCQ_RUN/rabbitmq-r$n.mgmt" 2>/dev/null || echo -)
+        state=stopped
+        if _dvcq_pid_alive "rabbitmq-r$n" && _dvcq_rabbit_ready "$node" "$port"; then
+            state=running
+        fi
+        printf '%s %s amqp=%s management=%s\n' "$node" "$state" "$port" "$mgmt"
+    done
 }
 
 # --- PostgreSQL ---------------------------------------------------------------------------------------------
@@ -599,13 +851,15 @@ stop_pidfile() {
     rm -f "$pidfile" "$DVCQ_RUN/$name.port"
 }
 
-# Stop every component this instance started (and nothing else): SMTP, FerretDB, PostgreSQL, RabbitMQ.
+# Stop every component this instance started (and nothing else): SMTP, FerretDB, PostgreSQL, RabbitMQ (its node
+# or its cluster).
 stop_stack_deps() {
     stop_pidfile smtp
     stop_pidfile ferretdb
     rm -f "$DVCQ_RUN/ferretdb.postgresql"
     stop_postgresql
     stop_rabbitmq
+    stop_rabbitmq_cluster
 }
 
 # The browser the browser tests drive: Debian's chromium (Playwright's own browser download cannot be used here).
@@ -616,17 +870,28 @@ ensure_chromium() {
     fi
 }
 
-# Everything the stack and the tests need: the venv, the signing key, the broker, the store, the SMTP server.
-# The run instance checks all its ports first, so a refusal starts nothing.
+# Everything the stack and the tests need: the venv, the signing key, the broker (this checkout's node, or its
+# three-node cluster when DVCQ_RABBITMQ_CLUSTER=1), the store, the SMTP server. The run instance checks all its
+# ports first, so a refusal starts nothing.
 ensure_stack_deps() {
     ensure_venv
     ensure_secret
     if [[ "$DVCQ_INSTANCE" == run ]]; then
-        [[ -n "${AMQP_URL:-}" ]] || _dvcq_choose_port rabbitmq DVCQ_AMQP_PORT 5672 AMQP_URL
+        if [[ -n "${AMQP_URL:-}" ]]; then
+            :
+        elif [[ "${DVCQ_RABBITMQ_CLUSTER:-}" == 1 ]]; then
+            _dvcq_cluster_ports
+        else
+            _dvcq_choose_port rabbitmq DVCQ_AMQP_PORT 5672 AMQP_URL
+        fi
         [[ -n "${MONGO_URL:-}" ]] || _dvcq_choose_port ferretdb DVCQ_MONGO_PORT 27017 MONGO_URL
         [[ -n "${SMTP_URL:-}" ]] || _dvcq_choose_port smtp DVCQ_SMTP_PORT 8025 SMTP_URL
     fi
-    ensure_rabbitmq
+    if [[ "${DVCQ_RABBITMQ_CLUSTER:-}" == 1 ]]; then
+        ensure_rabbitmq_cluster
+    else
+        ensure_rabbitmq
+    fi
     ensure_ferretdb
     # the fault tests' own FerretDB (tests.support.OwnStore) takes a database in it even when MONGO_URL is given
     [[ "$DVCQ_INSTANCE" != test ]] || ensure_postgresql

@@ -1,11 +1,12 @@
 """Messaging over RabbitMQ: the only pika code of dvcq.
 
-One connection per process (or thread); the topology of shared.topology declared before anything publishes;
-publishers use confirms, persistent messages and `mandatory`; consumers ack after their effect is stored,
-dead-letter malformed messages at once, retry a failing handler a few times before dead-lettering, and hold a
-message (backing off) while their own store is down. Dead letters are read, replayed and dropped here
-(`dvcq dlq`), and the queues of an earlier topology version drained into the current ones (`dvcq broker
-upgrade`).
+One connection per process (or thread), to one of the broker addresses of AMQP_URL (a cluster's nodes): a
+publisher or consumer whose node goes down reconnects to another; the topology of shared.topology declared
+before anything publishes; publishers use confirms, persistent messages and `mandatory`; consumers ack after
+their effect is stored, dead-letter malformed messages at once, retry a failing handler a few times before
+dead-lettering, and hold a message (backing off) while their own store is down. Dead letters are read,
+replayed and dropped here (`dvcq dlq`), and the queues of an earlier topology version drained into the current
+ones (`dvcq broker upgrade`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import inspect
 import json
 import logging
 import os
+import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -44,19 +46,25 @@ class PublishFailed(RuntimeError):
     """The broker did not take the message (down, unroutable or nacked): it stays pending."""
 
 
-def parameters(settings: Settings) -> pika.URLParameters:
-    """Connection parameters from AMQP_URL, with a heartbeat and short timeouts."""
-    params = pika.URLParameters(settings.amqp_url)
-    params.heartbeat = 30
-    params.blocked_connection_timeout = 30
-    params.socket_timeout = 5
-    params.connection_attempts = 1
-    params.client_properties = {"connection_name": f"dvcq pid {os.getpid()}"}
-    return params
+def parameters(settings: Settings) -> list[pika.URLParameters]:
+    """Connection parameters for each broker address of AMQP_URL (one node, or a cluster's), in a fresh random
+    order: the processes spread over a cluster's nodes, and one whose node went down tries the others. Each
+    with a heartbeat and short timeouts, one attempt per address."""
+    chosen = []
+    for url in random.sample(settings.amqp_urls, len(settings.amqp_urls)):
+        params = pika.URLParameters(url)
+        params.heartbeat = 30
+        params.blocked_connection_timeout = 30
+        params.socket_timeout = 5
+        params.connection_attempts = 1
+        params.client_properties = {"connection_name": f"dvcq pid {os.getpid()}"}
+        chosen.append(params)
+    return chosen
 
 
 def connect(settings: Settings) -> pika.BlockingConnection:
-    """Open a blocking connection (call it in the process that uses it, never before a fork)."""
+    """Open a blocking connection to the first broker address that answers, AMQP_URL's tried in turn (call it in
+    the process that uses it, never before a fork); raises the last address's error when none does."""
     return pika.BlockingConnection(parameters(settings))
 
 

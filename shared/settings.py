@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,15 +23,31 @@ class SettingsError(RuntimeError):
     """A required setting is missing or malformed."""
 
 
+def parse_amqp_urls(value: str) -> tuple[str, ...]:
+    """The broker addresses of AMQP_URL: one URL, or the nodes of a cluster separated by commas, all on the same
+    vhost (a client that moves to another node must land in the same place)."""
+    urls = tuple(part.strip() for part in value.split(",") if part.strip())
+    if not urls:
+        raise SettingsError("AMQP_URL is empty")
+    for url in urls:
+        if not url.startswith(("amqp://", "amqps://")):
+            raise SettingsError(f"AMQP_URL: {url.split('@')[-1]!r} is not an amqp:// or amqps:// address")
+    vhosts = {urllib.parse.urlsplit(url).path or "/" for url in urls}
+    if len(vhosts) > 1:
+        raise SettingsError(f"AMQP_URL: every address must name the same vhost, not {sorted(vhosts)}")
+    return urls
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a dvcq process reads from its environment.
 
     DVCQ_DB_PREFIX and the vhost in AMQP_URL let several stacks (the tests') share one store and broker.
+    AMQP_URL may list the nodes of a RabbitMQ cluster, comma-separated (`amqp_urls`, see `parse_amqp_urls`).
     """
 
     mongo_url: str
-    amqp_url: str
+    amqp_urls: tuple[str, ...]
     smtp_url: str = field(repr=False)  # may carry the SMTP password
     secret: str = field(repr=False)
     plan_path: Path
@@ -123,7 +140,7 @@ class Settings:
             raise SettingsError("DVCQ_WEBHOOK_SECRET (at least 16 characters) is required with DVCQ_WEBHOOK_URL")
         return cls(
             mongo_url=env.get("MONGO_URL", "mongodb://127.0.0.1:27017/"),
-            amqp_url=env.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"),
+            amqp_urls=parse_amqp_urls(env.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")),
             smtp_url=env.get("SMTP_URL", "smtp://127.0.0.1:8025"),
             secret=secret,
             plan_path=plan,

@@ -77,7 +77,11 @@ class ConsumerQueue:
     @property
     def arguments(self) -> dict[str, Any]:
         """The work queue's arguments. At-least-once dead-lettering keeps a message in the queue until the
-        dead-letter queue has confirmed it, and RabbitMQ requires `reject-publish` overflow for it."""
+        dead-letter queue has confirmed it, and RabbitMQ requires `reject-publish` overflow for it.
+
+        No `x-quorum-initial-group-size`: RabbitMQ's default (3) already puts a replica on each node of a
+        three-node cluster, and it compares that argument when a queue is declared again, so adding it would
+        get every existing queue refused (PRECONDITION_FAILED)."""
         arguments: dict[str, Any] = {
             "x-queue-type": "quorum",
             "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,

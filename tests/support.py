@@ -8,6 +8,7 @@ import mailbox
 import os
 import random
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -205,6 +206,75 @@ class OwnBroker:
         if os.environ.get("DVCQ_KEEP_TEST_LOGS") == "1" and (self.dir / "log").is_dir():
             shutil.copytree(self.dir / "log", ROOT / "var" / "test" / f"rabbit-{self.tag}", dirs_exist_ok=True)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class OwnCluster:
+    """A three-node RabbitMQ cluster of a test's own, started and stopped by `deploy/rabbitmq-cluster.sh --test`
+    with its state in a temp directory (DVCQ_VAR): its own node names, free ports, data removed at `close()`.
+
+    `url` is the comma-separated address list the services take (AMQP_URL); `node` a running node for rabbitmqctl
+    (any node answers for the whole cluster).
+    """
+
+    def __init__(self, name: str) -> None:
+        self.var = Path(tempfile.mkdtemp(prefix=f"dvcq-cluster-{name}-", dir="/tmp"))
+        self.env = {k: v for k, v in os.environ.items() if k not in ("AMQP_URL", "RABBITMQ_NODENAME", "DVCQ_AMQP_PORT")}
+        self.env["DVCQ_VAR"] = str(self.var)
+        self.url = ""
+        self.nodes: list[str] = []
+        self.amqp_ports: dict[int, str] = {}
+        self.stopped: set[str] = set()
+
+    def _script(self, *args: str, timeout: float = 600) -> str:
+        argv = ["bash", str(ROOT / "deploy" / "rabbitmq-cluster.sh"), "--test", *args]
+        done = subprocess.run(argv, cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout)
+        assert done.returncode == 0, f"rabbitmq-cluster.sh {' '.join(args)}:\n{done.stdout}\n{done.stderr[-3000:]}"
+        return done.stdout
+
+    def start(self) -> OwnCluster:
+        """Start and join the three nodes (up to ten minutes on a busy machine)."""
+        exported = dict(
+            shlex.split(line.removeprefix("export "))[0].split("=", 1)
+            for line in self._script("start").splitlines()
+            if line.startswith("export ")
+        )
+        self.url = exported["AMQP_URL"]
+        status = [line.split() for line in self._script("status").splitlines() if line.strip()]
+        self.nodes = [fields[0] for fields in status]
+        self.amqp_ports = {int(fields[2].removeprefix("amqp=")): fields[0] for fields in status}
+        return self
+
+    @property
+    def node(self) -> str:
+        """A node of the cluster still running (the first one not stopped by the test)."""
+        return next(n for n in self.nodes if n not in self.stopped)
+
+    def stop_node(self, node: str) -> None:
+        """Stop one node gracefully (`rabbitmq-cluster.sh stop-node`); the other two carry on."""
+        self._script("stop-node", str(self.nodes.index(node) + 1))
+        self.stopped.add(node)
+
+    def connections_by_node(self, vhost: str) -> dict[str, int]:
+        """How many AMQP connections each node holds on `vhost` (told apart by the node's own AMQP port)."""
+        out = rabbitmqctl("list_connections", "port", "vhost", "--formatter", "json", node=self.node)
+        counts: dict[str, int] = {}
+        for conn in json.loads(out or "[]"):
+            if conn["vhost"] == vhost:
+                node = self.amqp_ports[int(conn["port"])]
+                counts[node] = counts.get(node, 0) + 1
+        return counts
+
+    def queue_members(self, vhost: str) -> dict[str, list[str]]:
+        """The nodes holding a replica of each quorum queue of `vhost`."""
+        out = rabbitmqctl("list_queues", "-p", vhost, "name", "type", "members", "--formatter", "json", node=self.node)
+        return {q["name"]: sorted(q["members"]) for q in json.loads(out or "[]") if q["type"] == "quorum"}
+
+    def close(self) -> None:
+        """Stop every node, remove the cluster's data and state."""
+        try:
+            self._script("stop")
+        finally:
+            shutil.rmtree(self.var, ignore_errors=True)
 
 
 def _terminate(proc: subprocess.Popen[bytes] | None) -> None:
@@ -412,12 +482,14 @@ class Vhost:
 
     __test__ = False
 
-    def __init__(self, name: str, broker: OwnBroker | None = None) -> None:
+    def __init__(self, name: str, broker: OwnBroker | OwnCluster | None = None) -> None:
         self.tag = f"{name}{secrets.token_hex(3)}"
-        self.node = broker.node if broker else None
+        self.broker = broker
         self.vhost = f"dvcq-test-{self.tag}"
-        base = urllib.parse.urlsplit(broker.url if broker else os.environ.get("AMQP_URL", DEFAULT_AMQP))
-        self.amqp_url = urllib.parse.urlunsplit(base._replace(path="/" + urllib.parse.quote(self.vhost, safe="")))
+        path = "/" + urllib.parse.quote(self.vhost, safe="")
+        # AMQP_URL may list a cluster's nodes: the vhost goes into each address
+        bases = (broker.url if broker else os.environ.get("AMQP_URL", DEFAULT_AMQP)).split(",")
+        self.amqp_url = ",".join(urllib.parse.urlunsplit(urllib.parse.urlsplit(b)._replace(path=path)) for b in bases)
         self.prefix = f"t{self.tag}_"
         self.mongo_url = os.environ.get("MONGO_URL", "mongodb://127.0.0.1:27017/")
         self.env = {
@@ -426,6 +498,12 @@ class Vhost:
             "DVCQ_DB_PREFIX": self.prefix,
             "DVCQ_SECRET": secrets.token_urlsafe(40),
         }
+
+    @property
+    def node(self) -> str | None:
+        """The node rabbitmqctl addresses: the test's own broker's (a running one of its cluster), else the test
+        command's (RABBITMQ_NODENAME)."""
+        return self.broker.node if self.broker else None
 
     def __enter__(self) -> Vhost:
         rabbitmqctl("add_vhost", self.vhost, node=self.node)
@@ -522,7 +600,9 @@ class TestStack:
 
     __test__ = False
 
-    def __init__(self, name: str, broker: OwnBroker | None = None, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, name: str, broker: OwnBroker | OwnCluster | None = None, env: dict[str, str] | None = None
+    ) -> None:
         """`env`: extra variables for every process (e.g. DVCQ_PLAN), merged over the stack's defaults."""
         self.space = Vhost(name, broker)
         self.broker = broker
@@ -669,7 +749,9 @@ class TestStack:
 
 
 @contextmanager
-def own_stack(name: str, broker: OwnBroker | None = None, env: dict[str, str] | None = None) -> Iterator[TestStack]:
+def own_stack(
+    name: str, broker: OwnBroker | OwnCluster | None = None, env: dict[str, str] | None = None
+) -> Iterator[TestStack]:
     """A started stack for one test module (its own clock, vhost and databases), closed whatever happens."""
     s = TestStack(name, broker, env=env)
     try:

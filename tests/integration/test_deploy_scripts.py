@@ -82,6 +82,23 @@ def test_the_run_command_refuses_a_port_held_by_a_server_it_did_not_start(
     assert list(tmp_path.glob("run/*.pid")) == []
 
 
+def test_the_run_command_on_a_cluster_refuses_a_node_port_held_by_a_server_it_did_not_start(
+    tmp_path: Path, foreign_listener: socket.socket
+) -> None:
+    """The cluster's second node would take DVCQ_AMQP_PORT + 1: held by someone else, nothing starts."""
+    port = foreign_listener.getsockname()[1]
+    if listener_pid(port - 1) is not None:
+        pytest.skip(f"port {port - 1}, the first node's, is taken too")
+    env = scripts_env(tmp_path, DVCQ_AMQP_PORT=str(port - 1), MONGO_URL="x://unused", SMTP_URL="x://unused")
+    proc = subprocess.run(
+        ["bash", "deploy/run.sh", "--rabbitmq-cluster"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode != 0, proc.stdout + proc.stderr
+    assert f"port {port} (rabbitmq-r2) is taken by pid {os.getpid()}" in proc.stderr, proc.stderr
+    assert "[dvcq] starting" not in proc.stderr
+    assert list(tmp_path.glob("run/*.pid")) == []
+
+
 def test_the_run_command_refuses_the_default_smtp_port_when_another_checkout_holds_it(tmp_path: Path) -> None:
     """With no port given, run.sh wants 8025: whoever holds it (another checkout here, or this test) is not it."""
     ours = None

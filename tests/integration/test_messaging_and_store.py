@@ -13,7 +13,7 @@ import pika
 import pytest
 from pymongo.errors import AutoReconnect
 
-from shared import outbox
+from shared import messaging, outbox
 from shared.catalogue import validate_envelope
 from shared.clock import SimulatedClock
 from shared.events import Event
@@ -72,8 +72,7 @@ def _event(type_: str = "unit.changed", **data: object) -> Event:
 
 
 def _channel(settings: Settings) -> pika.adapters.blocking_connection.BlockingChannel:
-    conn = pika.BlockingConnection(pika.URLParameters(settings.amqp_url))
-    return conn.channel()
+    return messaging.connect(settings).channel()
 
 
 def _depth(channel: pika.adapters.blocking_connection.BlockingChannel, queue: str) -> int:
