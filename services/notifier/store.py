@@ -13,9 +13,10 @@ from pymongo import ASCENDING, DESCENDING
 from services.notifier.domain import PENDING, SENDABLE, Attempt, Claim, Fact, Notification, Outcome, takeover_id
 from shared.events import Event
 from shared.outbox import ensure_indexes, pending_document, read_events
+from shared.paging import Page, PageRequest
 from shared.plan import Contact
 from shared.retention import day_bucket
-from shared.store import earliest_day, insert_many_once, insert_once, read_day, write_day
+from shared.store import earliest_day, insert_many_once, insert_once, read_day, read_page, write_day
 
 NOTIFICATIONS = "notifications"
 BODIES = "bodies"
@@ -31,7 +32,6 @@ _NOTIFICATION_FIELDS = {f.name for f in fields(Notification)}
 _ATTEMPT_FIELDS = {f.name for f in fields(Attempt)}
 _FACT_FIELDS = {f.name for f in fields(Fact)}
 _BODY_FIELDS = ("text", "html")
-IN_LIMIT = 50  # above this many ids one read of the attempts beats `$in`, which FerretDB tests per document
 
 
 def _notification(doc: dict[str, Any]) -> Notification:
@@ -77,11 +77,11 @@ class MongoLedgerStore:
         heads = [{"_id": d["id"], **{k: v for k, v in d.items() if k not in _BODY_FIELDS}} for d in docs]
         return insert_many_once(self.db[NOTIFICATIONS], heads)
 
-    def find(self, **filters: Any) -> list[Notification]:
-        """Notifications matching the non-empty filters, oldest decision first."""
-        query = {k: v for k, v in filters.items() if v}
-        docs = self.db[NOTIFICATIONS].find(query).sort([("decided_at", ASCENDING), ("_id", ASCENDING)])
-        return [_notification(d) for d in docs]
+    def page(self, filters: dict[str, str], asked: PageRequest, *, newest_first: bool = False) -> Page[Notification]:
+        """A page of the notifications matching the equality `filters` (at least one), in decision order
+        (then `_id`), oldest first unless `newest_first`."""
+        found = read_page(self.db[NOTIFICATIONS], filters, asked, by="decided_at", newest_first=newest_first)
+        return Page([_notification(d) for d in found.items], found.next)
 
     def get(self, notification_id: str) -> Notification | None:
         """One notification by `_id`, with its bodies."""
@@ -108,16 +108,13 @@ class MongoLedgerStore:
         return _attempt(doc) if doc else None
 
     def attempts_of(self, notification_ids: Sequence[str]) -> dict[str, list[Attempt]]:
-        """The attempts of the given notifications, in order, by notification id (every id present)."""
-        out: dict[str, list[Attempt]] = {nid: [] for nid in notification_ids}
-        if not out:
-            return out
-        query = {} if len(out) > IN_LIMIT else {"notification_id": {"$in": list(out)}}
-        for doc in self.db[ATTEMPTS].find(query, {"event": 0}):
-            if doc["notification_id"] in out:
-                out[doc["notification_id"]].append(_attempt(doc))
-        for items in out.values():
-            items.sort(key=lambda a: a.number)
+        """The attempts of the given notifications (a page of them at most), in order, by notification id (every
+        id present): one read by the equality `notification_id` each, which FerretDB pushes down where `$in`
+        would scan the attempts."""
+        out: dict[str, list[Attempt]] = {}
+        for nid in notification_ids:
+            docs = self.db[ATTEMPTS].find({"notification_id": nid}, {"event": 0})
+            out[nid] = sorted((_attempt(d) for d in docs), key=lambda a: a.number)
         return out
 
     def record_attempt(self, attempt: Attempt, event: Event) -> bool:
