@@ -79,15 +79,14 @@ def test_reports_walked_while_reports_arrive_and_change_show_each_report_once(st
     assert {EARLY, MIDDLE, LATE} <= before and NEW not in before
     shown: list[str] = []
     revision_of: dict[str, int] = {}
-    cursor = None
-    changed = False
+    cursor, edge = None, ""
     while True:
-        body = _page(
-            stack, "intake", "/api/v1/reports", period=PERIOD, limit=2, **({"cursor": cursor} if cursor else {})
-        )
+        after = {"cursor": cursor} if cursor else {}
+        body = _page(stack, "intake", "/api/v1/reports", period=PERIOD, limit=2, **after)
         shown += [r["agency"] for r in body["items"]]
         revision_of.update({r["agency"]: r["revision"] for r in body["items"]})
-        if EARLY in shown and not changed:  # between two pages: a correction each side of the cursor, a new report
+        if not edge:  # after the first page: a correction each side of the cursor, a new report
+            edge = shown[-1]
             for agency in (EARLY, LATE):
                 corrected = requests.put(
                     stack.url("intake", f"/api/v1/reports/{agency}/{PERIOD}"),
@@ -97,13 +96,12 @@ def test_reports_walked_while_reports_arrive_and_change_show_each_report_once(st
                 )
                 assert corrected.status_code == 200, corrected.text
             assert stack.post_report(NEW, PERIOD, {"indicators": {"tcd_luot": 1}}).status_code == 201
-            changed = True
         cursor = body["next"]
         if cursor is None:
             break
-    assert changed and not [a for a, n in Counter(shown).items() if n > 1]
-    assert before <= set(shown) and NEW in shown  # inserted after the cursor: shown once, in its place
-    assert revision_of[LATE] >= 2  # changed before its page: shown as it is then
+    assert not [a for a, n in Counter(shown).items() if n > 1] and before <= set(shown)
+    assert (NEW in shown) == (NEW > edge)  # a report added after the cursor is shown in its place, before it not
+    assert LATE > edge and revision_of[LATE] == 2  # changed before its page: shown as it is then
 
     revisions = _walk_by_two(stack, "intake", f"/api/v1/reports/{EARLY}/{PERIOD}/revisions", "revision")
     assert revisions == list(range(1, len(revisions) + 1)) and len(revisions) >= 2
