@@ -143,7 +143,8 @@ def test_closing_then_a_correction_is_shown_after_closing_and_documents_are_arch
     text = "\n".join([p.text for p in report.paragraphs] + cells)
     assert "BÁO CÁO" in text and "NGUYỄN VĂN A" in text.upper() and "SỞ NỘI VỤ" in text
     # Annex I: every table one row per expected unit in the official order, blank where a unit did not report.
-    official = [u["name"] for u in s.compliance(PERIOD)["items"]]
+    rows = s.compliance(PERIOD)["items"]  # in unit-code order: the official order is the units' `order`
+    official = [u["name"] for u in sorted(rows, key=lambda u: (u["order"] is None, u["order"] or 0, u["agency"]))]
     first = ("STT", "Cơ quan, đơn vị, địa phương")
     tables = [t for t in report.tables if tuple(c.text for c in t.rows[0].cells[:2]) == first]
     annex_one = [t for t in tables if t.rows[0].cells[2].text not in ("Ngày nhận báo cáo", "Số ngày quá hạn")]
