@@ -12,13 +12,15 @@ no closing and no reports rows.
 Series, each repeated `--repeat` times (200) or for `--seconds` (60), whichever ends first, but at least 20:
 - baseline: the bare `find({"board": ...})` of the period's rows (the store's floor for listing them), and
   pymongo's decoding of those rows' BSON alone (the part of the floor any server leaves);
-- the query: what GET /api/v1/compliance runs in process, `handlers.get_compliance` with the view's stores
+- the query: what the board page runs in process (GET /api/v1/compliance ran it until the API was paged),
+  `handlers.get_compliance` with the view's stores
   (board and reports rows by `{board: ...}`, the closing by `_id`) and the app's JSON encoding, timed by step;
 - the same with a plan whose `unit(code)` is a dict lookup (here only), to show what the per-row scan of
   `Plan.unit` costs;
-- HTTP: GET /api/v1/compliance from the real aggregator app in one gunicorn sync worker
-  (deploy/gunicorn.conf.py) over loopback, system clock (every pending row is overdue there too), and with
-  `--page-html` the board page (GET /periods/2019-H1, HTML, an observer's session cookie) the same way.
+- HTTP: GET /api/v1/compliance (the five figures and the first page of 50 rows) from the real aggregator app in
+  one gunicorn sync worker (deploy/gunicorn.conf.py) over loopback, system clock (every pending row is overdue
+  there too), and with `--page-html` the board page (GET /periods/2019-H1, HTML, an observer's session cookie)
+  the same way.
 Output: one JSON document on stdout, times in ms (p50/p95/p99 by nearest rank).
 Run: `bash bench/run.sh compliance_query [--units N --repeat R --seconds S --no-http --keep]`.
 """
@@ -55,6 +57,7 @@ from services.scheduler.domain import version_at
 from shared.auth import issue_token
 from shared.clock import FixedClock
 from shared.events import Event, obligation_subject
+from shared.paging import DEFAULT_LIMIT
 from shared.plan import Plan, Unit, load_plan
 from shared.settings import ROOT, Settings
 from shared.store import connect
@@ -243,8 +246,8 @@ def http_series(
             return resp
 
         first = get()
-        if len(first.json()["units"]) != units:
-            raise RuntimeError("the HTTP answer does not list every unit")
+        if len(first.json()["items"]) != min(units, DEFAULT_LIMIT):
+            raise RuntimeError("the HTTP answer does not hold the first page of units")
         out = {**stats(repeat(get, times, seconds)), "response_bytes": len(first.content)}
         if page:
             cookies = {SESSION_COOKIE: token}

@@ -109,15 +109,19 @@ class BoardPoller:
     def run(self) -> None:
         session = requests.Session()
         headers = self.stack.auth("observer")
-        url = self.stack.url("aggregator", f"/api/v1/compliance?period={PERIOD}")
+        url = self.stack.url("aggregator", "/api/v1/compliance")
         while not self.stop.wait(self.every):
-            resp = session.get(url, headers=headers, timeout=30)
-            answered = time.perf_counter()
-            if resp.status_code != 200:
-                continue
-            for row in resp.json()["units"]:
-                if row["status"] in SUBMITTED:
-                    self.seen.setdefault(row["agency"], answered)
+            params: dict[str, Any] = {"period": PERIOD, "limit": 500}
+            while params.get("cursor", "") is not None:  # every page of the board, as its `next` leads
+                resp = session.get(url, params=params, headers=headers, timeout=30)
+                answered = time.perf_counter()
+                if resp.status_code != 200:
+                    break
+                body = resp.json()
+                for row in body["items"]:
+                    if row["status"] in SUBMITTED:
+                        self.seen.setdefault(row["agency"], answered)
+                params["cursor"] = body["next"]
 
 
 def intake_burst(stack: TestStack, units: list[str], clients: int, poll: float) -> dict[str, Any]:
@@ -219,7 +223,7 @@ def main() -> None:
     try:
         stack.start()
         stack.set_clock(NOW)
-        units = [u["code"] for u in stack.get("scheduler", "/api/v1/units").json()["items"] if u["reports"]]
+        units = [u["code"] for u in stack.items("scheduler", "/api/v1/units") if u["reports"]]
         raw = store_inserts(stack.space.mongo_url, f"{stack.space.prefix}raw", args.clients, args.inserts)
         load = intake_burst(stack, units, args.clients, args.poll)
         load["intake"].update(store_inserts_per_second=raw["per_second"], store_insert_ms=raw["ms"])

@@ -17,11 +17,13 @@ from typing import Any
 import requests
 
 from shared.logs import current_correlation
+from shared.paging import MAX_LIMIT
 from shared.timerules import parse_instant
 
 log = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 5.0
+MAX_PAGES = 20  # of MAX_LIMIT items: what a page of the web UI may gather from another service
 
 
 class ServiceError(Exception):
@@ -77,13 +79,23 @@ class ServiceClient:
         except ValueError:
             raise ServiceError(503) from None
 
-    def items(self, path: str, token: str, **kwargs: Any) -> list[dict[str, Any]]:
-        """The `items` of a list answer (objects only)."""
-        body = self.json("GET", path, token, **kwargs)
-        items = body.get("items") if isinstance(body, dict) else None
-        if not isinstance(items, list):
-            raise ServiceError(503)
-        return [item for item in items if isinstance(item, dict)]
+    def items(self, path: str, token: str, params: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        """Every item of a list answer (objects only), following its `next` cursor page by page (the largest
+        pages), at most MAX_PAGES of them: a longer list is one the caller should have narrowed."""
+        out: list[dict[str, Any]] = []
+        asked: dict[str, str | int] = {**(params or {}), "limit": MAX_LIMIT}
+        for _ in range(MAX_PAGES):
+            body = self.json("GET", path, token, params=asked)
+            items = body.get("items") if isinstance(body, dict) else None
+            cursor = body.get("next") if isinstance(body, dict) else None
+            if not isinstance(items, list) or not isinstance(cursor, (str, type(None))):
+                raise ServiceError(503)
+            out += [item for item in items if isinstance(item, dict)]
+            if cursor is None:
+                return out
+            asked["cursor"] = cursor
+        log.warning("list longer than a client reads", extra={"service": self.name, "path": path})
+        raise ServiceError(503)
 
 
 def refusal(resp: requests.Response, service: str) -> ServiceError:

@@ -10,9 +10,10 @@ import os
 from datetime import date
 from typing import Any
 
-from pymongo import MongoClient
+from pymongo import ASCENDING, DESCENDING, MongoClient
 from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError, ExecutionTimeout, WriteConcernError
 
+from shared.paging import Page, PageRequest
 from shared.settings import Settings
 
 STORE_ERRORS: tuple[type[Exception], ...] = (ConnectionFailure, ExecutionTimeout, WriteConcernError)
@@ -25,6 +26,7 @@ __all__ = [
     "earliest_day",
     "insert_many_once",
     "insert_once",
+    "read_page",
     "read_day",
     "write_day",
 ]
@@ -46,6 +48,40 @@ def connect(settings: Settings, *, app_name: str = "dvcq") -> MongoClient[dict[s
     )
     client.created_in_pid = os.getpid()  # type: ignore[attr-defined]
     return client
+
+
+def read_page(
+    collection: Any,
+    query: dict[str, Any],
+    asked: PageRequest,
+    *,
+    projection: dict[str, Any] | None = None,
+    by: str | None = None,
+    newest_first: bool = False,
+) -> Page[dict[str, Any]]:
+    """One page of the documents matching the equality filter `query` (never empty: a list is always narrowed by
+    an equality FerretDB pushes down), in `_id` order, or (`by`, `_id`) order when a time field `by` is given,
+    descending with `newest_first`; `asked.after` is the last key shown (`_id`, or (`by`, `_id`)).
+
+    One read of `limit + 1` documents, so `next` is None exactly when nothing follows.
+    """
+    if not query:
+        raise ValueError("a page is read by an equality filter")
+    after, where = asked.after, dict(query)
+    before = "$lt" if newest_first else "$gt"
+    if after is not None and by is None:
+        where["_id"] = {before: after}
+    elif after is not None:
+        at, last = after
+        where["$or"] = [{by: {before: at}}, {by: at, "_id": {before: last}}]
+    order = DESCENDING if newest_first else ASCENDING
+    sort = [(by, order), ("_id", order)] if by else [("_id", order)]
+    docs = list(collection.find(where, projection).sort(sort).limit(asked.limit + 1))
+    shown = docs[: asked.limit]
+    if len(docs) <= asked.limit:
+        return Page(shown)
+    last_doc = shown[-1]
+    return Page(shown, (last_doc[by], last_doc["_id"]) if by else last_doc["_id"])
 
 
 def insert_once(collection: Any, document: dict[str, Any]) -> bool:

@@ -40,6 +40,7 @@ from shared.auth import InvalidToken, Principal, csrf_digest, verify_token
 from shared.errors import DomainError
 from shared.jsontext import forbidden_key, json_depth_exceeds, not_text
 from shared.logs import configure, set_correlation
+from shared.paging import DEFAULT_LIMIT, MAX_LIMIT, BadCursor, Page, PageRequest, decode_cursor, encode_cursor, is_text
 from shared.ratelimit import Limit, RateLimited, RateLimiter, RateLimits
 from shared.registry import registered_description, services
 from shared.settings import Settings
@@ -497,6 +498,45 @@ def query_arg(name: str, default: str | None = None) -> str | None:
     return request.args.get(name, default)
 
 
+PAGE_QUERY = ("limit", "cursor")  # the query parameters of every list endpoint (add them to `document(query=)`)
+
+
+def limit_arg(default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> int:
+    """The `limit` query parameter: a whole number from 1 to `maximum` (else 400 naming `limit`), else `default`."""
+    text = query_arg("limit") or ""
+    if not text:
+        return default
+    if not (text.isascii() and text.isdigit() and len(text) <= 6) or not 1 <= int(text) <= maximum:
+        message = f"limit phải là số nguyên từ 1 đến {maximum}."
+        raise ApiError(400, message, fields={"limit": f"Từ 1 đến {maximum}."})
+    return int(text)
+
+
+def page_request(shape: Callable[[Any], bool] = is_text, *, default: int = DEFAULT_LIMIT) -> PageRequest:
+    """The page a list endpoint is asked for: `limit` (default 50, at most 500) and `cursor`, the `next` of the
+    previous answer (absent: the first page). A cursor that does not decode to a key of this list's `shape`
+    (by default an `_id`, a string) is 400 naming `cursor`."""
+    limit = limit_arg(default)
+    cursor = query_arg("cursor") or ""
+    if not cursor:
+        return PageRequest(limit)
+    try:
+        after = decode_cursor(cursor)
+    except BadCursor:
+        after = None
+    if after is None or not shape(after):
+        message = "cursor không hợp lệ: dùng giá trị next của trang trước."
+        raise ApiError(400, message, fields={"cursor": "Không hợp lệ."})
+    return PageRequest(limit, after)
+
+
+def paged(page: Page[Any], items: list[Any] | None = None, **extra: Any) -> Response:
+    """The one answer of a list endpoint: `{"items": [...], "next": <cursor or null>, ...extra}` (`items` given
+    when the page's items are shown otherwise than as stored)."""
+    cursor = encode_cursor(page.next) if page.next is not None else None
+    return jsonify({"items": page.items if items is None else items, "next": cursor, **extra})
+
+
 # --- the app --------------------------------------------------------------------------------------------
 
 
@@ -759,18 +799,22 @@ def build_openapi(app: Flask, service: str) -> dict[str, Any]:
     return spec.to_dict()
 
 
+FEED_LIMIT, FEED_MAX = 500, 1000  # a feed is read whole by replays and rebuilds: larger pages than a list's
+
+
 def add_events_route(app: Flask, producer: Callable[[], Any]) -> None:
-    """Serve `GET /api/v1/events?after=&limit=` from `producer()`, a store with `events(after=, limit=)`."""
+    """Serve `GET /api/v1/events?after=&limit=` from `producer()`, a store with `events(after=, limit=)`.
+
+    A feed, not a list: `after` is an item's own `cursor` (the feed key consumers keep), and `next` stays the last
+    cursor at the end (a consumer polls from it), where a list's `next` is null; `limit` is read as every list's.
+    """
 
     @app.get("/api/v1/events")
     @requires("home_affairs", "admin", "service")
     @document(query=("after", "limit"))
     def list_events() -> Response:
         """Events this service has published, oldest first, after the cursor `after`."""
-        try:
-            limit = min(max(int(query_arg("limit", "500")), 1), 1000)
-        except ValueError:
-            raise ApiError(400, "limit phải là số nguyên.", fields={"limit": "Phải là số nguyên."}) from None
+        limit = limit_arg(FEED_LIMIT, maximum=FEED_MAX)
         after = query_arg("after") or None
         events = producer().events(after=after, limit=limit)
         return jsonify({"items": events, "next": events[-1]["cursor"] if events else after})

@@ -181,9 +181,7 @@ def assert_no_false_alerts(stack: TestStack, periods: list[str]) -> None:
     false: list[str] = []
     on_time: set[tuple[str, str]] = set()
     for period in periods:
-        resp = stack.get("scheduler", f"/api/v1/obligations?period={period}")
-        resp.raise_for_status()
-        for ob in resp.json()["items"]:
+        for ob in stack.items("scheduler", "/api/v1/obligations", period=period):
             if ob["status"] == "submitted_on_time":
                 on_time.add((ob["agency"], period))
                 false += [

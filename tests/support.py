@@ -692,15 +692,38 @@ class TestStack:
         headers = {"Authorization": f"Bearer {token or self.token('agency', agency)}"}
         return requests.post(self.url("intake", "/api/v1/reports"), json=payload, headers=headers, timeout=15)
 
+    def walk(
+        self, service: str, path: str, role: str = "admin", *, auth: dict[str, str] | None = None, **params: Any
+    ) -> tuple[dict[str, Any], list[Any]]:
+        """Every item of a list endpoint, following `next` to the end (pages of 500), with a `role` token or the
+        headers `auth`: the first answer (its other fields, such as the board's figures) and every page's items."""
+        first: dict[str, Any] | None = None
+        items: list[Any] = []
+        asked: dict[str, Any] = {**params, "limit": 500}
+        while True:
+            resp = requests.get(self.url(service, path), headers=auth or self.auth(role), params=asked, timeout=30)
+            assert resp.status_code == 200, resp.text
+            body = resp.json()
+            first = first or body
+            items += body["items"]
+            if body["next"] is None:
+                return first, items
+            asked["cursor"] = body["next"]
+
+    def items(
+        self, service: str, path: str, role: str = "admin", *, auth: dict[str, str] | None = None, **params: Any
+    ) -> list[Any]:
+        """Every item of a list endpoint (`walk`)."""
+        return self.walk(service, path, role, auth=auth, **params)[1]
+
     def compliance(self, period: str) -> dict[str, Any]:
-        """The aggregator's compliance board for a period."""
-        resp = self.get("aggregator", f"/api/v1/compliance?period={period}")
-        resp.raise_for_status()
-        return resp.json()
+        """The aggregator's compliance board for a period: the figures and every unit's row (`items`, all pages)."""
+        head, items = self.walk("aggregator", "/api/v1/compliance", period=period)
+        return {**head, "items": items}
 
     def unit_status(self, period: str, agency: str) -> str | None:
         """One unit's status on the compliance board."""
-        rows = [u for u in self.compliance(period)["units"] if u["agency"] == agency]
+        rows = [u for u in self.compliance(period)["items"] if u["agency"] == agency]
         return rows[0]["status"] if rows else None
 
     def wait_status(self, period: str, agency: str, status: str, timeout: float = 120.0) -> None:
@@ -743,9 +766,7 @@ class TestStack:
 
     def reports_of(self, agency: str) -> list[dict[str, Any]]:
         """Intake's stored reports of a unit (as Sở Nội vụ sees them)."""
-        resp = self.get("intake", f"/api/v1/reports?agency={agency}")
-        resp.raise_for_status()
-        return resp.json()["items"]
+        return self.items("intake", "/api/v1/reports", agency=agency)
 
 
 @contextmanager
@@ -841,25 +862,29 @@ def wait_quiet(stack: TestStack, *, timeout: float = 120.0) -> None:
 
 
 def accepted_reports(stack: TestStack, period: str | None = None) -> list[dict[str, Any]]:
-    """Every report intake holds (latest revisions), through its paginated API."""
-    items: list[dict[str, Any]] = []
-    page = 1
-    while True:
-        query = f"/api/v1/reports?page={page}&page_size=200" + (f"&period={period}" if period else "")
-        resp = stack.get("intake", query)
-        resp.raise_for_status()
-        body = resp.json()
-        items += body["items"]
-        if len(items) >= body["total"] or not body["items"]:
-            return items
-        page += 1
+    """Every report intake holds (latest revisions), of one period or of every period of the plan's calendar."""
+    periods = [period] if period else calendar_periods(stack)
+    return [r for p in periods for r in stack.items("intake", "/api/v1/reports", period=p)]
+
+
+def calendar_periods(stack: TestStack) -> list[str]:
+    """The period keys of the plan's calendar (the scheduler's `GET /api/v1/calendar`)."""
+    resp = stack.get("scheduler", "/api/v1/calendar")
+    resp.raise_for_status()
+    return [p["period"] for p in resp.json()["periods"]]
+
+
+def all_obligations(stack: TestStack) -> list[dict[str, Any]]:
+    """Every obligation the scheduler holds (it lists them by an equality filter: period by period)."""
+    listed = (stack.items("scheduler", "/api/v1/obligations", period=period) for period in calendar_periods(stack))
+    return [ob for page in listed for ob in page]
 
 
 def ledger(stack: TestStack) -> list[dict[str, Any]]:
-    """The notifier's whole ledger."""
-    resp = stack.get("notifier", "/api/v1/notifications")
-    resp.raise_for_status()
-    return resp.json()["items"]
+    """The notifier's whole ledger (it is listed by an equality filter: level by level)."""
+    from services.notifier.domain import LEVELS
+
+    return [n for level in LEVELS for n in stack.items("notifier", "/api/v1/notifications", level=level)]
 
 
 def _alert_key(item: dict[str, Any]) -> tuple[str, ...]:
@@ -897,10 +922,10 @@ def assert_invariants(
     def reports_submitted() -> list[str]:
         missing = []
         for period in periods:
-            board = {u["agency"]: u["status"] for u in stack.compliance(period)["units"]}
-            resp = stack.get("scheduler", f"/api/v1/obligations?period={period}")
-            resp.raise_for_status()
-            obligations = {o["agency"]: o["status"] for o in resp.json()["items"]}
+            board = {u["agency"]: u["status"] for u in stack.compliance(period)["items"]}
+            obligations = {
+                o["agency"]: o["status"] for o in stack.items("scheduler", "/api/v1/obligations", period=period)
+            }
             for r in (r for r in reports if r["period"] == period):
                 if board.get(r["agency"]) not in SUBMITTED or obligations.get(r["agency"]) not in SUBMITTED:
                     missing.append(
@@ -1150,9 +1175,8 @@ TRACU_STAFF = [
 
 def notifications(stack: TestStack, query: str = "") -> list[dict[str, Any]]:
     """The notifier's ledger as Sở Nội vụ lists it (`query`: agency, period, level, status, channel)."""
-    resp = stack.get("notifier", f"/api/v1/notifications?{query}", role="home_affairs")
-    assert resp.status_code == 200, resp.text
-    return resp.json()["items"]
+    filters = dict(urllib.parse.parse_qsl(query))
+    return stack.items("notifier", "/api/v1/notifications", role="home_affairs", **filters)
 
 
 def wait_relayed(stack: TestStack, *, timeout: float = 180.0) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, request
@@ -26,6 +27,7 @@ from services.aggregator.totals.sums import PeriodNotSummarisable
 from shared import web
 from shared.formatting import content_disposition
 from shared.messaging import BROKER_ERRORS
+from shared.paging import is_key_of, page_of
 from shared.settings import Settings
 from shared.timerules import local_iso
 from shared.topology import queues
@@ -56,26 +58,31 @@ def _period_arg() -> str:
 
 @bp.get("/api/v1/compliance")
 @web.requires("home_affairs", "observer", "admin", "service")
-@web.document(query=("period",))
+@web.document(query=("period", *web.PAGE_QUERY))
 def get_compliance() -> Response:
-    """A period's compliance board: every expected unit's status and the reporting rates (F10), whether its
-    figures are closed, and each unit's latest revision with those received after closing."""
+    """A period's compliance (F10): the reporting rates, whether its figures are closed, and a page of its units
+    (`items`, in unit-code order, 50 by default) with each one's status and latest revision and those received
+    after closing."""
     period = _period_arg()
     d = _deps()
-    view = handlers.get_compliance(
-        period, boards=d.boards, plan=d.rt.plan, clock=d.rt.clock, closings=d.closings, reports=d.reports
-    )
-    if view is None:
+    found = handlers.compliance_page(
+        period, web.page_request(), boards=d.boards, plan=d.rt.plan, clock=d.rt.clock, closings=d.closings,
+        reports=d.reports,
+    )  # fmt: skip
+    if found is None:
         raise web.ApiError(404, f"Không có kỳ báo cáo '{period}'.", fields={"period": "Không có trong kế hoạch."})
-    return jsonify(view)
+    head, page = found
+    return web.paged(page, **head)
 
 
 @bp.get("/api/v1/dead-letters")
 @web.requires("home_affairs", "admin")
-@web.document()
+@web.document(query=web.PAGE_QUERY)
 def get_dead_letters() -> Response:
-    """How many messages each service's consumer refused (its dead-letter queue), for Sở Nội vụ and admins; an
-    operator inspects and replays them with `dvcq dlq`."""
+    """How many messages each service's consumer refused (its dead-letter queue), for Sở Nội vụ and admins, by
+    service, paged; `total` counts the messages of every queue. An operator inspects and replays them with
+    `dvcq dlq`."""
+    asked = web.page_request()
     try:
         depths = _deps().rt.broker.queue_depths([q.dead_letter_queue for q in queues()])
     except BROKER_ERRORS as exc:
@@ -83,17 +90,22 @@ def get_dead_letters() -> Response:
     items = [
         {"service": q.service, "queue": q.dead_letter_queue, "messages": depths[q.dead_letter_queue]} for q in queues()
     ]
-    return jsonify({"items": items, "total": sum(depths.values())})
+    return web.paged(page_of(items, lambda i: i["service"], asked), total=sum(depths.values()))
 
 
 @bp.get("/api/v1/overdue")
 @web.requires("home_affairs", "observer", "admin", "service")
-@web.document()
+@web.document(query=web.PAGE_QUERY)
 def get_overdue() -> Response:
-    """Every unit overdue in any period of the plan, the longest overdue first."""
+    """Every unit overdue in any period of the plan, the longest overdue first, paged."""
+    asked = web.page_request(is_key_of(int, str, int, str, str))
     d = _deps()
     items = handlers.overdue(boards=d.boards, plan=d.rt.plan, clock=d.rt.clock)
-    return jsonify({"items": items, "total": len(items)})
+    return web.paged(page_of(items, _overdue_order, asked))
+
+
+def _overdue_order(row: dict[str, Any]) -> tuple[int, str, int, str, str]:
+    return (-(row["days_overdue"] or 0), row["due_before"] or "", row["order"] or 0, row["agency"], row["period"])
 
 
 @bp.get("/api/v1/summary")
@@ -284,23 +296,23 @@ def issued_urging_letter(period: str) -> Response:
 
 @bp.get("/api/v1/documents")
 @web.requires("home_affairs", "observer", "admin")
-@web.document(query=("period",))
+@web.document(query=("period", *web.PAGE_QUERY))
 def list_documents() -> Response:
-    """The archive of issued documents, newest first: who issued what, when, whether the figures were closed."""
-    items = _deps().archive.list(web.query_arg("period") or None)
-    return jsonify(
-        {
-            "items": [
-                {
-                    "id": r["_id"],
-                    **{k: r.get(k) for k in ("kind", "period", "filename", "issued_by", "closed", "sha256", "size")},
-                    "issued_at": local_iso(r["issued_at"]),
-                    "request": r.get("request"),
-                }
-                for r in items
-            ],
-            "total": len(items),
-        }
+    """The archive of a period's issued documents (`period` required: read by equality), newest first, paged:
+    who issued what, when, whether the figures were closed."""
+    period = _period_arg()
+    page = _deps().archive.page(period, web.page_request(is_key_of(datetime, str)))
+    return web.paged(
+        page,
+        [
+            {
+                "id": r["_id"],
+                **{k: r.get(k) for k in ("kind", "period", "filename", "issued_by", "closed", "sha256", "size")},
+                "issued_at": local_iso(r["issued_at"]),
+                "request": r.get("request"),
+            }
+            for r in page.items
+        ],
     )
 
 

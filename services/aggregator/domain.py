@@ -119,31 +119,7 @@ def figures(statuses: Iterable[str]) -> dict[str, Any]:
 def compliance_view(plan: Plan, period: str, board: Iterable[dict[str, Any]], now: datetime) -> dict[str, Any]:
     """The board as shown from its rows (`new_board_row` folded): every expected unit in official order, and
     the DHIS2 figures."""
-    rows = []
-    today = local_date(now)
-    for entry in board:
-        agency = entry["agency"]
-        unit = plan.unit(agency)
-        status = entry["status"]
-        due_before = parse_instant(entry["due_before"]) if entry.get("due_before") else None
-        if status == "pending" and due_before is not None and now >= due_before:
-            status = "overdue"
-        rows.append(
-            {
-                "agency": agency,
-                "name": unit.name if unit else agency,
-                "order": unit.order if unit else None,
-                "types": list(unit.types) if unit else [],
-                "status": status,
-                "received_at": local_iso(parse_instant(entry["received_at"])) if entry.get("received_at") else None,
-                "days_late": entry.get("days_late"),
-                "days_overdue": days_overdue(today, due_before) if status == "overdue" and due_before else None,
-                "due_before": local_iso(due_before),
-                "generation": entry.get("generation", 1),
-                "extended": bool(entry.get("extended")),
-                "level": entry.get("level"),
-            }
-        )
+    rows = [board_row(plan, entry, now) for entry in board]
     rows.sort(key=lambda r: (r["order"] is None, r["order"] or 0, r["agency"]))
     return {
         "plan": plan.id,
@@ -155,6 +131,36 @@ def compliance_view(plan: Plan, period: str, board: Iterable[dict[str, Any]], no
             (r for r in rows if r["status"] == "overdue"), key=lambda r: (-(r["days_overdue"] or 0), r["order"] or 0)
         ),
     }
+
+
+def board_row(plan: Plan, entry: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """One unit's row of the board as shown at `now` (a `pending` row past its deadline shows `overdue`)."""
+    agency = entry["agency"]
+    unit = plan.unit(agency)
+    status = row_status(entry, now)
+    due_before = parse_instant(entry["due_before"]) if entry.get("due_before") else None
+    return {
+        "agency": agency,
+        "name": unit.name if unit else agency,
+        "order": unit.order if unit else None,
+        "types": list(unit.types) if unit else [],
+        "status": status,
+        "received_at": local_iso(parse_instant(entry["received_at"])) if entry.get("received_at") else None,
+        "days_late": entry.get("days_late"),
+        "days_overdue": days_overdue(local_date(now), due_before) if status == "overdue" and due_before else None,
+        "due_before": local_iso(due_before),
+        "generation": entry.get("generation", 1),
+        "extended": bool(entry.get("extended")),
+        "level": entry.get("level"),
+    }
+
+
+def row_status(entry: dict[str, Any], now: datetime) -> str:
+    """A board row's status at `now`: as stored, but `overdue` for a `pending` row past its deadline."""
+    status: str = entry["status"]
+    if status == "pending" and entry.get("due_before") and now >= parse_instant(entry["due_before"]):
+        return "overdue"
+    return status
 
 
 # --- the reports of a period (F11, F12) and closing it (chốt số liệu) ----------------------------------------

@@ -14,20 +14,25 @@ from services.aggregator.documents.naming import MEDIA_TYPES, download_filename
 from services.aggregator.domain import (
     apply_obligation_event,
     apply_report_event,
+    board_row,
     compliance_view,
+    figures,
     new_board_row,
     new_report_row,
     row_id,
+    row_status,
 )
 from services.aggregator.totals.standouts import suggest_standouts
 from services.aggregator.totals.sums import PeriodTotals, period_totals, same_period_last_year
 from shared.errors import DomainError
 from shared.events import Event, MalformedEvent, ObligationData, ReportData, typed
+from shared.paging import Page, PageRequest
 from shared.plan import Plan
 from shared.timerules import Clock, local_iso, parse_instant
 
 EXPORT_KINDS = ("report", "urging_letter", "xlsx", "csv")
 REVISION_FIELDS = ("revision", "revised_at", "after_close")  # what the board shows of a unit's reports row
+STATUS_FIELDS = ("status", "due_before")  # what a row's status at an instant is derived from
 
 
 class AggregatorError(DomainError):
@@ -64,6 +69,14 @@ class BoardStore(Protocol):
 
     def rows(self, plan_id: str, period: str, fields: Sequence[str] | None = None) -> list[dict[str, Any]]:
         """Every row of a period (with `fields` and `agency` only, when given)."""
+        ...
+
+
+class PagedBoardStore(BoardStore, Protocol):
+    """A period's rows that the API lists page by page."""
+
+    def page(self, plan_id: str, period: str, asked: PageRequest) -> Page[dict[str, Any]]:
+        """A page of a period's rows, in `_id` (unit code) order."""
         ...
 
 
@@ -164,6 +177,45 @@ def unit_compliance(
         _with_revisions({"units": units}, {agency: kept} if kept else {})
     closing = closings.get(plan.id, period) if closings else None
     return {"unit": units[0] if units else None, "closed": _closing_json(closing)}
+
+
+def compliance_page(
+    period: str,
+    asked: PageRequest,
+    *,
+    boards: PagedBoardStore,
+    plan: Plan,
+    clock: Clock,
+    closings: ClosingStore,
+    reports: BoardStore,
+) -> tuple[dict[str, Any], Page[dict[str, Any]]] | None:
+    """A period's compliance for the API: the five figures, whether its figures are closed, and a page of its
+    rows in unit-code order, each with its latest revision and those received after closing; None when the
+    plan has no such period. The figures count every row's status (`STATUS_FIELDS` only); the rows of the page
+    and their reports are read by `_id`."""
+    entry = plan.period(period)
+    if entry is None:
+        return None
+    now = clock.now()
+    statuses = (row_status(r, now) for r in boards.rows(plan.id, period, STATUS_FIELDS))
+    found = boards.page(plan.id, period, asked)
+    rows = []
+    for doc in found.items:
+        kept = reports.get(plan.id, period, doc["agency"]) or {}
+        row = board_row(plan, doc, now)
+        row.update(revision=kept.get("revision"), revised_at=kept.get("revised_at"))
+        rows.append({**row, "revisions_after_close": kept.get("after_close", [])})
+    head = {
+        "plan": plan.id,
+        "period": period,
+        "as_of": local_iso(now),
+        **figures(statuses),
+        "period_name": entry.name,
+        "applicable": entry.applicable,
+        "not_applicable_reason": entry.not_applicable_reason,
+        "closed": _closing_json(closings.get(plan.id, period)),
+    }
+    return head, Page(rows, found.next)
 
 
 def _with_revisions(view: dict[str, Any], kept: dict[str, Any]) -> None:

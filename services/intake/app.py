@@ -39,6 +39,7 @@ from services.intake.schemas import (
 from shared import web
 from shared.formatting import content_disposition
 from shared.logs import current_correlation
+from shared.paging import Page
 from shared.settings import Settings
 from shared.timerules import local_iso, local_midnight, parse_instant
 
@@ -143,17 +144,6 @@ def _revision_arg(name: str, default: int | None = None) -> int | None:
     if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 10_000:
         raise web.ApiError(400, f"{name} phải là số bản (1, 2, ...).", fields={name: "Không hợp lệ."})
     return int(raw)
-
-
-def _page_args() -> tuple[int, int]:
-    try:
-        page = int(web.query_arg("page", "1"))
-        size = int(web.query_arg("page_size", "50"))
-    except ValueError:
-        raise web.ApiError(400, "page và page_size phải là số nguyên.", fields={"page": "Phải là số nguyên."}) from None
-    if page < 1 or not 1 <= size <= 200:
-        raise web.ApiError(400, "page ≥ 1; 1 ≤ page_size ≤ 200.", fields={"page_size": "Ngoài giới hạn."})
-    return page, size
 
 
 @bp.post("/api/v1/reports")
@@ -284,9 +274,14 @@ def get_report(agency: str, period: str) -> Response:
 
 @bp.get("/api/v1/reports/<agency>/<period>/revisions")
 @web.requires("agency", "home_affairs", "observer", "admin", "service")
+@web.document(query=web.PAGE_QUERY)
 def list_revisions(agency: str, period: str) -> Response:
-    """Every revision of a report with who and when (F5)."""
-    latest = handlers.get_report(agency, period, web.principal(), reports=_deps().reports)
+    """The revisions of a report with who and when (F5), oldest first, paged (`_id` lookups by revision number)."""
+    d = _deps()
+    latest = handlers.get_report(agency, period, web.principal(), reports=d.reports)
+    asked = web.page_request(is_revision)
+    first = (asked.after or 0) + 1
+    numbers = range(first, min(latest.revision, first + asked.limit - 1) + 1)
     items = [
         {
             "revision": r.revision,
@@ -295,9 +290,16 @@ def list_revisions(agency: str, period: str) -> Response:
             "source": r.source,
             "completeness": r.completeness,
         }
-        for r in _deps().reports.revisions(agency, period)[: latest.revision]
+        for r in (latest if n == latest.revision else d.reports.revision(agency, period, n) for n in numbers)
+        if r is not None
     ]
-    return jsonify({"id": latest.report_id, "items": items})
+    more = bool(numbers) and numbers[-1] < latest.revision
+    return web.paged(Page(items, numbers[-1] if more else None), id=latest.report_id)
+
+
+def is_revision(key: Any) -> bool:
+    """The shape of a revisions cursor: the last revision number shown."""
+    return isinstance(key, int) and not isinstance(key, bool) and key >= 1
 
 
 @bp.get("/api/v1/reports/<agency>/<period>/diff")
@@ -350,17 +352,15 @@ def get_pdf(agency: str, period: str) -> Response:
 
 @bp.get("/api/v1/reports")
 @web.requires("home_affairs", "observer", "admin", "service")
-@web.document(query=("period", "agency", "page", "page_size"))
+@web.document(query=("period", "agency", *web.PAGE_QUERY))
 def list_reports() -> Response:
-    """Reports (latest revisions), filtered by period and agency, paginated."""
-    page, size = _page_args()
-    items, total = _deps().reports.list(
-        period=web.query_arg("period") or None,
-        agency=web.query_arg("agency") or None,
-        skip=(page - 1) * size,
-        limit=size,
-    )
-    return jsonify({"items": [_report_json(r) for r in items], "page": page, "page_size": size, "total": total})
+    """Reports (latest revisions) of a period or of a unit (`period` or `agency` required: a list is read by
+    equality), in unit then period order; paged by `limit` and `cursor` (the `next` of the previous answer)."""
+    period, agency = web.query_arg("period") or None, web.query_arg("agency") or None
+    if period is None and agency is None:
+        raise web.ApiError(400, "Cần period hoặc agency.", fields={"period": "Bắt buộc khi không có agency."})
+    page = _deps().reports.page(period=period, agency=agency, asked=web.page_request())
+    return web.paged(page, [_report_json(r) for r in page.items])
 
 
 def _draft_json(

@@ -31,6 +31,7 @@ from shared.auth import Principal
 from shared.clients import ExtensionRequest, ServiceError
 from shared.formatting import STAFF_LABELS, status_label, vn_date, vn_datetime, vn_rate
 from shared.logs import current_correlation
+from shared.paging import MAX_LIMIT, PageRequest
 from shared.plan import Template
 from shared.timerules import deadline_day, local_date
 
@@ -76,7 +77,7 @@ def obligations_of(who: Principal) -> tuple[list[dict[str, Any]], str | None]:
     today = local_date(_deps().rt.clock.now())
     plan = _deps().rt.plan
     rows = []
-    for ob in found:
+    for ob in sorted(found, key=lambda ob: (ob.due_before, ob.period)):  # the API lists them by key: nearest first
         period = plan.period(ob.period)
         day = deadline_day(ob.due_before)
         rows.append(
@@ -408,7 +409,8 @@ def my_reports() -> Response:
     """The unit's reports, each with its revisions and what changed between them."""
     who = web.principal()
     d = _deps()
-    items, _ = d.reports.list(period=None, agency=who.agency, skip=0, limit=1000)
+    # one page holds them all: a unit reports a few periods a year, far fewer than a page's maximum
+    items = d.reports.page(period=None, agency=who.agency, asked=PageRequest(MAX_LIMIT)).items
     history = []
     for report in items:
         revisions = d.reports.revisions(report.agency, report.period)

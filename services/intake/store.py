@@ -19,8 +19,9 @@ from services.intake.domain import (
 )
 from shared.events import Event
 from shared.outbox import ensure_indexes, pending_document, read_events
+from shared.paging import Page, PageRequest
 from shared.ratelimit import PRUNE_SECONDS, ExpiryPruner, Throttle, expiry_bucket
-from shared.store import DuplicateKeyError, insert_once
+from shared.store import DuplicateKeyError, insert_once, read_page
 from shared.timerules import Deadline
 
 REPORTS = "reports"
@@ -70,6 +71,7 @@ class MongoReportStore:
     def ensure_indexes(self) -> None:
         """Indexes for listing reports by period and agency, and for the relay."""
         self.db[REPORTS].create_index([("period", ASCENDING), ("agency", ASCENDING), ("revision", DESCENDING)])
+        self.db[REPORTS].create_index([("agency", ASCENDING), ("revision", ASCENDING)])
         ensure_indexes(self.db, [REPORTS])
 
     def add(self, report: Report, event: Event, *more: Event) -> None:
@@ -128,20 +130,17 @@ class MongoReportStore:
         doc = next(iter(found), None)
         return _to_report(doc) if doc else None
 
-    def list(self, *, period: str | None, agency: str | None, skip: int, limit: int) -> tuple[list[Report], int]:
-        """Latest revisions matching the filters, in (period, agency) order, and the total count."""
-        query: dict[str, Any] = {}
-        if period:
-            query["period"] = period
-        if agency:
-            query["agency"] = agency
-        latest: dict[str, dict[str, Any]] = {}
-        for doc in self.db[REPORTS].find(query, {"event": 0, "more_events": 0}):
-            held = latest.get(doc["report_id"])
-            if held is None or doc["revision"] > held["revision"]:
-                latest[doc["report_id"]] = doc
-        ordered = sorted(latest.values(), key=lambda d: (d["period"], d["agency"]))
-        return [_to_report(d) for d in ordered[skip : skip + limit]], len(ordered)
+    def page(self, *, period: str | None, agency: str | None, asked: PageRequest) -> Page[Report]:
+        """A page of reports (their latest revisions) of a period or a unit, in `_id` order (unit then period).
+
+        Read by the equality `{period or agency, revision: 1}`: a report's first revision is its one stable
+        entry, so a correction between two pages neither repeats nor hides it; each shown report then costs
+        the read of its latest revision."""
+        query: dict[str, Any] = {"revision": 1}
+        query.update({k: v for k, v in (("period", period), ("agency", agency)) if v})
+        firsts = read_page(self.db[REPORTS], query, asked, projection={"agency": 1, "period": 1})
+        found = (self.latest(d["agency"], d["period"]) for d in firsts.items)
+        return Page([r for r in found if r is not None], firsts.next)
 
     def events(self, *, after: str | None, limit: int) -> list[dict[str, Any]]:
         """Events intake has published."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify
@@ -19,6 +20,7 @@ from services.notifier.domain import (
     NotifierError,
 )
 from shared import web
+from shared.paging import is_key_of
 from shared.settings import Settings
 from shared.timerules import local_iso
 
@@ -77,24 +79,30 @@ def _choice(name: str, allowed: tuple[str, ...]) -> str | None:
 
 @bp.get("/api/v1/notifications")
 @web.requires("home_affairs", "admin", "service")
-@web.document(query=("agency", "period", "level", "status", "channel"))
+@web.document(query=("agency", "period", "level", "status", "channel", *web.PAGE_QUERY))
 def list_notifications() -> Response:
-    """The notification ledger, filtered by unit, period, level, status and channel (email, webhook, inbox),
-    each with its attempts; the daily digests have level `digest`.
+    """The notification ledger, filtered by unit, period, level, status and channel (email, webhook, inbox; at
+    least one filter: a list is read by equality), oldest decision first, paged, each with its attempts; the
+    daily digests have level `digest`.
 
     Every attempt says who (recipient), what (the notification's subject and Message-ID), when (local time),
     on which channel and with what outcome.
     """
+    filters = {
+        "agency": web.query_arg("agency") or None,
+        "period": web.query_arg("period") or None,
+        "level": _choice("level", LEVELS),
+        "status": _choice("status", STATUSES),
+        "channel": _choice("channel", CHANNELS),
+    }
+    chosen = {k: v for k, v in filters.items() if v}
+    if not chosen:
+        message = "Cần ít nhất một bộ lọc: agency, period, level, status hoặc channel."
+        raise web.ApiError(400, message, fields={"period": "Bắt buộc khi không có bộ lọc khác."})
     ledger = _deps().ledger
-    items = ledger.find(
-        agency=web.query_arg("agency") or None,
-        period=web.query_arg("period") or None,
-        level=_choice("level", LEVELS),
-        status=_choice("status", STATUSES),
-        channel=_choice("channel", CHANNELS),
-    )
-    attempts = ledger.attempts_of([n.id for n in items])
-    return jsonify({"items": [_notification_json(n, attempts.get(n.id, [])) for n in items], "total": len(items)})
+    page = ledger.page(chosen, web.page_request(is_key_of(datetime, str)))
+    attempts = ledger.attempts_of([n.id for n in page.items])
+    return web.paged(page, [_notification_json(n, attempts[n.id]) for n in page.items])
 
 
 @bp.post("/api/v1/notifications/<path:notification_id>/resend")
@@ -129,20 +137,19 @@ def _inbox_json(n: Notification, read_at: Any) -> dict[str, Any]:
 
 @bp.get("/api/v1/inbox")
 @web.requires("agency", "home_affairs", "observer", "admin")
-@web.document(query=("unread",))
+@web.document(query=("unread", *web.PAGE_QUERY))
 def list_inbox() -> Response:
     """The caller's inbox: every alert and receipt addressed to their e-mail (a unit's people) and, for Sở Nội
-    vụ and the leadership, each late unit at the levels their role follows; newest first, with `unread` (the
-    count) and each item's `read_at`. `?unread=true` lists only unread items."""
+    vụ and the leadership, each late unit at the levels their role follows; newest first, paged, with each
+    item's `read_at`. `?unread=true` keeps only the unread items of each page."""
     unread_only = (web.query_arg("unread") or "").lower()
     if unread_only not in ("", "true", "false", "1", "0"):
         raise web.ApiError(400, "unread phải là true hoặc false.", fields={"unread": "Không hợp lệ."})
     d = _deps()
-    items = handlers.inbox(web.principal().sub, ledger=d.ledger, reads=d.reads)
-    unread = sum(1 for _, read_at in items if read_at is None)
-    if unread_only in ("true", "1"):
-        items = [(n, r) for n, r in items if r is None]
-    return jsonify({"items": [_inbox_json(n, r) for n, r in items], "total": len(items), "unread": unread})
+    asked = web.page_request(is_key_of(datetime, str))
+    page = handlers.inbox(web.principal().sub, ledger=d.ledger, reads=d.reads, asked=asked)
+    items = [(n, r) for n, r in page.items if r is None or unread_only not in ("true", "1")]
+    return web.paged(page, [_inbox_json(n, r) for n, r in items])
 
 
 @bp.post("/api/v1/inbox/<path:notification_id>/read")

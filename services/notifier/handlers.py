@@ -70,10 +70,12 @@ from shared.events import (
     typed,
 )
 from shared.failpoints import failpoint
+from shared.paging import Page, PageRequest
 from shared.plan import Contact, Plan
 from shared.retention import DayPruner, cutoff_day
 from shared.timerules import Clock, days_overdue, deadline_day, local_date
 
+FIRST_PAGE = PageRequest()
 MAX_EVENT_ID = 200  # the envelope's limit
 log = logging.getLogger(__name__)
 
@@ -89,8 +91,8 @@ class LedgerStore(Protocol):
         """Store each notification once, in bulk; return how many were new."""
         ...
 
-    def find(self, **filters: Any) -> list[Notification]:
-        """Notifications matching the filters."""
+    def page(self, filters: dict[str, str], asked: PageRequest, *, newest_first: bool = False) -> Page[Notification]:
+        """A page of the notifications matching the equality `filters`, in decision order (then id)."""
         ...
 
     def get(self, notification_id: str) -> Notification | None:
@@ -456,13 +458,14 @@ def compose_digest(
 # --- the inbox (HTTP) -------------------------------------------------------------------------------------
 
 
-def inbox(person: str, *, ledger: LedgerStore, reads: InboxStore) -> list[tuple[Notification, datetime | None]]:
-    """A person's inbox: the alerts addressed to their e-mail on the inbox channel, newest first, each with
-    when it was read."""
-    items = ledger.find(recipient=person.strip().lower(), channel=INBOX)
-    items.sort(key=lambda n: (n.decided_at, n.id), reverse=True)
-    read = reads.read_at([n.id for n in items])
-    return [(n, read.get(n.id)) for n in items]
+def inbox(
+    person: str, *, ledger: LedgerStore, reads: InboxStore, asked: PageRequest = FIRST_PAGE
+) -> Page[tuple[Notification, datetime | None]]:
+    """A page of a person's inbox: the alerts addressed to their e-mail on the inbox channel, newest first, each
+    with when it was read."""
+    found = ledger.page({"recipient": person.strip().lower(), "channel": INBOX}, asked, newest_first=True)
+    read = reads.read_at([n.id for n in found.items])
+    return Page([(n, read.get(n.id)) for n in found.items], found.next)
 
 
 def mark_read(

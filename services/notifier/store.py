@@ -13,9 +13,10 @@ from pymongo import ASCENDING, DESCENDING
 from services.notifier.domain import PENDING, SENDABLE, Attempt, Claim, Fact, Notification, Outcome, takeover_id
 from shared.events import Event
 from shared.outbox import ensure_indexes, pending_document, read_events
+from shared.paging import Page, PageRequest
 from shared.plan import Contact
 from shared.retention import day_bucket
-from shared.store import earliest_day, insert_many_once, insert_once, read_day, write_day
+from shared.store import earliest_day, insert_many_once, insert_once, read_day, read_page, write_day
 
 NOTIFICATIONS = "notifications"
 BODIES = "bodies"
@@ -76,11 +77,11 @@ class MongoLedgerStore:
         heads = [{"_id": d["id"], **{k: v for k, v in d.items() if k not in _BODY_FIELDS}} for d in docs]
         return insert_many_once(self.db[NOTIFICATIONS], heads)
 
-    def find(self, **filters: Any) -> list[Notification]:
-        """Notifications matching the non-empty filters, oldest decision first."""
-        query = {k: v for k, v in filters.items() if v}
-        docs = self.db[NOTIFICATIONS].find(query).sort([("decided_at", ASCENDING), ("_id", ASCENDING)])
-        return [_notification(d) for d in docs]
+    def page(self, filters: dict[str, str], asked: PageRequest, *, newest_first: bool = False) -> Page[Notification]:
+        """A page of the notifications matching the equality `filters` (at least one), in decision order
+        (then `_id`), oldest first unless `newest_first`."""
+        found = read_page(self.db[NOTIFICATIONS], filters, asked, by="decided_at", newest_first=newest_first)
+        return Page([_notification(d) for d in found.items], found.next)
 
     def get(self, notification_id: str) -> Notification | None:
         """One notification by `_id`, with its bodies."""

@@ -28,6 +28,7 @@ from services.scheduler.domain import (
 )
 from shared import web
 from shared.clock import SimulatedClock
+from shared.paging import is_key_of, page_of
 from shared.plan import Period, Unit
 from shared.settings import Settings
 from shared.timerules import local_iso
@@ -115,13 +116,19 @@ def _state_json(s: ObligationState) -> dict[str, Any]:
 
 @bp.get("/api/v1/units")
 @web.requires(*ALL_ROLES)
+@web.document(query=web.PAGE_QUERY)
 def list_units() -> Response:
-    """The registry of units (F2) in official order; contacts only for Sở Nội vụ, admins and services."""
+    """The registry of units (F2) in official order, paged (the plan, held in memory); contacts only for Sở Nội
+    vụ, admins and services."""
     who = web.principal()
     plan = _deps().rt.plan
-    units = sorted(plan.units, key=lambda u: (u.order is None, u.order or 0, u.code))
+    page = page_of(plan.units, _official_order, web.page_request(is_key_of(bool, int, str)))
     with_contacts = who.role in ("home_affairs", "admin", "service")
-    return jsonify({"plan": plan.id, "items": [_unit_json(u, with_contacts) for u in units]})
+    return web.paged(page, [_unit_json(u, with_contacts) for u in page.items], plan=plan.id)
+
+
+def _official_order(unit: Unit) -> tuple[bool, int, str]:
+    return (unit.order is None, unit.order or 0, unit.code)
 
 
 @bp.get("/api/v1/calendar")
@@ -143,23 +150,24 @@ def get_calendar() -> Response:
 
 @bp.get("/api/v1/obligations")
 @web.requires(*ALL_ROLES)
-@web.document(query=("agency", "period", "status"))
+@web.document(query=("agency", "period", "status", *web.PAGE_QUERY))
 def list_obligations() -> Response:
-    """Obligations with their current status; a unit sees only its own."""
+    """Obligations with their current status, of a `period` or an `agency` (one is required, read by equality;
+    a unit sees only its own and needs neither), in `<agency>:<period>` order, paged; `status` filters within
+    each page."""
     status = web.query_arg("status") or None
     if status is not None and status not in STATUSES:
         raise web.ApiError(400, f"status phải là một trong: {', '.join(STATUSES)}.", fields={"status": "Không hợp lệ."})
+    who = web.principal()
+    agency, period = web.query_arg("agency") or None, web.query_arg("period") or None
+    if agency is None and period is None and not who.is_agency():
+        raise web.ApiError(400, "Cần period hoặc agency.", fields={"period": "Bắt buộc khi không có agency."})
     d = _deps()
-    states = handlers.list_obligations(
-        web.principal(),
-        obligations=d.obligations,
-        clock=d.rt.clock,
-        agency=web.query_arg("agency") or None,
-        period=web.query_arg("period") or None,
-        status=status,
-        passes=d.passes,
-    )
-    return jsonify({"items": [_state_json(s) for s in states], "total": len(states)})
+    page = handlers.list_obligations(
+        who, obligations=d.obligations, clock=d.rt.clock, agency=agency, period=period, status=status,
+        passes=d.passes, asked=web.page_request(),
+    )  # fmt: skip
+    return web.paged(page, [_state_json(s) for s in page.items])
 
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -350,9 +358,10 @@ def post_extension_request(agency: str, period: str, body: dict[str, Any]) -> tu
 
 @bp.get("/api/v1/extension-requests")
 @web.requires("agency", "home_affairs", "observer", "admin", "service")
-@web.document(query=("status",))
+@web.document(query=("status", *web.PAGE_QUERY))
 def list_extension_requests() -> Response:
-    """Extension requests, by status (`pending`, `granted`, `refused`); a unit sees only its own.
+    """Extension requests in request-id order, paged, by status (`pending`, `granted`, `refused`, within each
+    page); a unit sees only its own.
 
     Sở Nội vụ, observers, admins and services see every unit's requests; an `agency` caller sees only the
     requests of the unit its credential is bound to (its intake pages list them).
@@ -360,11 +369,10 @@ def list_extension_requests() -> Response:
     status = web.query_arg("status") or None
     if status not in (None, "pending", "granted", "refused"):
         raise web.ApiError(400, "status: pending, granted hoặc refused.", fields={"status": "Không hợp lệ."})
-    items = handlers.pending_extension_requests(obligations=_deps().obligations, status=status)
-    who = web.principal()
-    if who.is_agency():
-        items = [r for r in items if r.agency == who.agency]
-    return jsonify({"items": [_request_json(r) for r in items], "total": len(items)})
+    page = handlers.extension_requests_page(
+        web.principal(), obligations=_deps().obligations, status=status, asked=web.page_request()
+    )
+    return web.paged(page, [_request_json(r) for r in page.items])
 
 
 @bp.post("/api/v1/extension-requests/<request_id>/decision")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -39,6 +38,7 @@ from shared.auth import Principal
 from shared.events import Event, IntakeWatermark, ObligationFulfilled, ReportSubmitted
 from shared.failpoints import failpoint
 from shared.formatting import vn_date
+from shared.paging import Page, PageRequest
 from shared.plan import Plan
 from shared.retention import DayPruner, cutoff_day
 from shared.timerules import (
@@ -53,6 +53,7 @@ from shared.timerules import (
 
 log = logging.getLogger(__name__)
 EMIT_BATCH = 1000
+FIRST_PAGE = PageRequest()
 WAKE_AFTER = timedelta(seconds=1)  # a wake-up lands after any pass already running (the agenda is read by window)
 
 
@@ -73,6 +74,14 @@ class ObligationStore(Protocol):
 
     def all(self) -> list[Obligation]:
         """Every obligation."""
+        ...
+
+    def page(self, *, period: str | None, agency: str | None, asked: PageRequest) -> Page[Obligation]:
+        """A page of the obligations of a period or a unit (at least one given), in key order."""
+        ...
+
+    def requests_page(self, *, agency: str | None, asked: PageRequest) -> Page[Transition]:
+        """A page of the extension-request transitions, of one unit's obligations when `agency` is given."""
         ...
 
     def transitions(self, ob: Obligation) -> list[Transition]:
@@ -451,8 +460,11 @@ def list_obligations(
     period: str | None = None,
     status: str | None = None,
     passes: PassStore | None = None,
-) -> list[ObligationState]:
-    """Obligations with their derived state, filtered, in calendar then official order; a unit sees only its own.
+    asked: PageRequest = FIRST_PAGE,
+) -> Page[ObligationState]:
+    """A page of obligations with their derived state, of a period or a unit (one of them given; a unit sees
+    only its own), in key order (`<agency>:<period>`); `status` filters within the page, so a page may hold
+    fewer than its limit while `next` says more follow. Each shown obligation costs one read of its transitions.
 
     With `passes`, an obligation shows `overdue` only up to where the passes have got (`processed_up_to`, never
     past intake's watermark, F17): while a report may still be on its way, the scheduler does not call it late.
@@ -463,16 +475,9 @@ def list_obligations(
     done = passes.processed_up_to() if passes is not None else None
     if done is not None:
         now = min(now, done)
-    transitions = obligations.all_transitions()
-    chosen: Iterable[Obligation] = (
-        ob
-        for ob in obligations.all()
-        if (agency is None or ob.agency == agency) and (period is None or ob.period == period)
-    )
-    states = [derive_state(ob, transitions.get(ob.key, []), now) for ob in chosen]
-    if status:
-        states = [s for s in states if s.status == status]
-    return sorted(states, key=lambda s: (s.obligation.due_before, s.obligation.unit_order or 0, s.obligation.agency))
+    found = obligations.page(period=period, agency=agency, asked=asked)
+    states = [derive_state(ob, obligations.transitions(ob), now) for ob in found.items]
+    return Page([s for s in states if not status or s.status == status], found.next)
 
 
 def _obligation_in_force(
@@ -537,6 +542,21 @@ def pending_extension_requests(*, obligations: ObligationStore, status: str | No
         out += extension_requests(transitions)
     chosen = [r for r in out if status is None or (r.decision or "pending") == status]
     return sorted(chosen, key=lambda r: r.requested_at)
+
+
+def extension_requests_page(
+    principal: Principal, *, obligations: ObligationStore, status: str | None, asked: PageRequest = FIRST_PAGE
+) -> Page[ExtensionRequest]:
+    """A page of extension requests in request-id order, by status (`pending`, `granted`, `refused`) within the
+    page; a unit sees only its own. Each request costs the reads of its obligation and its transitions (for
+    the decision)."""
+    found = obligations.requests_page(agency=principal.agency if principal.is_agency() else None, asked=asked)
+    out = []
+    for t in found.items:
+        ob = obligations.get(t.data["agency"], t.data["period"])
+        decided = extension_requests(obligations.transitions(ob)) if ob is not None else []
+        out += [r for r in decided if r.id == t.data["request_id"] and status in (None, r.decision or "pending")]
+    return Page(out, found.next)
 
 
 def decide_extension(

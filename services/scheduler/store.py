@@ -8,10 +8,11 @@ from typing import Any
 from pymongo import ASCENDING
 
 from services.scheduler.domain import Obligation, Transition, hold_event_id
-from shared.events import Event
+from shared.events import Event, ObligationExtensionRequested
 from shared.outbox import ensure_indexes, pending_document, read_events
+from shared.paging import Page, PageRequest
 from shared.retention import day_bucket
-from shared.store import delete_batch, earliest_day, insert_many_once, insert_once, read_day, write_day
+from shared.store import delete_batch, earliest_day, insert_many_once, insert_once, read_day, read_page, write_day
 from shared.timerules import parse_instant
 
 OBLIGATIONS = "obligations"
@@ -103,6 +104,7 @@ class MongoObligationStore:
         self.db[OBLIGATIONS].create_index([("period", ASCENDING), ("agency", ASCENDING)])
         self.db[OUTBOX].create_index([("event.subject", ASCENDING)])
         self.db[OUTBOX].create_index([("event.data.request_id", ASCENDING)])
+        self.db[OUTBOX].create_index([("event.type", ASCENDING)])
         self.db[AGENDA].create_index([("at", ASCENDING)])
         self.db[AGENDA].create_index([("day", ASCENDING)])
         self.db[AGENDA].create_index([("minute", ASCENDING)])
@@ -144,6 +146,21 @@ class MongoObligationStore:
     def all(self) -> list[Obligation]:
         """Every obligation."""
         return [_ob(d) for d in self.db[OBLIGATIONS].find({})]
+
+    def page(self, *, period: str | None, agency: str | None, asked: PageRequest) -> Page[Obligation]:
+        """A page of the obligations of a period or a unit (equality), in `_id` (`<agency>:<period>`) order."""
+        query = {k: v for k, v in (("period", period), ("agency", agency)) if v}
+        found = read_page(self.db[OBLIGATIONS], query, asked)
+        return Page([_ob(d) for d in found.items], found.next)
+
+    def requests_page(self, *, agency: str | None, asked: PageRequest) -> Page[Transition]:
+        """A page of the `obligation.extension_requested` transitions (of one unit's obligations when `agency`
+        is given), by the equality on the event's type, in `_id` (event id) order."""
+        query: dict[str, Any] = {"event.type": ObligationExtensionRequested.TYPE}
+        if agency:
+            query["event.data.agency"] = agency
+        found = read_page(self.db[OUTBOX], query, asked, projection={"event": 1})
+        return Page([_transition(d) for d in found.items], found.next)
 
     def transitions(self, ob: Obligation) -> list[Transition]:
         """The transitions of one obligation."""

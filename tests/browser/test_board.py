@@ -40,7 +40,7 @@ def stack() -> Iterator[TestStack]:
         make_account(s, SPECIALIST, "Nguyễn Thị Thanh Tâm", PASSWORD, role="home_affairs")
         make_account(s, OBSERVER, "Thạch Sô Phol", PASSWORD, role="observer")
         make_officer(s, OFFICER, REPORTED, "Lâm Văn Đức", PASSWORD)
-        wait_for(lambda: len(s.compliance(PERIOD)["units"]) == 29, timeout=90, what="29 obligations of H1 on the board")
+        wait_for(lambda: len(s.compliance(PERIOD)["items"]) == 29, timeout=90, what="29 obligations of H1 on the board")
         s.set_clock("2019-06-05T09:00:00+07:00")
         body = {"indicators": {"tcd_luot": 1234, "tcd_nguoi": 1300}, "narratives": {"area_1": "Đã quán triệt."}}
         resp = s.post_report(REPORTED, PERIOD, body)
@@ -55,7 +55,7 @@ def stack() -> Iterator[TestStack]:
         s.wait_status(PERIOD, REPORTED, "submitted_on_time", timeout=180)  # generous: a busy machine
         s.set_clock("2019-06-12T09:00:00+07:00")
         wait_for(
-            lambda: sum(u["status"] == "overdue" for u in s.compliance(PERIOD)["units"]) == 28,
+            lambda: sum(u["status"] == "overdue" for u in s.compliance(PERIOD)["items"]) == 28,
             timeout=90,
             what="28 units overdue on the board",
         )

@@ -6,7 +6,7 @@ from collections import defaultdict
 
 import requests
 
-from tests.support import TestStack, local
+from tests.support import TestStack, all_obligations, local
 
 REPORTING = [
     "VP_UBND", "SNV", "STP", "SKHDT", "STC", "SCT", "SNNPTNT", "SGTVT", "SXD", "STNMT", "STTTT", "SLDTBXH",
@@ -23,7 +23,7 @@ DUE_BEFORE = {
 
 
 def test_registry_lists_29_reporting_units_in_official_order_and_the_non_reporting_ones(stack: TestStack) -> None:
-    units = stack.get("scheduler", "/api/v1/units").json()["items"]
+    units = stack.items("scheduler", "/api/v1/units")
     reporting = [u for u in units if u["reports"]]
     assert [u["code"] for u in reporting] == REPORTING
     assert [u["order"] for u in reporting] == list(range(1, 30))
@@ -50,7 +50,7 @@ def test_calendar_gives_each_period_its_due_before_and_q1_is_not_applicable(stac
 
 
 def test_each_reporting_unit_owes_exactly_four_reports_with_exact_deadlines(stack: TestStack) -> None:
-    items = stack.get("scheduler", "/api/v1/obligations").json()["items"]
+    items = all_obligations(stack)
     by_unit: dict[str, dict[str, str]] = defaultdict(dict)
     for ob in items:
         by_unit[ob["agency"]][ob["period"]] = ob["due_before"]

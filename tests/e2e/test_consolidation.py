@@ -67,18 +67,17 @@ def _line(summary: dict, key: str) -> dict:
 
 def test_compliance_and_totals_equal_independent_counts(closed_period: TestStack) -> None:
     s = closed_period
-    obligations = s.get("scheduler", f"/api/v1/obligations?period={PERIOD}").json()["items"]
+    obligations = s.items("scheduler", "/api/v1/obligations", period=PERIOD)
     statuses = {o["agency"]: o["status"] for o in obligations}
     board = s.compliance(PERIOD)
-    assert {u["agency"]: u["status"] for u in board["units"]} == statuses
+    assert {u["agency"]: u["status"] for u in board["items"]} == statuses
     assert board["EXPECTED_REPORTS"] == len(statuses) == 29
     assert board["ACTUAL_REPORTS"] == sum(v in ("submitted_on_time", "submitted_late") for v in statuses.values()) == 3
     assert board["ACTUAL_REPORTS_ON_TIME"] == sum(v == "submitted_on_time" for v in statuses.values()) == 2
-    assert [u["agency"] for u in board["overdue"]] == [a for a, v in statuses.items() if v == "overdue"] or len(
-        board["overdue"]
-    ) == 26
+    overdue = {u["agency"] for u in board["items"] if u["status"] == "overdue"}
+    assert overdue == {a for a, v in statuses.items() if v == "overdue"} or len(overdue) == 26
 
-    reports = s.get("intake", f"/api/v1/reports?period={PERIOD}&page_size=100").json()["items"]
+    reports = s.items("intake", "/api/v1/reports", period=PERIOD)
     figures = [r["content"]["indicators"] for r in reports]
     summary = _summary(s)
     for key in ("tcd_luot", "tcd_nguoi", "vu_viec_thuoc_tham_quyen", "vu_viec_da_giai_quyet"):
@@ -119,7 +118,7 @@ def test_closing_then_a_correction_is_shown_after_closing_and_documents_are_arch
     assert put.status_code in (200, 201), put.text
 
     def shown_after_close() -> dict | None:
-        row = next(u for u in s.compliance(PERIOD)["units"] if u["agency"] == "SNV")
+        row = next(u for u in s.compliance(PERIOD)["items"] if u["agency"] == "SNV")
         return row if row["revisions_after_close"] == [2] else None
 
     row = wait_for(shown_after_close, timeout=90, what="the correction shown as after closing")
@@ -144,7 +143,8 @@ def test_closing_then_a_correction_is_shown_after_closing_and_documents_are_arch
     text = "\n".join([p.text for p in report.paragraphs] + cells)
     assert "BÁO CÁO" in text and "NGUYỄN VĂN A" in text.upper() and "SỞ NỘI VỤ" in text
     # Annex I: every table one row per expected unit in the official order, blank where a unit did not report.
-    official = [u["name"] for u in s.compliance(PERIOD)["units"]]
+    rows = s.compliance(PERIOD)["items"]  # in unit-code order: the official order is the units' `order`
+    official = [u["name"] for u in sorted(rows, key=lambda u: (u["order"] is None, u["order"] or 0, u["agency"]))]
     first = ("STT", "Cơ quan, đơn vị, địa phương")
     tables = [t for t in report.tables if tuple(c.text for c in t.rows[0].cells[:2]) == first]
     annex_one = [t for t in tables if t.rows[0].cells[2].text not in ("Ngày nhận báo cáo", "Số ngày quá hạn")]

@@ -127,7 +127,7 @@ def _obligation(stack: TestStack, agency: str) -> dict[str, Any]:
 
 
 def _board_row(stack: TestStack, agency: str) -> dict[str, Any] | None:
-    rows = [u for u in stack.compliance(PERIOD)["units"] if u["agency"] == agency]
+    rows = [u for u in stack.compliance(PERIOD)["items"] if u["agency"] == agency]
     return rows[0] if rows else None
 
 
@@ -310,10 +310,10 @@ def test_a_waived_unit_gets_no_alert_after_the_waiver_and_leaves_the_expected_re
     calendar = s.get("scheduler", "/api/v1/calendar?year=2019").json()["periods"]
     expected = next(p["expected_reports"] for p in calendar if p["period"] == PERIOD)
     assert expected > 5
-    wait_for(lambda: len(s.compliance(PERIOD)["units"]) == expected, what=f"{expected} units on the board")
+    wait_for(lambda: len(s.compliance(PERIOD)["items"]) == expected, what=f"{expected} units on the board")
     board = s.compliance(PERIOD)
     assert (board["EXPECTED_REPORTS"], board["ACTUAL_REPORTS"], board["ACTUAL_REPORTS_ON_TIME"]) == (expected - 1, 1, 1)
-    assert WAIVED not in {r["agency"] for r in board["overdue"]}
+    assert WAIVED not in {r["agency"] for r in board["items"] if r["status"] == "overdue"}
 
 
 def test_no_level_is_published_twice_for_any_obligation_and_generation(scenario: Scenario) -> None:

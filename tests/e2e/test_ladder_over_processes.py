@@ -62,7 +62,7 @@ def test_stepping_through_h1_gives_each_level_once_and_reports_stop_the_ladder(l
     s.wait_status("2019-H1", "H_CHAUTHANH", "submitted_late")
 
     def cauke() -> dict | None:  # the board follows the published events a moment later
-        row = next(u for u in s.compliance("2019-H1")["units"] if u["agency"] == "H_CAUKE")
+        row = next(u for u in s.compliance("2019-H1")["items"] if u["agency"] == "H_CAUKE")
         return row if row["level"] == "escalation_2" else None
 
     row = wait_for(cauke, timeout=60, what="H_CAUKE's escalation_2 on the board")

@@ -22,7 +22,7 @@ import pytest
 
 from shared.settings import ROOT
 from shared.timerules import local_iso
-from tests.support import TestStack, local, wait_for
+from tests.support import TestStack, all_obligations, local, wait_for
 
 PLAN_DIR = ROOT / "tests" / "plans" / "merger-2025"
 PERIODS = ("2025-Q1", "2025-H1", "2025-Q3")
@@ -70,7 +70,7 @@ class Snapshot:
 
     def board_status(self, period: str) -> dict[str, str]:
         """The board's status of each unit of a period."""
-        return {r["agency"]: r["status"] for r in self.boards[period]["units"]}
+        return {r["agency"]: r["status"] for r in self.boards[period]["items"]}
 
 
 @dataclass(frozen=True)
@@ -122,9 +122,7 @@ def settled(stack: TestStack, step: str) -> Snapshot:
     why = ["nothing read yet"]
 
     def probe() -> Snapshot | None:
-        resp = stack.get("scheduler", "/api/v1/obligations")
-        assert resp.status_code == 200, resp.text
-        obligations = {(ob["agency"], ob["period"]): ob for ob in resp.json()["items"]}
+        obligations = {(ob["agency"], ob["period"]): ob for ob in all_obligations(stack)}
         events = all_events(stack)
         published: dict[str, int] = {}
         for e in events:
@@ -135,7 +133,7 @@ def settled(stack: TestStack, step: str) -> Snapshot:
             return None
         boards = {p: stack.compliance(p) for p in PERIODS}
         for period in PERIODS:
-            rows = {r["agency"]: (r["status"], r["level"]) for r in boards[period]["units"]}
+            rows = {r["agency"]: (r["status"], r["level"]) for r in boards[period]["items"]}
             mine = {a: (ob["status"], _last_level(ob)) for (a, p), ob in obligations.items() if p == period}
             if rows != mine:
                 why[0] = f"board {period} {rows} != scheduler {mine}"
@@ -170,7 +168,7 @@ def timeline() -> Iterator[Timeline]:
 
 
 def test_the_stack_runs_the_merger_plan(timeline: Timeline) -> None:
-    units = timeline.stack.get("scheduler", "/api/v1/units").json()["items"]
+    units = timeline.stack.items("scheduler", "/api/v1/units")
     assert [(u["order"], u["code"], u["valid_until"], u["successors"]) for u in units] == [
         (1, "SNV", None, []),
         (2, "S_TC", None, []),
@@ -240,7 +238,7 @@ def test_on_11_march_the_non_reporters_are_overdue_and_the_ceased_units_are_not(
     assert snap.board_status("2025-Q1") == statuses
     board = snap.boards["2025-Q1"]
     assert (board["EXPECTED_REPORTS"], board["ACTUAL_REPORTS"], board["ACTUAL_REPORTS_ON_TIME"]) == (5, 1, 1)
-    assert {r["agency"] for r in board["overdue"]} == {"S_TC", "S_NNMT", *DISTRICTS}
+    assert {r["agency"] for r in board["items"] if r["status"] == "overdue"} == {"S_TC", "S_NNMT", *DISTRICTS}
 
 
 def test_on_1_july_the_districts_q3_is_closed_and_their_h1_is_not(timeline: Timeline) -> None:

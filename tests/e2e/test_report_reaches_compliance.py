@@ -22,7 +22,7 @@ def test_report_before_midnight_is_on_time_and_one_after_is_late(stack: TestStac
     stack.wait_status("2019-H1", "H_TIEUCAN", "submitted_late")
 
     board = stack.compliance("2019-H1")
-    rows = {u["agency"]: u for u in board["units"]}
+    rows = {u["agency"]: u for u in board["items"]}
     assert rows["H_CAUKE"]["status"] == "submitted_on_time"
     assert rows["H_TIEUCAN"]["days_late"] == 1
     assert rows["H_CHAUTHANH"]["status"] == "overdue"  # nothing received, past due_before

@@ -57,7 +57,7 @@ def test_200_reports_while_the_broker_is_stopped_and_killed_are_all_accepted_and
     s = burst_stack
     broker = s.broker
     assert broker is not None
-    units = [u["code"] for u in s.get("scheduler", "/api/v1/units").json()["items"] if u["reports"]][:REPORTS]
+    units = [u["code"] for u in s.items("scheduler", "/api/v1/units") if u["reports"]][:REPORTS]
     done: list[tuple[str, int | None, list[Answer]]] = []
     lock = threading.Lock()
 
@@ -109,7 +109,7 @@ def test_200_reports_while_the_broker_is_stopped_and_killed_are_all_accepted_and
     sample = units[REPORTS // 5 : 4 * REPORTS // 5 : 12]  # reports posted around the faults
 
     def fulfilled() -> list[str]:
-        items = s.get("scheduler", f"/api/v1/obligations?period={PERIOD}").json()["items"]
+        items = s.items("scheduler", "/api/v1/obligations", period=PERIOD)
         status = {o["agency"]: o["status"] for o in items}
         return [u for u in sample if status.get(u) != "submitted_on_time"]
 

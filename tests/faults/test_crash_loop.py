@@ -12,6 +12,7 @@ import pytest
 
 from shared.topology import DELIVERY_LIMIT, queue_for, queues
 from tests.support import TestStack, assert_invariants, own_stack, wait_for, wait_quiet
+from tests.support import ledger as whole_ledger
 
 KILLER = "obligation:H_CAUKE:2019-H1:g1:reminder_7"
 LEVEL_TYPES = ("obligation.reminder_due", "obligation.overdue", "obligation.escalated")
@@ -77,7 +78,7 @@ def test_a_message_that_kills_its_consumer_is_dead_lettered_after_the_limit_and_
     assert f'dvcq_dead_letter_messages{{queue="{queue_for("notifier").dead_letter_queue}"}} 1.0' in metrics
 
     # invariants: each neighbour's alerts are in the ledger, the killer's are not; only it is dead-lettered
-    ledger = s.get("notifier", "/api/v1/notifications", role="home_affairs").json()["items"]
+    ledger = whole_ledger(s)
     decided = Counter(n["event_id"] for n in ledger if n["event_type"] in LEVEL_TYPES)
     assert set(decided) == set(neighbours)
     assert len({n["id"] for n in ledger}) == len(ledger)

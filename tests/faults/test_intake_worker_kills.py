@@ -82,7 +82,7 @@ def killing_workers(s: TestStack, every: float) -> Iterator[list[int]]:
 @pytest.mark.timeout(1800)
 def test_300_first_reports_while_workers_are_killed_give_300_reports_and_300_events(plan_stack) -> None:
     s = plan_stack
-    units = [u["code"] for u in s.get("scheduler", "/api/v1/units").json()["items"] if u["reports"]]
+    units = [u["code"] for u in s.items("scheduler", "/api/v1/units") if u["reports"]]
     assert len(units) == 300
 
     def submit(agency: str) -> tuple[str, int | None, dict | None, list[Answer]]:

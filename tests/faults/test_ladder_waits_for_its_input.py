@@ -73,9 +73,7 @@ def _accept(s: TestStack, agency: str, how: str) -> dict:
 
 
 def _obligations(s: TestStack) -> dict[str, dict]:
-    resp = s.get("scheduler", f"/api/v1/obligations?period={PERIOD}")
-    resp.raise_for_status()
-    return {o["agency"]: o for o in resp.json()["items"]}
+    return {o["agency"]: o for o in s.items("scheduler", "/api/v1/obligations", period=PERIOD)}
 
 
 def _ladder(s: TestStack) -> dict:
@@ -171,7 +169,7 @@ def test_reports_held_behind_a_stopped_broker_never_make_their_units_overdue(lag
     )
 
     snv = {"Authorization": f"Bearer {s.token('home_affairs', sub=SNV_MAIL)}"}
-    inbox = requests.get(s.url("notifier", "/api/v1/inbox"), headers=snv, timeout=15).json()["items"]
+    inbox = s.items("notifier", "/api/v1/inbox", auth=snv)
     assert Counter(i["level"] for i in inbox if i["level"].startswith("ladder_")) == {
         "ladder_held": 1,
         "ladder_resumed": 1,

@@ -141,7 +141,7 @@ def test_poison_in_every_queue_is_dead_lettered_on_its_first_delivery_and_the_ne
         what="the notifier's receipt for the report",
     )
     wait_for(
-        lambda: any(u["agency"] == EXTENDED and u["extended"] for u in s.compliance(PERIOD)["units"]),
+        lambda: any(u["agency"] == EXTENDED and u["extended"] for u in s.compliance(PERIOD)["items"]),
         timeout=120,
         what="the board to show the extension",
     )

@@ -70,7 +70,7 @@ def test_a_report_published_twice_after_a_lost_confirm_is_applied_once_by_every_
     assert obligation["status"] == "submitted_on_time"
 
     board = s.compliance(PERIOD)
-    (row,) = [u for u in board["units"] if u["agency"] == UNIT]
+    (row,) = [u for u in board["items"] if u["agency"] == UNIT]
     assert row["status"] == "submitted_on_time" and row["revision"] == 1
     assert board["ACTUAL_REPORTS"] == 1
     assert len(s.reports_of(UNIT)) == 1

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from tests.support import OwnSmtp, TestStack, own_smtp, own_stack, wait_for
+from tests.support import OwnSmtp, TestStack, notifications, own_smtp, own_stack, wait_for
 
 pytestmark = pytest.mark.timeout(900)  # each case waits on delivery progress, slow on a busy shared store
 UNITS = 29
@@ -33,10 +33,7 @@ def outage() -> Iterator[tuple[TestStack, OwnSmtp]]:
 
 def ledger(s: TestStack, query: str = "") -> list[dict]:
     """The e-mail notifications (the inbox copies are delivered when decided, whatever SMTP does)."""
-    url = s.url("notifier", f"/api/v1/notifications?channel=email&{query}")  # the whole ledger: a scan
-    resp = requests.get(url, headers=s.auth("home_affairs"), timeout=60)
-    assert resp.status_code == 200, resp.text
-    return resp.json()["items"]
+    return notifications(s, f"channel=email&{query}")
 
 
 def resend(s: TestStack, notification_id: str, role: str = "home_affairs", *, encode: bool = True):

@@ -41,7 +41,7 @@ def store_stack() -> Iterator[tuple[TestStack, OwnStore]]:
 
 def test_requests_during_a_store_restart_get_201_409_or_503_and_one_report_each(store_stack) -> None:
     s, store = store_stack
-    units = [u["code"] for u in s.get("scheduler", "/api/v1/units").json()["items"] if u["reports"]]
+    units = [u["code"] for u in s.items("scheduler", "/api/v1/units") if u["reports"]]
     todo = list(units)
     answers: list[Answer] = []
     firsts: dict[str, int | None] = {}

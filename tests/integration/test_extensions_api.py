@@ -22,7 +22,7 @@ def test_a_unit_asks_for_an_extension_and_so_noi_vu_grants_it(stack: TestStack) 
     asked = _post(stack, path, body, "agency", "TX_DUYENHAI")
     assert asked.status_code == 201, asked.text
     request_id = asked.json()["id"]
-    pending = stack.get("scheduler", "/api/v1/extension-requests?status=pending", role="home_affairs").json()["items"]
+    pending = stack.items("scheduler", "/api/v1/extension-requests", role="home_affairs", status="pending")
     assert request_id in {r["id"] for r in pending}
 
     decide = f"/api/v1/extension-requests/{request_id}/decision"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import threading
 import urllib.parse
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,25 +30,6 @@ from shared.web import CSRF_HEADER, SESSION_COOKIE
 from tests.support import TRACU_STAFF, TestStack, make_officer, notifications, own_stack, wait_for, wait_quiet
 
 Route = tuple[str, str, str]  # (service, method, url rule)
-
-# Paged by the list helper, branch i13-lists: their store reads are reported, not failed, until that branch is
-# merged; the coordinator then empties this set, and the test holds them to the rule like every other route.
-PAGED_BY_THE_LIST_HELPER: set[Route] = {
-    ("intake", "GET", "/api/v1/reports"),
-    ("intake", "GET", "/api/v1/reports/<agency>/<period>/revisions"),
-    ("intake", "GET", "/api/v1/events"),
-    ("scheduler", "GET", "/api/v1/units"),
-    ("scheduler", "GET", "/api/v1/obligations"),
-    ("scheduler", "GET", "/api/v1/extension-requests"),
-    ("scheduler", "GET", "/api/v1/events"),
-    ("notifier", "GET", "/api/v1/notifications"),
-    ("notifier", "GET", "/api/v1/inbox"),
-    ("notifier", "GET", "/api/v1/events"),
-    ("aggregator", "GET", "/api/v1/compliance"),
-    ("aggregator", "GET", "/api/v1/dead-letters"),
-    ("aggregator", "GET", "/api/v1/overdue"),
-    ("aggregator", "GET", "/api/v1/documents"),
-}
 
 FILTERS = {"find": "filter", "count": "query", "distinct": "query", "findAndModify": "query", "findandmodify": "query"}
 STATEMENTS = {"update": ("updates", "q"), "delete": ("deletes", "q")}
@@ -457,10 +437,7 @@ def test_every_request_handler_reads_and_writes_the_store_by_equality(
     print(report)
     (ROOT / "var" / "test").mkdir(parents=True, exist_ok=True)
     (ROOT / "var" / "test" / "store-queries.txt").write_text(report + "\n", encoding="utf-8")
-    listed = {route: bad for route, bad in offending.items() if route in PAGED_BY_THE_LIST_HELPER}
-    if listed:
-        warnings.warn(f"list endpoints still reading without equality (branch i13-lists): {listed}", stacklevel=1)
-    flagged = {route: bad for route, bad in offending.items() if route not in PAGED_BY_THE_LIST_HELPER}
+    flagged = offending
     assert not flagged, "request handlers reading or writing without an equality filter:\n" + "\n".join(
         f"{' '.join(route)}:\n    " + "\n    ".join(bad) for route, bad in flagged.items()
     )

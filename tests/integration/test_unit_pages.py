@@ -126,7 +126,7 @@ def unit_session(stack: TestStack) -> Iterator[requests.Session]:
 
 def _open_obligation(stack: TestStack, agency: str) -> tuple[str, date]:
     """A period whose obligation is open at the stack's current (shared) clock, and its deadline day."""
-    items = stack.get("scheduler", f"/api/v1/obligations?agency={agency}").json()["items"]
+    items = stack.items("scheduler", "/api/v1/obligations", agency=agency)
     open_ = sorted((ob for ob in items if ob["status"] in OPEN), key=lambda ob: ob["period"] != "2019-H1")
     assert open_, f"no open obligation of {agency} at {stack.clock()['now']}: {items}"
     return open_[0]["period"], deadline_day(parse_instant(open_[0]["due_before"]))
@@ -135,9 +135,7 @@ def _open_obligation(stack: TestStack, agency: str) -> tuple[str, date]:
 def _requests_of(stack: TestStack, agency: str, role: str = "home_affairs") -> list[dict[str, Any]]:
     """Extension requests as the scheduler lists them (as Sở Nội vụ by default), of one unit."""
     headers = stack.auth(role, agency if role == "agency" else None)
-    resp = requests.get(stack.url("scheduler", "/api/v1/extension-requests"), headers=headers, timeout=15)
-    assert resp.status_code == 200, resp.text
-    return [r for r in resp.json()["items"] if r["agency"] == agency]
+    return [r for r in stack.items("scheduler", "/api/v1/extension-requests", auth=headers) if r["agency"] == agency]
 
 
 def _csrf(stack: TestStack, session: requests.Session, period: str) -> str:
@@ -200,19 +198,13 @@ def test_a_unit_token_lists_only_its_own_extension_requests(stack: TestStack) ->
     mine = _ask_by_api(stack, XR_AGENCY, period, "Lý do của thành phố", deadline + timedelta(days=10))
     period, deadline = _open_obligation(stack, XR_OTHER)
     theirs = _ask_by_api(stack, XR_OTHER, period, "Lý do của huyện", deadline + timedelta(days=10))
-    everyone = stack.get("scheduler", "/api/v1/extension-requests", role="home_affairs").json()["items"]
+    everyone = stack.items("scheduler", "/api/v1/extension-requests", role="home_affairs")
     assert {mine["id"], theirs["id"]} <= {r["id"] for r in everyone}
 
     for agency, own, foreign in ((XR_AGENCY, mine, theirs), (XR_OTHER, theirs, mine)):
-        for query in ("", "?status=pending"):
-            resp = requests.get(
-                stack.url("scheduler", f"/api/v1/extension-requests{query}"),
-                headers=stack.auth("agency", agency),
-                timeout=15,
-            )
-            assert resp.status_code == 200, resp.text
-            items = resp.json()["items"]
-            assert {r["agency"] for r in items} == {agency} and resp.json()["total"] == len(items)
+        for query in ({}, {"status": "pending"}):
+            items = stack.items("scheduler", "/api/v1/extension-requests", auth=stack.auth("agency", agency), **query)
+            assert {r["agency"] for r in items} == {agency}
             assert own["id"] in {r["id"] for r in items} and foreign["id"] not in {r["id"] for r in items}
 
 

@@ -21,6 +21,7 @@ from services.notifier.domain import DEAD, PENDING, SENDABLE, Attempt, Claim, Fa
 from services.scheduler.domain import Obligation, Transition
 from shared.catalogue import check_event
 from shared.events import Event, report_subject
+from shared.paging import Page, PageRequest, page_of
 from shared.plan import Contact
 from shared.timerules import Deadline, parse_instant
 
@@ -158,6 +159,21 @@ class FakeObligationStore:
                 return self.get(ev["data"]["agency"], ev["data"]["period"])
         return None
 
+    def page(self, *, period: str | None, agency: str | None, asked: PageRequest) -> Page[Obligation]:
+        """A page of the obligations of a period or a unit, in key order."""
+        assert period or agency, "a page is read by an equality filter"
+        chosen = [ob for ob in self.all() if period in (None, ob.period) and agency in (None, ob.agency)]
+        return page_of(chosen, lambda ob: ob.key, asked)
+
+    def requests_page(self, *, agency: str | None, asked: PageRequest) -> Page[Transition]:
+        """A page of the extension-request transitions (of one unit's obligations), in event id order."""
+        chosen = [
+            _transition(ev)
+            for ev in self.outbox.values()
+            if ev["type"] == "obligation.extension_requested" and agency in (None, ev["data"]["agency"])
+        ]
+        return page_of(chosen, lambda t: t.id, asked)
+
     def transitions(self, ob: Obligation) -> list[Transition]:
         """The transitions of one obligation (events whose subject is the obligation's)."""
         return [_transition(ev) for ev in self.outbox.values() if ev["subject"] == ob.subject]
@@ -261,8 +277,12 @@ class FakeLedgerStore:
         """Append each attempt once; how many were new."""
         return sum(self.record_attempt(a, e) for a, e in attempts)
 
+    def page(self, filters: dict[str, str], asked: PageRequest, *, newest_first: bool = False) -> Page[Notification]:
+        """A page of the notifications matching `filters`, in (decision, id) order, as MongoLedgerStore reads it."""
+        return page_of(self.find(**filters), lambda n: (n.decided_at, n.id), asked, descending=newest_first)
+
     def find(self, **filters: Any) -> list[Notification]:
-        """Notifications matching the non-empty filters, oldest decision first."""
+        """Notifications matching the non-empty filters, oldest decision first (for assertions)."""
         query = {k: v for k, v in filters.items() if v}
         found = [n for n in self.notifications.values() if all(asdict(n).get(k) == v for k, v in query.items())]
         return [copy.deepcopy(n) for n in sorted(found, key=lambda n: (n.decided_at, n.id))]
@@ -430,6 +450,10 @@ class FakeBoardStore:
             return found
         keep = {"_id", "agency", *fields}
         return [{k: v for k, v in r.items() if k in keep} for r in found]
+
+    def page(self, plan_id: str, period: str, asked: PageRequest) -> Page[dict[str, Any]]:
+        """A page of a period's rows in `_id` order."""
+        return page_of(self.rows(plan_id, period), lambda row: row["_id"], asked)
 
     def clear(self) -> None:
         """Drop every row."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,7 @@ from shared.auth import Principal
 from shared.catalogue import check_event, validate_envelope
 from shared.clock import FixedClock
 from shared.events import Event, obligation_subject
+from shared.paging import Page, PageRequest
 from shared.plan import load_plan
 from shared.settings import ROOT
 from shared.timerules import LOCAL_TZ, parse_instant
@@ -435,23 +437,32 @@ def test_report_received_before_the_extension_was_granted_keeps_the_first_deadli
 
 def test_officer_lists_only_their_own_units_obligations():
     obligations = synced()
-    states = scheduler.list_obligations(OFFICER, obligations=obligations, clock=FixedClock(ISSUED), agency="H_TRACU")
+    states = scheduler.list_obligations(
+        OFFICER, obligations=obligations, clock=FixedClock(ISSUED), agency="H_TRACU"
+    ).items
     assert {s.obligation.agency for s in states} == {AGENCY}
     assert sorted(s.obligation.period for s in states) == ["2019-FY", "2019-H1", "2019-Q3", "2019-STAFF"]
 
 
-def test_home_affairs_lists_every_units_obligations_for_a_period():
+def test_home_affairs_lists_every_units_obligations_for_a_period_page_by_page():
     obligations = synced()
-    states = scheduler.list_obligations(SNV, obligations=obligations, clock=FixedClock(ISSUED), period=PERIOD)
-    assert len(states) == 29
-    assert [s.obligation.unit_order for s in states] == sorted(s.obligation.unit_order for s in states)
+
+    def page(asked: PageRequest) -> Page[Any]:
+        clock = FixedClock(ISSUED)
+        return scheduler.list_obligations(SNV, obligations=obligations, clock=clock, period=PERIOD, asked=asked)
+
+    first = page(PageRequest(20))
+    rest = page(PageRequest(20, first.next))
+    keys = [s.obligation.key for s in first.items + rest.items]
+    assert (len(first.items), len(rest.items), rest.next) == (20, 9, None)
+    assert keys == sorted(set(keys)) and {s.obligation.period for s in first.items + rest.items} == {PERIOD}
 
 
 def test_status_filter_follows_the_clock_from_pending_to_overdue():
     obligations = synced()
 
     def periods(status: str, at: datetime) -> list[str]:
-        states = scheduler.list_obligations(OFFICER, obligations=obligations, clock=FixedClock(at), status=status)
+        states = scheduler.list_obligations(OFFICER, obligations=obligations, clock=FixedClock(at), status=status).items
         return sorted(s.obligation.period for s in states)
 
     last_second = local(2019, 6, 10, 23, 59, 59)
@@ -467,13 +478,13 @@ def test_fulfilled_obligation_is_listed_with_its_verdict_not_as_overdue():
     scheduler.on_report_submitted(report, obligations=obligations, plan=PLAN)
     (state,) = scheduler.list_obligations(
         OFFICER, obligations=obligations, clock=FixedClock(local(2019, 6, 20)), period=PERIOD
-    )
+    ).items
     assert (state.status, state.days_late) == ("submitted_late", 2)
     assert state.version == version_at(local(2019, 6, 12, 9, 0))
     overdue = scheduler.list_obligations(
         OFFICER, obligations=obligations, clock=FixedClock(local(2019, 6, 20)), period=PERIOD, status="overdue"
     )
-    assert overdue == []
+    assert overdue.items == []
 
 
 def test_granted_extension_keeps_the_obligation_pending_until_the_new_deadline():
@@ -481,7 +492,8 @@ def test_granted_extension_keeps_the_obligation_pending_until_the_new_deadline()
     obligations.record(extended_event())
 
     def state_at(at: datetime):
-        (state,) = scheduler.list_obligations(OFFICER, obligations=obligations, clock=FixedClock(at), period=PERIOD)
+        found = scheduler.list_obligations(OFFICER, obligations=obligations, clock=FixedClock(at), period=PERIOD)
+        (state,) = found.items
         return state
 
     assert (state_at(local(2019, 6, 12, 9, 0)).status, state_at(local(2019, 6, 12, 9, 0)).generation) == ("pending", 2)
@@ -504,7 +516,7 @@ def test_report_after_a_waiver_does_not_fulfil_the_obligation():
     assert obligations.events("obligation.fulfilled") == []
     (state,) = scheduler.list_obligations(
         OFFICER, obligations=obligations, clock=FixedClock(local(2019, 6, 20)), period=PERIOD
-    )
+    ).items
     assert state.status == "waived"
 
 

@@ -110,7 +110,7 @@ def test_a_jump_emits_only_the_highest_level_and_records_the_rest_as_skipped() -
     (state,) = scheduler.list_obligations(
         Principal("x", "admin"), obligations=obligations, clock=FixedClock(at8(18, 6)),
         agency="H_CAUKE", period="2019-H1",
-    )  # fmt: skip
+    ).items  # fmt: skip
     assert state.emitted == ("g1:escalation_1",)
     assert set(state.skipped) == {"g1:reminder_7", "g1:reminder_1", "g1:overdue"}
     assert _of(_run(obligations, at8(18, 6))) == []  # nothing twice
@@ -217,7 +217,7 @@ def test_a_waived_obligation_gets_no_further_level() -> None:
     later = [_of(_run(obligations, step)) for step in (at8(7, 6), at8(11, 6), at8(20, 6))]
     assert later == [[], [], []]
     (state,) = scheduler.list_obligations(SNV, obligations=obligations, clock=FixedClock(at8(20, 6)),
-                                          agency="H_CAUKE", period="2019-H1")  # fmt: skip
+                                          agency="H_CAUKE", period="2019-H1").items  # fmt: skip
     assert state.status == "waived"
     with pytest.raises(scheduler.ObligationEnded):
         scheduler.waive_obligation(
@@ -307,7 +307,8 @@ def test_a_ceasing_units_later_obligations_close_at_its_valid_until_and_never_es
     tracu = plan.unit("H_TRACU")
     assert tracu is not None and tracu.name in emitted[1].data["reason"] and "05/06/2019" in emitted[1].data["reason"]
     assert emitted[3].data["successors"] == ["H_TRACU"]
-    states = scheduler.list_obligations(SNV, obligations=obligations, clock=FixedClock(at8(30, 12)), agency="H_CAUKE")
+    clock = FixedClock(at8(30, 12))
+    states = scheduler.list_obligations(SNV, obligations=obligations, clock=clock, agency="H_CAUKE").items
     assert {s.obligation.period: s.status for s in states} == {
         "2019-STAFF": "overdue",
         "2019-H1": "closed_by_reorganisation",

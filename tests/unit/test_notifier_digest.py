@@ -432,31 +432,31 @@ def h_cauke_alerts() -> FakeLedgerStore:
 
 def test_a_persons_inbox_holds_their_inbox_items_newest_first_all_unread():
     ledger, reads = h_cauke_alerts(), FakeInboxStore()
-    items = handlers.inbox(HEAD, ledger=ledger, reads=reads)
+    items = handlers.inbox(HEAD, ledger=ledger, reads=reads).items
     assert [(n.level, n.channel, n.recipient, read) for n, read in items] == [
         ("escalation_1", "inbox", HEAD, None),
         ("overdue", "inbox", HEAD, None),
         ("reminder_1", "inbox", HEAD, None),
     ]
-    assert [n.level for n, _ in handlers.inbox(FOCAL, ledger=ledger, reads=reads)] == ["reminder_1"]
-    assert [n.level for n, _ in handlers.inbox(SNV, ledger=ledger, reads=reads)] == ["escalation_1", "overdue"]
-    assert [n.level for n, _ in handlers.inbox(DIRECTOR, ledger=ledger, reads=reads)] == ["escalation_1"]
-    assert handlers.inbox(VICE_CHAIRMAN, ledger=ledger, reads=reads) == []
+    assert [n.level for n, _ in handlers.inbox(FOCAL, ledger=ledger, reads=reads).items] == ["reminder_1"]
+    assert [n.level for n, _ in handlers.inbox(SNV, ledger=ledger, reads=reads).items] == ["escalation_1", "overdue"]
+    assert [n.level for n, _ in handlers.inbox(DIRECTOR, ledger=ledger, reads=reads).items] == ["escalation_1"]
+    assert handlers.inbox(VICE_CHAIRMAN, ledger=ledger, reads=reads).items == []
     # the login's e-mail as typed: case and surrounding spaces do not matter
-    assert [n.id for n, _ in handlers.inbox(f" {HEAD.upper()} ", ledger=ledger, reads=reads)] == [
+    assert [n.id for n, _ in handlers.inbox(f" {HEAD.upper()} ", ledger=ledger, reads=reads).items] == [
         n.id for n, _ in items
     ]
 
 
 def test_marking_an_item_read_keeps_the_first_read_time():
     ledger, reads = h_cauke_alerts(), FakeInboxStore()
-    (newest, _), (older, _), _ = handlers.inbox(HEAD, ledger=ledger, reads=reads)
+    (newest, _), (older, _), _ = handlers.inbox(HEAD, ledger=ledger, reads=reads).items
     item, read_at = handlers.mark_read(older.id, person=HEAD, ledger=ledger, reads=reads, wall=FixedClock(T0))
     assert (item.id, read_at) == (older.id, T0)
     later = FixedClock(T0 + timedelta(hours=3))
     assert handlers.mark_read(older.id, person=HEAD, ledger=ledger, reads=reads, wall=later) == (item, T0)
     assert reads.reads == {older.id: {"by": HEAD, "at": T0}}
-    assert [(n.id, read) for n, read in handlers.inbox(HEAD, ledger=ledger, reads=reads)][:2] == [
+    assert [(n.id, read) for n, read in handlers.inbox(HEAD, ledger=ledger, reads=reads).items][:2] == [
         (newest.id, None),
         (older.id, T0),
     ]
@@ -500,7 +500,7 @@ def test_an_address_spelt_with_capitals_in_the_staff_list_still_sees_its_inbox()
     decide(level_event("overdue", 1, local(2019, 6, 11, 8, 0)), ledger, local(2019, 6, 11, 8, 0), staff=staff)
     assert len(ledger.find(channel="inbox", agency="H_CAUKE")) == 2  # the head's and Sở Nội vụ's
     # the login's e-mail is lower-cased by the accounts (services.intake.accounts.domain), as inbox() expects
-    items = handlers.inbox("hung.tv@cauke.vn", ledger=ledger, reads=FakeInboxStore())
+    items = handlers.inbox("hung.tv@cauke.vn", ledger=ledger, reads=FakeInboxStore()).items
     assert [n.level for n, _ in items] == ["overdue"]
 
 
