@@ -35,6 +35,7 @@ from shared.watermark import WatermarkEmitter
 log = logging.getLogger(__name__)
 
 EVENT_LOG = "events"
+FEED_START = "events_start"  # one document, `_id: "first"`: the earliest slot of the log (`mark_feed_start`)
 BATCH = 100
 SLOT_NS = 3600 * 10**9  # the feed's buckets: the hour of the relay's stamp
 MAX_EMPTY_SLOTS = 24 * 31  # a feed read that meets more empty hours in a row falls back to the range query
@@ -106,15 +107,18 @@ def run_relay(
     db = connect(settings, app_name=f"{service}-relay")[settings.db_name(service)]
     publisher = Publisher(settings)
     delay = idle_seconds
-    backfilled = False
+    backfilled = marked = False
     while True:
         try:
             if not backfilled:
                 backfill_slots(db)
+                marked = mark_feed_start(db)
                 backfilled = True
             queried_at = watermark.sample() if watermark is not None else 0.0
             sent = relay_once(db, collections, publisher)
             delay = idle_seconds
+            if sent and not marked:
+                marked = mark_feed_start(db)
             if sent:
                 log.info("published", extra={"count": sent})
                 continue
@@ -141,7 +145,7 @@ def read_events(db: Any, *, after: str | None, limit: int) -> list[dict[str, Any
     which FerretDB answers by reading the whole log (README "Growth and retention"). Either way the same
     events, in order."""
     log_ = db[EVENT_LOG]
-    slot = _slot_of(after) if after else _first_slot(log_)
+    slot = _slot_of(after) if after else _first_slot(db)
     found: list[dict[str, Any]] = []
     empty = 0
     last = time.time_ns() // SLOT_NS + 1  # a relay's clock may run a little ahead of this one
@@ -165,7 +169,28 @@ def _slot_of(key: str) -> int | None:
         return None
 
 
-def _first_slot(log_: Any) -> int | None:
-    """The earliest slot of the log (a sorted read: a scan on FerretDB, once per read from the start)."""
-    doc = next(iter(log_.find({"slot": {"$exists": True}}, {"slot": 1}).sort("slot", ASCENDING).limit(1)), None)
+def _first_slot(db: Any) -> int | None:
+    """The earliest slot of the log: the relay's mark (`mark_feed_start`, one `_id` read), else a sorted read of
+    the log (a scan on FerretDB: only before the relay's first start of this release or its first event)."""
+    mark = db[FEED_START].find_one({"_id": "first"})
+    if mark is not None:
+        return int(mark["slot"])
+    return _earliest_logged_slot(db)
+
+
+def _earliest_logged_slot(db: Any) -> int | None:
+    """The smallest `slot` of the log, by a sorted read."""
+    query = {"slot": {"$exists": True}}
+    doc = next(iter(db[EVENT_LOG].find(query, {"slot": 1}).sort("slot", ASCENDING).limit(1)), None)
     return int(doc["slot"]) if doc else None
+
+
+def mark_feed_start(db: Any) -> bool:
+    """Store the log's earliest slot as the feed's start mark, so a read from the start finds it by `_id`; False
+    while the log is empty. The relay, the log's one writer, calls it at its start (after `backfill_slots`, which
+    may give older events earlier slots) and after its first event; the log only grows, so the mark then holds."""
+    first = _earliest_logged_slot(db)
+    if first is None:
+        return False
+    db[FEED_START].replace_one({"_id": "first"}, {"_id": "first", "slot": first}, upsert=True)
+    return True

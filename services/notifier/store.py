@@ -289,7 +289,7 @@ class MongoInboxStore:
         return doc["at"] if doc else None
 
     def read_at(self, notification_ids: Sequence[str]) -> dict[str, datetime]:
-        """First-read instants by id (one `_id $in` read; a person's inbox is small)."""
-        if not notification_ids:
-            return {}
-        return {d["_id"]: d["at"] for d in self.db[READS].find({"_id": {"$in": list(notification_ids)}})}
+        """First-read instants by id, of the items read so far: one `_id` read each (a page of the inbox at most;
+        FerretDB passes `_id` equality down, where `$in` would scan every read mark)."""
+        found = {nid: self.first_read(nid) for nid in notification_ids}
+        return {nid: at for nid, at in found.items() if at is not None}

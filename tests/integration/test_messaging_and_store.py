@@ -29,9 +29,11 @@ from shared.messaging import (
 )
 from shared.outbox import (
     EVENT_LOG,
+    FEED_START,
     backfill_slots,
     ensure_indexes,
     log_document,
+    mark_feed_start,
     pending_document,
     read_events,
     relay_once,
@@ -143,8 +145,13 @@ def test_the_event_log_pages_with_its_cursor_hour_by_hour_across_gaps(
 
     assert whole(2) == expected and whole(3) == expected and whole(100) == expected
     assert whole(2, after=legacy["key"]) == expected[1:]
+    # the relay's start mark: a read from the start then finds the first hour by `_id`, with the same events
+    db[EVENT_LOG].insert_one({"_id": "late", "key": f"{start - 3 * hour:020d}:late", "event": {"id": "late"}})
+    assert backfill_slots(db) == 1 and mark_feed_start(db)
+    assert db[FEED_START].find_one({"_id": "first"})["slot"] == (start - 3 * hour) // hour  # type: ignore[index]
+    assert whole(2) == ["late", *expected] and whole(100) == ["late", *expected]
     monkeypatch.setattr(outbox, "MAX_EMPTY_SLOTS", 3)  # 34 empty hours: the rest by the range query
-    assert whole(2) == expected and whole(100, after=f"{start + 1:020d}:e1") == expected[3:]
+    assert whole(2) == ["late", *expected] and whole(100, after=f"{start + 1:020d}:e1") == expected[3:]
     assert whole(10, after="not a cursor") == []  # compared as text, as the range always did
 
 
