@@ -7,7 +7,8 @@ The convention, everywhere a person reads a figure:
   already says "%", the same digits without the sign (95,5). A change of a rate is in points: +2,5 điểm %.
 - "—" means "no data" (not reported, nothing expected) and nothing else; never 0. Tables of the documents
   (DOCX, XLSX, CSV) leave such a cell blank instead, as official tables and spreadsheets do.
-- Days are dd/mm/yyyy, instants HH:MM dd/mm/yyyy in Trà Vinh time.
+- Days are dd/mm/yyyy, instants HH:MM dd/mm/yyyy in Trà Vinh time; a plan's own texts (deadline rules, the reasons
+  a period is not applicable) write days as the plan does, d/m/yyyy without leading zeros: 10/3/2019.
 """
 
 from __future__ import annotations
@@ -40,6 +41,15 @@ PERCENT_UNIT = "%"  # the catalogue's unit of a rate (0-100 scale)
 NO_DATA = "—"
 
 
+def nfc(text: str) -> str:
+    """Unicode NFC, the one normal form dvcq stores (composed and decomposed input compare equal).
+
+    The old and new tone placements ('Hoá'/'Hóa') are different letters even in NFC: units are therefore
+    identified by code, never by name.
+    """
+    return unicodedata.normalize("NFC", text)
+
+
 def vn_date(value: date | datetime | None) -> str:
     """dd/mm/yyyy (a datetime is shown as its local date)."""
     if value is None:
@@ -47,6 +57,11 @@ def vn_date(value: date | datetime | None) -> str:
     if isinstance(value, datetime):
         value = value.astimezone(LOCAL_TZ).date()
     return value.strftime("%d/%m/%Y")
+
+
+def vn_day(value: date) -> str:
+    """d/m/yyyy without leading zeros, as plan texts write a day: 10/3/2019, trước 30/3/2019."""
+    return f"{value.day}/{value.month}/{value.year}"
 
 
 def vn_datetime(value: datetime | None) -> str:
@@ -101,4 +116,4 @@ def content_disposition(filename: str) -> str:
     """`attachment` with an ASCII file name (diacritics dropped) and the exact UTF-8 one in RFC 5987 `filename*`."""
     folded = unicodedata.normalize("NFKD", filename.replace("đ", "d").replace("Đ", "D"))
     ascii_name = re.sub(r"[^A-Za-z0-9._]+", "-", folded.encode("ascii", "ignore").decode()).strip("-") or "tai-lieu"
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(unicodedata.normalize('NFC', filename))}"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(nfc(filename))}"

@@ -7,26 +7,17 @@ policy, holidays, recipients and the templates each unit must fill. A new year o
 from __future__ import annotations
 
 import json
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
+from shared.formatting import nfc as nfc
 from shared.timerules import local_midnight, parse_instant
 
 UNIT_TYPES = ("SO", "HUYEN", "TTR", "TTTT", "BAO_DAI", "SNV")
 ALERT_ROLES = ("focal", "head", "other")
-
-
-def nfc(text: str) -> str:
-    """Unicode NFC, the one normal form dvcq stores (composed and decomposed input compare equal).
-
-    The old and new tone placements ('Hoá'/'Hóa') are different letters even in NFC: units are therefore
-    identified by code, never by name.
-    """
-    return unicodedata.normalize("NFC", text)
 
 
 @dataclass(frozen=True)
