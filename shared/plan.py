@@ -2,6 +2,9 @@
 
 A plan names its reporting units, its calendar of periods with `due_before` instants, its escalation
 policy, holidays, recipients and the templates each unit must fill. A new year or province is a new file.
+The calendar is also stated as rules (`calendar_rules`, shared.calendar_rules) that give every year the plan is
+in force: `Plan.calendar_for(year)`. The services still read the explicit `calendar` until the scheduler rolls
+years over from the rules (issue 14).
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
+from shared.calendar_rules import CalendarRules, parse_calendar_rules, year_of_key
+from shared.calendar_rules import Period as Period
 from shared.formatting import nfc as nfc
 from shared.timerules import local_midnight, parse_instant
 
@@ -49,23 +54,6 @@ class Unit:
     def valid_at(self, day: date) -> bool:
         """True when the unit exists on local date `day`."""
         return self.valid_from <= day and (self.valid_until is None or day < self.valid_until)
-
-
-@dataclass(frozen=True)
-class Period:
-    """One entry of the calendar: a reporting period and its deadline (or why it is not applicable)."""
-
-    key: str
-    kind: str
-    name: str
-    rule: str
-    applicable: bool
-    deadline_day: date
-    due_before: datetime | None
-    data_window: tuple[date, date] | None
-    serves: tuple[str, ...] = ()
-    served_by: str | None = None
-    not_applicable_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +152,7 @@ class Plan:
     estimate_note: str
     indicators: tuple[Indicator, ...] = field(repr=False)
     rules: tuple[Rule, ...] = ()
+    calendar_rules: CalendarRules | None = None
 
     @property
     def issued_at(self) -> datetime:
@@ -185,6 +174,32 @@ class Plan:
     def period(self, key: str) -> Period | None:
         """The calendar entry with this key, or None."""
         return self._periods_by_key.get(key)
+
+    @cached_property
+    def _calendars(self) -> dict[int, tuple[Period, ...]]:
+        return {}
+
+    def calendar_for(self, year: int) -> tuple[Period, ...]:
+        """The calendar of `year` generated from the plan's `calendar_rules` (empty outside the years it is in
+        force), or, for a plan without rules, the periods of `calendar` whose key is of that year. Computed once."""
+        if year not in self._calendars:
+            if self.calendar_rules is not None:
+                self._calendars[year] = self.calendar_rules.calendar_for(year)
+            else:
+                self._calendars[year] = tuple(p for p in self.calendar if year_of_key(p.key) == year)
+        return self._calendars[year]
+
+    def period_of_any_year(self, key: str) -> Period | None:
+        """The period with this key in `calendar_for` its year ('2020-Q1' from the rules), or None.
+
+        `period` still answers from the explicit `calendar` only: intake accepts, and the aggregator shows, only
+        periods the scheduler creates obligations for, and until it reads the rules too a 2020 key must stay
+        unknown to them.
+        """
+        year = year_of_key(key)
+        if year is None:
+            return None
+        return next((p for p in self.calendar_for(year) if p.key == key), None)
 
     def obligation_periods(self) -> tuple[Period, ...]:
         """Periods that create obligations: applicable, with a deadline after the plan's issue date."""
@@ -348,6 +363,11 @@ def parse_plan(raw: dict[str, Any], indicators: list[dict[str, Any]]) -> Plan:
         sections={k: nfc(v) for k, v in templates["sections"].items()},
         estimate_note=nfc(templates.get("estimate_note", "")),
         indicators=tuple(_indicator(i) for i in indicators),
+        calendar_rules=(
+            parse_calendar_rules(raw["calendar_rules"], issued_on=date.fromisoformat(raw["issued_on"]))
+            if raw.get("calendar_rules") is not None
+            else None
+        ),
         rules=tuple(
             Rule(
                 kind=r["kind"],
