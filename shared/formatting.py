@@ -39,6 +39,7 @@ STAFF_LABELS = {  # the columns of the staff list (danh sách cán bộ), in the
 }
 PERCENT_UNIT = "%"  # the catalogue's unit of a rate (0-100 scale)
 NO_DATA = "—"
+WEEKDAY_NAMES = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
 
 
 def nfc(text: str) -> str:
@@ -62,6 +63,11 @@ def vn_date(value: date | datetime | None) -> str:
 def vn_day(value: date) -> str:
     """d/m/yyyy without leading zeros, as plan texts write a day: 10/3/2019, trước 30/3/2019."""
     return f"{value.day}/{value.month}/{value.year}"
+
+
+def vn_weekday(value: date) -> str:
+    """The day of the week in words, as written inside a sentence: "thứ Hai" ... "Chủ nhật"."""
+    return WEEKDAY_NAMES[value.weekday()]
 
 
 def vn_datetime(value: datetime | None) -> str:

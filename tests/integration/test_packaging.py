@@ -1,5 +1,6 @@
-"""A wheel built from the repository holds every module and every service's templates and static files, so a
-non-editable install (the Dockerfile's) serves the same pages as the checkout."""
+"""A wheel built from the repository holds every module, every service's templates and static files and every
+package's data files, so a non-editable install (the Dockerfile's) serves the same pages and counts the same
+working days as the checkout."""
 
 from __future__ import annotations
 
@@ -54,6 +55,13 @@ def test_the_wheel_holds_every_template_and_static_file(wheel_files: set[str]) -
     for service in ("intake", "aggregator"):
         assert f"services/{service}/templates/base.html" in assets, service
     assert sorted(assets - wheel_files) == []
+
+
+def test_the_wheel_holds_every_data_file(wheel_files: set[str]) -> None:
+    """shared/data/holidays_vn.csv: the official days off that the ladder's working days count."""
+    data = repository_files("**/data/**/*")
+    assert "shared/data/holidays_vn.csv" in data
+    assert sorted(data - wheel_files) == []
 
 
 def test_the_wheel_holds_every_module(wheel_files: set[str]) -> None:

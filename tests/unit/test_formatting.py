@@ -13,7 +13,7 @@ from services.aggregator.documents.consolidated import consolidated_report_docx
 from services.aggregator.documents.model import ComplianceFigures, ConsolidatedData
 from services.aggregator.pages import present
 from services.notifier.messages import DigestRow, digest_message
-from shared.formatting import NO_DATA, vn_change, vn_count, vn_figure, vn_rate
+from shared.formatting import NO_DATA, vn_change, vn_count, vn_figure, vn_rate, vn_weekday
 
 H1 = "Báo cáo 6 tháng đầu năm 2019"
 
@@ -31,6 +31,11 @@ def test_vietnamese_figures():
     assert vn_change(-3.5, "%") == "-3,5 điểm %"
     assert vn_change(0) == "0"
     assert vn_change(None) == "—"
+
+
+def test_days_of_the_week_in_words():
+    assert [vn_weekday(date(2019, 4, 29 + i)) for i in range(2)] == ["thứ Hai", "thứ Ba"]
+    assert (vn_weekday(date(2019, 5, 4)), vn_weekday(date(2019, 5, 5))) == ("thứ Bảy", "Chủ nhật")
 
 
 def _board(expected: int, actual: int, rate: float) -> dict[str, str]:
