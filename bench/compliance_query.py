@@ -99,7 +99,7 @@ def obligation_events(plan: Plan, seed: int = 2019) -> list[Event]:
     due = period.due_before
     rungs = [
         r
-        for r in ladder(period.deadline_day, [asdict(lv) for lv in plan.escalation], plan.holidays,
+        for r in ladder(period.deadline_day, [asdict(lv) for lv in plan.escalation], plan.working_days,
                         plan.escalation_local_time)
         if r.at <= NOW
     ]  # fmt: skip

@@ -82,7 +82,7 @@ def full_read_pass(store: MongoObligationStore, plan: Any) -> tuple[float, int]:
     sent = 0
     for ob in store.all():
         step = pass_step(
-            ob, everything.get(ob.key, []), NOW, holidays=plan.holidays, local_time=plan.escalation_local_time,
+            ob, everything.get(ob.key, []), NOW, working_days=plan.working_days, local_time=plan.escalation_local_time,
             closing=closes_at(ob, plan.unit(ob.agency)),
         )  # fmt: skip
         if step.rung is not None:

@@ -20,6 +20,7 @@ from shared.calendar_rules import CalendarRules, parse_calendar_rules, year_of_k
 from shared.calendar_rules import Period as Period
 from shared.formatting import nfc as nfc
 from shared.timerules import local_midnight, parse_instant
+from shared.workdays import WorkingDays, vietnam_working_days
 
 UNIT_TYPES = ("SO", "HUYEN", "TTR", "TTTT", "BAO_DAI", "SNV")
 ALERT_ROLES = ("focal", "head", "other")
@@ -143,6 +144,7 @@ class Plan:
     units: tuple[Unit, ...]
     calendar: tuple[Period, ...]
     holidays: frozenset[date]
+    working_days: WorkingDays  # the national calendar plus `holidays` (shared.workdays): what the ladder counts
     escalation: tuple[EscalationLevel, ...]
     escalation_local_time: str
     digest_local_time: str
@@ -334,6 +336,7 @@ def parse_plan(raw: dict[str, Any], indicators: list[dict[str, Any]]) -> Plan:
     """Build a Plan from the decoded plan file and indicator catalogue."""
     esc = raw["escalation"]
     templates = raw["templates"]
+    holidays = frozenset(date.fromisoformat(d) for d in raw.get("holidays", ()))
     return Plan(
         id=raw["id"],
         title=nfc(raw["title"]),
@@ -343,7 +346,8 @@ def parse_plan(raw: dict[str, Any], indicators: list[dict[str, Any]]) -> Plan:
         receiver=raw["receiver"],
         units=tuple(_unit(u) for u in raw["units"]),
         calendar=tuple(_period(p) for p in raw["calendar"]),
-        holidays=frozenset(date.fromisoformat(d) for d in raw.get("holidays", ())),
+        holidays=holidays,
+        working_days=vietnam_working_days().with_days_off(holidays, source=nfc(raw["title"])),
         escalation=tuple(
             EscalationLevel(
                 level=lv["level"],

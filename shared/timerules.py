@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -84,23 +84,51 @@ def days_overdue(today: date, due_before: datetime) -> int:
     return max(0, (today - deadline_day(due_before)).days)
 
 
-def is_working_day(day: date, holidays: Iterable[date]) -> bool:
-    """Monday to Friday, minus the plan's holidays."""
-    return day.weekday() < 5 and day not in set(holidays)
+class WorkingDayCalendar(Protocol):
+    """Anything that tells working days (shared.workdays.WorkingDays: the days off and make-up working days)."""
+
+    def is_working_day(self, day: date) -> bool:
+        """True when state bodies work on `day`."""
+        ...
 
 
-def previous_working_day(day: date, holidays: Iterable[date]) -> date:
+@dataclass(frozen=True)
+class DaysOff:
+    """The plain calendar of a bare list of days off: Monday to Friday, minus those days (no make-up days)."""
+
+    days: frozenset[date]
+
+    def is_working_day(self, day: date) -> bool:
+        """Monday to Friday and not one of the days off."""
+        return day.weekday() < 5 and day not in self.days
+
+
+def working_calendar(calendar: WorkingDayCalendar | Iterable[date]) -> WorkingDayCalendar:
+    """A working-day calendar as given, or the plain one of a list of days off (a plan's `holidays`)."""
+    # Duck-typed: a runtime-checkable Protocol's isinstance costs ~10 µs, and the pass asks per obligation.
+    if hasattr(calendar, "is_working_day"):
+        return cast(WorkingDayCalendar, calendar)
+    return DaysOff(frozenset(calendar))
+
+
+def is_working_day(day: date, calendar: WorkingDayCalendar | Iterable[date]) -> bool:
+    """Whether `day` is a working day by the calendar (a plan's `working_days`), or Monday to Friday minus a
+    list of days off."""
+    return working_calendar(calendar).is_working_day(day)
+
+
+def previous_working_day(day: date, calendar: WorkingDayCalendar | Iterable[date]) -> date:
     """`day` itself if it is a working day, else the closest working day before it."""
-    hol = set(holidays)
-    while not is_working_day(day, hol):
+    cal = working_calendar(calendar)
+    while not cal.is_working_day(day):
         day -= timedelta(days=1)
     return day
 
 
-def next_working_day(day: date, holidays: Iterable[date]) -> date:
+def next_working_day(day: date, calendar: WorkingDayCalendar | Iterable[date]) -> date:
     """`day` itself if it is a working day, else the closest working day after it."""
-    hol = set(holidays)
-    while not is_working_day(day, hol):
+    cal = working_calendar(calendar)
+    while not cal.is_working_day(day):
         day += timedelta(days=1)
     return day
 
@@ -133,15 +161,19 @@ class Rung:
 
 
 def ladder(
-    deadline: date, policy: Iterable[dict[str, Any]], holidays: Iterable[date], local_time: str = "08:00"
+    deadline: date,
+    policy: Iterable[dict[str, Any]],
+    calendar: WorkingDayCalendar | Iterable[date],
+    local_time: str = "08:00",
 ) -> list[Rung]:
     """The ladder of a deadline day D: each level at `local_time` on D + offset, moved to the previous working
-    day (reminders) or the next one (overdue, escalations) when that day is a weekend or a holiday."""
-    hol = frozenset(holidays)
+    day (reminders) or the next one (overdue, escalations) when that day is not a working day (a weekend not
+    made up, a day off). `calendar` is the plan's `working_days`, or a bare list of days off."""
+    cal = working_calendar(calendar)
     hh, mm = (int(x) for x in local_time.split(":"))
     rungs = []
     for lv in policy:
         day = deadline + timedelta(days=int(lv["offset_days"]))
-        day = previous_working_day(day, hol) if lv["shift"] == "previous" else next_working_day(day, hol)
+        day = previous_working_day(day, cal) if lv["shift"] == "previous" else next_working_day(day, cal)
         rungs.append(Rung(lv["level"], lv["event"], at_local(day, hh, mm)))
     return sorted(rungs, key=lambda r: r.at)

@@ -326,9 +326,9 @@ class DigestEntry:
 
 def digest_instant(plan: Plan, now: datetime) -> datetime | None:
     """The instant of today's digest (`digest_local_time`, 07:30 local) once it has come, on a working day;
-    None on weekends and holidays and before that time."""
+    None on days that are not working days (weekends not made up, days off) and before that time."""
     day = local_date(now)
-    if not is_working_day(day, plan.holidays):
+    if not is_working_day(day, plan.working_days):
         return None
     hh, mm = (int(x) for x in plan.digest_local_time.split(":"))
     at = at_local(day, hh, mm)
@@ -380,7 +380,7 @@ def overdue_at(plan: Plan, facts: Iterable[Fact], at: datetime) -> list[DigestEn
         due_before = extensions[-1].due_before if extensions else created.due_before
         assert due_before is not None
         day = deadline_day(due_before)
-        came = [r for r in ladder(day, policy, plan.holidays, plan.escalation_local_time) if r.at <= at]
+        came = [r for r in ladder(day, policy, plan.working_days, plan.escalation_local_time) if r.at <= at]
         if not came or came[-1].level not in carried:
             continue
         out.append(

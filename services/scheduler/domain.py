@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
@@ -24,6 +23,7 @@ from shared.plan import Plan, Unit
 from shared.timerules import (
     Deadline,
     Rung,
+    WorkingDayCalendar,
     at_local,
     days_late,
     deadline_day,
@@ -232,7 +232,7 @@ def pass_step(
     transitions: list[Transition],
     now: datetime,
     *,
-    holidays: Iterable[date],
+    working_days: WorkingDayCalendar,
     local_time: str,
     closing: datetime | None,
 ) -> Step:
@@ -247,7 +247,7 @@ def pass_step(
     if closing is not None and now >= closing:
         return Step(True, None, (), current.generation, current.due_before, None)
     done = set(state.emitted) | set(state.skipped)
-    rungs = ladder(deadline_day(current.due_before), ob.policy, holidays, local_time)
+    rungs = ladder(deadline_day(current.due_before), ob.policy, working_days, local_time)
     open_rungs = [r for r in rungs if f"g{current.generation}:{r.level}" not in done]
     sendable = [r for r in open_rungs if current.effective_from is None or r.at >= current.effective_from]
     due = [r for r in open_rungs if r.at <= now]

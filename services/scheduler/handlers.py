@@ -268,7 +268,12 @@ def run_pass(*, plan: Plan, obligations: ObligationStore, passes: PassStore, clo
         unit = plan.unit(ob.agency)
         closing = closes_at(ob, unit)
         step = pass_step(
-            ob, history[key], now, holidays=plan.holidays, local_time=plan.escalation_local_time, closing=closing
+            ob,
+            history[key],
+            now,
+            working_days=plan.working_days,
+            local_time=plan.escalation_local_time,
+            closing=closing,
         )
         if step.close and unit is not None and closing is not None:
             events.append(_closed_event(ob, closing, closing_reason(unit, names)))
