@@ -24,6 +24,9 @@ Choices where the plan is silent, as a serious product would make them:
   ladder, not the calendar, moves reminders to working days.
 - Each rule names a day every month it is used in has in every year: day 29-31 of a month that lacks it in some year
   (29/2 above all) is refused, so a leap year never changes which periods exist.
+- Rules taken over from an earlier plan until the new plan's own text is entered name that plan in
+  `carried_over_from` (plans/vinh-long-2026 runs the 2019 Trà Vinh deadlines until its 2026 text is entered), so a
+  page can say the dates are provisional; the rules work the same either way.
 - Malformed rules are refused with `CalendarRuleError`, in Vietnamese with the path of the bad field: Sở Nội vụ will
   edit these rules in the product.
 """
@@ -50,7 +53,17 @@ _SPAN_MONTHS = {"semiannual": (1, 6), "annual": (1, 12)}
 _SPAN_SUFFIX = {"semiannual": "H1", "annual": "FY"}
 _SPAN_TITLE = {"semiannual": "6 tháng đầu năm", "annual": "năm"}
 _TOP_KEYS = frozenset(
-    {"effective_from", "effective_until", "source", "quarterly", "semiannual", "annual", "data_window", "one_off"}
+    {
+        "effective_from",
+        "effective_until",
+        "source",
+        "carried_over_from",
+        "quarterly",
+        "semiannual",
+        "annual",
+        "data_window",
+        "one_off",
+    }
 )
 
 
@@ -132,6 +145,7 @@ class CalendarRules:
     one_off: tuple[OneOffRule, ...] = ()
     source: str = ""
     window_basis: str = ""
+    carried_over_from: str | None = None  # the plan these rules are taken from while this plan's text is missing
 
     def in_force_in(self, year: int) -> bool:
         """True when the plan is in force on some day of `year`."""
@@ -271,6 +285,11 @@ def parse_calendar_rules(raw: Any, *, issued_on: date) -> CalendarRules:
         cutoff_day = _int(window.get("cutoff_day"), 1, 28, f"{where}.data_window.cutoff_day")
         window_basis = _text(window.get("basis", ""), f"{where}.data_window.basis")
     one_off = _one_offs(obj.get("one_off", []), effective_until, f"{where}.one_off")
+    carried_over_from = None
+    if obj.get("carried_over_from") is not None:
+        carried_over_from = _text(obj["carried_over_from"], f"{where}.carried_over_from")
+        if not carried_over_from:
+            raise CalendarRuleError(f"{where}.carried_over_from: thiếu mã kế hoạch được kế thừa.")
     if quarterly_day is None and not any(spans.values()) and not one_off:
         raise CalendarRuleError(f"{where}: kế hoạch phải có ít nhất một loại báo cáo.")
     return CalendarRules(
@@ -284,6 +303,7 @@ def parse_calendar_rules(raw: Any, *, issued_on: date) -> CalendarRules:
         one_off=one_off,
         source=_text(obj.get("source", ""), f"{where}.source"),
         window_basis=window_basis,
+        carried_over_from=carried_over_from,
     )
 
 

@@ -22,7 +22,9 @@ from shared.formatting import nfc as nfc
 from shared.timerules import local_midnight, parse_instant
 from shared.workdays import WorkingDays, vietnam_working_days
 
-UNIT_TYPES = ("SO", "HUYEN", "TTR", "TTTT", "BAO_DAI", "SNV")
+# XA: a UBND of a commune (xã) or ward (phường), reporting directly to the province since the district level was
+# abolished on 1/7/2025 (plans/vinh-long-2026); it reports what the 2019 district committees (HUYEN) reported.
+UNIT_TYPES = ("SO", "HUYEN", "XA", "TTR", "TTTT", "BAO_DAI", "SNV")
 ALERT_ROLES = ("focal", "head", "other")
 
 
@@ -39,7 +41,12 @@ class Contact:
 
 @dataclass(frozen=True)
 class Unit:
-    """A unit of the registry (F2): a reporting agency or a non-reporting body, effective-dated."""
+    """A unit of the registry (F2): a reporting agency or a non-reporting body, effective-dated.
+
+    `successors` are the codes of the units that took over its duties when it ceased: units of the same plan, or
+    of the plan's `successor_plan` once the plan itself ends. `successors_note` says, in Vietnamese, what the codes
+    cannot: a successor not (yet) in any plan, a territory split between several successors.
+    """
 
     code: str
     name: str
@@ -51,6 +58,7 @@ class Unit:
     successors: tuple[str, ...] = ()
     contacts: tuple[Contact, ...] = ()
     not_reporting_reason: str | None = None
+    successors_note: str | None = None
 
     def valid_at(self, day: date) -> bool:
         """True when the unit exists on local date `day`."""
@@ -155,6 +163,7 @@ class Plan:
     indicators: tuple[Indicator, ...] = field(repr=False)
     rules: tuple[Rule, ...] = ()
     calendar_rules: CalendarRules | None = None
+    successor_plan: str | None = None  # the plan that takes over when this one ends (the id of its plan.json)
 
     @property
     def issued_at(self) -> datetime:
@@ -312,6 +321,7 @@ def _unit(raw: dict[str, Any]) -> Unit:
             for c in raw.get("contacts", ())
         ),
         not_reporting_reason=nfc(raw["not_reporting_reason"]) if raw.get("not_reporting_reason") else None,
+        successors_note=nfc(raw["successors_note"]) if raw.get("successors_note") else None,
     )
 
 
@@ -332,11 +342,28 @@ def _period(raw: dict[str, Any]) -> Period:
     )
 
 
+def _calendar(raw: dict[str, Any], rules: CalendarRules | None) -> tuple[Period, ...]:
+    """The plan's explicit `calendar`, or, for a plan that states only `calendar_rules`, the periods the rules give
+    for every year from the one the plan takes effect in up to its `year` (its first year: plans/vinh-long-2026
+    gets its 2026 calendar). Later years always come from `Plan.calendar_for`; a plan file keeps an explicit
+    calendar only as the oracle of its rules (plans/tra-vinh-2019)."""
+    if "calendar" in raw:
+        return tuple(_period(p) for p in raw["calendar"])
+    if rules is None:
+        raise ValueError(f"plan {raw.get('id')}: neither a calendar nor calendar_rules")
+    return tuple(p for year in range(rules.effective_from.year, int(raw["year"]) + 1) for p in rules.calendar_for(year))
+
+
 def parse_plan(raw: dict[str, Any], indicators: list[dict[str, Any]]) -> Plan:
     """Build a Plan from the decoded plan file and indicator catalogue."""
     esc = raw["escalation"]
     templates = raw["templates"]
     holidays = frozenset(date.fromisoformat(d) for d in raw.get("holidays", ()))
+    rules = (
+        parse_calendar_rules(raw["calendar_rules"], issued_on=date.fromisoformat(raw["issued_on"]))
+        if raw.get("calendar_rules") is not None
+        else None
+    )
     return Plan(
         id=raw["id"],
         title=nfc(raw["title"]),
@@ -345,7 +372,7 @@ def parse_plan(raw: dict[str, Any], indicators: list[dict[str, Any]]) -> Plan:
         year=int(raw["year"]),
         receiver=raw["receiver"],
         units=tuple(_unit(u) for u in raw["units"]),
-        calendar=tuple(_period(p) for p in raw["calendar"]),
+        calendar=_calendar(raw, rules),
         holidays=holidays,
         working_days=vietnam_working_days().with_days_off(holidays, source=nfc(raw["title"])),
         escalation=tuple(
@@ -367,11 +394,8 @@ def parse_plan(raw: dict[str, Any], indicators: list[dict[str, Any]]) -> Plan:
         sections={k: nfc(v) for k, v in templates["sections"].items()},
         estimate_note=nfc(templates.get("estimate_note", "")),
         indicators=tuple(_indicator(i) for i in indicators),
-        calendar_rules=(
-            parse_calendar_rules(raw["calendar_rules"], issued_on=date.fromisoformat(raw["issued_on"]))
-            if raw.get("calendar_rules") is not None
-            else None
-        ),
+        calendar_rules=rules,
+        successor_plan=raw.get("successor_plan"),
         rules=tuple(
             Rule(
                 kind=r["kind"],

@@ -113,7 +113,7 @@ def test_2020_h1_serves_q2_and_2020_fy_serves_q4() -> None:
 
 
 def test_every_later_year_repeats_the_pattern_and_the_one_off_staff_list_stays_in_2019() -> None:
-    for year in range(2020, 2031):
+    for year in range(2020, 2025):
         periods = PLAN.calendar_for(year)
         assert [p.key for p in periods] == [f"{year}-{s}" for s in ("Q1", "H1", "Q2", "Q3", "FY", "Q4")]
         assert [p.key for p in periods if p.applicable] == [f"{year}-{s}" for s in ("Q1", "H1", "Q3", "FY")]
@@ -127,6 +127,14 @@ def test_every_later_year_repeats_the_pattern_and_the_one_off_staff_list_stays_i
                 assert p.data_window[0] < p.deadline_day < p.data_window[1]
     assert PLAN.calendar_for(2018) == ()
     assert PLAN.period_of_any_year("2020-STAFF") is None
+
+
+def test_the_tra_vinh_plan_ends_on_30_june_2025_after_its_last_h1() -> None:
+    assert PLAN.calendar_rules is not None and PLAN.calendar_rules.effective_until == date(2025, 7, 1)
+    last = PLAN.calendar_for(2025)
+    assert [(p.key, p.applicable) for p in last] == [("2025-Q1", True), ("2025-H1", True), ("2025-Q2", False)]
+    assert local_iso(by_key(last)["2025-H1"].due_before) == "2025-06-11T00:00:00+07:00"
+    assert all(PLAN.calendar_for(year) == () for year in range(2026, 2031))
 
 
 def test_the_generated_calendar_is_ordered_by_deadline_with_the_serving_report_first() -> None:
@@ -339,4 +347,4 @@ def test_the_rules_keep_their_sources_in_nfc() -> None:
     assert "ngày 10 của tháng cuối quý" in seed.source and "trước 30/3/2019" in seed.source
     assert "09/2019/NĐ-CP" in seed.window_basis
     assert all(unicodedata.is_normalized("NFC", t) for t in (seed.source, seed.window_basis))
-    assert (seed.effective_from, seed.effective_until, seed.issued_on) == (ISSUED, None, ISSUED)
+    assert (seed.effective_from, seed.effective_until, seed.issued_on) == (ISSUED, date(2025, 7, 1), ISSUED)

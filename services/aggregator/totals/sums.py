@@ -19,6 +19,7 @@ ABSENT = "absent"
 TYPE_LABELS = {
     "SO": "Sở, ngành thuộc UBND tỉnh",
     "HUYEN": "UBND cấp huyện",
+    "XA": "UBND cấp xã",
     "TTR": "Thanh tra tỉnh",
     "TTTT": "Sở Thông tin và Truyền thông",
     "BAO_DAI": "Báo, Đài",
@@ -53,7 +54,7 @@ class UnitFigure:
 
 @dataclass(frozen=True)
 class TypeFigure:
-    """An indicator over the units of one type (the unit's primary type: SO or HUYEN for this plan)."""
+    """An indicator over the units of one type (the unit's primary type: SO, HUYEN or XA)."""
 
     type: str
     label: str
