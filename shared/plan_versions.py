@@ -17,6 +17,7 @@ the day it takes effect, who published it and when. The plan file is version 0. 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -282,4 +283,45 @@ def version_from_document(doc: dict[str, Any]) -> PlanVersion:
         published_by=doc["published_by"],
         note=doc.get("note", ""),
         units=tuple(unit_from_json(u) for u in doc["units"]),
+    )
+
+
+@dataclass(frozen=True)
+class UnitListDraft:
+    """A clean unit list read from an upload, kept until Sở Nội vụ publishes it (or uploads another)."""
+
+    id: str
+    plan: str
+    units: tuple[Unit, ...]
+    uploaded_by: str
+    uploaded_at: datetime
+    filename: str
+
+
+def draft_id(plan: str, data: bytes) -> str:
+    """A draft's identity: the plan and a hash of the file, so uploading the same file twice is one draft."""
+    return f"{plan}:{hashlib.sha256(data).hexdigest()[:32]}"
+
+
+def draft_document(draft: UnitListDraft) -> dict[str, Any]:
+    """The stored form of a draft."""
+    return {
+        "_id": draft.id,
+        "plan": draft.plan,
+        "uploaded_by": draft.uploaded_by,
+        "uploaded_at": draft.uploaded_at,
+        "filename": draft.filename,
+        "units": [unit_json(u) for u in draft.units],
+    }
+
+
+def draft_from_document(doc: dict[str, Any]) -> UnitListDraft:
+    """Read back what `draft_document` stored."""
+    return UnitListDraft(
+        id=doc["_id"],
+        plan=doc["plan"],
+        units=tuple(unit_from_json(u) for u in doc["units"]),
+        uploaded_by=doc["uploaded_by"],
+        uploaded_at=doc["uploaded_at"],
+        filename=doc.get("filename", ""),
     )
