@@ -45,6 +45,12 @@ class UnitListInvalid(PlanVersionError):
     def __init__(self, errors: tuple[UnitListError, ...]) -> None:
         super().__init__(f"Tệp có {len(errors)} lỗi; chưa áp dụng gì. Sửa các dòng được nêu rồi tải lên lại.", "file")
         self.errors = errors
+        # the one JSON error shape: one Vietnamese message per place, `row<n>.<column letter>` (`file` for the file)
+        self.fields: dict[str, str] = {}
+        for error in errors:
+            where = "file" if error.row is None else f"row{error.row}"
+            where += f".{error.letter() or error.column}" if error.column else ""
+            self.fields[where] = f"{self.fields[where]} {error.text()}" if where in self.fields else error.text()
 
 
 class DraftNotFound(PlanVersionError):
