@@ -9,6 +9,7 @@ commands is printed and kept in `var/test/store-queries.txt`, the evidence besid
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 import urllib.parse
@@ -298,6 +299,23 @@ def routes_driven() -> dict[str, dict[tuple[str, str], list[Call]]]:
             ("GET", "/static/<path:filename>"): [Call("/static/board.css")],
             ("GET", "/assets/<path:filename>"): [Call("/assets/board.css")],
             ("GET", "/api/v1/compliance"): [Call(f"/api/v1/compliance?period={H1}", SNV)],
+            ("GET", "/plan"): [Call("/plan", page("home_affairs")), Call("/plan?on=2019-12-01", page("observer"))],
+            ("GET", "/plan/units.xlsx"): [Call("/plan/units.xlsx", page("home_affairs"))],
+            ("POST", "/plan/import"): [
+                Call("/plan/import", page("home_affairs"), data={"file": (io.BytesIO(b"junk"), "x.xlsx")}),  # type: ignore[dict-item]
+                Call("/plan/import", page("home_affairs"), data={"file": (io.BytesIO(UNIT_LIST), "donvi.xlsx")}),  # type: ignore[dict-item]
+            ],
+            ("GET", "/plan/preview"): [
+                Call(lambda ctx: f"/plan/preview?draft={ctx['draft']}&effective_from={ctx['now'][:10]}", page("admin"))
+            ],
+            ("POST", "/plan/publish"): [
+                Call(
+                    "/plan/publish",
+                    page("home_affairs"),
+                    data={"draft": "vinh-long-2026:unknown", "effective_from": "2019-12-01"},
+                )  # fmt: skip
+            ],
+            ("GET", "/plan/diff"): [Call("/plan/diff?from=0&to=1", page("observer"))],
             ("GET", "/api/v1/dead-letters"): [Call("/api/v1/dead-letters", SNV)],
             ("GET", "/api/v1/overdue"): [Call("/api/v1/overdue", SNV)],
             ("GET", "/api/v1/summary"): [Call(f"/api/v1/summary?period={H1}", SNV)],
