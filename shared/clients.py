@@ -260,13 +260,21 @@ class SchedulerClient(ServiceClient):
             raise ServiceError(503)
         return body
 
-    def plan_versions(self, token: str) -> list[dict[str, Any]]:
-        """Every published version (number, effective day, who, when), oldest first."""
+    def plan_versions(self, token: str, *, plan: str | None = None) -> list[dict[str, Any]]:
+        """Every published version (number, effective day, who, when), oldest first; with `plan`, `ServiceError`
+        (unavailable) when the scheduler runs another plan."""
         body = self.json("GET", "/api/v1/plan/versions", token)
         items = body.get("items") if isinstance(body, dict) else None
-        if not isinstance(items, list):
+        if not isinstance(items, list) or (plan is not None and body.get("plan") != plan):
             raise ServiceError(503)
         return [item for item in items if isinstance(item, dict)]
+
+    def plan_version(self, token: str, number: int) -> dict[str, Any]:
+        """One published version with its unit list (`units`, as a plan file writes units)."""
+        body = self.json("GET", f"/api/v1/plan/versions/{number}", token)
+        if not isinstance(body, dict) or not isinstance(body.get("units"), list):
+            raise ServiceError(503)
+        return body
 
     def plan_diff(self, token: str, first: int, second: int) -> list[dict[str, Any]]:
         """The unit changes from version `first` to `second` (0: the plan file)."""
