@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
-import sys
 from typing import Any
 
 from services.intake import handlers
@@ -32,7 +31,8 @@ def _password(args: argparse.Namespace) -> str:
 
 def _latest_plan(settings: Settings) -> Plan:
     """The plan with the latest unit list Sở Nội vụ published (the scheduler keeps the versions), so a unit a version
-    added can have its officer's account; the plan file when the scheduler cannot say (not running, another plan)."""
+    added can have its officer's account; the plan file when the scheduler cannot say (not running, another plan):
+    then the handler's own refusal of an unknown unit is the one line the person reads."""
     base = load_plan(settings.plan_path)
     token = issue_token(settings.secret, sub="dvcq-cli", role="service", ttl_seconds=60)
     scheduler = SchedulerClient(settings.service_urls["scheduler"])
@@ -42,7 +42,6 @@ def _latest_plan(settings: Settings) -> Plan:
             return base
         units = [unit_from_json(u) for u in scheduler.plan_version(token, max(numbers))["units"]]
     except (ServiceError, KeyError, TypeError, ValueError):
-        print("dvcq: the scheduler did not answer: units as in the plan file", file=sys.stderr)
         return base
     return with_units(base, units)
 
@@ -57,7 +56,9 @@ def _user(args: argparse.Namespace) -> int:
         agency=args.agency,
         name=args.name,
     )
-    plan = _latest_plan(settings) if args.agency else load_plan(settings.plan_path)
+    plan = load_plan(settings.plan_path)
+    if args.agency and plan.unit(args.agency) is None:
+        plan = _latest_plan(settings)  # a unit a published version added
     client = connect(settings, app_name="dvcq-cli")
     try:
         user = handlers.create_user(cmd, users=MongoUserStore(client[settings.db_name("intake")]), plan=plan)
