@@ -55,6 +55,7 @@ HEADERS: tuple[tuple[str, str], ...] = (
 )
 LABELS = dict(HEADERS)
 MAX_ROWS = 5000
+MAX_COLUMNS = 40  # the layout has 12; columns past this are never read
 NOT_REPORTING = "Không thuộc diện báo cáo (theo danh sách đơn vị do Sở Nội vụ nhập)."
 _DEFAULT_TITLES = {"focal": "Cán bộ đầu mối", "head": "Thủ trưởng đơn vị"}
 _CODE = re.compile(r"^[A-Z][A-Z0-9_]*$")
@@ -172,18 +173,25 @@ def _sheet_rows(data: bytes) -> list[tuple[Any, ...]]:
 
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise UnreadableFile("Tệp không phải bảng tính Excel (.xlsx).")
+    unreadable = "Không đọc được tệp Excel (.xlsx): tệp hỏng hoặc không đúng định dạng."
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on a damaged or foreign file
-        raise UnreadableFile("Không đọc được tệp Excel (.xlsx): tệp hỏng hoặc không đúng định dạng.") from exc
+        raise UnreadableFile(unreadable) from exc
     try:
-        sheet = book.worksheets[0]
+        if not book.worksheets:
+            raise UnreadableFile("Tệp Excel không có trang tính nào.")
         rows = []
-        for values in sheet.iter_rows(values_only=True):
+        # read row by row, at most MAX_COLUMNS wide, stopping past MAX_ROWS: a small upload may unpack to a huge sheet
+        for values in book.worksheets[0].iter_rows(max_col=MAX_COLUMNS, values_only=True):
             rows.append(tuple(values))
             if len(rows) > MAX_ROWS + 1:
                 break
         return rows
+    except UnreadableFile:
+        raise
+    except Exception as exc:  # a sheet that breaks while it is read
+        raise UnreadableFile(unreadable) from exc
     finally:
         book.close()
 

@@ -4,6 +4,7 @@ Vietnamese, with row and column; nothing to apply unless the whole file is clean
 from __future__ import annotations
 
 import io
+import zipfile
 from datetime import date
 from typing import Any
 
@@ -185,6 +186,11 @@ def test_a_file_that_is_not_a_workbook_is_refused() -> None:
         read_unit_list(b"code,name\nSNV,So Noi vu\n")
     with pytest.raises(UnreadableFile):
         read_unit_list(b"PK\x03\x04 not really a zip")
+    other = io.BytesIO()
+    with zipfile.ZipFile(other, "w") as archive:
+        archive.writestr("word/document.xml", "<w:document/>")
+    with pytest.raises(UnreadableFile):
+        read_unit_list(other.getvalue())
 
 
 def test_an_empty_sheet_is_an_error() -> None:
