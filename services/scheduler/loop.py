@@ -46,6 +46,7 @@ def main() -> None:
                 log.info("agenda entries given their buckets", extra={"entries": copied})
             created = handlers.sync_plan(d.rt.plan, obligations=d.obligations, clock=d.rt.clock)
             d.versions.ensure_indexes()
+            versions.announce_versions(d.rt.plan, versions=d.versions)
             created += versions.create_version_obligations(
                 d.rt.plan, d.versions.versions(d.rt.plan.id), obligations=d.obligations, now=d.rt.clock.now()
             )

@@ -190,6 +190,18 @@ def published_event(version: PlanVersion, changes: tuple[UnitChange, ...]) -> Ev
     )
 
 
+def announce_versions(base: Plan, *, versions: PlanVersionStore) -> int:
+    """Record the `plan.published` event of every version (insert-once by id: those already recorded are left);
+    return how many were missing. The loop runs it at start, which repairs a crash between a version's insert and
+    its event's."""
+    published = versions.versions(base.id)
+    missing = 0
+    for before, version in zip([None, *published], published, strict=False):
+        units = before.units if before is not None else base.units
+        missing += versions.record(published_event(version, diff_units(units, version.units)))
+    return missing
+
+
 def version_obligations(base: Plan, published: list[PlanVersion]) -> list[Obligation]:
     """The obligations the published versions owe: for each period that demands a report and is due on or after
     the first version's effective day, those of the plan in force on its deadline day."""

@@ -18,6 +18,7 @@ from services.scheduler.versions import (
     DraftNotFound,
     EffectiveDateRefused,
     UnitListInvalid,
+    announce_versions,
     compare_versions,
     create_version_obligations,
     current_plan,
@@ -197,3 +198,16 @@ def test_a_version_is_read_against_the_latest_list() -> None:
     renamed = [replace(u, name="Sở Y tế") if u.code == "VL_SYT" else u for u in latest.units]
     shown = _import(_xlsx(unit_list_rows(renamed)), versions, day=date(2026, 8, 1)).preview
     assert [(c.code, c.kinds) for c in shown.units] == [("VL_SYT", ("renamed",))]
+
+
+def test_a_version_whose_event_was_lost_is_announced_again_once() -> None:
+    versions, obligations = FakePlanVersionStore(), FakeObligationStore()
+    draft = _import(_fixed_file(), versions).draft
+    publish_version(
+        draft.id, JULY, SNV, base=BASE, versions=versions, obligations=obligations, clock=FixedClock(JUNE_20)
+    )
+    (event,) = versions.outbox.values()
+    versions.outbox.clear()  # a crash between the version's insert and its event's
+    assert announce_versions(BASE, versions=versions) == 1
+    assert list(versions.outbox.values()) == [event]
+    assert announce_versions(BASE, versions=versions) == 0
