@@ -25,6 +25,7 @@ from shared.events import (
     ObligationOverdue,
     ObligationReminderDue,
     ObligationWaived,
+    PlanPublished,
     ReportAmended,
     ReportSubmitted,
     SchedulerLadderHeld,
@@ -178,6 +179,19 @@ class LadderResumedSchema(_Data):
     watermark = fields.AwareDateTime(required=True)
 
 
+class PlanPublishedSchema(_Data):
+    """A new version of a plan's unit list: the list is read from the scheduler by its number."""
+
+    plan = fields.String(required=True)
+    number = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    effective_from = fields.Date(required=True)
+    published_by = fields.String(required=True)
+    added = fields.List(fields.String(), required=True)
+    ended = fields.List(fields.String(), required=True)
+    renamed = fields.List(fields.String(), required=True)
+    changed = fields.List(fields.String(), required=True)
+
+
 DATA_SCHEMAS: dict[str, type[Schema]] = {
     ReportSubmitted.TYPE: ReportSubmittedSchema,
     ReportAmended.TYPE: ReportAmendedSchema,
@@ -198,6 +212,7 @@ DATA_SCHEMAS: dict[str, type[Schema]] = {
     IntakeWatermark.TYPE: IntakeWatermarkSchema,
     SchedulerLadderHeld.TYPE: LadderHeldSchema,
     SchedulerLadderResumed.TYPE: LadderResumedSchema,
+    PlanPublished.TYPE: PlanPublishedSchema,
 }
 assert set(DATA_SCHEMAS) == set(EVENT_TYPES), "the catalogue gives every event type a schema"
 

@@ -23,6 +23,7 @@ from shared.timerules import parse_instant
 log = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 5.0
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_PAGES = 20  # of MAX_LIMIT items: what a page of the web UI may gather from another service
 
 
@@ -55,13 +56,20 @@ class ServiceClient:
         self.name = name
         self.timeout = timeout
 
-    def call(self, method: str, path: str, token: str, **kwargs: Any) -> requests.Response:
+    def call(
+        self, method: str, path: str, token: str, *, extra_headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> requests.Response:
         """The raw answer of any status; `ServiceError` (unavailable) when there is none."""
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "X-Request-ID": current_correlation() or "",
+            **(extra_headers or {}),
+        }
         try:
             return requests.request(
                 method,
                 f"{self.base_url}{path}",
-                headers={"Authorization": f"Bearer {token}", "X-Request-ID": current_correlation() or ""},
+                headers=headers,
                 timeout=self.timeout,
                 **kwargs,
             )
@@ -208,3 +216,70 @@ class SchedulerClient(ServiceClient):
         """Waive a unit's obligation for a period."""
         path = f"/api/v1/obligations/{quoted(agency)}/{quoted(period)}/waive"
         self.json("POST", path, token, json={"reason": reason})
+
+    # --- the plan and its versions (issue 14): Sở Nội vụ's plan pages ------------------------------------------
+
+    def plan(self, token: str, *, on: str | None = None) -> dict[str, Any]:
+        """The plan in force on `on` (YYYY-MM-DD; default today): units, calendar, ladder, recipients, days off."""
+        body = self.json("GET", "/api/v1/plan", token, params={"on": on} if on else None)
+        if not isinstance(body, dict) or not isinstance(body.get("units"), list):
+            raise ServiceError(503)
+        return body
+
+    def unit_list_file(self, token: str) -> bytes:
+        """The latest unit list as the XLSX template."""
+        resp = self.call("GET", "/api/v1/plan/units.xlsx", token)
+        if resp.status_code != 200:
+            raise refusal(resp, self.name)
+        return resp.content
+
+    def import_unit_list(self, token: str, data: bytes, *, effective_from: str, filename: str) -> dict[str, Any]:
+        """Upload a unit list: the kept draft and its preview, or `ServiceError` 422 whose `fields` name every bad
+        row and column (`row4.H`: "Dòng 4, cột H (...): ...")."""
+        params = {"filename": filename, **({"effective_from": effective_from} if effective_from else {})}
+        headers = {"Content-Type": XLSX_TYPE}
+        body = self.json("POST", "/api/v1/plan/imports", token, data=data, params=params, extra_headers=headers)
+        if not isinstance(body, dict) or not isinstance(body.get("preview"), dict):
+            raise ServiceError(503)
+        return body
+
+    def preview_import(self, token: str, draft: str, *, effective_from: str) -> dict[str, Any]:
+        """What publishing a kept draft from `effective_from` would change."""
+        path = f"/api/v1/plan/imports/{quoted(draft)}/preview"
+        body = self.json("GET", path, token, params={"effective_from": effective_from})
+        if not isinstance(body, dict) or not isinstance(body.get("preview"), dict):
+            raise ServiceError(503)
+        return body
+
+    def publish_version(self, token: str, draft: str, *, effective_from: str) -> dict[str, Any]:
+        """Publish a kept draft as the next version from `effective_from`; the version's summary."""
+        body = self.json(
+            "POST", "/api/v1/plan/versions", token, json={"draft": draft, "effective_from": effective_from}
+        )
+        if not isinstance(body, dict):
+            raise ServiceError(503)
+        return body
+
+    def plan_versions(self, token: str, *, plan: str | None = None) -> list[dict[str, Any]]:
+        """Every published version (number, effective day, who, when), oldest first; with `plan`, `ServiceError`
+        (unavailable) when the scheduler runs another plan."""
+        body = self.json("GET", "/api/v1/plan/versions", token)
+        items = body.get("items") if isinstance(body, dict) else None
+        if not isinstance(items, list) or (plan is not None and body.get("plan") != plan):
+            raise ServiceError(503)
+        return [item for item in items if isinstance(item, dict)]
+
+    def plan_version(self, token: str, number: int) -> dict[str, Any]:
+        """One published version with its unit list (`units`, as a plan file writes units)."""
+        body = self.json("GET", f"/api/v1/plan/versions/{number}", token)
+        if not isinstance(body, dict) or not isinstance(body.get("units"), list):
+            raise ServiceError(503)
+        return body
+
+    def plan_diff(self, token: str, first: int, second: int) -> list[dict[str, Any]]:
+        """The unit changes from version `first` to `second` (0: the plan file)."""
+        body = self.json("GET", "/api/v1/plan/diff", token, params={"from": first, "to": second})
+        units = body.get("units") if isinstance(body, dict) else None
+        if not isinstance(units, list):
+            raise ServiceError(503)
+        return [u for u in units if isinstance(u, dict)]

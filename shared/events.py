@@ -37,6 +37,7 @@ EVENT_TYPES = (
     "intake.watermark",
     "scheduler.ladder_held",
     "scheduler.ladder_resumed",
+    "plan.published",
 )
 
 
@@ -427,6 +428,28 @@ class SchedulerLadderResumed(EventData):
     watermark: datetime
 
 
+@dataclass(frozen=True)
+class PlanPublished(EventData):
+    """Sở Nội vụ published a new version of a plan's unit list (shared.plan_versions): its number, the day it
+    takes effect and the codes it changes. The list itself is read from the scheduler
+    (`GET /api/v1/plan/versions/<number>`), so the event stays small whatever the province's size."""
+
+    TYPE = "plan.published"
+    plan: str
+    number: int
+    effective_from: date
+    published_by: str
+    added: list[str]
+    ended: list[str]
+    renamed: list[str]
+    changed: list[str]
+
+
+def plan_subject(plan: str) -> str:
+    """The subject of a plan's events (`plan.published`); its `subject_version` is the version number."""
+    return f"plan:{plan}"
+
+
 EVENT_CLASSES: dict[str, type[EventData]] = {
     cls.TYPE: cls
     for cls in (
@@ -449,6 +472,7 @@ EVENT_CLASSES: dict[str, type[EventData]] = {
         IntakeWatermark,
         SchedulerLadderHeld,
         SchedulerLadderResumed,
+        PlanPublished,
     )
 }
 # The data of any obligation.* event (what the `obligation.*` binding of earlier releases matched) and of any

@@ -87,8 +87,8 @@ class Publisher:
 
     An event of a type some queue binds is published `mandatory`: if the broker cannot route it (a queue
     missing or unbound) it is returned and stays pending. A type no service consumes (`unit.changed`,
-    `notification.*` today) has nowhere to go by design: it is published without `mandatory` and kept in
-    its producer's event feed, where a rebuild or a future consumer reads it.
+    `notification.*`, `plan.published` today) has nowhere to go by design: it is published without `mandatory`
+    and kept in its producer's event feed, where a rebuild or a future consumer reads it.
     """
 
     def __init__(self, settings: Settings) -> None:

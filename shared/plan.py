@@ -325,6 +325,11 @@ def _unit(raw: dict[str, Any]) -> Unit:
     )
 
 
+def unit_from_json(raw: dict[str, Any]) -> Unit:
+    """A unit as a plan file (or a published version of its unit list, shared.plan_versions) writes it."""
+    return _unit(raw)
+
+
 def _period(raw: dict[str, Any]) -> Period:
     window = raw.get("data_window")
     return Period(

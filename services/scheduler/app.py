@@ -11,7 +11,7 @@ from flask import Blueprint, Flask, Response, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 from prometheus_client import Gauge
 
-from services.scheduler import handlers
+from services.scheduler import handlers, plan_api
 from services.scheduler.bootstrap import Dependencies, build_dependencies
 from services.scheduler.domain import (
     STATUSES,
@@ -26,6 +26,7 @@ from services.scheduler.domain import (
     ObligationState,
     SchedulerError,
 )
+from services.scheduler.versions import DraftNotFound, VersionConflict, VersionNotFound
 from shared import web
 from shared.clock import SimulatedClock
 from shared.paging import is_key_of, page_of
@@ -41,6 +42,9 @@ ERROR_STATUS: dict[type[SchedulerError], int] = {
     ExtensionNotLater: 422,
     ObligationEnded: 409,
     NotYourObligation: 403,
+    DraftNotFound: 404,
+    VersionNotFound: 404,
+    VersionConflict: 409,
 }
 ALL_ROLES = ("agency", "home_affairs", "observer", "admin", "service")
 
@@ -417,6 +421,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         "scheduler", settings, build_dependencies, bp, (SchedulerError, ERROR_STATUS),
         events=lambda d: d.obligations, checks=_web_checks,
     )  # fmt: skip
+    app.register_blueprint(plan_api.bp)
 
     @app.before_request
     def _metrics_scrape() -> None:

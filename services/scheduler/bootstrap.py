@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.scheduler.store import MongoAgendaStore, MongoObligationStore, MongoPassStore
+from services.scheduler.store import MongoAgendaStore, MongoObligationStore, MongoPassStore, MongoPlanVersionStore
 from shared.runtime import Runtime
 from shared.settings import Settings
 
@@ -17,6 +17,7 @@ class Dependencies:
     obligations: MongoObligationStore
     passes: MongoPassStore
     agenda: MongoAgendaStore
+    versions: MongoPlanVersionStore
 
 
 def build_dependencies(settings: Settings) -> Dependencies:
@@ -27,4 +28,5 @@ def build_dependencies(settings: Settings) -> Dependencies:
         obligations=MongoObligationStore(rt.db),
         passes=MongoPassStore(rt.db),
         agenda=MongoAgendaStore(rt.db),
+        versions=MongoPlanVersionStore(rt.db),
     )

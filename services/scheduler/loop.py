@@ -8,7 +8,7 @@ import logging
 import time
 from datetime import timedelta
 
-from services.scheduler import handlers
+from services.scheduler import handlers, versions
 from services.scheduler.bootstrap import build_dependencies
 from shared.logs import configure
 from shared.retention import DayPruner
@@ -18,6 +18,7 @@ from shared.store import STORE_ERRORS
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 0.2
+VERSIONS_SECONDS = 5.0  # how often the loop reads the published unit lists again (a handful of small documents)
 
 
 def main() -> None:
@@ -26,6 +27,7 @@ def main() -> None:
     configure("scheduler-loop", settings.log_level)
     d = build_dependencies(settings)
     synced = False
+    plan, plan_read_at = d.rt.plan, float("-inf")
     agenda = DayPruner(d.agenda)
     keep = timedelta(days=settings.agenda_keep_days)
     watch = handlers.LadderWatch(
@@ -33,16 +35,24 @@ def main() -> None:
     )
 
     def step() -> bool:
-        nonlocal synced
+        nonlocal synced, plan, plan_read_at
+        if time.monotonic() - plan_read_at >= VERSIONS_SECONDS:
+            # the pass closes obligations and announces ceased units by the latest published unit list
+            plan, plan_read_at = versions.current_plan(d.rt.plan, versions=d.versions), time.monotonic()
         if not synced:
             d.obligations.ensure_indexes()
             copied = d.obligations.backfill_agenda(d.passes.processed_up_to())
             if copied:
                 log.info("agenda entries given their buckets", extra={"entries": copied})
             created = handlers.sync_plan(d.rt.plan, obligations=d.obligations, clock=d.rt.clock)
+            d.versions.ensure_indexes()
+            versions.announce_versions(d.rt.plan, versions=d.versions)
+            created += versions.create_version_obligations(
+                d.rt.plan, d.versions.versions(d.rt.plan.id), obligations=d.obligations, now=d.rt.clock.now()
+            )
             log.info("plan synced", extra={"obligations_created": created})
             synced = True
-        handlers.run_pass(plan=d.rt.plan, obligations=d.obligations, passes=d.passes, clock=d.rt.clock)
+        handlers.run_pass(plan=plan, obligations=d.obligations, passes=d.passes, clock=d.rt.clock)
         handlers.watch_ladder(watch, passes=d.passes, clock=d.rt.clock, real_now=time.monotonic())
         handlers.prune_agenda(agenda, passes=d.passes, keep=keep, real_now=time.monotonic())
         return False

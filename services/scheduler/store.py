@@ -11,6 +11,15 @@ from services.scheduler.domain import Obligation, Transition, hold_event_id
 from shared.events import Event, ObligationExtensionRequested
 from shared.outbox import ensure_indexes, pending_document, read_events
 from shared.paging import Page, PageRequest
+from shared.plan_versions import (
+    PlanVersion,
+    UnitListDraft,
+    draft_document,
+    draft_from_document,
+    version_document,
+    version_from_document,
+    version_id,
+)
 from shared.retention import day_bucket
 from shared.store import delete_batch, earliest_day, insert_many_once, insert_once, read_day, read_page, write_day
 from shared.timerules import parse_instant
@@ -311,4 +320,48 @@ class MongoPassStore:
 
     def record_hold(self, event: Event) -> bool:
         """Store a `scheduler.ladder_held`/`_resumed` event in the outbox, once by its id."""
+        return insert_once(self.db[OUTBOX], {"_id": event.id, **pending_document(event)})
+
+
+PLAN_VERSIONS = "plan_versions"
+PLAN_IMPORTS = "plan_imports"
+
+
+class MongoPlanVersionStore:
+    """Published versions of a plan's unit list (`<plan>:v<number>`, inserted once, never changed) and the clean
+    imports waiting to be published (`<plan>:<hash of the file>`, inserted once). A plan has a handful of
+    versions: they are read whole, by equality on `plan`."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+
+    def ensure_indexes(self) -> None:
+        """The equality on `plan` of `versions`."""
+        self.db[PLAN_VERSIONS].create_index([("plan", ASCENDING)])
+
+    def versions(self, plan: str) -> list[PlanVersion]:
+        """Every published version of `plan`, oldest first."""
+        docs = self.db[PLAN_VERSIONS].find({"plan": plan})
+        return sorted((version_from_document(d) for d in docs), key=lambda v: v.number)
+
+    def version(self, plan: str, number: int) -> PlanVersion | None:
+        """One version by its number, or None."""
+        doc = self.db[PLAN_VERSIONS].find_one({"_id": version_id(plan, number)})
+        return version_from_document(doc) if doc else None
+
+    def publish(self, version: PlanVersion) -> bool:
+        """Insert the version once; False when that number was already taken (a concurrent publication)."""
+        return insert_once(self.db[PLAN_VERSIONS], version_document(version))
+
+    def save_import(self, draft: UnitListDraft) -> None:
+        """Keep a clean import until it is published (the same file twice is one draft)."""
+        insert_once(self.db[PLAN_IMPORTS], draft_document(draft))
+
+    def draft(self, plan: str, draft_id: str) -> UnitListDraft | None:
+        """A clean import by its id, or None."""
+        doc = self.db[PLAN_IMPORTS].find_one({"_id": draft_id})
+        return draft_from_document(doc) if doc and doc.get("plan") == plan else None
+
+    def record(self, event: Event) -> bool:
+        """Store a `plan.published` event in the scheduler's outbox, once by its id."""
         return insert_once(self.db[OUTBOX], {"_id": event.id, **pending_document(event)})

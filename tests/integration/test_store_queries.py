@@ -9,6 +9,7 @@ commands is printed and kept in `var/test/store-queries.txt`, the evidence besid
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 import urllib.parse
@@ -25,7 +26,9 @@ from pymongo import MongoClient, monitoring
 
 from services.intake.accounts.app import LOGIN_NONCE_COOKIE
 from shared.auth import csrf_digest, issue_token, verify_token
+from shared.plan import load_plan
 from shared.settings import ROOT, Settings
+from shared.unit_list import unit_list_workbook
 from shared.web import CSRF_HEADER, SESSION_COOKIE
 from tests.support import TRACU_STAFF, TestStack, make_officer, notifications, own_stack, wait_for, wait_quiet
 
@@ -36,6 +39,8 @@ STATEMENTS = {"update": ("updates", "q"), "delete": ("deletes", "q")}
 SCALARS = (str, bool, int, float, datetime, ObjectId)
 
 H1 = "2019-H1"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+UNIT_LIST = unit_list_workbook(load_plan(ROOT / "plans" / "tra-vinh-2019").units)  # the busy stack's plan
 OFFICER = ("canbo@cauke.travinh.example", "H_CAUKE", "Mật khẩu 2019!")
 FOCAL = TRACU_STAFF[0]["email"]
 
@@ -250,6 +255,31 @@ def routes_driven() -> dict[str, dict[tuple[str, str], list[Call]]]:
             ("POST", "/api/v1/obligations/<agency>/<period>/waive"): [
                 Call(f"/api/v1/obligations/BQL_KKT/{H1}/waive", SNV, json={"reason": "Đơn vị giải thể theo quyết định"})
             ],
+            ("GET", "/api/v1/plan"): [Call("/api/v1/plan", SNV), Call("/api/v1/plan?on=2019-12-01", api("observer"))],
+            ("GET", "/api/v1/plan/units.xlsx"): [Call("/api/v1/plan/units.xlsx", SNV)],
+            ("POST", "/api/v1/plan/imports"): [
+                Call("/api/v1/plan/imports", SNV, body=b"not a workbook", content_type=XLSX),
+                Call(
+                    "/api/v1/plan/imports?filename=donvi.xlsx",
+                    SNV,
+                    body=UNIT_LIST,
+                    content_type=XLSX,
+                    keep=_keep_json("draft", lambda body: body["draft"]),
+                ),  # fmt: skip
+            ],
+            ("GET", "/api/v1/plan/imports/<draft>/preview"): [
+                Call(lambda ctx: f"/api/v1/plan/imports/{ctx['draft']}/preview?effective_from={ctx['now'][:10]}", SNV)
+            ],
+            ("POST", "/api/v1/plan/versions"): [
+                Call(
+                    "/api/v1/plan/versions",
+                    SNV,
+                    json=lambda ctx: {"draft": ctx["draft"], "effective_from": ctx["now"][:10]},
+                )  # fmt: skip
+            ],
+            ("GET", "/api/v1/plan/versions"): [Call("/api/v1/plan/versions", SNV)],
+            ("GET", "/api/v1/plan/versions/<number>"): [Call("/api/v1/plan/versions/1", SNV)],
+            ("GET", "/api/v1/plan/diff"): [Call("/api/v1/plan/diff?from=0&to=1", SNV)],
         },
         "notifier": {
             **{("GET", path): calls for path, calls in PROBES.items()},
@@ -269,6 +299,23 @@ def routes_driven() -> dict[str, dict[tuple[str, str], list[Call]]]:
             ("GET", "/static/<path:filename>"): [Call("/static/board.css")],
             ("GET", "/assets/<path:filename>"): [Call("/assets/board.css")],
             ("GET", "/api/v1/compliance"): [Call(f"/api/v1/compliance?period={H1}", SNV)],
+            ("GET", "/plan"): [Call("/plan", page("home_affairs")), Call("/plan?on=2019-12-01", page("observer"))],
+            ("GET", "/plan/units.xlsx"): [Call("/plan/units.xlsx", page("home_affairs"))],
+            ("POST", "/plan/import"): [
+                Call("/plan/import", page("home_affairs"), data={"file": (io.BytesIO(b"junk"), "x.xlsx")}),  # type: ignore[dict-item]
+                Call("/plan/import", page("home_affairs"), data={"file": (io.BytesIO(UNIT_LIST), "donvi.xlsx")}),  # type: ignore[dict-item]
+            ],
+            ("GET", "/plan/preview"): [
+                Call(lambda ctx: f"/plan/preview?draft={ctx['draft']}&effective_from={ctx['now'][:10]}", page("admin"))
+            ],
+            ("POST", "/plan/publish"): [
+                Call(
+                    "/plan/publish",
+                    page("home_affairs"),
+                    data={"draft": "vinh-long-2026:unknown", "effective_from": "2019-12-01"},
+                )  # fmt: skip
+            ],
+            ("GET", "/plan/diff"): [Call("/plan/diff?from=0&to=1", page("observer"))],
             ("GET", "/api/v1/dead-letters"): [Call("/api/v1/dead-letters", SNV)],
             ("GET", "/api/v1/overdue"): [Call("/api/v1/overdue", SNV)],
             ("GET", "/api/v1/summary"): [Call(f"/api/v1/summary?period={H1}", SNV)],

@@ -23,6 +23,7 @@ from shared.catalogue import check_event
 from shared.events import Event, report_subject
 from shared.paging import Page, PageRequest, page_of
 from shared.plan import Contact
+from shared.plan_versions import PlanVersion, UnitListDraft, version_id
 from shared.timerules import Deadline, parse_instant
 
 
@@ -582,3 +583,45 @@ def report_event(
         occurred_at=amended_at or received_at,
         data=data,
     )
+
+
+class FakePlanVersionStore:
+    """Plan versions inserted once by `<plan>:v<number>`, drafts once by id, events once by id (the outbox)."""
+
+    def __init__(self) -> None:
+        self.published: dict[str, PlanVersion] = {}
+        self.drafts: dict[str, UnitListDraft] = {}
+        self.outbox: dict[str, Event] = {}
+
+    def versions(self, plan: str) -> list[PlanVersion]:
+        """Every version of `plan`, oldest first."""
+        return sorted((copy.deepcopy(v) for v in self.published.values() if v.plan == plan), key=lambda v: v.number)
+
+    def version(self, plan: str, number: int) -> PlanVersion | None:
+        """One version, or None."""
+        found = self.published.get(version_id(plan, number))
+        return copy.deepcopy(found) if found else None
+
+    def publish(self, version: PlanVersion) -> bool:
+        """Insert once; False when the number is taken."""
+        if version.id in self.published:
+            return False
+        self.published[version.id] = copy.deepcopy(version)
+        return True
+
+    def save_import(self, draft: UnitListDraft) -> None:
+        """Keep a draft once."""
+        self.drafts.setdefault(draft.id, copy.deepcopy(draft))
+
+    def draft(self, plan: str, draft_id: str) -> UnitListDraft | None:
+        """A draft of `plan`, or None."""
+        found = self.drafts.get(draft_id)
+        return copy.deepcopy(found) if found and found.plan == plan else None
+
+    def record(self, event: Event) -> bool:
+        """Append an event once, checked by the catalogue as the adapter's pending_document does."""
+        check_event(event)
+        if event.id in self.outbox:
+            return False
+        self.outbox[event.id] = event
+        return True

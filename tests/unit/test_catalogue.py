@@ -105,6 +105,16 @@ MINIMAL_DATA = {
         "resumed_at": "2019-06-12T02:00:00+00:00",
         "watermark": "2019-06-12T02:00:00+00:00",
     },
+    "plan.published": {
+        "plan": "vinh-long-2026",
+        "number": 1,
+        "effective_from": "2026-07-01",
+        "published_by": "chuyenvien@snv",
+        "added": ["VL_STP"],
+        "ended": ["VL_SDTTG"],
+        "renamed": [],
+        "changed": [],
+    },
 }
 
 

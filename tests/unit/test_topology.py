@@ -77,7 +77,12 @@ def test_the_aggregator_binds_only_the_events_it_folds():
 
 def test_only_the_feed_only_event_types_reach_no_queue():
     # published without `mandatory` and kept in their producers' event feeds; any other type must be routed
-    assert set(EVENT_TYPES) - routed_types() == {"unit.changed", "notification.delivered", "notification.failed"}
+    assert set(EVENT_TYPES) - routed_types() == {
+        "unit.changed",
+        "notification.delivered",
+        "notification.failed",
+        "plan.published",
+    }
 
 
 def test_scheduler_receives_submitted_reports_and_notifier_every_obligation_event():

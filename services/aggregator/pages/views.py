@@ -462,6 +462,8 @@ def waive_form(period: str, agency: str) -> Response:
 
 def register_pages(app: Flask) -> None:
     """Add the board's pages; `/` becomes the board for browsers and keeps its JSON for other clients."""
+    from services.aggregator.pages import plan  # noqa: F401  (Sở Nội vụ's plan pages, on the same blueprint)
+
     app.register_blueprint(bp)
     app.extensions["dvcq.page_refusal"] = _refusal_page
     app.extensions["dvcq.json_index"] = app.view_functions["index_page"]
