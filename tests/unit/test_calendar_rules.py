@@ -141,10 +141,13 @@ def test_the_generated_calendar_is_ordered_by_deadline_with_the_serving_report_f
     ]
 
 
-def test_the_services_still_read_the_explicit_2019_calendar() -> None:
+def test_the_services_read_every_year_from_the_rules_and_the_explicit_calendar_stays_the_oracle() -> None:
     assert PLAN.calendar_rules is not None
-    assert PLAN.period("2020-Q1") is None and PLAN.period("2019-Q3") is not None
+    assert PLAN.period("2020-Q1") is PLAN.period_of_any_year("2020-Q1") is by_key(PLAN.calendar_for(2020))["2020-Q1"]
+    assert PLAN.period("2019-Q3") == by_key(PLAN.calendar)["2019-Q3"]  # 2019 is what it was, field by field
+    assert PLAN.period("2018-H1") is None and PLAN.period("2020-STAFF") is None and PLAN.period("H1") is None
     assert [p.key for p in PLAN.obligation_periods()] == ["2019-STAFF", "2019-H1", "2019-Q3", "2019-FY"]
+    assert [p.key for p in PLAN.obligation_periods(2021)] == ["2021-Q1", "2021-H1", "2021-Q3", "2021-FY"]
     assert [p.key for p in PLAN.calendar] == [
         "2019-STAFF",
         "2019-Q1",
