@@ -31,7 +31,7 @@ from shared.clock import SimulatedClock
 from shared.paging import is_key_of, page_of
 from shared.plan import Period, Unit
 from shared.settings import Settings
-from shared.timerules import local_iso
+from shared.timerules import local_date, local_iso
 
 ERROR_STATUS: dict[type[SchedulerError], int] = {
     ObligationNotFound: 404,
@@ -348,8 +348,11 @@ def _request_json(r: ExtensionRequest) -> dict[str, Any]:
 
 
 def _plausible_day(value: date | None, name: str) -> None:
-    plan = _deps().rt.plan
-    if value is not None and not plan.issued_on <= value <= date(plan.year + 1, 12, 31):
+    """A deadline day no earlier than the plan's issue date and no later than the end of next year (business time):
+    the plan runs for years, so the bound moves with the clock."""
+    d = _deps()
+    last = date(local_date(d.rt.clock.now()).year + 1, 12, 31)
+    if value is not None and not d.rt.plan.issued_on <= value <= last:
         raise web.ApiError(422, "Ngày nằm ngoài năm của kế hoạch.", fields={name: "Ngoài năm kế hoạch."})
 
 
