@@ -10,6 +10,7 @@ H_TIEUCAN_MOI from that day. TTR reports 2020-Q1 on time; SNV and H_CAUKE report
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
@@ -24,6 +25,7 @@ from shared.settings import ROOT
 from tests.support import (
     OwnSmtp,
     TestStack,
+    local,
     make_account,
     own_smtp,
     own_stack,
@@ -128,7 +130,7 @@ def test_opening_2020_creates_its_obligations_for_the_units_valid_then_announced
     assert sorted(opened["2020-Q3"]) == sorted(VALID_2020)
     created = {e["subject"]: e for e in published_events(s, "scheduler", "obligation.created")}
     q1 = created["obligation:H_CAUKE:2020-Q1"]
-    assert q1["occurred_at"].startswith("2019-12-16T01:00:00")  # the pass of 16/12 08:00 (+07:00) opened the year
+    assert local(q1["occurred_at"]) == local("2019-12-16T08:00:00+07:00")  # the pass that opened the year
     assert q1["data"]["deadline_day"] == "2020-03-10"
     assert not [k for k in created if k.endswith(("2021-Q1", "2021-H1"))]
     assert f"obligation:{NEW}:2019-FY" not in created  # the successor did not exist in 2019
@@ -203,3 +205,37 @@ def test_the_2020_h1_summary_compares_with_2019_h1(rolled) -> None:
     assert summary["previous_period"] == "2019-H1"
     line = next(li for area in summary["areas"] for li in area["indicators"] if li["key"] == "tcd_luot")
     assert (line["total"], line["previous"], line["change"]) == (62, 42, 20)
+
+
+def test_the_replay_runs_across_the_opening_of_a_year(tmp_path: Path) -> None:
+    """`dvcq replay` over 12/12/2019 - 02/01/2020 on a stack of its own: the year opens on the way (no restart),
+    late 2019-FY reports still arrive, and its closing table counts 2019-FY."""
+    plan = write_plan(tmp_path / "tra-vinh-years")
+    with own_stack("r", env={"DVCQ_PLAN": str(plan)}) as s:
+        done = s.dvcq("replay", "--start", "2019-12-12", "--end", "2020-01-02", "--seed", "7", timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert "dvcq replay: 2019-12-12 → 2020-01-02" in done.stdout
+        assert re.search(r"^2019-FY: \d+/4 đã nộp", done.stdout, re.MULTILINE), done.stdout
+        assert sorted(obligations(s, "2020-Q1")) == sorted([*VALID_2020, "H_TIEUCAN"])
+        assert s.clock()["now"] == "2020-01-02T08:00:00+07:00"
+        assert obligations(s, "2020-Q1")["H_TIEUCAN"] == "closed_by_reorganisation"  # ceased on 01/01/2020
+
+
+def test_the_documents_of_2020_are_issued_like_2019s(rolled) -> None:
+    s, _, _ = rolled
+    hq = s.auth("home_affairs")
+    report = requests.post(s.url("aggregator", "/api/v1/exports/2020-H1.docx"), json={}, headers=hq, timeout=60)
+    assert report.status_code == 201, report.text
+    text = docx_text(report.content)
+    assert "6 tháng đầu năm 2020" in text and "tháng    năm 2020" in text  # dated in the year it is issued
+    letter = requests.post(s.url("aggregator", "/api/v1/exports/2020-Q1/urging-letter.docx"), headers=hq, timeout=60)
+    assert letter.status_code == 201, letter.text
+    urged = docx_text(letter.content)
+    assert "Ủy ban nhân dân huyện Cầu Kè" in urged and "Thanh tra tỉnh" not in urged and "10/03/2020" in urged
+
+
+def docx_text(content: bytes) -> str:
+    from docx import Document
+
+    doc = Document(io.BytesIO(content))
+    return "\n".join([p.text for p in doc.paragraphs] + [c.text for t in doc.tables for r in t.rows for c in r.cells])
