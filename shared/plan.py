@@ -1,10 +1,20 @@
 """Plans as data (F1): load a plan directory (plan.json + indicators.json) into plain, immutable objects.
 
 A plan names its reporting units, its calendar of periods with `due_before` instants, its escalation
-policy, holidays, recipients and the templates each unit must fill. A new year or province is a new file.
-The calendar is also stated as rules (`calendar_rules`, shared.calendar_rules) that give every year the plan is
-in force: `Plan.calendar_for(year)`. The services still read the explicit `calendar` until the scheduler rolls
-years over from the rules (issue 14).
+policy, holidays, recipients and the templates each unit must fill. A new province is a new file.
+The calendar is stated as rules (`calendar_rules`, shared.calendar_rules) that give every year the plan is in force
+(`Plan.calendar_for(year)`); the services read every year from them (`period`, `obligation_periods`,
+`open_periods`). The explicit `calendar` of the plan's first year is kept as the rules' test oracle, and is the
+calendar of a plan that states no rules.
+
+Years open by themselves (issue 14): a plan year opens when the earliest data window of its demanded periods opens
+(for the Trà Vinh plan 15/12 of the year before: Q1, H1 and FY all count from then), never before the plan takes
+effect; from that instant the scheduler owes, creates and announces every obligation of the year, intake accepts its
+reports and the board lists its periods. Choice where the plan is silent: the whole year opens at once rather than
+each period at its own window's start, so a unit sees its year's duties together, as the 2019 plan listed them on
+its first day (2019-Q3 was owed from 14/3/2019, before its window opened on 15/6), and that first year stays exactly
+as it was. Years are opened as business time reaches them, never ahead: nothing is created for a year whose first
+window has not opened.
 """
 
 from __future__ import annotations
@@ -19,7 +29,7 @@ from typing import Any
 from shared.calendar_rules import CalendarRules, parse_calendar_rules, year_of_key
 from shared.calendar_rules import Period as Period
 from shared.formatting import nfc as nfc
-from shared.timerules import local_midnight, parse_instant
+from shared.timerules import local_date, local_midnight, parse_instant
 from shared.workdays import WorkingDays, vietnam_working_days
 
 # XA: a UBND of a commune (xã) or ward (phường), reporting directly to the province since the district level was
@@ -174,21 +184,30 @@ class Plan:
     def _units_by_code(self) -> dict[str, Unit]:
         return {u.code: u for u in self.units}
 
-    @cached_property
-    def _periods_by_key(self) -> dict[str, Period]:
-        return {p.key: p for p in self.calendar}
-
     def unit(self, code: str) -> Unit | None:
         """The unit with this code, or None (a dict lookup: a board of 10,000 units asks once per row)."""
         return self._units_by_code.get(code)
 
     def period(self, key: str) -> Period | None:
-        """The calendar entry with this key, or None."""
-        return self._periods_by_key.get(key)
+        """The period with this key in the calendar of its year (`calendar_for`), any year the plan is in force
+        ('2020-Q1' from the rules), or None. Whether it is open yet is `is_open`."""
+        year = year_of_key(key)
+        if year is None:
+            return None
+        return self._periods_by_key(year).get(key)
 
     @cached_property
     def _calendars(self) -> dict[int, tuple[Period, ...]]:
         return {}
+
+    @cached_property
+    def _keyed(self) -> dict[int, dict[str, Period]]:
+        return {}
+
+    def _periods_by_key(self, year: int) -> dict[str, Period]:
+        if year not in self._keyed:
+            self._keyed[year] = {p.key: p for p in self.calendar_for(year)}
+        return self._keyed[year]
 
     def calendar_for(self, year: int) -> tuple[Period, ...]:
         """The calendar of `year` generated from the plan's `calendar_rules` (empty outside the years it is in
@@ -200,23 +219,77 @@ class Plan:
                 self._calendars[year] = tuple(p for p in self.calendar if year_of_key(p.key) == year)
         return self._calendars[year]
 
-    def period_of_any_year(self, key: str) -> Period | None:
-        """The period with this key in `calendar_for` its year ('2020-Q1' from the rules), or None.
+    @property
+    def takes_effect_at(self) -> datetime:
+        """The instant the plan takes effect: local midnight of its rules' `effective_from`, else of its issue date."""
+        return local_midnight(self.calendar_rules.effective_from if self.calendar_rules else self.issued_on)
 
-        `period` still answers from the explicit `calendar` only: intake accepts, and the aggregator shows, only
-        periods the scheduler creates obligations for, and until it reads the rules too a 2020 key must stay
-        unknown to them.
-        """
-        year = year_of_key(key)
-        if year is None:
-            return None
-        return next((p for p in self.calendar_for(year) if p.key == key), None)
+    @cached_property
+    def first_year(self) -> int:
+        """The first year the plan can demand anything in (the year it takes effect, or its calendar's first)."""
+        if self.calendar_rules is not None:
+            return self.calendar_rules.effective_from.year
+        return min((y for p in self.calendar if (y := year_of_key(p.key)) is not None), default=self.year)
 
-    def obligation_periods(self) -> tuple[Period, ...]:
-        """Periods that create obligations: applicable, with a deadline after the plan's issue date."""
+    def obligation_periods(self, year: int | None = None) -> tuple[Period, ...]:
+        """The periods of `year` (the plan's own year by default) that create obligations: applicable, with a
+        deadline after the plan's issue date; in the calendar's order."""
         return tuple(
-            p for p in self.calendar if p.applicable and p.due_before is not None and p.due_before > self.issued_at
+            p
+            for p in self.calendar_for(self.year if year is None else year)
+            if p.applicable and p.due_before is not None and p.due_before > self.issued_at
         )
+
+    @cached_property
+    def _year_openings(self) -> dict[int, datetime | None]:
+        return {}
+
+    def year_opens_at(self, year: int) -> datetime | None:
+        """When the plan year opens (module docstring): local midnight of the earliest data window start of its
+        demanded periods (1 January when none has a window), never before the plan takes effect; None when the
+        plan demands nothing that year."""
+        if year not in self._year_openings:
+            periods = self.obligation_periods(year)
+            starts = [p.data_window[0] for p in periods if p.data_window]
+            self._year_openings[year] = (
+                max(local_midnight(min(starts, default=date(year, 1, 1))), self.takes_effect_at) if periods else None
+            )
+        return self._year_openings[year]
+
+    def open_years(self, now: datetime) -> tuple[int, ...]:
+        """The years the plan has opened by `now`, oldest first (a year opens at the latest in its own January)."""
+        last = local_date(now).year + 1
+        return tuple(
+            y for y in range(self.first_year, last + 1) if (at := self.year_opens_at(y)) is not None and at <= now
+        )
+
+    def open_periods(self, now: datetime) -> tuple[Period, ...]:
+        """Every period that creates obligations in the years opened by `now`: by year, then in calendar order."""
+        return tuple(p for year in self.open_years(now) for p in self.obligation_periods(year))
+
+    def periods_opening(self, after: datetime | None, now: datetime) -> tuple[Period, ...]:
+        """The periods whose year opened in (after, now] (every open one when `after` is None): what the
+        scheduler's pass creates obligations for."""
+        return tuple(
+            p
+            for year in self.open_years(now)
+            if after is None or (self.year_opens_at(year) or now) > after
+            for p in self.obligation_periods(year)
+        )
+
+    def opened_period(self, key: str, now: datetime) -> Period | None:
+        """The period with this key if its plan year has opened by `now` (applicable or not), else None: what
+        the board, the totals and the documents know of (a later year's period is not there yet)."""
+        found = self.period(key)
+        year = year_of_key(key)
+        opens = self.year_opens_at(year) if year is not None else None
+        return found if found is not None and opens is not None and opens <= now else None
+
+    def is_open(self, period: Period, now: datetime) -> bool:
+        """True when `period` creates obligations and its year has opened by `now` (reports are accepted)."""
+        year = year_of_key(period.key)
+        opens = self.year_opens_at(year) if year is not None else None
+        return opens is not None and opens <= now and period in self.obligation_periods(year)
 
     def expected_units(self, period: Period) -> tuple[Unit, ...]:
         """Reporting units valid on the period's deadline day, in official order."""

@@ -1,4 +1,6 @@
-"""`dvcq replay`: the 2019 plan year on a running local stack, a demo (not a test).
+"""`dvcq replay`: plan years on a running local stack, a demo (not a test): 2019 by default, any span with
+`--start`/`--end` (2019-03-14 to 2021-12-31 runs three plan years; the scheduler opens each year as the clock
+reaches it, on 15/12 of the year before for the Trà Vinh plan).
 
 Synthetic behaviour per unit, fixed by a seed: most report a few days before the deadline, some late, some
 never. The simulated clock is stepped day by day at 08:00 (waiting on the scheduler's `processed_up_to`),
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -23,7 +25,7 @@ import requests
 
 from shared.auth import issue_token
 from shared.formatting import vn_date
-from shared.plan import load_plan
+from shared.plan import Period, Plan, load_plan
 from shared.settings import Settings
 from shared.timerules import at_local, deadline_day, parse_instant
 
@@ -70,6 +72,25 @@ def _body(agency: str, period: str) -> dict[str, Any]:
     return {"agency": agency, "period": period, "indicators": {"tcd_luot": 3, "tcd_nguoi": 4}, "narratives": narratives}
 
 
+def replay_periods(plan: Plan, end: date) -> list[Period]:
+    """The periods a replay ending on `end` runs: those due by then, of every year the plan opened by then (a year
+    opened on 15/12 is due after the replay ends)."""
+    return [p for p in plan.open_periods(at_local(end, 8)) if p.deadline_day <= end]
+
+
+def _schedule(plan: Plan, periods: Iterable[Period], rng: random.Random) -> dict[date, list[tuple[str, str]]]:
+    """The day each expected unit reports each period, or never (`_behaviour`), by day."""
+    due: dict[date, list[tuple[str, str]]] = {}
+    for period in periods:
+        assert period.due_before is not None
+        for unit in plan.expected_units(period):
+            offset = _behaviour(rng)
+            if offset is not None:
+                day = deadline_day(period.due_before) + timedelta(days=offset)
+                due.setdefault(day, []).append((unit.code, period.key))
+    return due
+
+
 def run_replay(
     settings: Settings,
     *,
@@ -85,14 +106,8 @@ def run_replay(
     rng = random.Random(seed)
     urls = settings.service_urls
     admin = {"Authorization": f"Bearer {issue_token(settings.secret, sub='dvcq-replay', role='admin')}"}
-    due: dict[date, list[tuple[str, str]]] = {}
-    for period in plan.obligation_periods():
-        assert period.due_before is not None
-        for unit in plan.expected_units(period):
-            offset = _behaviour(rng)
-            if offset is not None:
-                day = deadline_day(period.due_before) + timedelta(days=offset)
-                due.setdefault(day, []).append((unit.code, period.key))
+    periods = replay_periods(plan, end)
+    due = _schedule(plan, periods, rng)
     began = time.monotonic()
     seen_levels: set[str] = set()
     cursor: str | None = None
@@ -118,7 +133,9 @@ def run_replay(
             print(f"{vn_date(day)}  báo cáo mới: {posted:2d}  nhắc/đôn đốc: {summary or '-'}", flush=True)
         time.sleep(pause)
         day += timedelta(days=1)
-    for period in plan.obligation_periods():
+    for period in periods:
+        if period.deadline_day + timedelta(days=14) < start:
+            continue  # no report of it was due in the span (the latest come 14 days after the deadline)
         board = _send("GET", f"{urls['aggregator']}/api/v1/compliance?period={period.key}", headers=admin).json()
         print(
             f"{period.key}: {board['ACTUAL_REPORTS']}/{board['EXPECTED_REPORTS']} đã nộp, "

@@ -92,7 +92,7 @@ def consolidated_data(
         plan_issued_on=plan.issued_on,
         period_key=period_key,
         period_name=_period_words(period.name),
-        year=plan.year,
+        year=local_date(now).year,  # of the blank date line ("ngày … tháng … năm …"): the year it is issued
         compliance=doc.ComplianceFigures(
             expected=board["EXPECTED_REPORTS"], actual=board["ACTUAL_REPORTS"], on_time=board["ACTUAL_REPORTS_ON_TIME"]
         ),

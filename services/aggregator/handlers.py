@@ -141,7 +141,7 @@ def get_compliance(
 ) -> dict[str, Any] | None:
     """The compliance of a period, or None when the plan has no such period; with `closings` whether its
     figures are closed, with `reports` each unit's latest revision and the revisions received after closing."""
-    entry = plan.period(period)
+    entry = plan.opened_period(period, clock.now())
     if entry is None:
         return None
     view = compliance_view(plan, period, boards.rows(plan.id, period), clock.now())
@@ -168,7 +168,7 @@ def unit_compliance(
     """One unit's row of a period's board as `get_compliance` shows it (`unit`, None when the board has no row for
     it) and, with `closings`, whether the period is closed: `_id` reads only, whatever the size of the province.
     None when the plan has no such period."""
-    if plan.period(period) is None:
+    if plan.opened_period(period, clock.now()) is None:
         return None
     row = boards.get(plan.id, period, agency)
     units = compliance_view(plan, period, [row] if row else [], clock.now())["units"]
@@ -193,10 +193,10 @@ def compliance_page(
     rows in unit-code order, each with its latest revision and those received after closing; None when the
     plan has no such period. The figures count every row's status (`STATUS_FIELDS` only); the rows of the page
     and their reports are read by `_id`."""
-    entry = plan.period(period)
+    now = clock.now()
+    entry = plan.opened_period(period, now)
     if entry is None:
         return None
-    now = clock.now()
     statuses = (row_status(r, now) for r in boards.rows(plan.id, period, STATUS_FIELDS))
     found = boards.page(plan.id, period, asked)
     rows = []
@@ -236,7 +236,7 @@ def _closing_json(closing: dict[str, Any] | None) -> dict[str, Any] | None:
 def overdue(*, boards: BoardStore, plan: Plan, clock: Clock) -> list[dict[str, Any]]:
     """Every unit overdue in any period, the longest overdue first (then the period's deadline, official order)."""
     out = []
-    for period in plan.obligation_periods():
+    for period in plan.open_periods(clock.now()):
         view = get_compliance(period.key, boards=boards, plan=plan, clock=clock)
         assert view is not None
         out += [{**row, "period": period.key, "period_name": period.name} for row in view["overdue"]]
@@ -253,7 +253,7 @@ def _reports_of(
 def summary(period: str, *, boards: BoardStore, reports: BoardStore, plan: Plan, clock: Clock) -> PeriodTotals:
     """A period's indicator totals (F11) over its expected units, compared with the same period a year earlier
     where the plan has it."""
-    if plan.period(period) is None:
+    if plan.opened_period(period, clock.now()) is None:
         raise PeriodUnknown(f"Không có kỳ báo cáo '{period}'.", field="period")
     view = get_compliance(period, boards=boards, plan=plan, clock=clock)
     assert view is not None
@@ -271,7 +271,7 @@ def _totals(plan: Plan, period: str, view: dict[str, Any], kept: dict[str, Any],
 
 def close_period(period: str, *, by: str, closings: ClosingStore, plan: Plan, clock: Clock) -> dict[str, Any]:
     """Close a period's figures (chốt số liệu) once; revisions received later are shown as after closing."""
-    if plan.period(period) is None:
+    if plan.opened_period(period, clock.now()) is None:
         raise PeriodUnknown(f"Không có kỳ báo cáo '{period}'.", field="period")
     closing = {"plan": plan.id, "period": period, "closed_at": local_iso(clock.now()), "closed_by": by}
     if not closings.close(plan.id, period, closing):
@@ -302,7 +302,7 @@ def export(
     """Make one document of a period (the consolidated report, the urging letter, the XLSX or CSV tables) from
     the read models as they are now, and archive it unchanged with the data it was made from and the request.
     Returns the archive record (with `content`, the bytes)."""
-    if plan.period(period) is None:
+    if plan.opened_period(period, clock.now()) is None:
         raise PeriodUnknown(f"Không có kỳ báo cáo '{period}'.", field="period")
     view = get_compliance(period, boards=boards, plan=plan, clock=clock, closings=closings)
     assert view is not None

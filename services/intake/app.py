@@ -101,7 +101,7 @@ def _idempotency_key() -> str | None:
 def _content(body: dict[str, Any], agency: str, period: str) -> dict[str, Any]:
     """Validate a report body against the unit's template (marshmallow); the content without agency/period."""
     d = _deps()
-    handlers.check_period_open(d.rt.plan, agency, period)
+    handlers.check_period_open(d.rt.plan, agency, period, now=d.rt.clock.now())
     schema = report_schema(d.rt.plan, agency, period)
     assert schema is not None  # check_period_open found the unit's template
     try:

@@ -50,8 +50,9 @@ from services.intake.domain import (
 )
 from shared.auth import Principal, issue_token
 from shared.events import Event, ObligationExtended, ReportAmended, ReportSubmitted, report_subject
+from shared.formatting import vn_date
 from shared.plan import Plan, Template
-from shared.timerules import Clock, Deadline, is_on_time
+from shared.timerules import Clock, Deadline, is_on_time, local_date
 
 
 class ReportStore(Protocol):
@@ -142,14 +143,19 @@ def check_caller_may_act_for(principal: Principal, agency: str) -> None:
         raise AgencyMismatch("Mã đơn vị trong báo cáo khác đơn vị của tài khoản.", field="agency")
 
 
-def check_period_open(plan: Plan, agency: str, period: str) -> Template:
-    """The unit's template for `period`; raise unless the unit is a reporting unit that owes that report."""
+def check_period_open(plan: Plan, agency: str, period: str, *, now: datetime) -> Template:
+    """The unit's template for `period`; raise unless the unit is a reporting unit that owes that report and the
+    period's plan year has opened by business time `now` (`Plan.is_open`: the scheduler owes its obligations from
+    then; a later year's report is refused with the day it opens)."""
     unit = plan.unit(agency)
     if unit is None or not unit.reports:
         raise UnknownAgency(f"Không có đơn vị báo cáo mã '{agency}'.", field="agency")
     entry = plan.period(period)
     if entry is None:
         raise PeriodNotOpen(f"Không có kỳ báo cáo '{period}'.", field="period")
+    opens = plan.year_opens_at(entry.deadline_day.year)
+    if entry.applicable and opens is not None and now < opens:
+        raise PeriodNotOpen(f"Kỳ {period} chưa mở: nhận báo cáo từ ngày {vn_date(local_date(opens))}.", field="period")
     template = plan.template_for(agency, period)
     if template is None or not plan.is_expected(agency, period):
         reason = entry.not_applicable_reason or "Đơn vị không thuộc diện báo cáo kỳ này."
@@ -256,7 +262,7 @@ def submit_report(
     the scheduler's verdict on `report.submitted` stays authoritative (an extension intake has not learnt yet
     is counted there)."""
     check_caller_may_act_for(principal, cmd.agency)
-    template = check_period_open(plan, cmd.agency, cmd.period)
+    template = check_period_open(plan, cmd.agency, cmd.period, now=clock.now())
     replayed = _replay(reports, cmd, principal)
     if replayed is not None and replayed.revision == 1:
         return replayed
@@ -305,7 +311,7 @@ def submit_report(
 def amend_report(cmd: SubmitReport, principal: Principal, *, reports: ReportStore, plan: Plan, clock: Clock) -> Report:
     """A correction (F5): a new revision with who and when; the receipt and the verdict stay the first one's."""
     check_caller_may_act_for(principal, cmd.agency)
-    template = check_period_open(plan, cmd.agency, cmd.period)
+    template = check_period_open(plan, cmd.agency, cmd.period, now=clock.now())
     replayed = _replay(reports, cmd, principal)
     if replayed is not None:
         return replayed
@@ -388,7 +394,7 @@ def save_draft(
 ) -> tuple[Draft, dict[str, str], dict[str, str]]:
     """Keep a unit's draft (no event, no verdict); return it with the rule errors and warnings it would meet."""
     check_caller_may_act_for(principal, agency)
-    template = check_period_open(plan, agency, period)
+    template = check_period_open(plan, agency, period, now=clock.now())
     draft = Draft(agency=agency, period=period, content=content, saved_by=principal.sub, saved_at=clock.now())
     drafts.put(draft)
     errors, warnings = check_rules(template.rules, content.get("indicators") or {})

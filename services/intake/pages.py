@@ -184,7 +184,7 @@ def report_form(period: str) -> Response:
     who = web.principal()
     d = _deps()
     try:
-        template = handlers.check_period_open(d.rt.plan, who.agency or "", period)
+        template = handlers.check_period_open(d.rt.plan, who.agency or "", period, now=d.rt.clock.now())
     except IntakeError as err:
         return _render("message.html", status=404, title="Không có biểu mẫu", message=err.message)
     content: dict[str, Any] = {}
@@ -206,7 +206,7 @@ def report_form_post(period: str) -> Response:
     d = _deps()
     agency = who.agency or ""
     try:
-        template = handlers.check_period_open(d.rt.plan, agency, period)
+        template = handlers.check_period_open(d.rt.plan, agency, period, now=d.rt.clock.now())
     except IntakeError as err:
         return _render("message.html", status=404, title="Không có biểu mẫu", message=err.message)
     raw = _to_nested(request.form, template)

@@ -394,10 +394,14 @@ def overdue_at(plan: Plan, facts: Iterable[Fact], at: datetime) -> list[DigestEn
                 level=came[-1].level,
             )
         )
-    deadlines = {p.key: (p.deadline_day or date.max, i) for i, p in enumerate(plan.calendar)}
+
+    def deadline_of(key: str) -> date:
+        found = plan.period(key)  # any year of the plan
+        return found.deadline_day if found else date.max
+
     return sorted(
         out,
-        key=lambda e: (deadlines.get(e.period, (date.max, 0)), e.period, e.unit_order or 10**6, e.agency),
+        key=lambda e: (deadline_of(e.period), e.period, e.unit_order or 10**6, e.agency),
     )
 
 

@@ -32,7 +32,7 @@ from shared.clock import SimulatedClock
 from shared.paging import is_key_of, page_of
 from shared.plan import Period, Unit
 from shared.settings import Settings
-from shared.timerules import local_iso
+from shared.timerules import local_date, local_iso
 
 ERROR_STATUS: dict[type[SchedulerError], int] = {
     ObligationNotFound: 404,
@@ -139,17 +139,30 @@ def _official_order(unit: Unit) -> tuple[bool, int, str]:
 @web.requires(*ALL_ROLES)
 @web.document(query=("year",))
 def get_calendar() -> Response:
-    """The plan's calendar: every period, with `due_before`, data window, or why it is not applicable."""
-    plan = _deps().rt.plan
+    """The plan's calendar: every period of `year` (default: every year opened so far), with `due_before`, data
+    window, or why it is not applicable. A year the plan has not opened yet lists no period (`opens_at` says when
+    it opens): its calendar is not owed until then."""
+    d = _deps()
+    plan = d.rt.plan
     year = web.query_arg("year")
     if year is not None and not re.fullmatch(r"[0-9]{4}", year):
         raise web.ApiError(400, "year phải là năm có 4 chữ số, ví dụ 2019.", fields={"year": "Không hợp lệ."})
-    if year is not None and int(year) != plan.year:
-        return jsonify({"plan": plan.id, "year": int(year), "periods": []})
-    periods = [
-        _period_json(p, len(plan.expected_units(p)) if p in plan.obligation_periods() else 0) for p in plan.calendar
-    ]
-    return jsonify({"plan": plan.id, "year": plan.year, "issued_on": plan.issued_on.isoformat(), "periods": periods})
+    opened = plan.open_years(d.rt.clock.now())
+    years = [y for y in opened if year is None or y == int(year)]
+    periods = []
+    for y in years:
+        demanded = plan.obligation_periods(y)
+        periods += [_period_json(p, len(plan.expected_units(p)) if p in demanded else 0) for p in plan.calendar_for(y)]
+    body: dict[str, Any] = {
+        "plan": plan.id,
+        "year": int(year) if year is not None else None,
+        "years": list(years),
+        "issued_on": plan.issued_on.isoformat(),
+        "periods": periods,
+    }
+    if year is not None:
+        body["opens_at"] = local_iso(plan.year_opens_at(int(year)))
+    return jsonify(body)
 
 
 @bp.get("/api/v1/obligations")
@@ -339,8 +352,11 @@ def _request_json(r: ExtensionRequest) -> dict[str, Any]:
 
 
 def _plausible_day(value: date | None, name: str) -> None:
-    plan = _deps().rt.plan
-    if value is not None and not plan.issued_on <= value <= date(plan.year + 1, 12, 31):
+    """A deadline day no earlier than the plan's issue date and no later than the end of next year (business time):
+    the plan runs for years, so the bound moves with the clock."""
+    d = _deps()
+    last = date(local_date(d.rt.clock.now()).year + 1, 12, 31)
+    if value is not None and not d.rt.plan.issued_on <= value <= last:
         raise web.ApiError(422, "Ngày nằm ngoài năm của kế hoạch.", fields={name: "Ngoài năm kế hoạch."})
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
@@ -19,7 +20,7 @@ from shared.events import (
     typed,
 )
 from shared.formatting import vn_date, vn_datetime
-from shared.plan import Plan, Unit
+from shared.plan import Period, Plan, Unit
 from shared.timerules import (
     Deadline,
     Rung,
@@ -129,11 +130,12 @@ def version_at(instant: datetime) -> int:
     return int(instant.timestamp() * 1_000_000)
 
 
-def obligations_for_plan(plan: Plan) -> list[Obligation]:
-    """Every obligation the plan creates: obligated units x periods that demand a report (`Plan.obligated_units`)."""
+def obligations_for_plan(plan: Plan, periods: Iterable[Period] | None = None) -> list[Obligation]:
+    """The obligations of `periods` (default: the plan's own year, `Plan.obligation_periods()`): obligated units x
+    periods that demand a report (`Plan.obligated_units`), each with the plan's escalation policy as it is now."""
     policy = tuple(asdict(level) for level in plan.escalation)
     out = []
-    for period in plan.obligation_periods():
+    for period in plan.obligation_periods() if periods is None else periods:
         assert period.due_before is not None
         for unit in plan.obligated_units(period):
             out.append(

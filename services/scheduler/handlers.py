@@ -174,14 +174,15 @@ def created_event(ob: Obligation, now: datetime) -> Event:
 
 
 def sync_plan(plan: Plan, *, obligations: ObligationStore, clock: Clock) -> int:
-    """Create the plan's obligations that do not exist yet, each announced once; return how many.
+    """At start: create the obligations of every plan year opened by now (`Plan.open_periods`) that do not exist
+    yet, each announced once; return how many. Later years are opened by the pass (`open_years_due`).
 
     Every obligation then gets an agenda entry just after now, so a pass looks at each once: the plan file
     may have changed since the last start (a unit's `valid_until`, a holiday), and the agenda follows it.
     Units that ceased before now are announced (`unit.changed`, once each).
     """
     now = clock.now()
-    planned = obligations_for_plan(plan)
+    planned = obligations_for_plan(plan, plan.open_periods(now))
     created = obligations.create_many([(ob, created_event(ob, now)) for ob in planned])
     obligations.appoint([(ob.key, now + WAKE_AFTER) for ob in planned])
     obligations.record_many(units_ceased(plan, after=None, now=now))
@@ -193,8 +194,11 @@ def on_report_submitted(event: Event, *, obligations: ObligationStore, plan: Pla
     data = ReportSubmitted.of(event)
     agency, period, received_at = data.agency, data.period, data.received_at
     ob = obligations.get(agency, period)
-    if ob is None:
-        ob = next((o for o in obligations_for_plan(plan) if o.agency == agency and o.period == period), None)
+    if ob is None:  # the pass has not opened its year yet (it lags intake): create it now, as the pass would
+        entry = plan.period(period)
+        opened = entry is not None and plan.is_open(entry, max(received_at, event.occurred_at))
+        found = obligations_for_plan(plan, [entry]) if entry is not None and opened else []
+        ob = next((o for o in found if o.agency == agency), None)
         if ob is None:
             log.info("report for no obligation ignored", extra={"agency": agency, "period": period})
             return
@@ -239,7 +243,8 @@ def run_pass(*, plan: Plan, obligations: ObligationStore, passes: PassStore, clo
     earlier (F17: a level due at L is applied only once every report accepted before L has been handled), then
     `processed_up_to` is recorded. Without any watermark yet nothing is applied: the ladder waits for its input.
 
-    Only obligations with an agenda entry in (processed_up_to, now] are read. For each: a ceased unit's
+    First the plan years that opened in (processed_up_to, now] get their obligations (`open_years_due`). Then
+    only obligations with an agenda entry in (processed_up_to, now] are read. For each: a ceased unit's
     obligation is closed (`obligation.closed`); otherwise the highest level due now is emitted if it has not
     been, and the lower unemitted levels are recorded as `skipped` in it, so after downtime or a clock jump
     nobody gets a pile of stale reminders; levels before the generation's start (an extension granted after
@@ -255,6 +260,7 @@ def run_pass(*, plan: Plan, obligations: ObligationStore, passes: PassStore, clo
         return clock.now()  # nothing known yet; `processed_up_to` stays unset until intake's first watermark
     if previous is not None and now < previous:
         now = previous  # never back (a stack upgraded from passes that ran ungated)
+    open_years_due(plan, obligations=obligations, after=previous, now=now)
     keys = obligations.due(previous, now)
     found = obligations.get_many(keys)
     history = obligations.transitions_of(keys)
@@ -288,6 +294,22 @@ def run_pass(*, plan: Plan, obligations: ObligationStore, passes: PassStore, clo
     obligations.record_many(units_ceased(plan, after=previous, now=now))
     passes.set_processed_up_to(now)
     return now
+
+
+def open_years_due(plan: Plan, *, obligations: ObligationStore, after: datetime | None, now: datetime) -> int:
+    """Create the obligations of the plan years that opened in (after, now] (`Plan.periods_opening`), announced
+    at `now` (the business day the scheduler opens them, however late after a clock jump); return how many are
+    new. Insert-once by their deterministic ids, so replicas, a pass redone after a crash and the start's
+    `sync_plan` create and announce each once. Each gets an agenda entry at `now`, so the pass that opens a year
+    applies the levels already due in it (a clock jumping over a deadline: the highest, the others skipped)."""
+    opening = plan.periods_opening(after, now)
+    if not opening:
+        return 0
+    planned = obligations_for_plan(plan, opening)
+    created = obligations.create_many([(ob, created_event(ob, now)) for ob in planned])
+    if created:
+        log.info("plan year opened", extra={"periods": [p.key for p in opening], "obligations_created": created})
+    return created
 
 
 def prune_agenda(pruner: DayPruner, *, passes: PassStore, keep: timedelta, real_now: float) -> bool:

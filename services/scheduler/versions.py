@@ -202,14 +202,15 @@ def announce_versions(base: Plan, *, versions: PlanVersionStore) -> int:
     return missing
 
 
-def version_obligations(base: Plan, published: list[PlanVersion]) -> list[Obligation]:
-    """The obligations the published versions owe: for each period that demands a report and is due on or after
-    the first version's effective day, those of the plan in force on its deadline day."""
+def version_obligations(base: Plan, published: list[PlanVersion], now: datetime) -> list[Obligation]:
+    """The obligations the published versions owe: for each period that demands a report in the plan years
+    opened by `now` (`Plan.open_periods`; later years get theirs when the pass opens them, from the latest list)
+    and is due on or after the first version's effective day, those of the plan in force on its deadline day."""
     if not published:
         return []
     first = min(v.effective_from for v in published)
     out: list[Obligation] = []
-    for period in base.obligation_periods():
+    for period in base.open_periods(now):
         if period.deadline_day < first:
             continue
         plan = plan_for_period(base, published, period)
@@ -222,7 +223,7 @@ def create_version_obligations(
 ) -> int:
     """Create (once each) the obligations the published versions owe; return how many are new. Safe to repeat:
     the loop runs it at start beside `sync_plan`, which repairs a crash between a version and its obligations."""
-    planned = version_obligations(base, published)
+    planned = version_obligations(base, published, now)
     return obligations.create_many([(ob, created_event(ob, now)) for ob in planned])
 
 

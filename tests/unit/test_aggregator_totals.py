@@ -111,7 +111,8 @@ def h1(**kwargs: Any):
 
 
 def plan_2018() -> Plan:
-    """The same registry and catalogue with the calendar one year earlier (a 2018 plan to compare with)."""
+    """The same registry and catalogue with the calendar one year earlier (a 2018 plan to compare with), stated as
+    an explicit calendar only (the 2019 plan's rules would give 2018 nothing)."""
     calendar = tuple(
         replace(
             p,
@@ -121,7 +122,14 @@ def plan_2018() -> Plan:
         )
         for p in PLAN.calendar
     )
-    return replace(PLAN, id="tra-vinh-2018", year=2018, issued_on=PLAN.issued_on.replace(year=2018), calendar=calendar)
+    return replace(
+        PLAN,
+        id="tra-vinh-2018",
+        year=2018,
+        issued_on=PLAN.issued_on.replace(year=2018),
+        calendar=calendar,
+        calendar_rules=None,
+    )
 
 
 # --- sums and nulls ------------------------------------------------------------------------------------------
@@ -286,7 +294,7 @@ def test_a_period_without_figures_of_its_own_is_refused():
     with pytest.raises(PeriodNotSummarisable):
         period_totals(PLAN, "2019-Q1", {})
     with pytest.raises(PeriodNotSummarisable):
-        period_totals(PLAN, "2020-H1", {})
+        period_totals(PLAN, "2018-H1", {})  # before the plan took effect: no such period
 
 
 def test_the_yearly_figure_is_what_the_yearly_reports_say():
@@ -321,6 +329,19 @@ def test_comparison_with_the_same_period_a_year_earlier():
     assert (dvk.total, dvk.previous, dvk.change) == (10, None, None)
     chuyen_muc = totals.indicator("chuyen_muc_pt_th")
     assert (chuyen_muc.total, chuyen_muc.previous, chuyen_muc.change) == (12, None, None)
+
+
+def test_2020_h1_compares_with_2019_h1_of_the_same_plan():
+    previous = {"SNV": content("SNV", tcd_luot=40), "TTR": content("TTR", tcd_luot=2)}
+    current = {"SNV": content("SNV", "2020-H1", tcd_luot=55)}
+    totals = period_totals(PLAN, "2020-H1", current, previous=previous, expected=EXPECTED)
+    assert (totals.period, totals.period_name, totals.previous_period) == (
+        "2020-H1",
+        "Báo cáo 6 tháng đầu năm 2020",
+        "2019-H1",
+    )
+    tcd = totals.indicator("tcd_luot")
+    assert (tcd.total, tcd.previous, tcd.change) == (55, 42, 13)
 
 
 def test_no_comparison_without_the_previous_period():

@@ -62,7 +62,7 @@ def test_the_rules_reproduce_every_period_of_the_explicit_2019_calendar_field_by
 
 
 def test_2020_q1_is_demanded_due_before_11_march_2020_with_the_window_from_15_december() -> None:
-    q1 = PLAN.period_of_any_year("2020-Q1")
+    q1 = PLAN.period("2020-Q1")
     assert q1 is not None and q1 in PLAN.calendar_for(2020)
     assert (q1.kind, q1.name, q1.rule) == ("quarterly", "Báo cáo quý I năm 2020", "ngày 10 của tháng cuối quý")
     assert q1.applicable and q1.not_applicable_reason is None and q1.served_by is None
@@ -70,7 +70,7 @@ def test_2020_q1_is_demanded_due_before_11_march_2020_with_the_window_from_15_de
     assert local_iso(q1.due_before) == "2020-03-11T00:00:00+07:00"
     assert q1.data_window == (date(2019, 12, 15), date(2020, 3, 14))
     # It follows the FY 2019 window without gap or overlap.
-    fy_2019 = PLAN.period_of_any_year("2019-FY")
+    fy_2019 = PLAN.period("2019-FY")
     assert fy_2019 is not None and fy_2019.data_window is not None
     assert (q1.data_window[0] - fy_2019.data_window[1]).days == 1
     expected = PLAN.expected_units(q1)
@@ -126,7 +126,7 @@ def test_every_later_year_repeats_the_pattern_and_the_one_off_staff_list_stays_i
                 assert local_iso(p.due_before) == f"{next_day.isoformat()}T00:00:00+07:00"
                 assert p.data_window[0] < p.deadline_day < p.data_window[1]
     assert PLAN.calendar_for(2018) == ()
-    assert PLAN.period_of_any_year("2020-STAFF") is None
+    assert PLAN.period("2020-STAFF") is None
 
 
 def test_the_tra_vinh_plan_ends_on_30_june_2025_after_its_last_h1() -> None:
@@ -149,10 +149,13 @@ def test_the_generated_calendar_is_ordered_by_deadline_with_the_serving_report_f
     ]
 
 
-def test_the_services_still_read_the_explicit_2019_calendar() -> None:
+def test_the_services_read_every_year_from_the_rules_and_the_explicit_calendar_stays_the_oracle() -> None:
     assert PLAN.calendar_rules is not None
-    assert PLAN.period("2020-Q1") is None and PLAN.period("2019-Q3") is not None
+    assert PLAN.period("2020-Q1") is by_key(PLAN.calendar_for(2020))["2020-Q1"]
+    assert PLAN.period("2019-Q3") == by_key(PLAN.calendar)["2019-Q3"]  # 2019 is what it was, field by field
+    assert PLAN.period("2018-H1") is None and PLAN.period("2020-STAFF") is None and PLAN.period("H1") is None
     assert [p.key for p in PLAN.obligation_periods()] == ["2019-STAFF", "2019-H1", "2019-Q3", "2019-FY"]
+    assert [p.key for p in PLAN.obligation_periods(2021)] == ["2021-Q1", "2021-H1", "2021-Q3", "2021-FY"]
     assert [p.key for p in PLAN.calendar] == [
         "2019-STAFF",
         "2019-Q1",
@@ -166,7 +169,7 @@ def test_the_services_still_read_the_explicit_2019_calendar() -> None:
 
 def test_a_year_is_generated_once_per_plan() -> None:
     assert PLAN.calendar_for(2023) is PLAN.calendar_for(2023)
-    assert PLAN.period_of_any_year("2023-Q3") is PLAN.period_of_any_year("2023-Q3")
+    assert PLAN.period("2023-Q3") is PLAN.period("2023-Q3")
 
 
 def test_a_plan_ending_mid_year_generates_no_period_due_after_its_end() -> None:
@@ -274,8 +277,8 @@ def test_a_plan_without_rules_answers_from_its_explicit_calendar() -> None:
     merger = load_plan(ROOT / "tests" / "plans" / "merger-2025")
     assert merger.calendar_rules is None
     assert merger.calendar_for(2025) == merger.calendar and merger.calendar_for(2026) == ()
-    assert merger.period_of_any_year("2025-Q3") == merger.period("2025-Q3")
-    assert merger.period_of_any_year("2026-Q1") is None and merger.period_of_any_year("bogus") is None
+    assert [merger.period(p.key) for p in merger.calendar] == list(merger.calendar)
+    assert merger.period("2026-Q1") is None and merger.period("bogus") is None
 
 
 def test_year_of_key() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import date
 from typing import Any
 
 import pytest
@@ -11,8 +12,9 @@ import requests
 from services.intake.schemas import build_report_schema, load_report
 from shared import replay
 from shared.plan import load_plan
-from shared.replay import _behaviour, _body, read_feed
+from shared.replay import _behaviour, _body, _schedule, read_feed, replay_periods
 from shared.settings import ROOT
+from shared.timerules import at_local
 
 PLAN = load_plan(ROOT / "plans" / "tra-vinh-2019")
 
@@ -31,6 +33,18 @@ def test_synthetic_reports_pass_the_units_template() -> None:
         template = PLAN.template_for(agency, period)
         assert template is not None
         load_report(build_report_schema(template), _body(agency, period))
+
+
+def test_three_plan_years_are_scheduled_and_no_report_is_sent_before_its_year_opens() -> None:
+    due = _schedule(PLAN, replay_periods(PLAN, date(2021, 12, 31)), random.Random(2019))
+    posted = {period for reports in due.values() for _, period in reports}
+    assert {p.split("-")[0] for p in posted} == {"2019", "2020", "2021"}
+    assert posted >= {"2020-Q1", "2021-FY", "2019-STAFF"}
+    for day, reports in due.items():
+        for agency, key in reports:
+            period = PLAN.period(key)
+            assert period is not None and PLAN.is_open(period, at_local(day, 8)), (day, agency, key)
+    assert PLAN.open_years(at_local(date(2021, 12, 31), 8)) == (2019, 2020, 2021, 2022)  # 2022 opened, not due
 
 
 class Feed:

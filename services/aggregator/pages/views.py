@@ -131,9 +131,9 @@ def _done() -> str | None:
 
 
 def _default_period(plan: Plan, d: Dependencies) -> Period | None:
-    """The latest period whose deadline has passed, else the first one."""
-    periods = plan.obligation_periods()
+    """The latest period whose deadline has passed, else the first one (of the years opened so far)."""
     now = d.rt.clock.now()
+    periods = plan.open_periods(now)
     passed = [p for p in periods if p.due_before is not None and p.due_before <= now]
     if passed:
         return max(passed, key=lambda p: p.due_before or now)
@@ -172,7 +172,7 @@ def _board_page(who: Principal, period: Period, *, problem: str | None = None, s
         status=status,
         who=who,
         period=period,
-        periods=plan.obligation_periods(),
+        period_years=[(year, plan.obligation_periods(year)) for year in plan.open_years(d.rt.clock.now())],
         deadline=vn_date(period.deadline_day),
         view=view,
         closed={**closed, "at": present.when(closed.get("closed_at"))} if closed else None,
@@ -213,7 +213,7 @@ def _latest_board() -> Response:
     plan = _deps().rt.plan
     asked = request.args.get("period", "")
     period = plan.period(asked) if asked else _default_period(plan, _deps())
-    if period is None or period not in plan.obligation_periods():
+    if period is None or period not in plan.open_periods(_deps().rt.clock.now()):
         return _not_found(who, "Không có kỳ báo cáo", f"Kế hoạch không có kỳ báo cáo {asked}.")
     return _board_page(who, period)
 
@@ -221,7 +221,7 @@ def _latest_board() -> Response:
 def _obligation_period(who: Principal, key: str) -> Period | Response:
     plan = _deps().rt.plan
     period = plan.period(key)
-    if period is None or period not in plan.obligation_periods():
+    if period is None or period not in plan.open_periods(_deps().rt.clock.now()):
         return _not_found(who, "Không có kỳ báo cáo", f"Kế hoạch không có kỳ báo cáo {key}.")
     return period
 
@@ -288,7 +288,7 @@ def _history(agency: str) -> list[dict[str, Any]]:
     """The unit's status in every period of the plan (F10: a unit's history across periods)."""
     d = _deps()
     out = []
-    for period in d.rt.plan.obligation_periods():
+    for period in d.rt.plan.open_periods(d.rt.clock.now()):
         view = handlers.unit_compliance(period.key, agency, boards=d.boards, plan=d.rt.plan, clock=d.rt.clock)
         found = (view or {}).get("unit")
         if found is not None:
