@@ -9,10 +9,13 @@ fake's own state. `report_event` builds the report events intake publishes, for 
 from __future__ import annotations
 
 import copy
+import io
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, replace
 from datetime import UTC, date, datetime
 from typing import Any
+
+from openpyxl import Workbook
 
 from services.aggregator.domain import board_key, row_id
 from services.intake.accounts.domain import AccountExists, LoginAttempt, User
@@ -625,3 +628,15 @@ class FakePlanVersionStore:
             return False
         self.outbox[event.id] = event
         return True
+
+
+def xlsx(rows: list[list[Any]]) -> bytes:
+    """A one-sheet workbook of `rows`, as bytes (a unit list as Sở Nội vụ uploads it)."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -5,13 +5,11 @@ closes the obligations of a unit the new list ends. On the Vĩnh Long plan (its 
 
 from __future__ import annotations
 
-import io
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from openpyxl import Workbook
 
 from services.scheduler import handlers
 from services.scheduler.versions import (
@@ -34,22 +32,12 @@ from shared.plan import load_plan
 from shared.settings import ROOT
 from shared.timerules import at_local
 from shared.unit_list import unit_list_rows
-from tests.unit.fakes import FakeObligationStore, FakePassStore, FakePlanVersionStore
+from tests.unit.fakes import FakeObligationStore, FakePassStore, FakePlanVersionStore, xlsx
 
 BASE = load_plan(ROOT / "plans" / "vinh-long-2026")
 SNV = Principal(sub="chuyenvien@snv", role="home_affairs")
 JUNE_20 = at_local(date(2026, 6, 20), 9, 0)
 JULY = date(2026, 7, 1)
-
-
-def _xlsx(rows: list[list[Any]]) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 def _new_row(code: str, name: str) -> list[Any]:
@@ -66,7 +54,7 @@ def _fixed_file() -> bytes:
         if row[0] == "VL_SDTTG":
             row[4], row[5] = "01/07/2026", "VL_STP"
     rows[3:3] = [_new_row("VL_STP", "Sở Tư pháp tỉnh Vĩnh Long"), _new_row("VL_SYT", "Sở Y tế tỉnh Vĩnh Long")]
-    return _xlsx(rows)
+    return xlsx(rows)
 
 
 def _broken_file() -> bytes:
@@ -76,7 +64,7 @@ def _broken_file() -> bytes:
         [*_new_row("VL_SYT", "Sở Y tế")[:3], "31/06/2026", *_new_row("VL_SYT", "")[4:]],  # bad date
         [*_new_row("VL_SXD", "Sở Xây dựng")[:7], "khong-co-a-cong", *_new_row("VL_SXD", "")[8:]],  # bad e-mail
     ]
-    return _xlsx(rows)
+    return xlsx(rows)
 
 
 def _import(data: bytes, versions: FakePlanVersionStore, day: date | None = JULY) -> Any:
@@ -192,11 +180,11 @@ def test_a_version_is_read_against_the_latest_list() -> None:
     )
     # the plan file's list no longer passes: it lacks the two units version 1 added
     with pytest.raises(UnitListInvalid) as caught:
-        _import(_xlsx(unit_list_rows(BASE.units)), versions)
+        _import(xlsx(unit_list_rows(BASE.units)), versions)
     assert {e.message.split(" ")[2] for e in caught.value.errors} == {"VL_STP", "VL_SYT"}
     latest = current_plan(BASE, versions=versions)
     renamed = [replace(u, name="Sở Y tế") if u.code == "VL_SYT" else u for u in latest.units]
-    shown = _import(_xlsx(unit_list_rows(renamed)), versions, day=date(2026, 8, 1)).preview
+    shown = _import(xlsx(unit_list_rows(renamed)), versions, day=date(2026, 8, 1)).preview
     assert [(c.code, c.kinds) for c in shown.units] == [("VL_SYT", ("renamed",))]
 
 

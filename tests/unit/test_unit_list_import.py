@@ -9,7 +9,6 @@ from datetime import date
 from typing import Any
 
 import pytest
-from openpyxl import Workbook
 
 from shared.plan import Contact, Unit, load_plan
 from shared.settings import ROOT
@@ -21,20 +20,11 @@ from shared.unit_list import (
     unit_list_rows,
     unit_list_workbook,
 )
+from tests.unit.fakes import xlsx
 
 VINH_LONG = load_plan(ROOT / "plans" / "vinh-long-2026")
 TRA_VINH = load_plan(ROOT / "plans" / "tra-vinh-2019")
 HEADER = [label for _, label in HEADERS]
-
-
-def _xlsx(rows: list[list[Any]]) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 def _unit(code: str, order: int, **kw: Any) -> Unit:
@@ -75,7 +65,7 @@ def _row(code: str | None, name: str = "", **kw: Any) -> list[Any]:
 
 
 def test_a_clean_file_gives_units_in_row_order_with_normalised_contacts() -> None:
-    data = _xlsx(
+    data = xlsx(
         [
             HEADER,
             _row("SNV", types="SO, SNV", valid_from=date(2019, 1, 1)),
@@ -111,7 +101,7 @@ def test_a_clean_file_gives_units_in_row_order_with_normalised_contacts() -> Non
 
 
 def test_every_bad_row_is_reported_with_row_column_and_reason_and_nothing_is_applied() -> None:
-    data = _xlsx(
+    data = xlsx(
         [
             HEADER,
             _row("SNV", types="SO, SNV"),
@@ -151,7 +141,7 @@ def test_every_bad_row_is_reported_with_row_column_and_reason_and_nothing_is_app
 
 
 def test_a_unit_of_the_plan_in_force_missing_from_the_file_is_an_error() -> None:
-    result = read_unit_list(_xlsx([HEADER, _row("SNV", types="SO, SNV")]), in_force=IN_FORCE)
+    result = read_unit_list(xlsx([HEADER, _row("SNV", types="SO, SNV")]), in_force=IN_FORCE)
     assert not result.ok
     (error,) = result.errors
     assert error.row is None and error.column == "Mã đơn vị"
@@ -160,24 +150,24 @@ def test_a_unit_of_the_plan_in_force_missing_from_the_file_is_an_error() -> None
 
 def test_a_successor_may_be_a_unit_of_another_plan() -> None:
     rows = [HEADER, _row("SNV", types="SO, SNV", valid_until="01/07/2025", successors="VL_SNV"), _row("STP")]
-    assert not read_unit_list(_xlsx(rows), in_force=IN_FORCE).ok
-    assert read_unit_list(_xlsx(rows), in_force=IN_FORCE, other_codes={"VL_SNV"}).ok
+    assert not read_unit_list(xlsx(rows), in_force=IN_FORCE).ok
+    assert read_unit_list(xlsx(rows), in_force=IN_FORCE, other_codes={"VL_SNV"}).ok
 
 
 def test_a_reporting_unit_needs_its_focal_officer_and_head_by_name_and_email() -> None:
     rows = [HEADER, _row("SNV", head_name=None, head_email=None), _row("STP", focal_email=None)]
-    errors = read_unit_list(_xlsx(rows), in_force=IN_FORCE).errors
+    errors = read_unit_list(xlsx(rows), in_force=IN_FORCE).errors
     assert {(e.row, e.column) for e in errors} == {(2, "Thủ trưởng: họ tên"), (3, "Đầu mối: thư điện tử")}
 
 
 def test_a_missing_header_is_reported_on_row_1_and_columns_are_found_by_their_header() -> None:
     moved = [HEADER[1], HEADER[0], *HEADER[2:]]
     row = _row("SNV")
-    ok = read_unit_list(_xlsx([moved, [row[1], row[0], *row[2:]], _row("STP")]), in_force=IN_FORCE[:1])
+    ok = read_unit_list(xlsx([moved, [row[1], row[0], *row[2:]], _row("STP")]), in_force=IN_FORCE[:1])
     assert not ok.ok  # STP is read with its columns swapped back: its name is now its code
-    swapped = _xlsx([moved, [row[1], row[0], *row[2:]]])
+    swapped = xlsx([moved, [row[1], row[0], *row[2:]]])
     assert read_unit_list(swapped, in_force=IN_FORCE[:1]).ok
-    without = read_unit_list(_xlsx([HEADER[:-1], _row("SNV")[:-1]]), in_force=IN_FORCE[:1])
+    without = read_unit_list(xlsx([HEADER[:-1], _row("SNV")[:-1]]), in_force=IN_FORCE[:1])
     assert [(e.row, e.column) for e in without.errors] == [(1, "Thủ trưởng: điện thoại")]
 
 
@@ -194,7 +184,7 @@ def test_a_file_that_is_not_a_workbook_is_refused() -> None:
 
 
 def test_an_empty_sheet_is_an_error() -> None:
-    assert not read_unit_list(_xlsx([HEADER]), in_force=()).ok
+    assert not read_unit_list(xlsx([HEADER]), in_force=()).ok
 
 
 @pytest.mark.parametrize("plan", [VINH_LONG, TRA_VINH], ids=lambda p: p.id)

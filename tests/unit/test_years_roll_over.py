@@ -23,7 +23,7 @@ from shared.events import Event
 from shared.plan import Plan, Unit, load_plan, parse_plan
 from shared.settings import ROOT
 from shared.timerules import LOCAL_TZ, local_iso, parse_instant
-from tests.unit.fakes import FakeBoardStore, FakeObligationStore, FakePassStore, FakeReportStore
+from tests.unit.fakes import FakeBoardStore, FakeObligationStore, FakePassStore, FakeReportStore, report_event
 
 PLAN_DIR = ROOT / "plans" / "tra-vinh-2019"
 PLAN = load_plan(PLAN_DIR)
@@ -223,26 +223,7 @@ def test_the_units_valid_then_owe_the_new_year() -> None:
 
 
 def submitted(agency: str, period: str, received_at: datetime) -> Event:
-    return Event(
-        id=f"report:{agency}:{period}:r1:submitted",
-        type="report.submitted",
-        subject=f"report:{agency}:{period}",
-        subject_version=1,
-        producer="intake",
-        occurred_at=received_at,
-        data={
-            "report_id": f"{agency}:{period}",
-            "agency": agency,
-            "period": period,
-            "revision": 1,
-            "received_at": received_at.isoformat(),
-            "on_time": True,
-            "completeness": 1.0,
-            "source": "api",
-            "submitted_by": "daumoi",
-            "content": {},
-        },
-    )
+    return report_event(agency, period, 1, received_at, {})
 
 
 def test_a_report_that_overtakes_the_pass_creates_its_open_obligation_and_never_a_future_one() -> None:
