@@ -180,7 +180,7 @@ def plan_import() -> Response:
         if err.status == 422 and err.fields:
             return _render("plan_import.html", status=422, who=who, errors=_errors(err.fields), message=err.message,
                            filename=name, preview=None)  # fmt: skip
-        return _plan_page(problem=_problem(err, SCHEDULER_DOWN), status=503 if err.unavailable else err.status)
+        return _scheduler_refused(err)
     return _preview_page(outcome["draft"], outcome["preview"], name)
 
 
@@ -204,6 +204,11 @@ def _preview_page(draft: str, preview: dict[str, Any], filename: str) -> Respons
     return _render("plan_import.html", who=web.principal(), errors=[], draft=draft, preview=shown, filename=filename)
 
 
+def _scheduler_refused(err: ServiceError) -> Response:
+    """The plan page with what the scheduler answered: 503 when it did not answer, else its own status."""
+    return _plan_page(problem=_problem(err, SCHEDULER_DOWN), status=503 if err.unavailable else err.status)
+
+
 @bp.get("/plan/preview")
 @web.login_required(roles=MANAGE_ROLES)
 def plan_preview() -> Response:
@@ -214,7 +219,7 @@ def plan_preview() -> Response:
     try:
         body = _deps().scheduler.preview_import(web.session_token(), draft, effective_from=effective)
     except ServiceError as err:
-        return _plan_page(problem=_problem(err, SCHEDULER_DOWN), status=503 if err.unavailable else err.status)
+        return _scheduler_refused(err)
     return _preview_page(draft, body["preview"], "")
 
 
@@ -228,7 +233,7 @@ def plan_publish() -> Response:
     try:
         version = _deps().scheduler.publish_version(web.session_token(), draft, effective_from=effective)
     except ServiceError as err:
-        return _plan_page(problem=_problem(err, SCHEDULER_DOWN), status=503 if err.unavailable else err.status)
+        return _scheduler_refused(err)
     return redirect(f"/plan?published={int(version.get('number', 0))}&from={effective}", 303)
 
 
@@ -245,6 +250,6 @@ def plan_diff() -> Response:
     except ServiceError as err:
         if err.status == 404:
             return _not_found(who, "Không có phiên bản", err.message)
-        return _plan_page(problem=_problem(err, SCHEDULER_DOWN), status=503 if err.unavailable else err.status)
+        return _scheduler_refused(err)
     units = [{**u, "kind_names": [KIND_NAMES.get(k, k) for k in u["kinds"]]} for u in changes]
     return _render("plan_diff.html", who=who, first=int(first), second=int(second), units=units)
