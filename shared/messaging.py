@@ -87,7 +87,7 @@ class Publisher:
 
     An event of a type some queue binds is published `mandatory`: if the broker cannot route it (a queue
     missing or unbound) it is returned and stays pending. A type no service consumes (`unit.changed`,
-    `notification.*`, `plan.published` today) has nowhere to go by design: it is published without `mandatory`
+    `notification.*` today) has nowhere to go by design: it is published without `mandatory`
     and kept in its producer's event feed, where a rebuild or a future consumer reads it.
     """
 
@@ -221,22 +221,44 @@ def decode_message(body: bytes, *, max_bytes: int) -> Event:
     return validate_envelope(raw)
 
 
+@dataclass(frozen=True)
+class Live:
+    """A dependency read again for each event (`bind_handlers`): e.g. the plan with the latest unit list
+    published (`Runtime.plan`), which a consumer must not freeze at its start."""
+
+    read: Callable[[], object]
+
+
 def bind_handlers(table: EventHandlers, dependencies: Mapping[str, object]) -> dict[str, list[Handler]]:
     """A consumer's EVENT_HANDLERS table keyed by event type, each handler's keyword arguments taken from
-    `dependencies` by name (cosmicpython's bootstrap); a handler missing a required one fails here, at start."""
+    `dependencies` by name (cosmicpython's bootstrap), a `Live` one read at each call; a handler missing a
+    required one fails here, at start."""
     bound: dict[str, list[Handler]] = {}
     for event_class, handlers in table.items():
         for handler in handlers:
-            kwargs = {}
+            kwargs: dict[str, object] = {}
+            live: dict[str, Callable[[], object]] = {}
             for param in inspect.signature(handler).parameters.values():
                 if param.kind is not inspect.Parameter.KEYWORD_ONLY:
                     continue
                 if param.name in dependencies:
-                    kwargs[param.name] = dependencies[param.name]
+                    value = dependencies[param.name]
+                    if isinstance(value, Live):
+                        live[param.name] = value.read
+                    else:
+                        kwargs[param.name] = value
                 elif param.default is param.empty:
                     raise TypeError(f"{handler.__qualname__} needs the dependency {param.name!r}")
-            bound.setdefault(event_class.TYPE, []).append(functools.partial(handler, **kwargs))
+            call = functools.partial(handler, **kwargs)
+            bound.setdefault(event_class.TYPE, []).append(_with_live(call, live) if live else call)
     return bound
+
+
+def _with_live(call: Callable[..., Any], live: Mapping[str, Callable[[], object]]) -> Handler:
+    def handle(event: Event) -> Any:
+        return call(event, **{name: read() for name, read in live.items()})
+
+    return handle
 
 
 def dispatch(service: str, event: Event, handlers: Mapping[str, Sequence[Handler]]) -> None:

@@ -10,6 +10,7 @@ from shared.clock import SimulatedClock, SystemClock, build_clock
 from shared.health import dead_letter_detail, process_detail
 from shared.messaging import Publisher
 from shared.plan import Plan, load_plan
+from shared.plan_follower import PLAN_VERSIONS, PlanFollower
 from shared.ratelimit import RATE_LIMITS, RateLimiter
 from shared.settings import Settings
 from shared.store import connect
@@ -22,17 +23,31 @@ class Runtime:
     service: str
     settings: Settings
     client: Any
-    plan: Plan
+    plan_file: Plan
     clock: SystemClock | SimulatedClock
     broker: Publisher
+    follows_versions: bool = True
 
     @classmethod
-    def build(cls, settings: Settings, service: str) -> Runtime:
-        """Connect to the store (lazily: pymongo connects on first use) and load the plan."""
+    def build(cls, settings: Settings, service: str, *, follows_versions: bool = True) -> Runtime:
+        """Connect to the store (lazily: pymongo connects on first use) and load the plan. `follows_versions`:
+        `plan` is the one with the latest unit list published (shared.plan_follower); the scheduler, which owns
+        the versions, says False and keeps the plan file."""
         client = connect(settings, app_name=service)
         plan = load_plan(settings.plan_path)
         clock = build_clock(settings, client, start=plan.issued_at)
-        return cls(service, settings, client, plan, clock, Publisher(settings))
+        return cls(service, settings, client, plan, clock, Publisher(settings), follows_versions)
+
+    @cached_property
+    def plan_follower(self) -> PlanFollower:
+        """The published versions this service keeps in its own database, and the plan with the latest one."""
+        return PlanFollower(self.plan_file, self.db[PLAN_VERSIONS])
+
+    @property
+    def plan(self) -> Plan:
+        """The plan this service works with: the plan file with the latest unit list Sở Nội vụ published, read
+        again at most every few seconds (shared.plan_follower); the plan file itself for the scheduler."""
+        return self.plan_follower.current() if self.follows_versions else self.plan_file
 
     @property
     def db(self) -> Any:

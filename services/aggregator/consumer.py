@@ -5,11 +5,13 @@ from __future__ import annotations
 from services.aggregator import handlers
 from shared.events import (
     OBLIGATION_EVENTS,
+    PlanPublished,
     ReportAmended,
     ReportSubmitted,
 )
 from shared.logs import configure
-from shared.messaging import EventHandlers, bind_handlers, run_consumer
+from shared.messaging import EventHandlers, Live, bind_handlers, run_consumer
+from shared.plan_follower import on_plan_published
 from shared.retry import retry_until_done
 from shared.settings import Settings
 from shared.store import STORE_ERRORS
@@ -19,6 +21,7 @@ EVENT_HANDLERS: EventHandlers = {
     **{obligation_event: [handlers.on_obligation_event] for obligation_event in OBLIGATION_EVENTS},
     ReportSubmitted: [handlers.on_report_event],
     ReportAmended: [handlers.on_report_event],
+    PlanPublished: [on_plan_published],
 }
 # One active consumer keeps the one-writer rule for the per-unit rows however many replicas run.
 # Releases before the EVENT_HANDLERS table bound `#`: removed when the topology is declared.
@@ -35,7 +38,15 @@ def main() -> None:
     configure("aggregator-consumer", settings.log_level)
     d = build_dependencies(settings)
     retry_until_done(d.ensure_indexes, what="aggregator indexes", errors=STORE_ERRORS)
-    dependencies = {"boards": d.boards, "reports": d.reports, "closings": d.closings, "plan": d.rt.plan}
+    dependencies = {
+        "boards": d.boards,
+        "reports": d.reports,
+        "closings": d.closings,
+        "plan": Live(lambda: d.rt.plan),  # the latest unit list published (shared.plan_follower)
+        "plan_follower": d.rt.plan_follower,
+        "scheduler": d.scheduler,
+        "secret": settings.secret,
+    }
     run_consumer(settings, QUEUE, bind_handlers(EVENT_HANDLERS, dependencies), store_errors=STORE_ERRORS)
 
 

@@ -1,11 +1,13 @@
-"""Intake's message entrypoint: learns the extensions Sở Nội vụ grants, for its own on-time answer."""
+"""Intake's message entrypoint: learns the extensions Sở Nội vụ grants, for its own on-time answer, and the unit
+lists it publishes (shared.plan_follower), so a unit a version adds can log in and report."""
 
 from __future__ import annotations
 
 from services.intake import handlers
-from shared.events import ObligationExtended
+from shared.events import ObligationExtended, PlanPublished
 from shared.logs import configure
 from shared.messaging import EventHandlers, bind_handlers, run_consumer
+from shared.plan_follower import on_plan_published
 from shared.retry import retry_until_done
 from shared.settings import Settings
 from shared.store import STORE_ERRORS
@@ -13,6 +15,7 @@ from shared.topology import ConsumerQueue
 
 EVENT_HANDLERS: EventHandlers = {
     ObligationExtended: [handlers.on_obligation_extended],
+    PlanPublished: [on_plan_published],
 }
 QUEUE = ConsumerQueue.handling("intake", EVENT_HANDLERS)
 
@@ -27,7 +30,13 @@ def main() -> None:
     configure("intake-consumer", settings.log_level)
     d = build_dependencies(settings)
     retry_until_done(d.extensions.ensure_indexes, what="intake extension indexes", errors=STORE_ERRORS)
-    bound = bind_handlers(EVENT_HANDLERS, {"extensions": d.extensions})
+    dependencies = {
+        "extensions": d.extensions,
+        "plan_follower": d.rt.plan_follower,
+        "scheduler": d.scheduler,
+        "secret": settings.secret,
+    }
+    bound = bind_handlers(EVENT_HANDLERS, dependencies)
     run_consumer(settings, QUEUE, bound, store_errors=STORE_ERRORS)
 
 

@@ -12,6 +12,7 @@ from services.notifier.store import (
     MongoInboxStore,
     MongoLedgerStore,
 )
+from shared.clients import SchedulerClient
 from shared.clock import SystemClock
 from shared.runtime import Runtime
 from shared.settings import Settings
@@ -34,6 +35,7 @@ class Dependencies:
     mail: MailContext
     policy: RetryPolicy
     wall: SystemClock
+    scheduler: SchedulerClient  # the consumer reads the published unit lists from it (shared.plan_follower)
 
     def ensure_indexes(self) -> None:
         """The notifier's indexes (idempotent)."""
@@ -63,4 +65,5 @@ def build_dependencies(settings: Settings) -> Dependencies:
             lease_seconds=settings.notify_claim_lease_seconds,
         ),
         wall=SystemClock(),
+        scheduler=SchedulerClient(settings.service_urls["scheduler"]),
     )

@@ -9,12 +9,14 @@ from __future__ import annotations
 from services.notifier import handlers, operations
 from shared.events import (
     OBLIGATION_EVENTS,
+    PlanPublished,
     SchedulerLadderHeld,
     SchedulerLadderResumed,
     UnitContactsChanged,
 )
 from shared.logs import configure
-from shared.messaging import EventHandlers, bind_handlers, run_consumer
+from shared.messaging import EventHandlers, Live, bind_handlers, run_consumer
+from shared.plan_follower import on_plan_published
 from shared.retry import retry_until_done
 from shared.settings import Settings
 from shared.store import STORE_ERRORS
@@ -25,6 +27,7 @@ EVENT_HANDLERS: EventHandlers = {
     UnitContactsChanged: [handlers.on_contacts_changed],
     SchedulerLadderHeld: [operations.on_ladder_event],
     SchedulerLadderResumed: [operations.on_ladder_event],
+    PlanPublished: [on_plan_published],
 }
 # Releases before the EVENT_HANDLERS table bound `obligation.*`: removed when the topology is declared.
 QUEUE = ConsumerQueue.handling("notifier", EVENT_HANDLERS, retired_bindings=("obligation.*",))
@@ -42,7 +45,10 @@ def main() -> None:
     retry_until_done(d.ensure_indexes, what="notifier indexes", errors=STORE_ERRORS)
     dependencies = {
         "ledger": d.ledger,
-        "plan": d.rt.plan,
+        "plan": Live(lambda: d.rt.plan),  # the latest unit list published (shared.plan_follower)
+        "plan_follower": d.rt.plan_follower,
+        "scheduler": d.scheduler,
+        "secret": settings.secret,
         "clock": d.rt.clock,
         "wall": d.wall,
         "contacts": d.contacts,

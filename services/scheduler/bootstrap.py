@@ -22,7 +22,7 @@ class Dependencies:
 
 def build_dependencies(settings: Settings) -> Dependencies:
     """Create the store client, stores, plan and clock (call inside the process that uses them)."""
-    rt = Runtime.build(settings, "scheduler")
+    rt = Runtime.build(settings, "scheduler", follows_versions=False)
     return Dependencies(
         rt=rt,
         obligations=MongoObligationStore(rt.db),

@@ -11,6 +11,7 @@ from services.scheduler.domain import Obligation, Transition, hold_event_id
 from shared.events import Event, ObligationExtensionRequested
 from shared.outbox import ensure_indexes, pending_document, read_events
 from shared.paging import Page, PageRequest
+from shared.plan_follower import PLAN_VERSIONS
 from shared.plan_versions import (
     PlanVersion,
     UnitListDraft,
@@ -323,7 +324,6 @@ class MongoPassStore:
         return insert_once(self.db[OUTBOX], {"_id": event.id, **pending_document(event)})
 
 
-PLAN_VERSIONS = "plan_versions"
 PLAN_IMPORTS = "plan_imports"
 
 

@@ -1,7 +1,8 @@
 """Sở Nội vụ publishes a new version of the unit list in headless Chromium (issue 14, Done-when 4): an XLSX with 3 bad
 rows shows each error; the fixed file's preview shows 2 units added, 1 ended with its successor and the obligations;
 publishing it with an effective date creates the new units' obligations, which the new unit's officer sees on their
-home page; the board of the earlier period (2019-H1) is unchanged.
+home page; intake, which learns the list from `plan.published`, accepts the new unit's report, and the board gives
+the new units' names; the board of the earlier period (2019-H1) is unchanged.
 
 The module runs on a stack of its own: publishing changes the plan's units, which the session's shared stack must
 not see. The plan is Trà Vinh 2019; the clock stands at 12/06/2019 and the version takes effect on 01/07/2019.
@@ -149,10 +150,21 @@ def test_home_affairs_imports_previews_and_publishes_a_unit_list(page: Page, sta
     expect(rows).to_have_count(2)
     assert [r.get_attribute("data-period") for r in rows.all()] == ["2019-Q3", "2019-FY"]
 
-    # 5. the earlier period is unchanged: the same units, statuses and deadlines
-    assert _board_rows(stack, EARLIER) == h1_before
+    # 5. intake learnt the new list (plan.published): the new unit reports, and the board names it
+    def reported() -> requests.Response | None:
+        resp = stack.post_report("S_NGOAIVU", "2019-Q3", {"indicators": {"tcd_luot": 5, "tcd_nguoi": 5}})
+        assert resp.status_code in (201, 422), resp.text  # 422: intake has not learnt the unit yet
+        return resp if resp.status_code == 201 else None
+
+    wait_for(reported, timeout=60, interval=0.5, what="intake accepting the new unit's report")
     wait_for(
-        lambda: {u["agency"] for u in stack.compliance("2019-Q3")["items"]} >= set(ADDED),
+        lambda: stack.unit_status("2019-Q3", "S_NGOAIVU") == "submitted_on_time",
         timeout=60,
-        what="the new units on the 2019-Q3 board",
+        what="the new unit's report on the 2019-Q3 board",
     )
+    q3 = {u["agency"]: u for u in stack.compliance("2019-Q3")["items"]}
+    assert q3["S_NGOAIVU"]["name"] == "Sở Ngoại vụ"
+    assert q3["S_KHCN_MOI"]["name"] == "Sở Khoa học và Công nghệ (mới)"
+
+    # 6. the earlier period is unchanged: the same units, statuses and deadlines
+    assert _board_rows(stack, EARLIER) == h1_before

@@ -71,7 +71,7 @@ def test_every_consumers_handled_event_types_equal_its_queue_bindings(service):
 def test_the_aggregator_binds_only_the_events_it_folds():
     aggregator = queue_for("aggregator")
     routed = {t for t in EVENT_TYPES if any(binds(p, t) for p in aggregator.bindings)}
-    assert routed == {t for t in EVENT_TYPES if t.startswith(("obligation.", "report."))}
+    assert routed == {t for t in EVENT_TYPES if t.startswith(("obligation.", "report."))} | {"plan.published"}
     assert aggregator.retired_bindings == ("#",)  # removed from a queue an earlier release bound it to
 
 
@@ -81,8 +81,13 @@ def test_only_the_feed_only_event_types_reach_no_queue():
         "unit.changed",
         "notification.delivered",
         "notification.failed",
-        "plan.published",
     }
+
+
+def test_every_service_but_the_scheduler_learns_the_published_unit_lists():
+    for service in ("intake", "notifier", "aggregator"):
+        assert any(binds(p, "plan.published") for p in queue_for(service).bindings), service
+    assert not any(binds(p, "plan.published") for p in queue_for("scheduler").bindings)
 
 
 def test_scheduler_receives_submitted_reports_and_notifier_every_obligation_event():
@@ -100,9 +105,10 @@ def test_notifier_learns_staff_lists_and_hears_no_notification_or_report_events(
     assert not any(t.startswith("notification.") for t in routed)  # its own outcomes never come back to it
 
 
-def test_intake_receives_granted_extensions_and_nothing_else():
+def test_intake_receives_granted_extensions_and_published_unit_lists_and_nothing_else():
     intake = queue_for("intake")
-    assert [t for t in EVENT_TYPES if any(binds(p, t) for p in intake.bindings)] == ["obligation.extended"]
+    routed = {t for t in EVENT_TYPES if any(binds(p, t) for p in intake.bindings)}
+    assert routed == {"obligation.extended", "plan.published"}
     assert intake.queue == "dvcq.v2.intake" and not intake.single_active
 
 

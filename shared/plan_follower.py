@@ -1,0 +1,108 @@
+"""The unit list Sở Nội vụ published last, as the services beside the scheduler know it (issue 14, point 4).
+
+The scheduler owns the plan's versions (services.scheduler.versions) and announces each with `plan.published`,
+which carries only the codes it changes. Intake, the notifier and the aggregator each handle that event
+(`on_plan_published`): they read the version with its unit list and contacts from the scheduler's API as a
+service, and keep it in a `plan_versions` collection of their own database, in the scheduler's own document form
+(`shared.plan_versions.version_document`, inserted once by `<plan>:v<number>`). So a unit a version adds can log
+in, report and be chased, and the board and the documents give its name, in every service without a restart.
+
+`PlanFollower.current()` is the plan file with the units of the latest version kept (`latest_plan`: whether or not
+it is in force yet; each unit's own validity days say when it reports, as in the scheduler). It re-reads the
+collection at most every REFRESH_SECONDS per process, and rebuilds the plan only when a newer version is there.
+`Runtime.plan` answers with it (the scheduler's Runtime keeps the plan file: its versions are its own store).
+
+Choices where the issue is silent:
+- A version the scheduler cannot give while the event is handled (the scheduler down) fails the handler, which is
+  retried, then dead-lettered; `dvcq dlq replay` after the scheduler is back applies it (README "Dead letters").
+- The store unreachable when the plan is re-read keeps the plan last read (or the plan file), and the next call
+  tries again: a page or a consumer never fails for want of the version list alone.
+- Another plan's version (a scheduler running another plan) is ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from shared.auth import issue_token
+from shared.clients import SchedulerClient
+from shared.events import Event, PlanPublished
+from shared.plan import Plan, unit_from_json
+from shared.plan_versions import PlanVersion, version_document, version_from_document, version_id, with_units
+from shared.store import STORE_ERRORS, insert_once
+from shared.timerules import parse_instant
+
+log = logging.getLogger(__name__)
+
+PLAN_VERSIONS = "plan_versions"  # the collection, in each service's own database (the scheduler's included)
+REFRESH_SECONDS = 5.0
+
+
+class PlanFollower:
+    """The published versions a service has kept, and the plan with the latest one's units (module docstring)."""
+
+    def __init__(
+        self,
+        base: Plan,
+        collection: Any,
+        *,
+        refresh_seconds: float = REFRESH_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.base = base
+        self.collection = collection
+        self.refresh_seconds = refresh_seconds
+        self.monotonic = monotonic
+        self._plan = base
+        self._number = 0
+        self._read_at: float | None = None
+
+    def learn(self, version: PlanVersion) -> bool:
+        """Keep a published version (once by its id); True when it is new here."""
+        kept = insert_once(self.collection, version_document(version))
+        self._read_at = None  # the next `current()` reads the collection again
+        return kept
+
+    def current(self) -> Plan:
+        """The plan file with the units of the latest version kept (the plan file when there is none)."""
+        now = self.monotonic()
+        if self._read_at is not None and now - self._read_at < self.refresh_seconds:
+            return self._plan
+        try:
+            numbers = [int(d["number"]) for d in self.collection.find({"plan": self.base.id}, {"number": 1})]
+            latest = max(numbers, default=0)
+            if latest > self._number:
+                doc = self.collection.find_one({"_id": version_id(self.base.id, latest)})
+                if doc is not None:
+                    self._plan = with_units(self.base, version_from_document(doc).units)
+                    self._number = latest
+        except STORE_ERRORS as exc:
+            log.warning("plan versions not read; the last plan read stays", extra={"error": str(exc)})
+            return self._plan
+        self._read_at = now
+        return self._plan
+
+
+def version_from_api(body: dict[str, Any]) -> PlanVersion:
+    """A version as the scheduler's `GET /api/v1/plan/versions/<number>` answers it (with contacts)."""
+    return PlanVersion(
+        plan=str(body["plan"]),
+        number=int(body["number"]),
+        effective_from=date.fromisoformat(body["effective_from"]),
+        published_at=parse_instant(body["published_at"]),
+        published_by=str(body["published_by"]),
+        units=tuple(unit_from_json(u) for u in body["units"]),
+    )
+
+
+def on_plan_published(event: Event, *, plan_follower: PlanFollower, scheduler: SchedulerClient, secret: str) -> bool:
+    """Sở Nội vụ published a version: read it from the scheduler and keep it; True when new here."""
+    data = PlanPublished.of(event)
+    if data.plan != plan_follower.base.id:
+        return False
+    token = issue_token(secret, sub="plan-follower", role="service", ttl_seconds=60)
+    return plan_follower.learn(version_from_api(scheduler.plan_version(token, data.number)))
