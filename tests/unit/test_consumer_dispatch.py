@@ -8,7 +8,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from shared.events import Event, IntakeWatermark, ReportSubmitted
-from shared.messaging import bind_handlers, dispatch
+from shared.messaging import Live, bind_handlers, dispatch
 
 
 def _event(event_type: str) -> Event:
@@ -69,3 +69,12 @@ def test_an_unhandled_event_type_is_logged_and_counted(caplog):
     assert _unhandled("probe-unhandled", "report.submitted") == 0
     assert rec.calls == []
     assert any(r.getMessage() == "event with no handler acked" for r in caplog.records)
+
+
+def test_a_live_dependency_is_read_again_for_each_event():
+    rec = RecordingHandlers()
+    plans = iter(["plan v0", "plan v1"])
+    bound = bind_handlers({IntakeWatermark: [rec.on_intake_watermark]}, {"passes": Live(lambda: next(plans))})
+    dispatch("probe", _event("intake.watermark"), bound)
+    dispatch("probe", _event("intake.watermark"), bound)
+    assert rec.calls == [("watermark", "intake.watermark", "plan v0"), ("watermark", "intake.watermark", "plan v1")]
