@@ -9,10 +9,9 @@ from typing import Any
 
 from services.intake import handlers
 from services.intake.store import MongoUserStore
-from shared.auth import ROLES, issue_token
-from shared.clients import SchedulerClient, ServiceError
-from shared.plan import Plan, load_plan, unit_from_json
-from shared.plan_versions import with_units
+from shared.auth import ROLES
+from shared.plan import load_plan
+from shared.plan_follower import PLAN_VERSIONS, PlanFollower
 from shared.settings import Settings
 from shared.store import connect
 
@@ -29,23 +28,6 @@ def _password(args: argparse.Namespace) -> str:
     return first
 
 
-def _latest_plan(settings: Settings) -> Plan:
-    """The plan with the latest unit list Sở Nội vụ published (the scheduler keeps the versions), so a unit a version
-    added can have its officer's account; the plan file when the scheduler cannot say (not running, another plan):
-    then the handler's own refusal of an unknown unit is the one line the person reads."""
-    base = load_plan(settings.plan_path)
-    token = issue_token(settings.secret, sub="dvcq-cli", role="service", ttl_seconds=60)
-    scheduler = SchedulerClient(settings.service_urls["scheduler"])
-    try:
-        numbers = [int(v["number"]) for v in scheduler.plan_versions(token, plan=base.id)]
-        if not numbers:
-            return base
-        units = [unit_from_json(u) for u in scheduler.plan_version(token, max(numbers))["units"]]
-    except (ServiceError, KeyError, TypeError, ValueError):
-        return base
-    return with_units(base, units)
-
-
 def _user(args: argparse.Namespace) -> int:
     """Create an account in intake's store (beside the running stack, via MONGO_URL)."""
     settings = Settings.from_env()
@@ -56,12 +38,12 @@ def _user(args: argparse.Namespace) -> int:
         agency=args.agency,
         name=args.name,
     )
-    plan = load_plan(settings.plan_path)
-    if args.agency and plan.unit(args.agency) is None:
-        plan = _latest_plan(settings)  # a unit a published version added
     client = connect(settings, app_name="dvcq-cli")
     try:
-        user = handlers.create_user(cmd, users=MongoUserStore(client[settings.db_name("intake")]), plan=plan)
+        db = client[settings.db_name("intake")]
+        # the unit lists intake has learnt (shared.plan_follower), so a unit a published version added has an account
+        plan = PlanFollower(load_plan(settings.plan_path), db[PLAN_VERSIONS]).current()
+        user = handlers.create_user(cmd, users=MongoUserStore(db), plan=plan)
     finally:
         client.close()
     unit = f", unit {user.agency}" if user.agency else ""

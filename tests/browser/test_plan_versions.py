@@ -138,19 +138,7 @@ def test_home_affairs_imports_previews_and_publishes_a_unit_list(page: Page, sta
     page.goto(stack.url("aggregator", "/plan/diff?from=0&to=1"))
     expect(page.locator("#unit-changes tr[data-kinds~=added]")).to_have_count(2)
 
-    # 4. the new unit's officer sees the unit's obligations
-    os.environ["SCHEDULER_URL"] = stack.url("scheduler", "")
-    try:
-        make_officer(stack, NEW_OFFICER, "S_NGOAIVU", "Lê Văn Cường", PASSWORD)
-    finally:
-        os.environ.pop("SCHEDULER_URL", None)
-    page.context.clear_cookies()
-    login(page, stack, NEW_OFFICER, PASSWORD)
-    rows = page.locator("#obligations tbody tr")
-    expect(rows).to_have_count(2)
-    assert [r.get_attribute("data-period") for r in rows.all()] == ["2019-Q3", "2019-FY"]
-
-    # 5. intake learnt the new list (plan.published): the new unit reports, and the board names it
+    # 4. intake learnt the new list (plan.published): the new unit reports, and the board names it
     def reported() -> requests.Response | None:
         resp = stack.post_report("S_NGOAIVU", "2019-Q3", {"indicators": {"tcd_luot": 5, "tcd_nguoi": 5}})
         assert resp.status_code in (201, 422), resp.text  # 422: intake has not learnt the unit yet
@@ -165,6 +153,14 @@ def test_home_affairs_imports_previews_and_publishes_a_unit_list(page: Page, sta
     q3 = {u["agency"]: u for u in stack.compliance("2019-Q3")["items"]}
     assert q3["S_NGOAIVU"]["name"] == "Sở Ngoại vụ"
     assert q3["S_KHCN_MOI"]["name"] == "Sở Khoa học và Công nghệ (mới)"
+
+    # 5. the new unit's officer (an account intake can open now that it knows the unit) sees its obligations
+    make_officer(stack, NEW_OFFICER, "S_NGOAIVU", "Lê Văn Cường", PASSWORD)
+    page.context.clear_cookies()
+    login(page, stack, NEW_OFFICER, PASSWORD)
+    rows = page.locator("#obligations tbody tr")
+    expect(rows).to_have_count(2)
+    assert [r.get_attribute("data-period") for r in rows.all()] == ["2019-Q3", "2019-FY"]
 
     # 6. the earlier period is unchanged: the same units, statuses and deadlines
     assert _board_rows(stack, EARLIER) == h1_before
