@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Protocol
 
 from services.scheduler.domain import Obligation, SchedulerError, obligations_for_plan
-from services.scheduler.handlers import created_event
+from services.scheduler.handlers import WAKE_AFTER, created_event
 from shared.auth import Principal
 from shared.events import Event, PlanPublished, plan_subject
 from shared.plan import Plan
@@ -89,6 +89,8 @@ class ObligationCreator(Protocol):
     """The part of the obligation store publishing needs."""
 
     def create_many(self, items: list[tuple[Obligation, Event]]) -> int: ...
+
+    def appoint(self, appointments: list[tuple[str, datetime]]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -224,7 +226,11 @@ def create_version_obligations(
     """Create (once each) the obligations the published versions owe; return how many are new. Safe to repeat:
     the loop runs it at start beside `sync_plan`, which repairs a crash between a version and its obligations."""
     planned = version_obligations(base, published, now)
-    return obligations.create_many([(ob, created_event(ob, now)) for ob in planned])
+    created = obligations.create_many([(ob, created_event(ob, now)) for ob in planned])
+    # as sync_plan: an entry just after now, since the pass may already have processed up to now, and an entry at
+    # or before its mark is never read: without it, an obligation a version adds would never be chased
+    obligations.appoint([(ob.key, now + WAKE_AFTER) for ob in planned])
+    return created
 
 
 def version_of(number: int, *, base: Plan, versions: PlanVersionStore) -> PlanVersion:

@@ -2,7 +2,8 @@
 rows shows each error; the fixed file's preview shows 2 units added, 1 ended with its successor and the obligations;
 publishing it with an effective date creates the new units' obligations, which the new unit's officer sees on their
 home page; intake, which learns the list from `plan.published`, accepts the new unit's report, and the board gives
-the new units' names; the board of the earlier period (2019-H1) is unchanged.
+the new units' names; the board of the earlier period (2019-H1) is unchanged; past 2019-Q3's deadline the notifier
+chases the new department that has not reported at the address the file gave.
 
 The module runs on a stack of its own: publishing changes the plan's units, which the session's shared stack must
 not see. The plan is Trà Vinh 2019; the clock stands at 12/06/2019 and the version takes effect on 01/07/2019.
@@ -21,11 +22,13 @@ from openpyxl import Workbook, load_workbook
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import login
-from tests.support import TestStack, make_account, make_officer, own_stack, wait_for
+from tests.support import OwnSmtp, TestStack, make_account, make_officer, own_smtp, own_stack, wait_for
 
 PASSWORD = "Sở Nội vụ Trà Vinh 2019!"
 SPECIALIST = "chuyenvien.plan@snv.travinh.example"
 NEW_OFFICER = "daumoi@ngoaivu.travinh.example"
+SCIENCE_FOCAL = "daumoi@khcn.travinh.example"
+SCIENCE_HEAD = "thutruong.s_khcn_moi@travinh.example"  # `_new` writes the head's address
 EARLIER = "2019-H1"
 EFFECTIVE = "2019-07-01"
 ADDED = ("S_NGOAIVU", "S_KHCN_MOI")
@@ -34,8 +37,9 @@ ENDED = "SKHCN"
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[TestStack]:
-    """A stack of this module's own at 12/06/2019 (the H1 deadline past), with a Sở Nội vụ specialist."""
-    with own_stack("pv") as s:
+    """A stack of this module's own at 12/06/2019 (the H1 deadline past), with a Sở Nội vụ specialist and a mailbox."""
+    with own_smtp("pv") as smtp, own_stack("pv", env={"SMTP_URL": smtp.url}) as s:
+        s.smtp = smtp  # type: ignore[attr-defined]
         make_account(s, SPECIALIST, "Nguyễn Thị Thanh Tâm", PASSWORD, role="home_affairs")
         wait_for(lambda: len(s.compliance(EARLIER)["items"]) == 29, timeout=90, what="29 obligations of H1")
         s.set_clock("2019-06-12T09:00:00+07:00")
@@ -75,7 +79,7 @@ def _lists(stack: TestStack, tmp: str) -> tuple[str, str]:
         if row[0] == ENDED:
             row[4], row[5] = "01/07/2019", "S_KHCN_MOI"
     good = _new("S_NGOAIVU", "Sở Ngoại vụ", NEW_OFFICER)
-    science = _new("S_KHCN_MOI", "Sở Khoa học và Công nghệ (mới)", "daumoi@khcn.travinh.example")
+    science = _new("S_KHCN_MOI", "Sở Khoa học và Công nghệ (mới)", SCIENCE_FOCAL)
     fixed = [*rows[:21], good, science, *rows[21:]]
     broken = [
         *rows[:21],
@@ -164,3 +168,17 @@ def test_home_affairs_imports_previews_and_publishes_a_unit_list(page: Page, sta
 
     # 6. the earlier period is unchanged: the same units, statuses and deadlines
     assert _board_rows(stack, EARLIER) == h1_before
+
+    # 7. the notifier learnt the new list too: past 2019-Q3's deadline, the new department that has not reported
+    # is chased at the addresses the file gave (the overdue notice goes to its head)
+    stack.set_clock("2019-09-12T09:00:00+07:00")
+    smtp: OwnSmtp = stack.smtp  # type: ignore[attr-defined]
+    chased = wait_for(
+        lambda: [m for m in smtp.to(SCIENCE_FOCAL, SCIENCE_HEAD) if "quý III năm 2019" in m.subject],
+        timeout=120,
+        what="the 2019-Q3 ladder at the new department's focal officer",
+    )
+    assert all("Sở Khoa học và Công nghệ (mới)" in m.text for m in chased), [m.text[:300] for m in chased]
+    # the department that reported got its receipt, and no ladder
+    receipts = [m.subject for m in smtp.to(NEW_OFFICER) if "quý III năm 2019" in m.subject]
+    assert receipts == ["[Đã nhận báo cáo] Báo cáo quý III năm 2019 - Sở Ngoại vụ: đúng hạn"], receipts

@@ -199,3 +199,20 @@ def test_a_version_whose_event_was_lost_is_announced_again_once() -> None:
     assert announce_versions(BASE, versions=versions) == 1
     assert list(versions.outbox.values()) == [event]
     assert announce_versions(BASE, versions=versions) == 0
+
+
+def test_a_unit_a_version_adds_after_the_pass_has_run_up_to_now_is_chased() -> None:
+    """Publishing happens between passes: the pass has processed up to now, so the new obligations' first look must
+    come after it, or the ladder would never see them."""
+    versions, obligations, passes = FakePlanVersionStore(), FakeObligationStore(), FakePassStore()
+    clock = FixedClock(at_local(date(2026, 1, 1), 0, 0))
+    handlers.sync_plan(BASE, obligations=obligations, clock=clock)
+    clock.advance(JUNE_20 - clock.now())
+    handlers.run_pass(plan=BASE, obligations=obligations, passes=passes, clock=clock)
+    assert passes.processed_up_to() == JUNE_20
+    draft = _import(_fixed_file(), versions).draft
+    publish_version(draft.id, JULY, SNV, base=BASE, versions=versions, obligations=obligations, clock=clock)
+    clock.advance(at_local(date(2026, 9, 14), 9, 0) - clock.now())  # past 2026-Q3's deadline (10/09)
+    handlers.run_pass(plan=current_plan(BASE, versions=versions), obligations=obligations, passes=passes, clock=clock)
+    chased = {e.subject for e in obligations.events("obligation.overdue")}
+    assert {"obligation:VL_STP:2026-Q3", "obligation:VL_SYT:2026-Q3"} <= chased
