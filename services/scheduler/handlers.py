@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -35,6 +36,7 @@ from services.scheduler.domain import (
     watermark_lag,
 )
 from shared.auth import Principal
+from shared.calendar_rules import Period
 from shared.events import Event, IntakeWatermark, ObligationFulfilled, ReportSubmitted
 from shared.failpoints import failpoint
 from shared.formatting import vn_date
@@ -173,16 +175,26 @@ def created_event(ob: Obligation, now: datetime) -> Event:
     )
 
 
-def sync_plan(plan: Plan, *, obligations: ObligationStore, clock: Clock) -> int:
+def sync_plan(
+    plan: Plan, *, obligations: ObligationStore, clock: Clock, plan_for: Callable[[Period], Plan] | None = None
+) -> int:
     """At start: create the obligations of every plan year opened by now (`Plan.open_periods`) that do not exist
     yet, each announced once; return how many. Later years are opened by the pass (`open_years_due`).
+
+    `plan_for` gives the plan a period's obligations come from (the loop: the unit list in force on its deadline
+    day, `shared.plan_versions.plan_for_period`), so a unit a published version ended or stopped from reporting
+    gets no obligation from the plan file at a restart; without it, `plan` for every period.
 
     Every obligation then gets an agenda entry just after now, so a pass looks at each once: the plan file
     may have changed since the last start (a unit's `valid_until`, a holiday), and the agenda follows it.
     Units that ceased before now are announced (`unit.changed`, once each).
     """
     now = clock.now()
-    planned = obligations_for_plan(plan, plan.open_periods(now))
+    periods = plan.open_periods(now)
+    if plan_for is None:
+        planned = obligations_for_plan(plan, periods)
+    else:
+        planned = [ob for period in periods for ob in obligations_for_plan(plan_for(period), [period])]
     created = obligations.create_many([(ob, created_event(ob, now)) for ob in planned])
     obligations.appoint([(ob.key, now + WAKE_AFTER) for ob in planned])
     obligations.record_many(units_ceased(plan, after=None, now=now))

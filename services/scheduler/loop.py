@@ -11,6 +11,7 @@ from datetime import timedelta
 from services.scheduler import handlers, versions
 from services.scheduler.bootstrap import build_dependencies
 from shared.logs import configure
+from shared.plan_versions import plan_for_period
 from shared.retention import DayPruner
 from shared.retry import run_forever
 from shared.settings import Settings
@@ -44,12 +45,16 @@ def main() -> None:
             copied = d.obligations.backfill_agenda(d.passes.processed_up_to())
             if copied:
                 log.info("agenda entries given their buckets", extra={"entries": copied})
-            created = handlers.sync_plan(d.rt.plan, obligations=d.obligations, clock=d.rt.clock)
             d.versions.ensure_indexes()
-            versions.announce_versions(d.rt.plan, versions=d.versions)
-            created += versions.create_version_obligations(
-                d.rt.plan, d.versions.versions(d.rt.plan.id), obligations=d.obligations, now=d.rt.clock.now()
+            published = d.versions.versions(d.rt.plan.id)
+            # each period's obligations from the unit list in force on its deadline day (the versions' included)
+            created = handlers.sync_plan(
+                d.rt.plan,
+                obligations=d.obligations,
+                clock=d.rt.clock,
+                plan_for=lambda period: plan_for_period(d.rt.plan, published, period),
             )
+            versions.announce_versions(d.rt.plan, versions=d.versions)
             log.info("plan synced", extra={"obligations_created": created})
             synced = True
         handlers.run_pass(plan=plan, obligations=d.obligations, passes=d.passes, clock=d.rt.clock)

@@ -223,8 +223,9 @@ def version_obligations(base: Plan, published: list[PlanVersion], now: datetime)
 def create_version_obligations(
     base: Plan, published: list[PlanVersion], *, obligations: ObligationCreator, now: datetime
 ) -> int:
-    """Create (once each) the obligations the published versions owe; return how many are new. Safe to repeat:
-    the loop runs it at start beside `sync_plan`, which repairs a crash between a version and its obligations."""
+    """Create (once each) the obligations the published versions owe; return how many are new. Safe to repeat; a
+    crash between a version and its obligations is repaired at the loop's start by `sync_plan`, which creates each
+    period's obligations from the plan in force on its deadline day."""
     planned = version_obligations(base, published, now)
     created = obligations.create_many([(ob, created_event(ob, now)) for ob in planned])
     # as sync_plan: an entry just after now, since the pass may already have processed up to now, and an entry at

@@ -29,6 +29,7 @@ from shared.auth import Principal
 from shared.clock import FixedClock
 from shared.events import PlanPublished
 from shared.plan import load_plan
+from shared.plan_versions import plan_for_period
 from shared.settings import ROOT
 from shared.timerules import at_local
 from shared.unit_list import unit_list_rows
@@ -216,3 +217,24 @@ def test_a_unit_a_version_adds_after_the_pass_has_run_up_to_now_is_chased() -> N
     handlers.run_pass(plan=current_plan(BASE, versions=versions), obligations=obligations, passes=passes, clock=clock)
     chased = {e.subject for e in obligations.events("obligation.overdue")}
     assert {"obligation:VL_STP:2026-Q3", "obligation:VL_SYT:2026-Q3"} <= chased
+
+
+def test_a_restart_creates_no_obligation_for_a_unit_the_published_list_ended() -> None:
+    """2027 opens by the pass from the latest list (VL_SDTTG ended on 01/07/2026); the loop's sync at a restart then
+    takes each period's plan (`plan_for_period`), so the plan file does not bring VL_SDTTG's 2027 obligations back."""
+    versions, obligations, passes = FakePlanVersionStore(), FakeObligationStore(), FakePassStore()
+    clock = FixedClock(at_local(date(2026, 1, 1), 0, 0))
+    handlers.sync_plan(BASE, obligations=obligations, clock=clock)
+    clock.advance(JUNE_20 - clock.now())
+    publish_version(_import(_fixed_file(), versions).draft.id, JULY, SNV, base=BASE, versions=versions,
+                    obligations=obligations, clock=clock)  # fmt: skip
+    clock.advance(at_local(date(2027, 1, 5), 9, 0) - clock.now())
+    handlers.run_pass(plan=current_plan(BASE, versions=versions), obligations=obligations, passes=passes, clock=clock)
+    assert "VL_STP:2027-Q1" in obligations.obligations and "VL_SDTTG:2027-Q1" not in obligations.obligations
+    published = versions.versions(BASE.id)
+    restarted = handlers.sync_plan(
+        BASE, obligations=obligations, clock=clock, plan_for=lambda p: plan_for_period(BASE, published, p)
+    )
+    assert restarted == 0 and "VL_SDTTG:2027-Q1" not in obligations.obligations
+    assert handlers.sync_plan(BASE, obligations=obligations, clock=clock) > 0  # the plan file alone would
+    assert "VL_SDTTG:2027-Q1" in obligations.obligations
