@@ -32,7 +32,14 @@ from shared.auth import issue_token
 from shared.clients import SchedulerClient
 from shared.events import Event, PlanPublished
 from shared.plan import Plan, unit_from_json
-from shared.plan_versions import PlanVersion, version_document, version_from_document, version_id, with_units
+from shared.plan_versions import (
+    PlanVersion,
+    latest_version,
+    plan_in_force,
+    version_document,
+    version_from_document,
+    with_units,
+)
 from shared.store import STORE_ERRORS, insert_once
 from shared.timerules import parse_instant
 
@@ -59,6 +66,8 @@ class PlanFollower:
         self.monotonic = monotonic
         self._plan = base
         self._number = 0
+        self._versions: tuple[PlanVersion, ...] = ()
+        self._in_force: dict[int, Plan] = {0: base}  # by the number of the version in force (0: the plan file)
         self._read_at: float | None = None
 
     def learn(self, version: PlanVersion) -> bool:
@@ -69,22 +78,40 @@ class PlanFollower:
 
     def current(self) -> Plan:
         """The plan file with the units of the latest version kept (the plan file when there is none)."""
+        self._refresh()
+        return self._plan
+
+    def in_force(self, day: date) -> Plan:
+        """The plan in force on `day` (`shared.plan_versions.plan_in_force`): what a period's board, unit pages and
+        documents show, the period taking the plan in force on its deadline day as the scheduler's obligations do,
+        so a later version's renaming leaves earlier periods as they were."""
+        self._refresh()
+        effective = [v for v in self._versions if v.effective_from <= day]
+        number = max((v.number for v in effective), default=0)
+        if number not in self._in_force:
+            self._in_force[number] = plan_in_force(self.base, effective, day)
+        return self._in_force[number]
+
+    def _refresh(self) -> None:
+        """Read the kept versions again when REFRESH_SECONDS have passed: their numbers, then, when a newer one is
+        there, the versions themselves (a plan has a handful)."""
         now = self.monotonic()
         if self._read_at is not None and now - self._read_at < self.refresh_seconds:
-            return self._plan
+            return
         try:
             numbers = [int(d["number"]) for d in self.collection.find({"plan": self.base.id}, {"number": 1})]
-            latest = max(numbers, default=0)
-            if latest > self._number:
-                doc = self.collection.find_one({"_id": version_id(self.base.id, latest)})
-                if doc is not None:
-                    self._plan = with_units(self.base, version_from_document(doc).units)
-                    self._number = latest
+            if max(numbers, default=0) > self._number:
+                docs = self.collection.find({"plan": self.base.id})
+                self._versions = tuple(sorted((version_from_document(d) for d in docs), key=lambda v: v.number))
+                latest = latest_version(self._versions)
+                if latest is not None:
+                    self._plan = with_units(self.base, latest.units)
+                    self._number = latest.number
+                self._in_force = {0: self.base}
         except STORE_ERRORS as exc:
             log.warning("plan versions not read; the last plan read stays", extra={"error": str(exc)})
-            return self._plan
+            return
         self._read_at = now
-        return self._plan
 
 
 def version_from_api(body: dict[str, Any]) -> PlanVersion:

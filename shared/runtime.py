@@ -49,6 +49,15 @@ class Runtime:
         again at most every few seconds (shared.plan_follower); the plan file itself for the scheduler."""
         return self.plan_follower.current() if self.follows_versions else self.plan_file
 
+    def plan_for(self, period: str) -> Plan:
+        """The plan a period's pages and documents show: the one in force on its deadline day (a later version's
+        renaming leaves earlier periods as they were); `plan` for a key that is no period of the plan."""
+        plan = self.plan
+        found = plan.period(period)
+        if found is None or not self.follows_versions:
+            return plan
+        return self.plan_follower.in_force(found.deadline_day)
+
     @property
     def db(self) -> Any:
         """This service's own database."""

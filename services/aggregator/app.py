@@ -66,7 +66,7 @@ def get_compliance() -> Response:
     period = _period_arg()
     d = _deps()
     found = handlers.compliance_page(
-        period, web.page_request(), boards=d.boards, plan=d.rt.plan, clock=d.rt.clock, closings=d.closings,
+        period, web.page_request(), boards=d.boards, plan=d.rt.plan_for(period), clock=d.rt.clock, closings=d.closings,
         reports=d.reports,
     )  # fmt: skip
     if found is None:
@@ -118,7 +118,9 @@ def get_summary() -> Response:
     period = _period_arg()
     d = _deps()
     try:
-        totals = handlers.summary(period, boards=d.boards, reports=d.reports, plan=d.rt.plan, clock=d.rt.clock)
+        totals = handlers.summary(
+            period, boards=d.boards, reports=d.reports, plan=d.rt.plan_for(period), clock=d.rt.clock
+        )
     except PeriodNotSummarisable as exc:
         raise web.ApiError(422, str(exc), fields={"period": str(exc)}) from exc
     body = snapshot(asdict(totals))
@@ -134,7 +136,7 @@ def close_period(period: str) -> tuple[Response, int]:
     as arriving after closing; documents issued afterwards say the figures are closed."""
     d = _deps()
     closing = handlers.close_period(
-        period, by=web.principal().sub, closings=d.closings, plan=d.rt.plan, clock=d.rt.clock
+        period, by=web.principal().sub, closings=d.closings, plan=d.rt.plan_for(period), clock=d.rt.clock
     )
     return jsonify({"period": period, **closing}), 201
 
@@ -224,7 +226,7 @@ def _issue(period: str, kind: str, body: dict[str, Any]) -> tuple[Response, int]
         reports=d.reports,
         closings=d.closings,
         archive=d.archive,
-        plan=d.rt.plan,
+        plan=d.rt.plan_for(period),
         clock=d.rt.clock,
         **_export_args(body),
     )
@@ -235,7 +237,7 @@ def _issue(period: str, kind: str, body: dict[str, Any]) -> tuple[Response, int]
 
 def _issued(period: str, kind: str) -> Response:
     d = _deps()
-    return _download(handlers.latest_document(period, kind, archive=d.archive, plan=d.rt.plan))
+    return _download(handlers.latest_document(period, kind, archive=d.archive, plan=d.rt.plan_for(period)))
 
 
 def _download(record: dict[str, Any]) -> Response:

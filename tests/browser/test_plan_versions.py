@@ -2,8 +2,9 @@
 rows shows each error; the fixed file's preview shows 2 units added, 1 ended with its successor and the obligations;
 publishing it with an effective date creates the new units' obligations, which the new unit's officer sees on their
 home page; intake, which learns the list from `plan.published`, accepts the new unit's report, and the board gives
-the new units' names; the board of the earlier period (2019-H1) is unchanged; past 2019-Q3's deadline the notifier
-chases the new department that has not reported at the address the file gave.
+the new units' names and the renamed one's new name from 2019-Q3; the board of the earlier period (2019-H1) is
+unchanged, old name included; past 2019-Q3's deadline the notifier chases the new department that has not reported
+at the address the file gave.
 
 The module runs on a stack of its own: publishing changes the plan's units, which the session's shared stack must
 not see. The plan is Trà Vinh 2019; the clock stands at 12/06/2019 and the version takes effect on 01/07/2019.
@@ -33,6 +34,7 @@ EARLIER = "2019-H1"
 EFFECTIVE = "2019-07-01"
 ADDED = ("S_NGOAIVU", "S_KHCN_MOI")
 ENDED = "SKHCN"
+RENAMED, NEW_NAME = "TTR", "Thanh tra tỉnh Trà Vinh (tên mới)"
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +80,8 @@ def _lists(stack: TestStack, tmp: str) -> tuple[str, str]:
     for row in rows[1:]:
         if row[0] == ENDED:
             row[4], row[5] = "01/07/2019", "S_KHCN_MOI"
+        if row[0] == RENAMED:
+            row[1] = NEW_NAME
     good = _new("S_NGOAIVU", "Sở Ngoại vụ", NEW_OFFICER)
     science = _new("S_KHCN_MOI", "Sở Khoa học và Công nghệ (mới)", SCIENCE_FOCAL)
     fixed = [*rows[:21], good, science, *rows[21:]]
@@ -91,8 +95,8 @@ def _lists(stack: TestStack, tmp: str) -> tuple[str, str]:
     return _file(broken, os.path.join(tmp, "donvi-loi.xlsx")), _file(fixed, os.path.join(tmp, "donvi.xlsx"))
 
 
-def _board_rows(stack: TestStack, period: str) -> list[tuple[str, str, str]]:
-    return sorted((u["agency"], u["status"], u["due_before"]) for u in stack.compliance(period)["items"])
+def _board_rows(stack: TestStack, period: str) -> list[tuple[str, str, str, str]]:
+    return sorted((u["agency"], u["name"], u["status"], u["due_before"]) for u in stack.compliance(period)["items"])
 
 
 def test_home_affairs_imports_previews_and_publishes_a_unit_list(page: Page, stack: TestStack, tmp_path: Any) -> None:
@@ -157,6 +161,7 @@ def test_home_affairs_imports_previews_and_publishes_a_unit_list(page: Page, sta
     q3 = {u["agency"]: u for u in stack.compliance("2019-Q3")["items"]}
     assert q3["S_NGOAIVU"]["name"] == "Sở Ngoại vụ"
     assert q3["S_KHCN_MOI"]["name"] == "Sở Khoa học và Công nghệ (mới)"
+    assert q3[RENAMED]["name"] == NEW_NAME  # the list in force on 2019-Q3's deadline day
 
     # 5. the new unit's officer (an account intake can open now that it knows the unit) sees its obligations
     make_officer(stack, NEW_OFFICER, "S_NGOAIVU", "Lê Văn Cường", PASSWORD)
@@ -166,8 +171,9 @@ def test_home_affairs_imports_previews_and_publishes_a_unit_list(page: Page, sta
     expect(rows).to_have_count(2)
     assert [r.get_attribute("data-period") for r in rows.all()] == ["2019-Q3", "2019-FY"]
 
-    # 6. the earlier period is unchanged: the same units, statuses and deadlines
+    # 6. the earlier period is unchanged: the same units, names (TTR's old one), statuses and deadlines
     assert _board_rows(stack, EARLIER) == h1_before
+    assert (RENAMED, "Thanh tra tỉnh") in {row[:2] for row in h1_before}
 
     # 7. the notifier learnt the new list too: past 2019-Q3's deadline, the new department that has not reported
     # is chased at the addresses the file gave (the overdue notice goes to its head)

@@ -157,3 +157,14 @@ def test_the_version_is_read_with_a_short_lived_service_token():
     assert verify_token(SECRET, scheduler.tokens[0]).role == "service"
     claims = jwt.decode(scheduler.tokens[0], options={"verify_signature": False})
     assert 0 < claims["exp"] - claims["iat"] <= 60
+
+
+def test_a_period_takes_the_list_in_force_on_its_deadline_day_so_a_renaming_leaves_earlier_periods_alone():
+    follower = PlanFollower(PLAN, FakeCollection())
+    first = PLAN.units[0]
+    renamed = replace(version(1), units=(replace(first, name="Tên mới từ 01/7/2019"), *PLAN.units[1:]))
+    follower.learn(renamed)
+    assert follower.in_force(date(2019, 6, 10)).unit(first.code).name == first.name  # 2019-H1's deadline day
+    assert follower.in_force(date(2019, 9, 10)).unit(first.code).name == "Tên mới từ 01/7/2019"  # 2019-Q3's
+    assert follower.current().unit(first.code).name == "Tên mới từ 01/7/2019"
+    assert follower.in_force(date(2019, 6, 10)) is follower.in_force(date(2019, 6, 11))  # built once per version

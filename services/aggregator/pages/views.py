@@ -146,7 +146,7 @@ def _default_period(plan: Plan, d: Dependencies) -> Period | None:
 def _board_page(who: Principal, period: Period, *, problem: str | None = None, status: int = 200) -> Response:
     """A period's board: figures, the status chart, the filtered matrix, the overdue list, the totals."""
     d = _deps()
-    plan = d.rt.plan
+    plan = d.rt.plan_for(period.key)
     view = handlers.get_compliance(
         period.key, boards=d.boards, plan=plan, clock=d.rt.clock, closings=d.closings, reports=d.reports
     )
@@ -247,7 +247,9 @@ def close_form(period: str) -> Response:
         return found
     d = _deps()
     try:
-        handlers.close_period(found.key, by=who.sub, closings=d.closings, plan=d.rt.plan, clock=d.rt.clock)
+        handlers.close_period(
+            found.key, by=who.sub, closings=d.closings, plan=d.rt.plan_for(found.key), clock=d.rt.clock
+        )
     except AggregatorError as err:
         return _board_page(who, found, problem=err.message, status=409)
     return redirect(f"/periods/{_q(found.key)}?done=closed", 303)
@@ -289,7 +291,8 @@ def _history(agency: str) -> list[dict[str, Any]]:
     d = _deps()
     out = []
     for period in d.rt.plan.open_periods(d.rt.clock.now()):
-        view = handlers.unit_compliance(period.key, agency, boards=d.boards, plan=d.rt.plan, clock=d.rt.clock)
+        plan = d.rt.plan_for(period.key)
+        view = handlers.unit_compliance(period.key, agency, boards=d.boards, plan=plan, clock=d.rt.clock)
         found = (view or {}).get("unit")
         if found is not None:
             out.append({"period": period, **present.row(found)})
@@ -318,8 +321,8 @@ def _unit_page(
 ) -> Response:
     """A unit's page for one period: its board row, report, revisions, history and (for Sở Nội vụ) actions."""
     d = _deps()
-    plan = d.rt.plan
-    unit = plan.unit(agency)
+    plan = d.rt.plan_for(period.key)  # the unit as it was in that period, or as it is now if it came later
+    unit = plan.unit(agency) or d.rt.plan.unit(agency)
     assert unit is not None
     view = handlers.unit_compliance(
         period.key, agency, boards=d.boards, plan=plan, clock=d.rt.clock, closings=d.closings, reports=d.reports
