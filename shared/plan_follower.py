@@ -15,8 +15,10 @@ collection at most every REFRESH_SECONDS per process, and rebuilds the plan only
 Choices where the issue is silent:
 - A version the scheduler cannot give while the event is handled (the scheduler down) fails the handler, which is
   retried, then dead-lettered; `dvcq dlq replay` after the scheduler is back applies it (README "Dead letters").
-- The store unreachable when the plan is re-read keeps the plan last read (or the plan file), and the next call
-  tries again: a page or a consumer never fails for want of the version list alone.
+- The store unreachable when the plan is re-read keeps the plan last read (or the plan file) until the next
+  refresh: a page or a consumer never fails for want of the version list alone. The re-read gives up after
+  READ_SECONDS (not the client's server-selection timeout), and while the store is down a process tries it at most
+  once per REFRESH_SECONDS, so an outage's answers (503) are hardly slower for it.
 - Another plan's version (a scheduler running another plan) is ignored.
 """
 
@@ -40,13 +42,14 @@ from shared.plan_versions import (
     version_from_document,
     with_units,
 )
-from shared.store import STORE_ERRORS, insert_once
+from shared.store import STORE_ERRORS, bounded, insert_once
 from shared.timerules import parse_instant
 
 log = logging.getLogger(__name__)
 
 PLAN_VERSIONS = "plan_versions"  # the collection, in each service's own database (the scheduler's included)
 REFRESH_SECONDS = 5.0
+READ_SECONDS = 1.0  # the re-read gives up after this (`shared.store.bounded`): the last plan read stays
 
 
 class PlanFollower:
@@ -99,9 +102,11 @@ class PlanFollower:
         if self._read_at is not None and now - self._read_at < self.refresh_seconds:
             return
         try:
-            numbers = [int(d["number"]) for d in self.collection.find({"plan": self.base.id}, {"number": 1})]
-            if max(numbers, default=0) > self._number:
-                docs = self.collection.find({"plan": self.base.id})
+            with bounded(READ_SECONDS):
+                numbers = [int(d["number"]) for d in self.collection.find({"plan": self.base.id}, {"number": 1})]
+                newer = max(numbers, default=0) > self._number
+                docs = list(self.collection.find({"plan": self.base.id})) if newer else []
+            if newer:
                 self._versions = tuple(sorted((version_from_document(d) for d in docs), key=lambda v: v.number))
                 latest = latest_version(self._versions)
                 if latest is not None:
@@ -110,8 +115,7 @@ class PlanFollower:
                 self._in_force = {0: self.base}
         except STORE_ERRORS as exc:
             log.warning("plan versions not read; the last plan read stays", extra={"error": str(exc)})
-            return
-        self._read_at = now
+        self._read_at = now  # a failed read waits for the next refresh too: a request pays a store timeout once
 
 
 def version_from_api(body: dict[str, Any]) -> PlanVersion:

@@ -7,9 +7,11 @@ documented exception that every service reads (F14).
 from __future__ import annotations
 
 import os
+from contextlib import AbstractContextManager
 from datetime import date
 from typing import Any
 
+import pymongo
 from pymongo import ASCENDING, DESCENDING, MongoClient
 from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError, ExecutionTimeout, WriteConcernError
 
@@ -21,6 +23,7 @@ STORE_ERRORS: tuple[type[Exception], ...] = (ConnectionFailure, ExecutionTimeout
 __all__ = [
     "STORE_ERRORS",
     "DuplicateKeyError",
+    "bounded",
     "connect",
     "delete_batch",
     "earliest_day",
@@ -82,6 +85,13 @@ def read_page(
         return Page(shown)
     last_doc = shown[-1]
     return Page(shown, (last_doc[by], last_doc["_id"]) if by else last_doc["_id"])
+
+
+def bounded(seconds: float) -> AbstractContextManager[None]:
+    """Store operations in the block give up after `seconds` in all, server selection included (pymongo's
+    client-side operation timeout), raising one of STORE_ERRORS: for a read a request can do without, so that a
+    store that is down costs it a fraction of a second instead of the client's server-selection timeout."""
+    return pymongo.timeout(seconds)
 
 
 def insert_once(collection: Any, document: dict[str, Any]) -> bool:

@@ -124,18 +124,22 @@ def test_another_process_sees_a_version_within_the_refresh_and_the_latest_wins()
     assert reader.current() is plan and kept.reads == reads + 2  # the numbers, then the one version
 
 
-def test_the_store_down_keeps_the_plan_last_read_and_tries_again():
+def test_the_store_down_keeps_the_plan_last_read_and_tries_again_at_the_next_refresh():
     kept, clock = FakeCollection(), Clock()
-    follower = PlanFollower(PLAN, kept, monotonic=clock)
+    follower = PlanFollower(PLAN, kept, refresh_seconds=5.0, monotonic=clock)
     follower.learn(version(1, "S_A"))
     plan = follower.current()
     kept.down = True
     clock.now += 10
-    assert follower.current() is plan
     reads = kept.reads
-    assert follower.current() is plan and kept.reads == reads + 1  # not cached as read: the next call tries
+    assert follower.current() is plan and kept.reads == reads + 1  # tried once, failed: the last plan stays
+    assert follower.current() is plan and follower.in_force(date(2019, 9, 10)) is not None
+    assert kept.reads == reads + 1  # a request using the plan many times pays the store's timeout once
     kept.down = False
-    follower.learn(version(2, "S_A", "S_B"))
+    writer = PlanFollower(PLAN, kept)
+    writer.learn(version(2, "S_A", "S_B"))
+    assert follower.current().unit("S_B") is None
+    clock.now += 5
     assert follower.current().unit("S_B") is not None
 
 
