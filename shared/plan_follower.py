@@ -14,7 +14,8 @@ collection at most every REFRESH_SECONDS per process, and rebuilds the plan only
 
 Choices where the issue is silent:
 - A version the scheduler cannot give while the event is handled (the scheduler down) fails the handler, which is
-  retried, then dead-lettered; `dvcq dlq replay` after the scheduler is back applies it (README "Dead letters").
+  retried, then dead-lettered; `dvcq dlq replay` after the scheduler is back applies it (README "Dead letters"),
+  and so does each consumer's start, which keeps every published version it lacks (`catch_up`).
 - The store unreachable when the plan is re-read keeps the plan last read (or the plan file) until the next
   refresh: a page or a consumer never fails for want of the version list alone. The re-read gives up after
   READ_SECONDS (not the client's server-selection timeout), and while the store is down a process tries it at most
@@ -31,7 +32,7 @@ from datetime import date
 from typing import Any
 
 from shared.auth import issue_token
-from shared.clients import SchedulerClient
+from shared.clients import SchedulerClient, ServiceError
 from shared.events import Event, PlanPublished
 from shared.plan import Plan, unit_from_json
 from shared.plan_versions import (
@@ -49,6 +50,7 @@ log = logging.getLogger(__name__)
 
 PLAN_VERSIONS = "plan_versions"  # the collection, in each service's own database (the scheduler's included)
 REFRESH_SECONDS = 5.0
+CATCH_UP_ERRORS: tuple[type[Exception], ...] = (ServiceError, *STORE_ERRORS)
 READ_SECONDS = 1.0  # the re-read gives up after this (`shared.store.bounded`): the last plan read stays
 
 
@@ -135,5 +137,23 @@ def on_plan_published(event: Event, *, plan_follower: PlanFollower, scheduler: S
     data = PlanPublished.of(event)
     if data.plan != plan_follower.base.id:
         return False
-    token = issue_token(secret, sub="plan-follower", role="service", ttl_seconds=60)
-    return plan_follower.learn(version_from_api(scheduler.plan_version(token, data.number)))
+    return plan_follower.learn(version_from_api(scheduler.plan_version(_token(secret), data.number)))
+
+
+def catch_up(plan_follower: PlanFollower, scheduler: SchedulerClient, secret: str) -> int:
+    """At a consumer's start: keep every version the scheduler has published that this service lacks (an event
+    dead-lettered while the scheduler was down, a service added later); how many were new. Best effort: when the
+    scheduler does not answer (or runs another plan), nothing changes and the events still to come fill in."""
+    token = _token(secret)
+    try:
+        listed = scheduler.plan_versions(token, plan=plan_follower.base.id)
+        kept = {int(d["number"]) for d in plan_follower.collection.find({"plan": plan_follower.base.id}, {"number": 1})}
+        missing = sorted(int(v["number"]) for v in listed if int(v["number"]) not in kept)
+        return sum(plan_follower.learn(version_from_api(scheduler.plan_version(token, n))) for n in missing)
+    except CATCH_UP_ERRORS as exc:
+        log.warning("published plan versions not caught up", extra={"error": str(exc)})
+        return 0
+
+
+def _token(secret: str) -> str:
+    return issue_token(secret, sub="plan-follower", role="service", ttl_seconds=60)

@@ -11,7 +11,7 @@ from shared.events import (
 )
 from shared.logs import configure
 from shared.messaging import EventHandlers, Live, bind_handlers, run_consumer
-from shared.plan_follower import on_plan_published
+from shared.plan_follower import catch_up, on_plan_published
 from shared.retry import retry_until_done
 from shared.settings import Settings
 from shared.store import STORE_ERRORS
@@ -38,6 +38,7 @@ def main() -> None:
     configure("aggregator-consumer", settings.log_level)
     d = build_dependencies(settings)
     retry_until_done(d.ensure_indexes, what="aggregator indexes", errors=STORE_ERRORS)
+    catch_up(d.rt.plan_follower, d.scheduler, settings.secret)  # versions whose event it missed
     dependencies = {
         "boards": d.boards,
         "reports": d.reports,

@@ -7,7 +7,7 @@ from services.intake import handlers
 from shared.events import ObligationExtended, PlanPublished
 from shared.logs import configure
 from shared.messaging import EventHandlers, bind_handlers, run_consumer
-from shared.plan_follower import on_plan_published
+from shared.plan_follower import catch_up, on_plan_published
 from shared.retry import retry_until_done
 from shared.settings import Settings
 from shared.store import STORE_ERRORS
@@ -30,6 +30,7 @@ def main() -> None:
     configure("intake-consumer", settings.log_level)
     d = build_dependencies(settings)
     retry_until_done(d.extensions.ensure_indexes, what="intake extension indexes", errors=STORE_ERRORS)
+    catch_up(d.rt.plan_follower, d.scheduler, settings.secret)  # versions whose event it missed
     dependencies = {
         "extensions": d.extensions,
         "plan_follower": d.rt.plan_follower,

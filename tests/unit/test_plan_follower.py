@@ -15,8 +15,9 @@ from pymongo.errors import DuplicateKeyError, ServerSelectionTimeoutError
 from services.scheduler.plan_api import _version_json
 from services.scheduler.versions import published_event
 from shared.auth import verify_token
+from shared.clients import ServiceError
 from shared.plan import load_plan
-from shared.plan_follower import PlanFollower, on_plan_published, version_from_api
+from shared.plan_follower import PlanFollower, catch_up, on_plan_published, version_from_api
 from shared.plan_versions import PlanVersion, diff_units
 from shared.settings import ROOT
 
@@ -172,3 +173,28 @@ def test_a_period_takes_the_list_in_force_on_its_deadline_day_so_a_renaming_leav
     assert follower.in_force(date(2019, 9, 10)).unit(first.code).name == "Tên mới từ 01/7/2019"  # 2019-Q3's
     assert follower.current().unit(first.code).name == "Tên mới từ 01/7/2019"
     assert follower.in_force(date(2019, 6, 10)) is follower.in_force(date(2019, 6, 11))  # built once per version
+
+
+class ListingScheduler(FakeScheduler):
+    """The scheduler's version list too (`GET /api/v1/plan/versions`), or down."""
+
+    down = False
+
+    def plan_versions(self, token: str, *, plan: str | None = None) -> list[dict[str, Any]]:
+        if self.down:
+            raise ServiceError(503)
+        return [{"number": n} for n in sorted(self.versions)]
+
+
+def test_a_consumer_start_keeps_the_versions_whose_event_it_missed():
+    kept = FakeCollection()
+    follower = PlanFollower(PLAN, kept)
+    follower.learn(version(1, "S_A"))
+    scheduler = ListingScheduler(version(1, "S_A"), version(2, "S_A", "S_B"))
+    scheduler.down = True
+    assert catch_up(follower, scheduler, SECRET) == 0 and scheduler.tokens == []  # type: ignore[arg-type]
+    scheduler.down = False
+    assert catch_up(follower, scheduler, SECRET) == 1  # type: ignore[arg-type]
+    assert sorted(kept.docs) == [f"{PLAN.id}:v1", f"{PLAN.id}:v2"] and len(scheduler.tokens) == 1  # v2 only read
+    assert follower.current().unit("S_B") is not None
+    assert catch_up(follower, scheduler, SECRET) == 0  # type: ignore[arg-type]
