@@ -103,10 +103,12 @@ class PlanFollower:
         now = self.monotonic()
         if self._read_at is not None and now - self._read_at < self.refresh_seconds:
             return
+        self._read_at = now  # before the read: other threads keep the last plan meanwhile, none waits on it too
         try:
             with bounded(READ_SECONDS):
-                numbers = [int(d["number"]) for d in self.collection.find({"plan": self.base.id}, {"number": 1})]
-                newer = max(numbers, default=0) > self._number
+                numbers = {int(d["number"]) for d in self.collection.find({"plan": self.base.id}, {"number": 1})}
+                # any version not read yet, an older one kept late (a dead letter replayed) included
+                newer = numbers != {v.number for v in self._versions}
                 docs = list(self.collection.find({"plan": self.base.id})) if newer else []
             if newer:
                 self._versions = tuple(sorted((version_from_document(d) for d in docs), key=lambda v: v.number))
@@ -117,7 +119,6 @@ class PlanFollower:
                 self._in_force = {0: self.base}
         except STORE_ERRORS as exc:
             log.warning("plan versions not read; the last plan read stays", extra={"error": str(exc)})
-        self._read_at = now  # a failed read waits for the next refresh too: a request pays a store timeout once
 
 
 def version_from_api(body: dict[str, Any]) -> PlanVersion:

@@ -198,3 +198,17 @@ def test_a_consumer_start_keeps_the_versions_whose_event_it_missed():
     assert sorted(kept.docs) == [f"{PLAN.id}:v1", f"{PLAN.id}:v2"] and len(scheduler.tokens) == 1  # v2 only read
     assert follower.current().unit("S_B") is not None
     assert catch_up(follower, scheduler, SECRET) == 0  # type: ignore[arg-type]
+
+
+def test_an_older_version_kept_after_a_newer_one_was_read_is_taken_into_account():
+    """v1's event was dead-lettered, v2 learnt and read, then v1 replayed: the periods v1 governs follow it."""
+    kept, clock = FakeCollection(), Clock()
+    reader = PlanFollower(PLAN, kept, refresh_seconds=5.0, monotonic=clock)
+    first = PLAN.units[0]
+    v1 = replace(version(1), units=(replace(first, name="Tên từ 01/7/2019"), *PLAN.units[1:]))
+    v2 = replace(version(2), effective_from=date(2019, 10, 1))
+    PlanFollower(PLAN, kept).learn(v2)
+    assert reader.in_force(date(2019, 9, 10)).unit(first.code).name == first.name
+    PlanFollower(PLAN, kept).learn(v1)
+    clock.now += 5
+    assert reader.in_force(date(2019, 9, 10)).unit(first.code).name == "Tên từ 01/7/2019"
