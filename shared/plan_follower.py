@@ -37,11 +37,10 @@ from shared.events import Event, PlanPublished
 from shared.plan import Plan, unit_from_json
 from shared.plan_versions import (
     PlanVersion,
-    latest_version,
+    latest_plan,
     plan_in_force,
     version_document,
     version_from_document,
-    with_units,
 )
 from shared.store import STORE_ERRORS, bounded, insert_once
 from shared.timerules import parse_instant
@@ -70,7 +69,6 @@ class PlanFollower:
         self.refresh_seconds = refresh_seconds
         self.monotonic = monotonic
         self._plan = base
-        self._number = 0
         self._versions: tuple[PlanVersion, ...] = ()
         self._in_force: dict[int, Plan] = {0: base}  # by the number of the version in force (0: the plan file)
         self._read_at: float | None = None
@@ -97,6 +95,10 @@ class PlanFollower:
             self._in_force[number] = plan_in_force(self.base, effective, day)
         return self._in_force[number]
 
+    def kept_numbers(self) -> set[int]:
+        """The numbers of the versions kept in the store (a projection: no unit list is read)."""
+        return {int(d["number"]) for d in self.collection.find({"plan": self.base.id}, {"number": 1})}
+
     def _refresh(self) -> None:
         """Read the kept versions again when REFRESH_SECONDS have passed: their numbers, then, when a newer one is
         there, the versions themselves (a plan has a handful)."""
@@ -106,16 +108,13 @@ class PlanFollower:
         self._read_at = now  # before the read: other threads keep the last plan meanwhile, none waits on it too
         try:
             with bounded(READ_SECONDS):
-                numbers = {int(d["number"]) for d in self.collection.find({"plan": self.base.id}, {"number": 1})}
+                numbers = self.kept_numbers()
                 # any version not read yet, an older one kept late (a dead letter replayed) included
                 newer = numbers != {v.number for v in self._versions}
                 docs = list(self.collection.find({"plan": self.base.id})) if newer else []
             if newer:
                 self._versions = tuple(sorted((version_from_document(d) for d in docs), key=lambda v: v.number))
-                latest = latest_version(self._versions)
-                if latest is not None:
-                    self._plan = with_units(self.base, latest.units)
-                    self._number = latest.number
+                self._plan = latest_plan(self.base, self._versions)
                 self._in_force = {0: self.base}
         except STORE_ERRORS as exc:
             log.warning("plan versions not read; the last plan read stays", extra={"error": str(exc)})
@@ -148,7 +147,7 @@ def catch_up(plan_follower: PlanFollower, scheduler: SchedulerClient, secret: st
     token = _token(secret)
     try:
         listed = scheduler.plan_versions(token, plan=plan_follower.base.id)
-        kept = {int(d["number"]) for d in plan_follower.collection.find({"plan": plan_follower.base.id}, {"number": 1})}
+        kept = plan_follower.kept_numbers()
         missing = sorted(int(v["number"]) for v in listed if int(v["number"]) not in kept)
         return sum(plan_follower.learn(version_from_api(scheduler.plan_version(token, n))) for n in missing)
     except CATCH_UP_ERRORS as exc:
