@@ -100,7 +100,7 @@ def get_overdue() -> Response:
     """Every unit overdue in any period of the plan, the longest overdue first, paged."""
     asked = web.page_request(is_key_of(int, str, int, str, str))
     d = _deps()
-    items = handlers.overdue(boards=d.boards, plan=d.rt.plan, clock=d.rt.clock)
+    items = handlers.overdue(boards=d.boards, plan=d.rt.plan, clock=d.rt.clock, plan_for=d.rt.plan_for)
     return web.paged(page_of(items, _overdue_order, asked))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from typing import Any, Protocol
 
@@ -233,11 +233,14 @@ def _closing_json(closing: dict[str, Any] | None) -> dict[str, Any] | None:
     return {"closed_at": local_iso(parse_instant(closing["closed_at"])), "closed_by": closing.get("closed_by")}
 
 
-def overdue(*, boards: BoardStore, plan: Plan, clock: Clock) -> list[dict[str, Any]]:
-    """Every unit overdue in any period, the longest overdue first (then the period's deadline, official order)."""
+def overdue(
+    *, boards: BoardStore, plan: Plan, clock: Clock, plan_for: Callable[[str], Plan] | None = None
+) -> list[dict[str, Any]]:
+    """Every unit overdue in any period, the longest overdue first (then the period's deadline, official order);
+    each period's rows named by `plan_for(period)` (the list in force on its deadline day), `plan` without it."""
     out = []
     for period in plan.open_periods(clock.now()):
-        view = get_compliance(period.key, boards=boards, plan=plan, clock=clock)
+        view = get_compliance(period.key, boards=boards, plan=plan_for(period.key) if plan_for else plan, clock=clock)
         assert view is not None
         out += [{**row, "period": period.key, "period_name": period.name} for row in view["overdue"]]
     return sorted(out, key=lambda r: (-(r["days_overdue"] or 0), r["due_before"] or "", r["order"] or 0))

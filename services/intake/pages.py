@@ -153,7 +153,8 @@ def _form_page(
 ) -> Response:
     d = _deps()
     latest = d.reports.latest(who.agency or "", template.period)
-    period = d.rt.plan.period(template.period)
+    plan = d.rt.plan_for(template.period)
+    period = plan.period(template.period)
     staff = list(content.get("staff") or [])
     shown = {f"indicators.{i.key}" for i in template.indicators} | {f"narratives.area_{a}" for a in template.areas}
     shown |= {f"assessment.{k}" for k in ("strengths", "limitations", "causes")} | {"next_tasks", "recommendations"}
@@ -163,7 +164,7 @@ def _form_page(
         status=status,
         template=template,
         period=period,
-        unit=d.rt.plan.unit(who.agency or ""),
+        unit=plan.unit(who.agency or ""),
         content=_shown(content),
         errors=errors or {},
         other_errors=other_errors,
@@ -184,7 +185,7 @@ def report_form(period: str) -> Response:
     who = web.principal()
     d = _deps()
     try:
-        template = handlers.check_period_open(d.rt.plan, who.agency or "", period, now=d.rt.clock.now())
+        template = handlers.check_period_open(d.rt.plan_for(period), who.agency or "", period, now=d.rt.clock.now())
     except IntakeError as err:
         return _render("message.html", status=404, title="Không có biểu mẫu", message=err.message)
     content: dict[str, Any] = {}
@@ -205,12 +206,13 @@ def report_form_post(period: str) -> Response:
     who = web.principal()
     d = _deps()
     agency = who.agency or ""
+    plan = d.rt.plan_for(period)  # the unit list in force on the period's deadline day, as its obligations
     try:
-        template = handlers.check_period_open(d.rt.plan, agency, period, now=d.rt.clock.now())
+        template = handlers.check_period_open(plan, agency, period, now=d.rt.clock.now())
     except IntakeError as err:
         return _render("message.html", status=404, title="Không có biểu mẫu", message=err.message)
     raw = _to_nested(request.form, template)
-    schema = report_schema(d.rt.plan, agency, period)
+    schema = report_schema(plan, agency, period)
     assert schema is not None
     try:
         data = load_report(schema, {**raw, "agency": agency, "period": period})
@@ -220,7 +222,7 @@ def report_form_post(period: str) -> Response:
     content = {k: v for k, v in data.items() if k not in ("agency", "period")}
     if request.form.get("action") == "draft":
         draft, rule_errors, rule_warnings = handlers.save_draft(
-            agency, period, content, who, drafts=d.drafts, plan=d.rt.plan, clock=d.rt.clock
+            agency, period, content, who, drafts=d.drafts, plan=plan, clock=d.rt.clock
         )
         notice = f"Đã lưu bản nháp lúc {vn_datetime(draft.saved_at)}."
         return _form_page(who, template, content, errors=rule_errors, warnings=rule_warnings, notice=notice)
@@ -232,10 +234,10 @@ def report_form_post(period: str) -> Response:
     try:
         if first:
             report = handlers.submit_report(
-                cmd, who, reports=d.reports, plan=d.rt.plan, clock=d.rt.clock, extensions=d.extensions
+                cmd, who, reports=d.reports, plan=plan, clock=d.rt.clock, extensions=d.extensions
             )
         else:
-            report = handlers.amend_report(cmd, who, reports=d.reports, plan=d.rt.plan, clock=d.rt.clock)
+            report = handlers.amend_report(cmd, who, reports=d.reports, plan=plan, clock=d.rt.clock)
     except ReportInvalid as err:
         return _form_page(who, template, content, errors=err.fields, status=422)
     except (ReportAlreadySubmitted, RevisionConflict) as err:
@@ -257,7 +259,7 @@ def receipt(period: str) -> Response:
         report = handlers.get_report(who.agency or "", period, who, reports=d.reports, revision=revision)
     except IntakeError as err:
         return _render("message.html", status=404, title="Không tìm thấy báo cáo", message=err.message)
-    return _render("receipt.html", report=report, period=d.rt.plan.period(period), labels=_labels(report))
+    return _render("receipt.html", report=report, period=d.rt.plan_for(period).period(period), labels=_labels(report))
 
 
 OPEN_STATUSES = ("pending", "overdue")
@@ -314,7 +316,7 @@ def _extension_page(
     status: int = 200,
 ) -> Response:
     """The extension page of one period, with what the person typed and the messages beside their fields."""
-    plan = _deps().rt.plan
+    plan = _deps().rt.plan_for(period)
     try:
         view = _extension_view(who, period)
     except ServiceError:
@@ -393,7 +395,7 @@ def extension_form_post(period: str) -> Response:
 
 
 def _labels(report: Report) -> dict[str, str]:
-    template = _deps().rt.plan.template_for(report.agency, report.period)
+    template = _deps().rt.plan_for(report.period).template_for(report.agency, report.period)
     if template is None:
         return {}
     out = {f"indicators.{i.key}": i.label for i in template.indicators}
@@ -419,7 +421,12 @@ def my_reports() -> Response:
             for previous, r in zip(revisions, revisions[1:], strict=False)
         ]
         history.append(
-            {"report": report, "period": d.rt.plan.period(report.period), "revisions": revisions, "changes": changes}
+            {
+                "report": report,
+                "period": d.rt.plan_for(report.period).period(report.period),
+                "revisions": revisions,
+                "changes": changes,
+            }
         )
     labels = {k: v for h in history for k, v in _labels(h["report"]).items()}
     return _render("my_reports.html", history=history, labels=labels)

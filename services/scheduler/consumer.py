@@ -7,9 +7,12 @@ published before it has been fulfilled.
 from __future__ import annotations
 
 from services.scheduler import handlers
+from shared.calendar_rules import Period
 from shared.events import IntakeWatermark, ReportSubmitted
 from shared.logs import configure
 from shared.messaging import EventHandlers, bind_handlers, run_consumer
+from shared.plan import Plan
+from shared.plan_versions import plan_for_period
 from shared.settings import Settings
 from shared.store import STORE_ERRORS
 from shared.topology import ConsumerQueue
@@ -33,7 +36,13 @@ def main() -> None:
     settings = Settings.from_env()
     configure("scheduler-consumer", settings.log_level)
     d = build_dependencies(settings)
-    bound = bind_handlers(EVENT_HANDLERS, {"obligations": d.obligations, "plan": d.rt.plan, "passes": d.passes})
+    plan = d.rt.plan
+
+    def plan_for(period: Period) -> Plan:  # read only for a report whose obligation the pass has not created yet
+        return plan_for_period(plan, d.versions.versions(plan.id), period)
+
+    dependencies = {"obligations": d.obligations, "plan": plan, "plan_for": plan_for, "passes": d.passes}
+    bound = bind_handlers(EVENT_HANDLERS, dependencies)
     run_consumer(settings, QUEUE, bound, store_errors=STORE_ERRORS)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -191,25 +191,33 @@ def sync_plan(
     """
     now = clock.now()
     periods = plan.open_periods(now)
-    if plan_for is None:
-        planned = obligations_for_plan(plan, periods)
-    else:
-        planned = [ob for period in periods for ob in obligations_for_plan(plan_for(period), [period])]
+    planned = _planned(plan, periods, plan_for)
     created = obligations.create_many([(ob, created_event(ob, now)) for ob in planned])
     obligations.appoint([(ob.key, now + WAKE_AFTER) for ob in planned])
     obligations.record_many(units_ceased(plan, after=None, now=now))
     return created
 
 
-def on_report_submitted(event: Event, *, obligations: ObligationStore, plan: Plan) -> None:
-    """A report arrived: fulfil its obligation with the verdict for its `received_at`, once."""
+def _planned(plan: Plan, periods: Sequence[Period], plan_for: Callable[[Period], Plan] | None) -> list[Obligation]:
+    """The obligations of `periods`, each period's from `plan_for(period)` (`plan` for all without it)."""
+    if plan_for is None:
+        return obligations_for_plan(plan, periods)
+    return [ob for period in periods for ob in obligations_for_plan(plan_for(period), [period])]
+
+
+def on_report_submitted(
+    event: Event, *, obligations: ObligationStore, plan: Plan, plan_for: Callable[[Period], Plan] | None = None
+) -> None:
+    """A report arrived: fulfil its obligation with the verdict for its `received_at`, once. An obligation the
+    pass has not created yet is created from `plan_for(period)` (the unit list in force on its deadline day, so
+    a unit a published version added is known), `plan` without it."""
     data = ReportSubmitted.of(event)
     agency, period, received_at = data.agency, data.period, data.received_at
     ob = obligations.get(agency, period)
     if ob is None:  # the pass has not opened its year yet (it lags intake): create it now, as the pass would
         entry = plan.period(period)
         opened = entry is not None and plan.is_open(entry, max(received_at, event.occurred_at))
-        found = obligations_for_plan(plan, [entry]) if entry is not None and opened else []
+        found = _planned(plan, [entry], plan_for) if entry is not None and opened else []
         ob = next((o for o in found if o.agency == agency), None)
         if ob is None:
             log.info("report for no obligation ignored", extra={"agency": agency, "period": period})
@@ -250,12 +258,20 @@ def on_intake_watermark(event: Event, *, passes: PassStore) -> bool:
     return passes.apply_watermark(IntakeWatermark.of(event).received_before)
 
 
-def run_pass(*, plan: Plan, obligations: ObligationStore, passes: PassStore, clock: Clock) -> datetime:
+def run_pass(
+    *,
+    plan: Plan,
+    obligations: ObligationStore,
+    passes: PassStore,
+    clock: Clock,
+    plan_for: Callable[[Period], Plan] | None = None,
+) -> datetime:
     """One pass of the F7 ladder up to business time now or the applied intake watermark, whichever is
     earlier (F17: a level due at L is applied only once every report accepted before L has been handled), then
     `processed_up_to` is recorded. Without any watermark yet nothing is applied: the ladder waits for its input.
 
-    First the plan years that opened in (processed_up_to, now] get their obligations (`open_years_due`). Then
+    First the plan years that opened in (processed_up_to, now] get their obligations (`open_years_due`, each
+    period's from `plan_for` as in `sync_plan`: the unit list in force on its deadline day). Then
     only obligations with an agenda entry in (processed_up_to, now] are read. For each: a ceased unit's
     obligation is closed (`obligation.closed`); otherwise the highest level due now is emitted if it has not
     been, and the lower unemitted levels are recorded as `skipped` in it, so after downtime or a clock jump
@@ -272,7 +288,7 @@ def run_pass(*, plan: Plan, obligations: ObligationStore, passes: PassStore, clo
         return clock.now()  # nothing known yet; `processed_up_to` stays unset until intake's first watermark
     if previous is not None and now < previous:
         now = previous  # never back (a stack upgraded from passes that ran ungated)
-    open_years_due(plan, obligations=obligations, after=previous, now=now)
+    open_years_due(plan, obligations=obligations, after=previous, now=now, plan_for=plan_for)
     keys = obligations.due(previous, now)
     found = obligations.get_many(keys)
     history = obligations.transitions_of(keys)
@@ -308,16 +324,24 @@ def run_pass(*, plan: Plan, obligations: ObligationStore, passes: PassStore, clo
     return now
 
 
-def open_years_due(plan: Plan, *, obligations: ObligationStore, after: datetime | None, now: datetime) -> int:
+def open_years_due(
+    plan: Plan,
+    *,
+    obligations: ObligationStore,
+    after: datetime | None,
+    now: datetime,
+    plan_for: Callable[[Period], Plan] | None = None,
+) -> int:
     """Create the obligations of the plan years that opened in (after, now] (`Plan.periods_opening`), announced
     at `now` (the business day the scheduler opens them, however late after a clock jump); return how many are
     new. Insert-once by their deterministic ids, so replicas, a pass redone after a crash and the start's
     `sync_plan` create and announce each once. Each gets an agenda entry at `now`, so the pass that opens a year
-    applies the levels already due in it (a clock jumping over a deadline: the highest, the others skipped)."""
+    applies the levels already due in it (a clock jumping over a deadline: the highest, the others skipped).
+    `plan_for`: the plan each period's obligations come from, as in `sync_plan` (`plan` itself without it)."""
     opening = plan.periods_opening(after, now)
     if not opening:
         return 0
-    planned = obligations_for_plan(plan, opening)
+    planned = _planned(plan, opening, plan_for)
     created = obligations.create_many([(ob, created_event(ob, now)) for ob in planned])
     if created:
         log.info("plan year opened", extra={"periods": [p.key for p in opening], "obligations_created": created})

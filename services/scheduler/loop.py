@@ -10,8 +10,10 @@ from datetime import timedelta
 
 from services.scheduler import handlers, versions
 from services.scheduler.bootstrap import build_dependencies
+from shared.calendar_rules import Period
 from shared.logs import configure
-from shared.plan_versions import plan_for_period
+from shared.plan import Plan
+from shared.plan_versions import PlanVersion, latest_plan, plan_for_period
 from shared.retention import DayPruner
 from shared.retry import run_forever
 from shared.settings import Settings
@@ -29,6 +31,7 @@ def main() -> None:
     d = build_dependencies(settings)
     synced = False
     plan, plan_read_at = d.rt.plan, float("-inf")
+    published: list[PlanVersion] = []
     agenda = DayPruner(d.agenda)
     keep = timedelta(days=settings.agenda_keep_days)
     watch = handlers.LadderWatch(
@@ -36,28 +39,28 @@ def main() -> None:
     )
 
     def step() -> bool:
-        nonlocal synced, plan, plan_read_at
+        nonlocal synced, plan, plan_read_at, published
         if time.monotonic() - plan_read_at >= VERSIONS_SECONDS:
-            # the pass closes obligations and announces ceased units by the latest published unit list
-            plan, plan_read_at = versions.current_plan(d.rt.plan, versions=d.versions), time.monotonic()
+            # the pass closes obligations and announces ceased units by the latest published unit list; a period
+            # opening gets its obligations from the list in force on its deadline day
+            published = d.versions.versions(d.rt.plan.id)
+            plan, plan_read_at = latest_plan(d.rt.plan, published), time.monotonic()
+
+        def plan_for(period: Period) -> Plan:
+            return plan_for_period(d.rt.plan, published, period)
+
         if not synced:
             d.obligations.ensure_indexes()
             copied = d.obligations.backfill_agenda(d.passes.processed_up_to())
             if copied:
                 log.info("agenda entries given their buckets", extra={"entries": copied})
             d.versions.ensure_indexes()
-            published = d.versions.versions(d.rt.plan.id)
             # each period's obligations from the unit list in force on its deadline day (the versions' included)
-            created = handlers.sync_plan(
-                d.rt.plan,
-                obligations=d.obligations,
-                clock=d.rt.clock,
-                plan_for=lambda period: plan_for_period(d.rt.plan, published, period),
-            )
+            created = handlers.sync_plan(d.rt.plan, obligations=d.obligations, clock=d.rt.clock, plan_for=plan_for)
             versions.announce_versions(d.rt.plan, versions=d.versions)
             log.info("plan synced", extra={"obligations_created": created})
             synced = True
-        handlers.run_pass(plan=plan, obligations=d.obligations, passes=d.passes, clock=d.rt.clock)
+        handlers.run_pass(plan=plan, obligations=d.obligations, passes=d.passes, clock=d.rt.clock, plan_for=plan_for)
         handlers.watch_ladder(watch, passes=d.passes, clock=d.rt.clock, real_now=time.monotonic())
         handlers.prune_agenda(agenda, passes=d.passes, keep=keep, real_now=time.monotonic())
         return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ from shared.clock import FixedClock
 from shared.events import Event, obligation_subject
 from shared.paging import Page, PageRequest
 from shared.plan import load_plan
+from shared.plan_versions import with_units
 from shared.settings import ROOT
 from shared.timerules import LOCAL_TZ, parse_instant
 from tests.unit.fakes import (
@@ -683,6 +685,16 @@ def test_an_event_folds_into_its_units_row_only():
         "submitted_on_time",
     )
     assert len(boards.rows(PLAN.id, PERIOD)) == 29
+
+
+def test_the_overdue_list_names_each_periods_units_by_the_list_in_force_on_its_deadline_day():
+    boards = FakeBoardStore()
+    fold(created_event_of(), boards)
+    renamed = with_units(PLAN, [replace(u, name="Tên mới") if u.code == AGENCY else u for u in PLAN.units])
+    clock = FixedClock(local(2019, 6, 12, 9, 0))
+    in_force = aggregator.overdue(boards=boards, plan=renamed, clock=clock, plan_for=lambda period: PLAN)
+    assert [(r["agency"], r["period"], r["name"]) for r in in_force] == [(AGENCY, PERIOD, PLAN.unit(AGENCY).name)]
+    assert [r["name"] for r in aggregator.overdue(boards=boards, plan=renamed, clock=clock)] == ["Tên mới"]
 
 
 def test_older_event_after_a_newer_one_changes_nothing():

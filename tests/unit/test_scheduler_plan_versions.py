@@ -33,7 +33,7 @@ from shared.plan_versions import plan_for_period
 from shared.settings import ROOT
 from shared.timerules import at_local
 from shared.unit_list import unit_list_rows
-from tests.unit.fakes import FakeObligationStore, FakePassStore, FakePlanVersionStore, xlsx
+from tests.unit.fakes import FakeObligationStore, FakePassStore, FakePlanVersionStore, report_event, xlsx
 
 BASE = load_plan(ROOT / "plans" / "vinh-long-2026")
 SNV = Principal(sub="chuyenvien@snv", role="home_affairs")
@@ -238,3 +238,52 @@ def test_a_restart_creates_no_obligation_for_a_unit_the_published_list_ended() -
     assert restarted == 0 and "VL_SDTTG:2027-Q1" not in obligations.obligations
     assert handlers.sync_plan(BASE, obligations=obligations, clock=clock) > 0  # the plan file alone would
     assert "VL_SDTTG:2027-Q1" in obligations.obligations
+
+
+def _renamed_file(code: str, name: str) -> bytes:
+    """The plan's list with one unit under another name."""
+    rows = unit_list_rows(BASE.units)
+    for row in rows[1:]:
+        if row[0] == code:
+            row[1] = name
+    return xlsx(rows)
+
+
+def test_a_year_the_pass_opens_takes_each_periods_list_in_force_on_its_deadline_day() -> None:
+    """A renaming published in 2026 and in force from 01/07/2027: when the pass opens 2027, 2027-Q1 (due in March)
+    keeps the old name and 2027-Q3 gets the new one; the latest list alone would rename 2027-Q1 too."""
+    versions = FakePlanVersionStore()
+    clock = FixedClock(JUNE_20)
+    draft = _import(_renamed_file("VL_SDTTG", "Sở Dân tộc tỉnh Vĩnh Long"), versions, day=date(2027, 7, 1)).draft
+    publish_version(draft.id, date(2027, 7, 1), SNV, base=BASE, versions=versions, obligations=FakeObligationStore(),
+                    clock=clock)  # fmt: skip
+    published = versions.versions(BASE.id)
+    names = {}
+    for plan_for in (lambda p: plan_for_period(BASE, published, p), None):
+        obligations, passes = FakeObligationStore(), FakePassStore()
+        start = FixedClock(at_local(date(2026, 1, 1), 0, 0))
+        handlers.sync_plan(BASE, obligations=obligations, clock=start)
+        start.advance(at_local(date(2027, 1, 5), 9, 0) - start.now())
+        latest = current_plan(BASE, versions=versions)
+        handlers.run_pass(plan=latest, obligations=obligations, passes=passes, clock=start, plan_for=plan_for)
+        names[plan_for is None] = {
+            p: obligations.obligations[f"VL_SDTTG:{p}"].unit_name for p in ("2027-Q1", "2027-Q3")
+        }
+    old = BASE.unit("VL_SDTTG").name  # type: ignore[union-attr]
+    assert names[False] == {"2027-Q1": old, "2027-Q3": "Sở Dân tộc tỉnh Vĩnh Long"}
+    assert names[True]["2027-Q1"] == "Sở Dân tộc tỉnh Vĩnh Long"  # what the pass did before it took `plan_for`
+
+
+def test_a_report_ahead_of_the_pass_from_a_unit_a_version_added_fulfils_its_obligation() -> None:
+    """Intake accepts the report of a unit a published version added before the scheduler has its obligation:
+    the consumer creates it from the list in force (`plan_for`); from the plan file alone it was dropped."""
+    versions = FakePlanVersionStore()
+    publish_version(_import(_fixed_file(), versions).draft.id, JULY, SNV, base=BASE, versions=versions,
+                    obligations=FakeObligationStore(), clock=FixedClock(JUNE_20))  # fmt: skip
+    published = versions.versions(BASE.id)
+    event = report_event("VL_STP", "2026-Q3", 1, at_local(date(2026, 9, 1), 9, 0), {})
+    for plan_for, kept in ((lambda p: plan_for_period(BASE, published, p), True), (None, False)):
+        obligations = FakeObligationStore()
+        handlers.on_report_submitted(event, obligations=obligations, plan=BASE, plan_for=plan_for)
+        assert ("VL_STP:2026-Q3" in obligations.obligations) is kept
+        assert bool(obligations.events("obligation.fulfilled")) is kept
