@@ -32,6 +32,10 @@ def main() -> None:
     synced = False
     plan, plan_read_at = d.rt.plan, float("-inf")
     published: list[PlanVersion] = []
+
+    def plan_for(period: Period) -> Plan:  # a period's obligations: the unit list in force on its deadline day
+        return plan_for_period(d.rt.plan, published, period)
+
     agenda = DayPruner(d.agenda)
     keep = timedelta(days=settings.agenda_keep_days)
     watch = handlers.LadderWatch(
@@ -45,10 +49,6 @@ def main() -> None:
             # opening gets its obligations from the list in force on its deadline day
             published = d.versions.versions(d.rt.plan.id)
             plan, plan_read_at = latest_plan(d.rt.plan, published), time.monotonic()
-
-        def plan_for(period: Period) -> Plan:
-            return plan_for_period(d.rt.plan, published, period)
-
         if not synced:
             d.obligations.ensure_indexes()
             copied = d.obligations.backfill_agenda(d.passes.processed_up_to())
