@@ -33,6 +33,7 @@ from services.scheduler.domain import Obligation, closes_at, pass_step
 from services.scheduler.store import MongoObligationStore, MongoPassStore
 from shared.clock import FixedClock
 from shared.plan import load_plan
+from shared.plan_versions import VersionedPlan
 from shared.settings import Settings
 from shared.store import connect, insert_once
 from shared.timerules import LOCAL_TZ, due_before_for_deadline_day
@@ -129,7 +130,7 @@ def agenda_pass(db: Any, plan: Any) -> tuple[float, int, dict[str, float]]:
     passes = MongoPassStore(db)
     passes.apply_watermark(NOW)  # intake has confirmed every report up to now (F17): the pass is not held
     started = time.perf_counter()
-    handlers.run_pass(plan=plan, obligations=store, passes=passes, clock=FixedClock(NOW))
+    handlers.run_pass(plans=[VersionedPlan(plan)], obligations=store, passes=passes, clock=FixedClock(NOW))
     took = time.perf_counter() - started
     return took, store.inserted, {k: round(v, 3) for k, v in store.times.items()}
 

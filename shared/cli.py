@@ -93,7 +93,7 @@ def _stack(args: argparse.Namespace) -> int:
         )
         out.close()
     stack.wait_ready(timeout=90)
-    print(f"\ndvcq is up (plan: {settings.plan_path.name}, clock: {settings.clock_mode})")
+    print(f"\ndvcq is up (plans: {', '.join(p.name for p in settings.plan_paths)}, clock: {settings.clock_mode})")
     for svc in services():
         url = stack.url(svc.name)
         print(f"  {svc.name:11} {url}/   (health {url}/readyz, API {url}/openapi.json)")

@@ -261,17 +261,18 @@ class SchedulerClient(ServiceClient):
         return body
 
     def plan_versions(self, token: str, *, plan: str | None = None) -> list[dict[str, Any]]:
-        """Every published version (number, effective day, who, when), oldest first; with `plan`, `ServiceError`
-        (unavailable) when the scheduler runs another plan."""
-        body = self.json("GET", "/api/v1/plan/versions", token)
+        """Every published version of `plan` (default: the plan in force today) (number, effective day, who,
+        when), oldest first; `ServiceError` (unavailable) when the scheduler does not run `plan`."""
+        body = self.json("GET", "/api/v1/plan/versions", token, params={"plan": plan} if plan else None)
         items = body.get("items") if isinstance(body, dict) else None
         if not isinstance(items, list) or (plan is not None and body.get("plan") != plan):
             raise ServiceError(503)
         return [item for item in items if isinstance(item, dict)]
 
-    def plan_version(self, token: str, number: int) -> dict[str, Any]:
-        """One published version with its unit list (`units`, as a plan file writes units)."""
-        body = self.json("GET", f"/api/v1/plan/versions/{number}", token)
+    def plan_version(self, token: str, number: int, *, plan: str | None = None) -> dict[str, Any]:
+        """One published version of `plan` (default: the plan in force today) with its unit list (`units`, as a
+        plan file writes units)."""
+        body = self.json("GET", f"/api/v1/plan/versions/{number}", token, params={"plan": plan} if plan else None)
         if not isinstance(body, dict) or not isinstance(body.get("units"), list):
             raise ServiceError(503)
         return body

@@ -223,10 +223,10 @@ def decode_message(body: bytes, *, max_bytes: int) -> Event:
 
 @dataclass(frozen=True)
 class Live:
-    """A dependency read again for each event (`bind_handlers`): e.g. the plan with the latest unit list
-    published (`Runtime.plan`), which a consumer must not freeze at its start."""
+    """A dependency read again for each event, from the event (`bind_handlers`): e.g. the plan of the event's unit
+    with the latest unit list published (`Runtime.plan_of_event`), which a consumer must not freeze at its start."""
 
-    read: Callable[[], object]
+    read: Callable[[Event], object]
 
 
 def bind_handlers(table: EventHandlers, dependencies: Mapping[str, object]) -> dict[str, list[Handler]]:
@@ -237,7 +237,7 @@ def bind_handlers(table: EventHandlers, dependencies: Mapping[str, object]) -> d
     for event_class, handlers in table.items():
         for handler in handlers:
             kwargs: dict[str, object] = {}
-            live: dict[str, Callable[[], object]] = {}
+            live: dict[str, Callable[[Event], object]] = {}
             for param in inspect.signature(handler).parameters.values():
                 if param.kind is not inspect.Parameter.KEYWORD_ONLY:
                     continue
@@ -254,9 +254,9 @@ def bind_handlers(table: EventHandlers, dependencies: Mapping[str, object]) -> d
     return bound
 
 
-def _with_live(call: Callable[..., Any], live: Mapping[str, Callable[[], object]]) -> Handler:
+def _with_live(call: Callable[..., Any], live: Mapping[str, Callable[[Event], object]]) -> Handler:
     def handle(event: Event) -> Any:
-        return call(event, **{name: read() for name, read in live.items()})
+        return call(event, **{name: read(event) for name, read in live.items()})
 
     return handle
 

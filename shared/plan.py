@@ -20,6 +20,7 @@ window has not opened.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache, cached_property
@@ -494,3 +495,33 @@ def load_plan(path: Path) -> Plan:
     raw = json.loads((path / "plan.json").read_text(encoding="utf-8"))
     indicators = json.loads((path / raw["templates"]["indicators"]).read_text(encoding="utf-8"))
     return parse_plan(raw, indicators)
+
+
+def first_issued_at(plans: Sequence[Plan]) -> datetime:
+    """Where a stack's simulated clock starts: the issue of its earliest plan."""
+    return min(plan.issued_at for plan in plans)
+
+
+class PlansConflict(ValueError):
+    """Plans that cannot run on one stack together."""
+
+
+def load_plans(paths: Sequence[Path]) -> tuple[Plan, ...]:
+    """Read the plans one stack runs (`DVCQ_PLAN`, comma-separated), in that order.
+
+    Several plans run at once (issue 14, point 5): the Trà Vinh plan that keeps the 2019-2025 history beside the
+    merged Vĩnh Long province's from 2026, or two regimes of one year. Each unit code belongs to one plan of the
+    stack: a unit's obligations, reports and alerts are found by its code, and the plan it reports under is the
+    one that lists it (a unit reporting under two regimes at once is two codes). Raise PlansConflict for two
+    plans with one id or one unit code."""
+    plans = tuple(load_plan(path) for path in paths)
+    seen: dict[str, str] = {}
+    ids = [p.id for p in plans]
+    if len(set(ids)) != len(ids):
+        raise PlansConflict(f"Two plans with one id among {', '.join(ids)}")
+    for plan in plans:
+        for unit in plan.units:
+            if unit.code in seen:
+                raise PlansConflict(f"Unit {unit.code} is in plans {seen[unit.code]} and {plan.id}: one code, one unit")
+            seen[unit.code] = plan.id
+    return plans

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import Any
 
@@ -132,27 +132,37 @@ def version_from_api(body: dict[str, Any]) -> PlanVersion:
     )
 
 
-def on_plan_published(event: Event, *, plan_follower: PlanFollower, scheduler: SchedulerClient, secret: str) -> bool:
-    """Sở Nội vụ published a version: read it from the scheduler and keep it; True when new here."""
+def on_plan_published(
+    event: Event, *, plan_followers: Mapping[str, PlanFollower], scheduler: SchedulerClient, secret: str
+) -> bool:
+    """Sở Nội vụ published a version of one of the stack's plans: read it from the scheduler and keep it with that
+    plan's follower; True when new here."""
     data = PlanPublished.of(event)
-    if data.plan != plan_follower.base.id:
+    follower = plan_followers.get(data.plan)
+    if follower is None:
         return False
-    return plan_follower.learn(version_from_api(scheduler.plan_version(_token(secret), data.number)))
+    return follower.learn(version_from_api(scheduler.plan_version(_token(secret), data.number, plan=data.plan)))
 
 
-def catch_up(plan_follower: PlanFollower, scheduler: SchedulerClient, secret: str) -> int:
-    """At a consumer's start: keep every version the scheduler has published that this service lacks (an event
-    dead-lettered while the scheduler was down, a service added later); how many were new. Best effort: when the
-    scheduler does not answer (or runs another plan), nothing changes and the events still to come fill in."""
+def catch_up(plan_followers: Iterable[PlanFollower], scheduler: SchedulerClient, secret: str) -> int:
+    """At a consumer's start: keep every version of each plan the scheduler has published that this service lacks
+    (an event dead-lettered while the scheduler was down, a service added later); how many were new. Best effort:
+    when the scheduler does not answer (or does not run a plan), nothing changes for that plan and the events
+    still to come fill in."""
     token = _token(secret)
-    try:
-        listed = scheduler.plan_versions(token, plan=plan_follower.base.id)
-        kept = plan_follower.kept_numbers()
-        missing = sorted(int(v["number"]) for v in listed if int(v["number"]) not in kept)
-        return sum(plan_follower.learn(version_from_api(scheduler.plan_version(token, n))) for n in missing)
-    except CATCH_UP_ERRORS as exc:
-        log.warning("published plan versions not caught up", extra={"error": str(exc)})
-        return 0
+    learnt = 0
+    for follower in plan_followers:
+        plan = follower.base.id
+        try:
+            listed = scheduler.plan_versions(token, plan=plan)
+            kept = follower.kept_numbers()
+            missing = sorted(int(v["number"]) for v in listed if int(v["number"]) not in kept)
+            learnt += sum(
+                follower.learn(version_from_api(scheduler.plan_version(token, n, plan=plan))) for n in missing
+            )
+        except CATCH_UP_ERRORS as exc:
+            log.warning("published plan versions not caught up", extra={"plan": plan, "error": str(exc)})
+    return learnt
 
 
 def _token(secret: str) -> str:

@@ -21,6 +21,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 
 from shared.calendar_rules import Period
@@ -75,6 +76,24 @@ def latest_plan(base: Plan, versions: Iterable[PlanVersion]) -> Plan:
 def plan_for_period(base: Plan, versions: Iterable[PlanVersion], period: Period) -> Plan:
     """The plan a period's obligations come from: the one in force on its deadline day."""
     return plan_in_force(base, versions, period.deadline_day)
+
+
+@dataclass(frozen=True)
+class VersionedPlan:
+    """A plan file with its published versions, as the scheduler runs it: the latest unit list (what the pass names
+    and closes by) and, for each period, the list in force on its deadline day (what its obligations come from)."""
+
+    base: Plan
+    versions: tuple[PlanVersion, ...] = ()
+
+    @cached_property
+    def latest(self) -> Plan:
+        """The plan with the latest published unit list (`latest_plan`)."""
+        return latest_plan(self.base, self.versions)
+
+    def for_period(self, period: Period) -> Plan:
+        """The plan a period's obligations come from (`plan_for_period`)."""
+        return plan_for_period(self.base, self.versions, period)
 
 
 def with_units(base: Plan, units: Sequence[Unit]) -> Plan:

@@ -25,7 +25,7 @@ import requests
 
 from shared.auth import issue_token
 from shared.formatting import vn_date
-from shared.plan import Period, Plan, load_plan
+from shared.plan import Period, Plan, load_plans
 from shared.settings import Settings
 from shared.timerules import at_local, deadline_day, parse_instant
 
@@ -102,12 +102,15 @@ def run_replay(
 ) -> float:
     """Replay the plan from `start` to `end`; return the wall time in seconds. `on_day` is told each simulated
     day before the clock moves to it (the chaos run schedules its broker and store restarts by it)."""
-    plan = load_plan(settings.plan_path)
+    plans = load_plans(settings.plan_paths)  # every plan the stack runs (their unit codes are distinct)
     rng = random.Random(seed)
     urls = settings.service_urls
     admin = {"Authorization": f"Bearer {issue_token(settings.secret, sub='dvcq-replay', role='admin')}"}
-    periods = replay_periods(plan, end)
-    due = _schedule(plan, periods, rng)
+    periods = [(plan, period) for plan in plans for period in replay_periods(plan, end)]
+    due: dict[date, list[tuple[str, str]]] = {}
+    for plan in plans:
+        for day, reports in _schedule(plan, replay_periods(plan, end), rng).items():
+            due.setdefault(day, []).extend(reports)
     began = time.monotonic()
     seen_levels: set[str] = set()
     cursor: str | None = None
@@ -133,12 +136,13 @@ def run_replay(
             print(f"{vn_date(day)}  báo cáo mới: {posted:2d}  nhắc/đôn đốc: {summary or '-'}", flush=True)
         time.sleep(pause)
         day += timedelta(days=1)
-    for period in periods:
+    for plan, period in periods:
         if period.deadline_day + timedelta(days=14) < start:
             continue  # no report of it was due in the span (the latest come 14 days after the deadline)
-        board = _send("GET", f"{urls['aggregator']}/api/v1/compliance?period={period.key}", headers=admin).json()
+        asked = f"period={period.key}&plan={plan.id}"
+        board = _send("GET", f"{urls['aggregator']}/api/v1/compliance?{asked}", headers=admin).json()
         print(
-            f"{period.key}: {board['ACTUAL_REPORTS']}/{board['EXPECTED_REPORTS']} đã nộp, "
+            f"{plan.id} {period.key}: {board['ACTUAL_REPORTS']}/{board['EXPECTED_REPORTS']} đã nộp, "
             f"{board['ACTUAL_REPORTS_ON_TIME']} đúng hạn ({board['REPORTING_RATE_ON_TIME']}%)"
         )
     return time.monotonic() - began

@@ -50,7 +50,7 @@ class Settings:
     amqp_urls: tuple[str, ...]
     smtp_url: str = field(repr=False)  # may carry the SMTP password
     secret: str = field(repr=False)
-    plan_path: Path
+    plan_paths: tuple[Path, ...]  # DVCQ_PLAN: the plan directories the stack runs, comma-separated
     clock_mode: str
     db_prefix: str
     service_urls: dict[str, str]
@@ -99,9 +99,13 @@ class Settings:
         clock_mode = env.get("DVCQ_CLOCK", "system")
         if clock_mode not in ("system", "simulation"):
             raise SettingsError("DVCQ_CLOCK must be 'system' or 'simulation'")
-        plan = Path(env.get("DVCQ_PLAN", str(ROOT / "plans" / "tra-vinh-2019")))
-        if not plan.is_absolute():
-            plan = ROOT / plan
+        plans = tuple(
+            path if path.is_absolute() else ROOT / path
+            for path in map(Path, (p.strip() for p in env.get("DVCQ_PLAN", "plans/tra-vinh-2019").split(",")))
+            if str(path) not in ("", ".")
+        )
+        if not plans:
+            raise SettingsError("DVCQ_PLAN must name at least one plan directory")
         urls = {
             name: env.get(f"{name.upper()}_URL", f"http://127.0.0.1:{port}").rstrip("/")
             for name, port in default_ports().items()
@@ -143,7 +147,7 @@ class Settings:
             amqp_urls=parse_amqp_urls(env.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")),
             smtp_url=env.get("SMTP_URL", "smtp://127.0.0.1:8025"),
             secret=secret,
-            plan_path=plan,
+            plan_paths=plans,
             clock_mode=clock_mode,
             db_prefix=env.get("DVCQ_DB_PREFIX", "dvcq_"),
             service_urls=urls,

@@ -41,6 +41,7 @@ from shared.errors import DomainError
 from shared.jsontext import forbidden_key, json_depth_exceeds, not_text
 from shared.logs import configure, set_correlation
 from shared.paging import DEFAULT_LIMIT, MAX_LIMIT, BadCursor, Page, PageRequest, decode_cursor, encode_cursor, is_text
+from shared.plan import Plan
 from shared.ratelimit import Limit, RateLimited, RateLimiter, RateLimits
 from shared.registry import registered_description, services
 from shared.settings import Settings
@@ -126,6 +127,18 @@ def settings() -> Settings:
 def deps() -> Any:
     """The dependencies `create_app` built for this worker."""
     return current_app.extensions["dvcq.deps"]
+
+
+def plan_arg() -> Plan | None:
+    """The plan the request names by the query parameter `plan` (an id of the stack's plans, with its latest unit
+    list; 404 for another), None when it names none: the view then takes its default (`Runtime.plan`)."""
+    asked = query_arg("plan")
+    if not asked:
+        return None
+    plan: Plan | None = deps().rt.plan_named(asked)
+    if plan is None:
+        raise ApiError(404, f"Không có kế hoạch '{asked}'.", fields={"plan": "Không có kế hoạch này."})
+    return plan
 
 
 # --- request bodies -------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from shared import web
 from shared.formatting import content_disposition
 from shared.messaging import BROKER_ERRORS
 from shared.paging import is_key_of, page_of
+from shared.plan import Plan
 from shared.settings import Settings
 from shared.timerules import local_iso
 from shared.topology import queues
@@ -56,9 +57,16 @@ def _period_arg() -> str:
     return period
 
 
+def _plan_for(period: str) -> Plan:
+    """The plan a request about a period reads: the one named by `plan` (default: the plan in force today when the
+    period is one of its, else the plan that has it), as in force on the period's deadline day."""
+    named = web.plan_arg()
+    return _deps().rt.plan_for(period, named.id if named else None)
+
+
 @bp.get("/api/v1/compliance")
 @web.requires("home_affairs", "observer", "admin", "service")
-@web.document(query=("period", *web.PAGE_QUERY))
+@web.document(query=("period", "plan", *web.PAGE_QUERY))
 def get_compliance() -> Response:
     """A period's compliance (F10): the reporting rates, whether its figures are closed, and a page of its units
     (`items`, in unit-code order, 50 by default) with each one's status and latest revision and those received
@@ -66,7 +74,7 @@ def get_compliance() -> Response:
     period = _period_arg()
     d = _deps()
     found = handlers.compliance_page(
-        period, web.page_request(), boards=d.boards, plan=d.rt.plan_for(period), clock=d.rt.clock, closings=d.closings,
+        period, web.page_request(), boards=d.boards, plan=_plan_for(period), clock=d.rt.clock, closings=d.closings,
         reports=d.reports,
     )  # fmt: skip
     if found is None:
@@ -95,12 +103,20 @@ def get_dead_letters() -> Response:
 
 @bp.get("/api/v1/overdue")
 @web.requires("home_affairs", "observer", "admin", "service")
-@web.document(query=web.PAGE_QUERY)
+@web.document(query=("plan", *web.PAGE_QUERY))
 def get_overdue() -> Response:
-    """Every unit overdue in any period of the plan, the longest overdue first, paged."""
+    """Every unit overdue in any period of a plan (`plan`; default: every plan the stack runs), the longest
+    overdue first, paged; each row names its `plan`."""
     asked = web.page_request(is_key_of(int, str, int, str, str))
     d = _deps()
-    items = handlers.overdue(boards=d.boards, plan=d.rt.plan, clock=d.rt.clock, plan_for=d.rt.plan_for)
+    named = web.plan_arg()
+    items = [
+        {**row, "plan": plan.id}
+        for plan in ([named] if named else d.rt.plans)
+        for row in handlers.overdue(
+            boards=d.boards, plan=plan, clock=d.rt.clock, plan_for=lambda period, p=plan.id: d.rt.plan_for(period, p)
+        )
+    ]
     return web.paged(page_of(items, _overdue_order, asked))
 
 
@@ -110,7 +126,7 @@ def _overdue_order(row: dict[str, Any]) -> tuple[int, str, int, str, str]:
 
 @bp.get("/api/v1/summary")
 @web.requires("home_affairs", "observer", "admin", "service")
-@web.document(query=("period",))
+@web.document(query=("period", "plan"))
 def get_summary() -> Response:
     """A period's indicator totals (F11): per content area, by unit type and by unit, nulls left out and
     counted, derived rates recomputed from summed parts, the same period a year earlier where it exists; and
@@ -118,9 +134,7 @@ def get_summary() -> Response:
     period = _period_arg()
     d = _deps()
     try:
-        totals = handlers.summary(
-            period, boards=d.boards, reports=d.reports, plan=d.rt.plan_for(period), clock=d.rt.clock
-        )
+        totals = handlers.summary(period, boards=d.boards, reports=d.reports, plan=_plan_for(period), clock=d.rt.clock)
     except PeriodNotSummarisable as exc:
         raise web.ApiError(422, str(exc), fields={"period": str(exc)}) from exc
     body = snapshot(asdict(totals))
@@ -130,13 +144,13 @@ def get_summary() -> Response:
 
 @bp.post("/api/v1/periods/<period>/close")
 @web.requires("home_affairs")
-@web.document(status=201)
+@web.document(status=201, query=("plan",))
 def close_period(period: str) -> tuple[Response, int]:
     """Close a period's figures (chốt số liệu), once (409 after). Revisions received later are kept and shown
     as arriving after closing; documents issued afterwards say the figures are closed."""
     d = _deps()
     closing = handlers.close_period(
-        period, by=web.principal().sub, closings=d.closings, plan=d.rt.plan_for(period), clock=d.rt.clock
+        period, by=web.principal().sub, closings=d.closings, plan=_plan_for(period), clock=d.rt.clock
     )
     return jsonify({"period": period, **closing}), 201
 
@@ -208,7 +222,7 @@ def _export_args(data: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(code, str):
             raise web.ApiError(422, "Đơn vị tiêu biểu không hợp lệ.", fields={"standouts": "Danh sách mã đơn vị."})
         if code.strip():
-            if _deps().rt.plan.unit(code.strip()) is None:
+            if not any(p.unit(code.strip()) for p in _deps().rt.plans):
                 raise web.ApiError(
                     422, f"Không có đơn vị '{code.strip()}'.", fields={"standouts": "Mã đơn vị không có."}
                 )
@@ -226,7 +240,7 @@ def _issue(period: str, kind: str, body: dict[str, Any]) -> tuple[Response, int]
         reports=d.reports,
         closings=d.closings,
         archive=d.archive,
-        plan=d.rt.plan_for(period),
+        plan=_plan_for(period),
         clock=d.rt.clock,
         **_export_args(body),
     )
@@ -237,7 +251,7 @@ def _issue(period: str, kind: str, body: dict[str, Any]) -> tuple[Response, int]
 
 def _issued(period: str, kind: str) -> Response:
     d = _deps()
-    return _download(handlers.latest_document(period, kind, archive=d.archive, plan=d.rt.plan_for(period)))
+    return _download(handlers.latest_document(period, kind, archive=d.archive, plan=_plan_for(period)))
 
 
 def _download(record: dict[str, Any]) -> Response:
@@ -255,7 +269,7 @@ def _kind(ext: str) -> str:
 
 @bp.post("/api/v1/exports/<period>.<ext>")
 @web.requires("home_affairs", "admin")
-@web.document(status=201)
+@web.document(status=201, query=("plan",))
 @accepts_export(before=lambda period, ext: _kind(ext))
 def export_period(period: str, ext: str, body: dict[str, Any]) -> tuple[Response, int]:
     """Issue the consolidated report (`.docx`, Nghị định 30/2020 layout) or the tables (`.xlsx`, `.csv`) of a
@@ -271,7 +285,7 @@ def export_period(period: str, ext: str, body: dict[str, Any]) -> tuple[Response
 
 @bp.get("/api/v1/exports/<period>.<ext>")
 @web.requires("home_affairs", "observer", "admin")
-@web.document()
+@web.document(query=("plan",))
 def issued_export(period: str, ext: str) -> Response:
     """The consolidated report or tables last issued for a period, byte for byte from the archive; 404 until
     one is issued (a GET never issues or archives anything)."""
@@ -280,7 +294,7 @@ def issued_export(period: str, ext: str) -> Response:
 
 @bp.post("/api/v1/exports/<period>/urging-letter.docx")
 @web.requires("home_affairs", "admin")
-@web.document(status=201)
+@web.document(status=201, query=("plan",))
 @accepts_export()
 def export_urging_letter(period: str, body: dict[str, Any]) -> tuple[Response, int]:
     """Issue the urging letter (công văn đôn đốc) to the units still overdue for a period, archived like every
@@ -290,7 +304,7 @@ def export_urging_letter(period: str, body: dict[str, Any]) -> tuple[Response, i
 
 @bp.get("/api/v1/exports/<period>/urging-letter.docx")
 @web.requires("home_affairs", "observer", "admin")
-@web.document()
+@web.document(query=("plan",))
 def issued_urging_letter(period: str) -> Response:
     """The urging letter last issued for a period, from the archive; 404 until one is issued."""
     return _issued(period, "urging_letter")
@@ -298,12 +312,12 @@ def issued_urging_letter(period: str) -> Response:
 
 @bp.get("/api/v1/documents")
 @web.requires("home_affairs", "observer", "admin")
-@web.document(query=("period", *web.PAGE_QUERY))
+@web.document(query=("period", "plan", *web.PAGE_QUERY))
 def list_documents() -> Response:
-    """The archive of a period's issued documents (`period` required: read by equality), newest first, paged:
-    who issued what, when, whether the figures were closed."""
+    """The archive of a period's issued documents (`period` required, `plan` as for the compliance: read by
+    equality), newest first, paged: who issued what, when, whether the figures were closed."""
     period = _period_arg()
-    page = _deps().archive.page(period, web.page_request(is_key_of(datetime, str)))
+    page = _deps().archive.page(_plan_for(period).id, period, web.page_request(is_key_of(datetime, str)))
     return web.paged(
         page,
         [

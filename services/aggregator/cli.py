@@ -27,7 +27,7 @@ def _rebuild(args: argparse.Namespace) -> int:
     ]
     d = build_dependencies(settings)
     d.ensure_indexes()
-    counts = handlers.rebuild(events, boards=d.boards, reports=d.reports, closings=d.closings, plan=d.rt.plan)
+    counts = handlers.rebuild(events, boards=d.boards, reports=d.reports, closings=d.closings, plan=d.rt.plan_of_event)
     done = f"{counts['boards']} periods, {counts['rows']} rows on the board"
     print(f"dvcq: read models rebuilt from {counts['events']} events ({done})")
     return 0

@@ -38,13 +38,13 @@ def main() -> None:
     configure("aggregator-consumer", settings.log_level)
     d = build_dependencies(settings)
     retry_until_done(d.ensure_indexes, what="aggregator indexes", errors=STORE_ERRORS)
-    catch_up(d.rt.plan_follower, d.scheduler, settings.secret)  # versions whose event it missed
+    catch_up(d.rt.plan_followers.values(), d.scheduler, settings.secret)  # versions whose event it missed
     dependencies = {
         "boards": d.boards,
         "reports": d.reports,
         "closings": d.closings,
-        "plan": Live(lambda: d.rt.plan),  # the latest unit list published (shared.plan_follower)
-        "plan_follower": d.rt.plan_follower,
+        "plan": Live(d.rt.plan_of_event),  # its unit's plan, latest unit list published (shared.plan_follower)
+        "plan_followers": d.rt.plan_followers,
         "scheduler": d.scheduler,
         "secret": settings.secret,
     }

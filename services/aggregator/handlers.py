@@ -99,8 +99,8 @@ class Archive(Protocol):
         """Insert a record."""
         ...
 
-    def latest(self, period: str, kind: str) -> dict[str, Any] | None:
-        """The record of `kind` last issued for `period` (with its bytes), or None."""
+    def latest(self, plan_id: str, period: str, kind: str) -> dict[str, Any] | None:
+        """The record of `kind` last issued for a plan's period (with its bytes), or None."""
         ...
 
 
@@ -369,7 +369,7 @@ def latest_document(period: str, kind: str, *, archive: Archive, plan: Plan) -> 
     """The document of `kind` last issued for a period, as it was archived (reading makes nothing new)."""
     if plan.period(period) is None:
         raise PeriodUnknown(f"Không có kỳ báo cáo '{period}'.", field="period")
-    record = archive.latest(period, kind)
+    record = archive.latest(plan.id, period, kind)
     if record is None:
         raise DocumentNotFound(
             f"Kỳ {period} chưa phát hành văn bản này. Sở Nội vụ phát hành văn bản từ bảng theo dõi "
@@ -392,21 +392,27 @@ class Rebuildable(BoardStore, Protocol):
 
 
 def rebuild(
-    events: Sequence[Event], *, boards: Rebuildable, reports: Rebuildable, closings: ClosingStore, plan: Plan
+    events: Sequence[Event],
+    *,
+    boards: Rebuildable,
+    reports: Rebuildable,
+    closings: ClosingStore,
+    plan: Plan | Callable[[Event], Plan],
 ) -> dict[str, int]:
     """Rebuild the board and the reports from the producers' whole event feeds (`dvcq rebuild-read-models`).
 
     The events are folded in memory into fresh rows by the same functions the consumer uses (the order between
     feeds does not matter: every fold keeps the newest version), then the stored rows are replaced. Closings
     are commands to the aggregator, not events, and are kept. Run it with the aggregator's consumer stopped: it
-    is the read models' one writer.
+    is the read models' one writer. `plan`: the plan, or the plan of each event (`Runtime.plan_of_event`).
     """
     fresh_boards, fresh_reports = _MemoryStore(), _MemoryStore()
     for event in events:
+        of_event = plan(event) if callable(plan) else plan
         if event.type.startswith("obligation."):
-            on_obligation_event(event, boards=fresh_boards, plan=plan)
+            on_obligation_event(event, boards=fresh_boards, plan=of_event)
         elif event.type in ("report.submitted", "report.amended"):
-            on_report_event(event, reports=fresh_reports, closings=closings, plan=plan)
+            on_report_event(event, reports=fresh_reports, closings=closings, plan=of_event)
     boards.clear()
     reports.clear()
     boards.put_many(fresh_boards.docs.values())

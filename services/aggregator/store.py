@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from itertools import islice
 from typing import Any
 
-from pymongo import DESCENDING
+from pymongo import ASCENDING, DESCENDING
 
 from services.aggregator.domain import board_key, closing_id, row_id
 from shared.paging import Page, PageRequest
@@ -115,8 +115,8 @@ class MongoArchive:
         self.db = db
 
     def ensure_indexes(self) -> None:
-        """The list by period, newest first."""
-        self.db[ARCHIVE].create_index([("period", DESCENDING), ("issued_at", DESCENDING)])
+        """The list by plan and period, newest first."""
+        self.db[ARCHIVE].create_index([("plan", ASCENDING), ("period", DESCENDING), ("issued_at", DESCENDING)])
 
     def add(self, record: dict[str, Any]) -> bool:
         """Insert a record (its `_id` is unique)."""
@@ -126,12 +126,12 @@ class MongoArchive:
         """One record with its bytes."""
         return self.db[ARCHIVE].find_one({"_id": record_id})
 
-    def latest(self, period: str, kind: str) -> dict[str, Any] | None:
-        """The record of `kind` last issued for `period`, with its bytes."""
-        found = self.db[ARCHIVE].find({"period": period, "kind": kind}).sort("issued_at", DESCENDING).limit(1)
-        return next(iter(found), None)
+    def latest(self, plan_id: str, period: str, kind: str) -> dict[str, Any] | None:
+        """The record of `kind` last issued for a plan's period, with its bytes."""
+        asked = {"plan": plan_id, "period": period, "kind": kind}
+        return next(iter(self.db[ARCHIVE].find(asked).sort("issued_at", DESCENDING).limit(1)), None)
 
-    def page(self, period: str, asked: PageRequest) -> Page[dict[str, Any]]:
-        """A page of a period's records (equality on `period`) without their bytes, newest first."""
-        return read_page(self.db[ARCHIVE], {"period": period}, asked, projection={"content": 0}, by="issued_at",
-                         newest_first=True)  # fmt: skip
+    def page(self, plan_id: str, period: str, asked: PageRequest) -> Page[dict[str, Any]]:
+        """A page of a plan's period's records (by equality) without their bytes, newest first."""
+        return read_page(self.db[ARCHIVE], {"plan": plan_id, "period": period}, asked, projection={"content": 0},
+                         by="issued_at", newest_first=True)  # fmt: skip

@@ -101,7 +101,7 @@ def _idempotency_key() -> str | None:
 def _content(body: dict[str, Any], agency: str, period: str) -> dict[str, Any]:
     """Validate a report body against the unit's template (marshmallow); the content without agency/period."""
     d = _deps()
-    plan = d.rt.plan_for(period)  # the unit list in force on the period's deadline day, as its obligations
+    plan = d.rt.unit_plan_for(agency, period)  # the unit's plan as in force on the period's deadline day
     handlers.check_period_open(plan, agency, period, now=d.rt.clock.now())
     schema = report_schema(plan, agency, period)
     assert schema is not None  # check_period_open found the unit's template
@@ -168,7 +168,7 @@ def post_report() -> tuple[Response, int]:
     cmd = _api_command(body, agency, period)
     d = _deps()
     report = handlers.submit_report(
-        cmd, who, reports=d.reports, plan=d.rt.plan_for(period), clock=d.rt.clock, extensions=d.extensions
+        cmd, who, reports=d.reports, plan=d.rt.unit_plan_for(agency, period), clock=d.rt.clock, extensions=d.extensions
     )
     resp = jsonify(_receipt(report))
     resp.headers["Location"] = f"/api/v1/reports/{agency}/{period}"
@@ -185,7 +185,9 @@ def put_report(agency: str, period: str) -> Response:
     handlers.check_caller_may_act_for(who, agency)
     cmd = _api_command(_body_for(agency, period), agency, period)
     d = _deps()
-    report = handlers.amend_report(cmd, who, reports=d.reports, plan=d.rt.plan_for(period), clock=d.rt.clock)
+    report = handlers.amend_report(
+        cmd, who, reports=d.reports, plan=d.rt.unit_plan_for(agency, period), clock=d.rt.clock
+    )
     return jsonify(_receipt(report))
 
 
@@ -245,7 +247,7 @@ def post_on_behalf(agency: str, period: str, body: dict[str, Any]) -> tuple[Resp
     """Record a report that arrived on paper or by e-mail (F4), with the văn thư's received date; audited."""
     data = body
     d = _deps()
-    received_at = _received_on(data["received_on"], d.rt.plan.issued_at)
+    received_at = _received_on(data["received_on"], d.rt.plan_of(agency).issued_at)
     if received_at > d.rt.clock.now():
         raise web.ApiError(422, "Ngày nhận ở tương lai.", fields={"received_on": "Không được sau thời điểm hiện tại."})
     report_body = {**data["report"], "agency": agency, "period": period}
@@ -257,7 +259,12 @@ def post_on_behalf(agency: str, period: str, body: dict[str, Any]) -> tuple[Resp
     }
     cmd = _api_command(report_body, agency, period, source="on_behalf", received_at=received_at, document=document_info)
     report = handlers.submit_report(
-        cmd, web.principal(), reports=d.reports, plan=d.rt.plan_for(period), clock=d.rt.clock, extensions=d.extensions
+        cmd,
+        web.principal(),
+        reports=d.reports,
+        plan=d.rt.unit_plan_for(agency, period),
+        clock=d.rt.clock,
+        extensions=d.extensions,
     )
     return jsonify(_report_json(report)), 201
 
@@ -345,7 +352,7 @@ def get_pdf(agency: str, period: str) -> Response:
         agency, period, web.principal(), reports=d.reports, pdfs=d.reports, revision=_revision_arg("revision")
     )
     resp = Response(pdf.data, mimetype="application/pdf")
-    unit = d.rt.plan_for(period).unit(agency)
+    unit = d.rt.plan_of(agency).unit(agency)
     name = f"Báo cáo {period} - {unit.name if unit else agency} - bản {pdf.revision}.pdf"
     resp.headers["Content-Disposition"] = content_disposition(name)
     return resp
@@ -392,7 +399,7 @@ def put_draft(agency: str, period: str) -> Response:
     content = _content(_body_for(agency, period), agency, period)
     d = _deps()
     draft, errors, warnings = handlers.save_draft(
-        agency, period, content, who, drafts=d.drafts, plan=d.rt.plan_for(period), clock=d.rt.clock
+        agency, period, content, who, drafts=d.drafts, plan=d.rt.unit_plan_for(agency, period), clock=d.rt.clock
     )
     return jsonify(_draft_json(draft, errors, warnings))
 
@@ -411,7 +418,7 @@ def get_template(agency: str, period: str) -> Response:
     who = web.principal()
     if who.is_agency() and who.agency != agency:
         raise web.ApiError(404)
-    template = _deps().rt.plan_for(period).template_for(agency, period)
+    template = _deps().rt.unit_plan_for(agency, period).template_for(agency, period)
     if template is None:
         raise web.ApiError(404, "Không có biểu mẫu cho đơn vị và kỳ này.")
     return jsonify(

@@ -10,7 +10,7 @@ from typing import Any
 from services.intake import handlers
 from services.intake.store import MongoUserStore
 from shared.auth import ROLES
-from shared.plan import load_plan
+from shared.plan import load_plans
 from shared.plan_follower import PLAN_VERSIONS, PlanFollower
 from shared.settings import Settings
 from shared.store import connect
@@ -42,7 +42,8 @@ def _user(args: argparse.Namespace) -> int:
     try:
         db = client[settings.db_name("intake")]
         # the unit lists intake has learnt (shared.plan_follower), so a unit a published version added has an account
-        plan = PlanFollower(load_plan(settings.plan_path), db[PLAN_VERSIONS]).current()
+        plans = [PlanFollower(p, db[PLAN_VERSIONS]).current() for p in load_plans(settings.plan_paths)]
+        plan = next((p for p in plans if args.agency and p.unit(args.agency)), plans[0])  # the unit's plan
         user = handlers.create_user(cmd, users=MongoUserStore(db), plan=plan)
     finally:
         client.close()

@@ -30,10 +30,10 @@ def main() -> None:
     configure("intake-consumer", settings.log_level)
     d = build_dependencies(settings)
     retry_until_done(d.extensions.ensure_indexes, what="intake extension indexes", errors=STORE_ERRORS)
-    catch_up(d.rt.plan_follower, d.scheduler, settings.secret)  # versions whose event it missed
+    catch_up(d.rt.plan_followers.values(), d.scheduler, settings.secret)  # versions whose event it missed
     dependencies = {
         "extensions": d.extensions,
-        "plan_follower": d.rt.plan_follower,
+        "plan_followers": d.rt.plan_followers,
         "scheduler": d.scheduler,
         "secret": settings.secret,
     }

@@ -75,7 +75,7 @@ def obligations_of(who: Principal) -> tuple[list[dict[str, Any]], str | None]:
     except ServiceError:
         return [], "Tạm thời chưa lấy được danh sách nghĩa vụ báo cáo; vui lòng tải lại trang sau ít phút."
     today = local_date(_deps().rt.clock.now())
-    plan = _deps().rt.plan
+    plan = _deps().rt.plan_of(who.agency or "")
     rows = []
     for ob in sorted(found, key=lambda ob: (ob.due_before, ob.period)):  # the API lists them by key: nearest first
         period = plan.period(ob.period)
@@ -153,7 +153,7 @@ def _form_page(
 ) -> Response:
     d = _deps()
     latest = d.reports.latest(who.agency or "", template.period)
-    plan = d.rt.plan_for(template.period)
+    plan = d.rt.unit_plan_for(who.agency or "", template.period)
     period = plan.period(template.period)
     staff = list(content.get("staff") or [])
     shown = {f"indicators.{i.key}" for i in template.indicators} | {f"narratives.area_{a}" for a in template.areas}
@@ -185,7 +185,9 @@ def report_form(period: str) -> Response:
     who = web.principal()
     d = _deps()
     try:
-        template = handlers.check_period_open(d.rt.plan_for(period), who.agency or "", period, now=d.rt.clock.now())
+        template = handlers.check_period_open(
+            d.rt.unit_plan_for(who.agency or "", period), who.agency or "", period, now=d.rt.clock.now()
+        )
     except IntakeError as err:
         return _render("message.html", status=404, title="Không có biểu mẫu", message=err.message)
     content: dict[str, Any] = {}
@@ -206,7 +208,7 @@ def report_form_post(period: str) -> Response:
     who = web.principal()
     d = _deps()
     agency = who.agency or ""
-    plan = d.rt.plan_for(period)  # the unit list in force on the period's deadline day, as its obligations
+    plan = d.rt.unit_plan_for(agency, period)  # the unit's plan as in force on the period's deadline day
     try:
         template = handlers.check_period_open(plan, agency, period, now=d.rt.clock.now())
     except IntakeError as err:
@@ -259,7 +261,9 @@ def receipt(period: str) -> Response:
         report = handlers.get_report(who.agency or "", period, who, reports=d.reports, revision=revision)
     except IntakeError as err:
         return _render("message.html", status=404, title="Không tìm thấy báo cáo", message=err.message)
-    return _render("receipt.html", report=report, period=d.rt.plan_for(period).period(period), labels=_labels(report))
+    return _render(
+        "receipt.html", report=report, period=d.rt.plan_of(report.agency).period(period), labels=_labels(report)
+    )
 
 
 OPEN_STATUSES = ("pending", "overdue")
@@ -316,7 +320,7 @@ def _extension_page(
     status: int = 200,
 ) -> Response:
     """The extension page of one period, with what the person typed and the messages beside their fields."""
-    plan = _deps().rt.plan_for(period)
+    plan = _deps().rt.unit_plan_for(who.agency or "", period)
     try:
         view = _extension_view(who, period)
     except ServiceError:
@@ -355,7 +359,7 @@ def _no_such_period(period: str) -> Response:
 def extension_form(period: str) -> Response:
     """The unit's extension requests for one period and the form to ask for a later deadline (F8)."""
     who = web.principal()
-    if _deps().rt.plan.period(period) is None:
+    if _deps().rt.plan_of(who.agency or "").period(period) is None:
         return _no_such_period(period)
     sent = request.args.get("sent", "")
     notice = None
@@ -369,7 +373,7 @@ def extension_form(period: str) -> Response:
 def extension_form_post(period: str) -> Response:
     """Ask the scheduler for an extension with the person's token; its messages are shown beside the fields."""
     who = web.principal()
-    if _deps().rt.plan.period(period) is None:
+    if _deps().rt.plan_of(who.agency or "").period(period) is None:
         return _no_such_period(period)
     posted = web.nfc_deep(dict(request.form.items()))
     form = {"reason": posted.get("reason", "").strip(), "proposed_date": posted.get("proposed_date", "").strip()}
@@ -395,7 +399,7 @@ def extension_form_post(period: str) -> Response:
 
 
 def _labels(report: Report) -> dict[str, str]:
-    template = _deps().rt.plan_for(report.period).template_for(report.agency, report.period)
+    template = _deps().rt.unit_plan_for(report.agency, report.period).template_for(report.agency, report.period)
     if template is None:
         return {}
     out = {f"indicators.{i.key}": i.label for i in template.indicators}
@@ -423,7 +427,7 @@ def my_reports() -> Response:
         history.append(
             {
                 "report": report,
-                "period": d.rt.plan_for(report.period).period(report.period),
+                "period": d.rt.plan_of(report.agency).period(report.period),
                 "revisions": revisions,
                 "changes": changes,
             }

@@ -10,7 +10,7 @@ from services.intake.store import REPORTS, MongoReportStore, MongoUserStore
 from shared.clock import build_clock
 from shared.logs import configure
 from shared.outbox import run_relay
-from shared.plan import load_plan
+from shared.plan import first_issued_at, load_plans
 from shared.retry import retry_until_done
 from shared.settings import Settings
 from shared.store import STORE_ERRORS, connect
@@ -26,7 +26,7 @@ def main() -> None:
     retry_until_done(store.ensure_indexes, what="intake indexes", errors=STORE_ERRORS)
     users = MongoUserStore(client[settings.db_name("intake")])
     retry_until_done(users.ensure_indexes, what="intake account indexes", errors=STORE_ERRORS)
-    clock = build_clock(settings, client, start=load_plan(settings.plan_path).issued_at)
+    clock = build_clock(settings, client, start=first_issued_at(load_plans(settings.plan_paths)))
     watermark = WatermarkEmitter(
         clock,
         producer="intake",

@@ -43,11 +43,11 @@ def main() -> None:
     configure("notifier-consumer", settings.log_level)
     d = build_dependencies(settings)
     retry_until_done(d.ensure_indexes, what="notifier indexes", errors=STORE_ERRORS)
-    catch_up(d.rt.plan_follower, d.scheduler, settings.secret)  # versions whose event it missed
+    catch_up(d.rt.plan_followers.values(), d.scheduler, settings.secret)  # versions whose event it missed
     dependencies = {
         "ledger": d.ledger,
-        "plan": Live(lambda: d.rt.plan),  # the latest unit list published (shared.plan_follower)
-        "plan_follower": d.rt.plan_follower,
+        "plan": Live(d.rt.plan_of_event),  # its unit's plan, latest unit list published (shared.plan_follower)
+        "plan_followers": d.rt.plan_followers,
         "scheduler": d.scheduler,
         "secret": settings.secret,
         "clock": d.rt.clock,

@@ -35,19 +35,20 @@ def main() -> None:
     settings = Settings.from_env()
     configure("notifier-digest", settings.log_level)
     d = build_dependencies(settings)
-    plan = d.rt.plan
-    composed: date | None = None  # the day this process already composed (a restart composes it again: no-op)
+    composed: dict[str, date] = {}  # by plan, the day this process already composed (a restart: again, a no-op)
     attempt_logs = DayPruner(d.attempt_logs, batch=TRIM_BATCH)
     keep = timedelta(days=settings.notify_attempts_keep_days)
 
     def step() -> bool:
-        nonlocal composed
-        at = digest_instant(plan, d.rt.clock.now())
-        if at is not None and local_date(at) != composed:
-            composed = handlers.compose_digest(
-                plan=plan, facts=d.facts, ledger=d.ledger, clock=d.rt.clock, wall=d.wall, mail=d.mail
-            )
-            log.info("digest composed", extra={"day": str(composed)})
+        for plan in d.rt.plans:  # each with the latest unit list published
+            at = digest_instant(plan, d.rt.clock.now())
+            if at is not None and local_date(at) != composed.get(plan.id):
+                day = handlers.compose_digest(
+                    plan=plan, facts=d.facts, ledger=d.ledger, clock=d.rt.clock, wall=d.wall, mail=d.mail
+                )
+                if day is not None:
+                    composed[plan.id] = day
+                log.info("digest composed", extra={"plan": plan.id, "day": str(day)})
         return handlers.trim_attempt_logs(attempt_logs, wall=d.wall, keep=keep, real_now=time.monotonic())
 
     run_forever(step, tick=TICK_SECONDS, what="digest", errors=STORE_ERRORS)

@@ -397,13 +397,14 @@ def compose_digest(
 
     Each mail's id is `digest:<plan>:<date>|<e-mail>|email`, inserted once: any number of replicas, each
     composing on every tick, make one digest per (recipient, local date). A day the clock jumps over gets no
-    digest of its own; the next digest lists everything still overdue.
+    digest of its own; the next digest lists everything still overdue. On a stack that runs several plans each
+    has its own digest, of its own units' obligations.
     """
     at = digest_instant(plan, clock.now())
     if at is None:
         return None
     day = local_date(at)
-    known = facts.all()
+    known = [fact for fact in facts.all() if plan.unit(fact.agency) is not None]
     entries = overdue_at(plan, known, at)
     expected = {_period_name(plan, period): count for period, count in expected_at(known, at).items()}
     event_id = digest_event_id(plan, day)

@@ -120,12 +120,12 @@ def _state_json(s: ObligationState) -> dict[str, Any]:
 
 @bp.get("/api/v1/units")
 @web.requires(*ALL_ROLES)
-@web.document(query=web.PAGE_QUERY)
+@web.document(query=("plan", *web.PAGE_QUERY))
 def list_units() -> Response:
-    """The registry of units (F2) in official order, paged (the plan, held in memory); contacts only for Sở Nội
-    vụ, admins and services."""
+    """The registry of units (F2) of `plan` (default: the plan in force today) in official order, paged (the plan,
+    held in memory); contacts only for Sở Nội vụ, admins and services."""
     who = web.principal()
-    plan = _deps().rt.plan
+    plan = web.plan_arg() or _deps().rt.plan
     page = page_of(plan.units, _official_order, web.page_request(is_key_of(bool, int, str)))
     with_contacts = who.role in ("home_affairs", "admin", "service")
     return web.paged(page, [_unit_json(u, with_contacts) for u in page.items], plan=plan.id)
@@ -137,13 +137,13 @@ def _official_order(unit: Unit) -> tuple[bool, int, str]:
 
 @bp.get("/api/v1/calendar")
 @web.requires(*ALL_ROLES)
-@web.document(query=("year",))
+@web.document(query=("year", "plan"))
 def get_calendar() -> Response:
     """The plan's calendar: every period of `year` (default: every year opened so far), with `due_before`, data
     window, or why it is not applicable. A year the plan has not opened yet lists no period (`opens_at` says when
-    it opens): its calendar is not owed until then."""
+    it opens): its calendar is not owed until then. `plan`: one of the stack's plans (default: in force today)."""
     d = _deps()
-    plan = d.rt.plan
+    plan = web.plan_arg() or d.rt.plan
     year = web.query_arg("year")
     if year is not None and not re.fullmatch(r"[0-9]{4}", year):
         raise web.ApiError(400, "year phải là năm có 4 chữ số, ví dụ 2019.", fields={"year": "Không hợp lệ."})
@@ -356,7 +356,7 @@ def _plausible_day(value: date | None, name: str) -> None:
     the plan runs for years, so the bound moves with the clock."""
     d = _deps()
     last = date(local_date(d.rt.clock.now()).year + 1, 12, 31)
-    if value is not None and not d.rt.plan.issued_on <= value <= last:
+    if value is not None and not min(p.issued_on for p in d.rt.plan_files) <= value <= last:
         raise web.ApiError(422, "Ngày nằm ngoài năm của kế hoạch.", fields={name: "Ngoài năm kế hoạch."})
 
 

@@ -7,12 +7,10 @@ published before it has been fulfilled.
 from __future__ import annotations
 
 from services.scheduler import handlers
-from shared.calendar_rules import Period
 from shared.events import IntakeWatermark, ReportSubmitted
 from shared.logs import configure
 from shared.messaging import EventHandlers, bind_handlers, run_consumer
-from shared.plan import Plan
-from shared.plan_versions import plan_for_period
+from shared.plan_versions import VersionedPlan
 from shared.settings import Settings
 from shared.store import STORE_ERRORS
 from shared.topology import ConsumerQueue
@@ -36,12 +34,11 @@ def main() -> None:
     settings = Settings.from_env()
     configure("scheduler-consumer", settings.log_level)
     d = build_dependencies(settings)
-    plan = d.rt.plan
 
-    def plan_for(period: Period) -> Plan:  # read only for a report whose obligation the pass has not created yet
-        return plan_for_period(plan, d.versions.versions(plan.id), period)
+    def plans() -> list[VersionedPlan]:  # read only for a report whose obligation the pass has not created yet
+        return [VersionedPlan(p, tuple(d.versions.versions(p.id))) for p in d.rt.plan_files]
 
-    dependencies = {"obligations": d.obligations, "plan": plan, "plan_for": plan_for, "passes": d.passes}
+    dependencies = {"obligations": d.obligations, "plans": plans, "passes": d.passes}
     bound = bind_handlers(EVENT_HANDLERS, dependencies)
     run_consumer(settings, QUEUE, bound, store_errors=STORE_ERRORS)
 

@@ -42,6 +42,7 @@ from shared.failpoints import failpoint
 from shared.formatting import vn_date
 from shared.paging import Page, PageRequest
 from shared.plan import Plan
+from shared.plan_versions import VersionedPlan
 from shared.retention import DayPruner, cutoff_day
 from shared.timerules import (
     Clock,
@@ -206,18 +207,22 @@ def _planned(plan: Plan, periods: Sequence[Period], plan_for: Callable[[Period],
 
 
 def on_report_submitted(
-    event: Event, *, obligations: ObligationStore, plan: Plan, plan_for: Callable[[Period], Plan] | None = None
+    event: Event, *, obligations: ObligationStore, plans: Callable[[], Sequence[VersionedPlan]]
 ) -> None:
     """A report arrived: fulfil its obligation with the verdict for its `received_at`, once. An obligation the
-    pass has not created yet is created from `plan_for(period)` (the unit list in force on its deadline day, so
-    a unit a published version added is known), `plan` without it."""
+    pass has not created yet is created as the pass would: from the plan whose latest list has the unit, with the
+    list in force on the period's deadline day (so a unit a published version added is known); `plans` is read
+    only then."""
     data = ReportSubmitted.of(event)
     agency, period, received_at = data.agency, data.period, data.received_at
     ob = obligations.get(agency, period)
     if ob is None:  # the pass has not opened its year yet (it lags intake): create it now, as the pass would
-        entry = plan.period(period)
-        opened = entry is not None and plan.is_open(entry, max(received_at, event.occurred_at))
-        found = _planned(plan, [entry], plan_for) if entry is not None and opened else []
+        found: list[Obligation] = []
+        for plan in plans():
+            entry = plan.latest.period(period) if plan.latest.unit(agency) is not None else None
+            if entry is not None and plan.latest.is_open(entry, max(received_at, event.occurred_at)):
+                found = obligations_for_plan(plan.for_period(entry), [entry])
+                break
         ob = next((o for o in found if o.agency == agency), None)
         if ob is None:
             log.info("report for no obligation ignored", extra={"agency": agency, "period": period})
@@ -259,19 +264,17 @@ def on_intake_watermark(event: Event, *, passes: PassStore) -> bool:
 
 
 def run_pass(
-    *,
-    plan: Plan,
-    obligations: ObligationStore,
-    passes: PassStore,
-    clock: Clock,
-    plan_for: Callable[[Period], Plan] | None = None,
+    *, plans: Sequence[VersionedPlan], obligations: ObligationStore, passes: PassStore, clock: Clock
 ) -> datetime:
     """One pass of the F7 ladder up to business time now or the applied intake watermark, whichever is
     earlier (F17: a level due at L is applied only once every report accepted before L has been handled), then
     `processed_up_to` is recorded. Without any watermark yet nothing is applied: the ladder waits for its input.
 
-    First the plan years that opened in (processed_up_to, now] get their obligations (`open_years_due`, each
-    period's from `plan_for` as in `sync_plan`: the unit list in force on its deadline day). Then
+    `plans`: every plan the stack runs with its published versions; an obligation goes by the plan whose latest
+    list has its unit (the first for a code none has).
+
+    First each plan's years that opened in (processed_up_to, now] get their obligations (`open_years_due`, each
+    period's from the unit list in force on its deadline day, as in `sync_plan`). Then
     only obligations with an agenda entry in (processed_up_to, now] are read. For each: a ceased unit's
     obligation is closed (`obligation.closed`); otherwise the highest level due now is emitted if it has not
     been, and the lower unemitted levels are recorded as `skipped` in it, so after downtime or a clock jump
@@ -288,17 +291,20 @@ def run_pass(
         return clock.now()  # nothing known yet; `processed_up_to` stays unset until intake's first watermark
     if previous is not None and now < previous:
         now = previous  # never back (a stack upgraded from passes that ran ungated)
-    open_years_due(plan, obligations=obligations, after=previous, now=now, plan_for=plan_for)
+    for each in plans:
+        open_years_due(each.latest, obligations=obligations, after=previous, now=now, plan_for=each.for_period)
     keys = obligations.due(previous, now)
     found = obligations.get_many(keys)
     history = obligations.transitions_of(keys)
-    names = {u.code: u.name for u in plan.units}
+    by_unit = {u.code: each.latest for each in reversed(plans) for u in each.latest.units}
+    names = {u.code: u.name for each in plans for u in each.latest.units}  # successors may be in another plan
     events: list[Event] = []
     appointments: list[tuple[str, datetime]] = []
     for key in keys:
         ob = found.get(key)
         if ob is None:
             continue
+        plan = by_unit.get(ob.agency, plans[0].latest)
         unit = plan.unit(ob.agency)
         closing = closes_at(ob, unit)
         step = pass_step(
@@ -319,7 +325,8 @@ def run_pass(
         obligations.record_many(events[start : start + EMIT_BATCH])
         failpoint("scheduler.mid_pass")
     obligations.appoint(appointments)
-    obligations.record_many(units_ceased(plan, after=previous, now=now))
+    for each in plans:
+        obligations.record_many(units_ceased(each.latest, after=previous, now=now))
     passes.set_processed_up_to(now)
     return now
 

@@ -10,10 +10,8 @@ from datetime import timedelta
 
 from services.scheduler import handlers, versions
 from services.scheduler.bootstrap import build_dependencies
-from shared.calendar_rules import Period
 from shared.logs import configure
-from shared.plan import Plan
-from shared.plan_versions import PlanVersion, latest_plan, plan_for_period
+from shared.plan_versions import VersionedPlan
 from shared.retention import DayPruner
 from shared.retry import run_forever
 from shared.settings import Settings
@@ -30,12 +28,8 @@ def main() -> None:
     configure("scheduler-loop", settings.log_level)
     d = build_dependencies(settings)
     synced = False
-    plan, plan_read_at = d.rt.plan, float("-inf")
-    published: list[PlanVersion] = []
-
-    def plan_for(period: Period) -> Plan:  # a period's obligations: the unit list in force on its deadline day
-        return plan_for_period(d.rt.plan, published, period)
-
+    plans: list[VersionedPlan] = []
+    plans_read_at = float("-inf")
     agenda = DayPruner(d.agenda)
     keep = timedelta(days=settings.agenda_keep_days)
     watch = handlers.LadderWatch(
@@ -43,24 +37,26 @@ def main() -> None:
     )
 
     def step() -> bool:
-        nonlocal synced, plan, plan_read_at, published
-        if time.monotonic() - plan_read_at >= VERSIONS_SECONDS:
-            # the pass closes obligations and announces ceased units by the latest published unit list; a period
-            # opening gets its obligations from the list in force on its deadline day
-            published = d.versions.versions(d.rt.plan.id)
-            plan, plan_read_at = latest_plan(d.rt.plan, published), time.monotonic()
+        nonlocal synced, plans, plans_read_at
+        if time.monotonic() - plans_read_at >= VERSIONS_SECONDS:
+            # every plan with its published unit lists: the pass closes obligations and announces ceased units by
+            # the latest; a period opening gets its obligations from the list in force on its deadline day
+            plans = [VersionedPlan(p, tuple(d.versions.versions(p.id))) for p in d.rt.plan_files]
+            plans_read_at = time.monotonic()
         if not synced:
             d.obligations.ensure_indexes()
             copied = d.obligations.backfill_agenda(d.passes.processed_up_to())
             if copied:
                 log.info("agenda entries given their buckets", extra={"entries": copied})
             d.versions.ensure_indexes()
-            # each period's obligations from the unit list in force on its deadline day (the versions' included)
-            created = handlers.sync_plan(d.rt.plan, obligations=d.obligations, clock=d.rt.clock, plan_for=plan_for)
-            versions.announce_versions(d.rt.plan, versions=d.versions)
-            log.info("plan synced", extra={"obligations_created": created})
+            for each in plans:
+                created = handlers.sync_plan(
+                    each.base, obligations=d.obligations, clock=d.rt.clock, plan_for=each.for_period
+                )
+                versions.announce_versions(each.base, versions=d.versions)
+                log.info("plan synced", extra={"plan": each.base.id, "obligations_created": created})
             synced = True
-        handlers.run_pass(plan=plan, obligations=d.obligations, passes=d.passes, clock=d.rt.clock, plan_for=plan_for)
+        handlers.run_pass(plans=plans, obligations=d.obligations, passes=d.passes, clock=d.rt.clock)
         handlers.watch_ladder(watch, passes=d.passes, clock=d.rt.clock, real_now=time.monotonic())
         handlers.prune_agenda(agenda, passes=d.passes, keep=keep, real_now=time.monotonic())
         return False

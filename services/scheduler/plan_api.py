@@ -34,15 +34,23 @@ def _deps() -> Dependencies:
     return web.deps()
 
 
+def _plan() -> Plan:
+    """The plan file a request is about: `plan`, default the plan in force today."""
+    return web.plan_arg() or _deps().rt.plan
+
+
 def _other_codes(plan: Plan) -> frozenset[str]:
-    """Codes a successor may name outside the list: the units of the plan's `successor_plan`, a sibling directory
-    of the plan's own (plans/tra-vinh-2019 names units of plans/vinh-long-2026)."""
-    if not plan.successor_plan:
-        return frozenset()
-    path = web.settings().plan_path.parent / plan.successor_plan
-    if not (path / "plan.json").is_file():
-        return frozenset()
-    return frozenset(u.code for u in load_plan(path).units)
+    """Codes a successor may name outside the list: the units of the stack's other plans and of the plan's
+    `successor_plan`, a sibling directory of the plan's own (plans/tra-vinh-2019 names units of
+    plans/vinh-long-2026)."""
+    d = _deps()
+    latest = [versions.current_plan(p, versions=d.versions) for p in d.rt.plans if p.id != plan.id]
+    others = {u.code for p in latest for u in p.units}
+    if plan.successor_plan:
+        path = web.settings().plan_paths[0].parent / plan.successor_plan
+        if (path / "plan.json").is_file():
+            others |= {u.code for u in load_plan(path).units}
+    return frozenset(others)
 
 
 def _day_arg(name: str, default: date | None = None) -> date | None:
@@ -182,26 +190,27 @@ def plan_json(
 
 @bp.get("/api/v1/plan")
 @web.requires(*READ_ROLES)
-@web.document(query=("on",))
+@web.document(query=("on", "plan"))
 def get_plan() -> Response:
     """The plan in force on `on` (default: today's business date): units in official order with types and
     validity, calendar, ladder, recipients, days off and make-up days; the version in force and the latest."""
-    d = _deps()
+    d, base = _deps(), _plan()
     day = _day_arg("on") or local_date(d.rt.clock.now())
-    published = d.versions.versions(d.rt.plan.id)
+    published = d.versions.versions(base.id)
     effective = [v for v in published if v.effective_from <= day]
     version = max(effective, key=lambda v: v.number, default=None)
     latest = max(published, key=lambda v: v.number, default=None)
-    plan = plan_in_force(d.rt.plan, published, day)
+    plan = plan_in_force(base, published, day)
     return jsonify(plan_json(plan, day, version, latest, web.principal().role))
 
 
 @bp.get("/api/v1/plan/units.xlsx")
 @web.requires(*MANAGE_ROLES, "service")
+@web.document(query=("plan",))
 def get_unit_list() -> Response:
     """The latest published unit list as an XLSX file in the import layout: the template to edit and upload."""
     d = _deps()
-    plan = versions.current_plan(d.rt.plan, versions=d.versions)
+    plan = versions.current_plan(_plan(), versions=d.versions)
     resp = Response(unit_list_workbook(plan.units), mimetype=XLSX)
     resp.headers["Content-Disposition"] = content_disposition(f"danh-sach-don-vi-{plan.id}.xlsx")
     resp.headers["Cache-Control"] = "no-store"
@@ -210,7 +219,7 @@ def get_unit_list() -> Response:
 
 @bp.post("/api/v1/plan/imports")
 @web.requires(*MANAGE_ROLES)
-@web.document(query=("effective_from", "filename"), status=201)
+@web.document(query=("effective_from", "filename", "plan"), status=201)
 def post_import() -> tuple[Response, int]:
     """Upload a unit list (the XLSX file as the body): 422 with every bad row (row, column, why) and nothing kept,
     or 201 with the kept draft and what it would change from `effective_from` (default: today)."""
@@ -219,9 +228,10 @@ def post_import() -> tuple[Response, int]:
     d = _deps()
     day = _day_arg("effective_from")
     filename = (web.query_arg("filename") or "")[:200]
+    base = _plan()
     outcome = versions.import_unit_list(
-        request.get_data(cache=False), filename, day, web.principal(), base=d.rt.plan,
-        other_codes=_other_codes(d.rt.plan), versions=d.versions, clock=d.rt.clock,
+        request.get_data(cache=False), filename, day, web.principal(), base=base,
+        other_codes=_other_codes(base), versions=d.versions, clock=d.rt.clock,
     )  # fmt: skip
     return jsonify({"draft": outcome.draft.id, "units_count": len(outcome.draft.units),
                     "preview": preview_json(outcome.preview)}), 201  # fmt: skip
@@ -229,14 +239,14 @@ def post_import() -> tuple[Response, int]:
 
 @bp.get("/api/v1/plan/imports/<draft>/preview")
 @web.requires(*MANAGE_ROLES)
-@web.document(query=("effective_from",))
+@web.document(query=("effective_from", "plan"))
 def get_import_preview(draft: str) -> Response:
     """What publishing a kept draft from `effective_from` (required) would change."""
     d = _deps()
     day = _day_arg("effective_from")
     if day is None:
         raise web.ApiError(400, "Cần effective_from (YYYY-MM-DD).", fields={"effective_from": "Bắt buộc."})
-    shown = versions.preview_draft(draft, day, base=d.rt.plan, versions=d.versions, clock=d.rt.clock)
+    shown = versions.preview_draft(draft, day, base=_plan(), versions=d.versions, clock=d.rt.clock)
     return jsonify({"draft": draft, "preview": preview_json(shown)})
 
 
@@ -255,14 +265,14 @@ class PublishSchema(Schema):
 
 @bp.post("/api/v1/plan/versions")
 @web.requires(*MANAGE_ROLES)
-@web.document(status=201)
+@web.document(status=201, query=("plan",))
 @web.accepts(PublishSchema)
 def post_version(body: dict[str, Any]) -> tuple[Response, int]:
     """Publish a kept draft as the next version, in force from `effective_from` (not before today nor before the
     latest version's day); its new obligations are created and `plan.published` announced."""
     d = _deps()
     version = versions.publish_version(
-        body["draft"], body["effective_from"], web.principal(), base=d.rt.plan, versions=d.versions,
+        body["draft"], body["effective_from"], web.principal(), base=_plan(), versions=d.versions,
         obligations=d.obligations, clock=d.rt.clock,
     )  # fmt: skip
     return jsonify(_version_json(version)), 201
@@ -270,29 +280,32 @@ def post_version(body: dict[str, Any]) -> tuple[Response, int]:
 
 @bp.get("/api/v1/plan/versions")
 @web.requires(*READ_ROLES)
+@web.document(query=("plan",))
 def list_versions() -> Response:
     """Every published version of the plan's unit list, oldest first (version 0 is the plan file)."""
-    d = _deps()
-    return jsonify({"plan": d.rt.plan.id, "items": [_version_json(v) for v in d.versions.versions(d.rt.plan.id)]})
+    plan = _plan()
+    return jsonify({"plan": plan.id, "items": [_version_json(v) for v in _deps().versions.versions(plan.id)]})
 
 
 @bp.get("/api/v1/plan/versions/<number>")
 @web.requires(*READ_ROLES)
+@web.document(query=("plan",))
 def get_version(number: str) -> Response:
     """One published version with its unit list (contacts for Sở Nội vụ, admins and services)."""
     d = _deps()
-    version = versions.version_of(_number(number, "number"), base=d.rt.plan, versions=d.versions)
+    version = versions.version_of(_number(number, "number"), base=_plan(), versions=d.versions)
     with_contacts = web.principal().role in ("home_affairs", "admin", "service")
     return jsonify(_version_json(version, with_units=True, with_contacts=with_contacts))
 
 
 @bp.get("/api/v1/plan/diff")
 @web.requires(*READ_ROLES)
-@web.document(query=("from", "to"))
+@web.document(query=("from", "to", "plan"))
 def get_versions_diff() -> Response:
     """The differences of the unit list from version `from` to version `to` (0 is the plan file)."""
     d = _deps()
     first = _number(web.query_arg("from") or "", "from")
     second = _number(web.query_arg("to") or "", "to")
-    changes = versions.compare_versions(first, second, base=d.rt.plan, versions=d.versions)
-    return jsonify({"plan": d.rt.plan.id, "from": first, "to": second, "units": [_change_json(c) for c in changes]})
+    plan = _plan()
+    changes = versions.compare_versions(first, second, base=plan, versions=d.versions)
+    return jsonify({"plan": plan.id, "from": first, "to": second, "units": [_change_json(c) for c in changes]})

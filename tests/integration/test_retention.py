@@ -19,6 +19,7 @@ from shared.clock import FixedClock
 from shared.messaging import Publisher
 from shared.outbox import read_events, relay_once
 from shared.plan import load_plan
+from shared.plan_versions import VersionedPlan
 from shared.retention import DayPruner
 from shared.settings import ROOT, Settings
 from shared.store import connect
@@ -57,7 +58,7 @@ def test_processed_agenda_entries_go_after_the_retention_and_the_pass_still_find
     # a pass has run before (the 2019 year opened long ago), so these passes read only the entries written here
     passes.set_processed_up_to(T0 - timedelta(hours=2))
     clock = FixedClock(T0 - timedelta(hours=1))
-    scheduler.run_pass(plan=plan, obligations=obligations, passes=passes, clock=clock)
+    scheduler.run_pass(plans=[VersionedPlan(plan)], obligations=obligations, passes=passes, clock=clock)
     outbox = db[OUTBOX].count_documents({})
     pruner = DayPruner(MongoAgendaStore(db), batch=10)
     keep = timedelta(days=30)
@@ -67,7 +68,7 @@ def test_processed_agenda_entries_go_after_the_retention_and_the_pass_still_find
 
     assert _drain(prune) == 0  # nothing processed long enough ago: the pass stands before every entry
     clock.advance(timedelta(days=40))  # business time: the old entries are 40 days behind the pass
-    scheduler.run_pass(plan=plan, obligations=obligations, passes=passes, clock=clock)
+    scheduler.run_pass(plans=[VersionedPlan(plan)], obligations=obligations, passes=passes, clock=clock)
     pruner.look_at = 0.0
     assert _drain(prune) >= 3  # 25 entries in batches of 10
 

@@ -71,10 +71,14 @@ def test_an_unhandled_event_type_is_logged_and_counted(caplog):
     assert any(r.getMessage() == "event with no handler acked" for r in caplog.records)
 
 
-def test_a_live_dependency_is_read_again_for_each_event():
+def test_a_live_dependency_is_read_again_for_each_event_from_the_event():
     rec = RecordingHandlers()
     plans = iter(["plan v0", "plan v1"])
-    bound = bind_handlers({IntakeWatermark: [rec.on_intake_watermark]}, {"passes": Live(lambda: next(plans))})
+    read = Live(lambda event: f"{next(plans)} for {event.type}")
+    bound = bind_handlers({IntakeWatermark: [rec.on_intake_watermark]}, {"passes": read})
     dispatch("probe", _event("intake.watermark"), bound)
     dispatch("probe", _event("intake.watermark"), bound)
-    assert rec.calls == [("watermark", "intake.watermark", "plan v0"), ("watermark", "intake.watermark", "plan v1")]
+    assert rec.calls == [
+        ("watermark", "intake.watermark", "plan v0 for intake.watermark"),
+        ("watermark", "intake.watermark", "plan v1 for intake.watermark"),
+    ]

@@ -23,7 +23,7 @@ from shared.clock import FixedClock
 from shared.events import Event, obligation_subject
 from shared.paging import Page, PageRequest
 from shared.plan import load_plan
-from shared.plan_versions import with_units
+from shared.plan_versions import VersionedPlan, with_units
 from shared.settings import ROOT
 from shared.timerules import LOCAL_TZ, parse_instant
 from tests.unit.fakes import (
@@ -35,6 +35,8 @@ from tests.unit.fakes import (
 )
 
 PLAN = load_plan(ROOT / "plans" / "tra-vinh-2019")
+ONLY_PLAN = lambda: [VersionedPlan(PLAN)]  # noqa: E731  (the scheduler's plans, read when needed)
+VERSIONED = VersionedPlan(PLAN)  # the plan without published versions
 AGENCY = "H_CAUKE"
 PERIOD = "2019-H1"
 DUE_BEFORE = datetime(2019, 6, 11, 0, 0, tzinfo=LOCAL_TZ)
@@ -163,7 +165,7 @@ def level_event(level: str, *, version: int = 2, event_type: str | None = None) 
 def fulfilled_event(received_at: datetime) -> Event:
     """The scheduler's `obligation.fulfilled` for H_CAUKE 2019-H1, produced by its own handler."""
     obligations = synced()
-    scheduler.on_report_submitted(delivered(submitted_event(received_at)), obligations=obligations, plan=PLAN)
+    scheduler.on_report_submitted(delivered(submitted_event(received_at)), obligations=obligations, plans=ONLY_PLAN)
     (event,) = obligations.events("obligation.fulfilled")
     return event
 
@@ -329,7 +331,7 @@ def test_created_event_carries_the_obligations_deadline_and_passes_the_catalogue
 def test_report_received_before_the_deadline_fulfils_the_obligation_on_time():
     obligations = synced()
     report = delivered(submitted_event(local(2019, 6, 10, 23, 59)))
-    scheduler.on_report_submitted(report, obligations=obligations, plan=PLAN)
+    scheduler.on_report_submitted(report, obligations=obligations, plans=ONLY_PLAN)
     (event,) = obligations.events("obligation.fulfilled")
     check_event(event)
     assert event.subject == "obligation:H_CAUKE:2019-H1"
@@ -351,7 +353,7 @@ def test_report_received_before_the_deadline_fulfils_the_obligation_on_time():
 def test_report_received_two_local_days_after_the_deadline_day_is_late_by_two_days():
     obligations = synced()
     report = delivered(submitted_event(local(2019, 6, 12, 9, 0)))
-    scheduler.on_report_submitted(report, obligations=obligations, plan=PLAN)
+    scheduler.on_report_submitted(report, obligations=obligations, plans=ONLY_PLAN)
     (event,) = obligations.events("obligation.fulfilled")
     assert event.data["status"] == "submitted_late"
     assert event.data["days_late"] == 2
@@ -360,7 +362,7 @@ def test_report_received_two_local_days_after_the_deadline_day_is_late_by_two_da
 def test_report_at_local_midnight_after_the_deadline_day_is_late_by_one_local_day():
     obligations = synced()
     report = delivered(submitted_event(local(2019, 6, 11, 0, 0)))  # still 10/06 in UTC
-    scheduler.on_report_submitted(report, obligations=obligations, plan=PLAN)
+    scheduler.on_report_submitted(report, obligations=obligations, plans=ONLY_PLAN)
     (event,) = obligations.events("obligation.fulfilled")
     assert (event.data["status"], event.data["days_late"]) == ("submitted_late", 1)
 
@@ -368,8 +370,8 @@ def test_report_at_local_midnight_after_the_deadline_day_is_late_by_one_local_da
 def test_same_report_event_delivered_twice_fulfils_once():
     obligations = synced()
     report = delivered(submitted_event(local(2019, 6, 5, 9, 0)))
-    scheduler.on_report_submitted(report, obligations=obligations, plan=PLAN)
-    scheduler.on_report_submitted(report, obligations=obligations, plan=PLAN)
+    scheduler.on_report_submitted(report, obligations=obligations, plans=ONLY_PLAN)
+    scheduler.on_report_submitted(report, obligations=obligations, plans=ONLY_PLAN)
     assert len(obligations.events("obligation.fulfilled")) == 1
 
 
@@ -377,7 +379,7 @@ def test_report_for_the_first_quarter_is_ignored():
     obligations = synced()
     before = len(obligations.outbox)
     report = delivered(submitted_event(local(2019, 3, 20, 9, 0), period="2019-Q1"))
-    scheduler.on_report_submitted(report, obligations=obligations, plan=PLAN)
+    scheduler.on_report_submitted(report, obligations=obligations, plans=ONLY_PLAN)
     assert len(obligations.outbox) == before
     assert obligations.get(AGENCY, "2019-Q1") is None
 
@@ -386,7 +388,7 @@ def test_report_of_a_non_reporting_unit_is_ignored():
     obligations = synced()
     before = len(obligations.outbox)
     report = delivered(submitted_event(local(2019, 6, 5, 9, 0), agency="BDV_TU"))
-    scheduler.on_report_submitted(report, obligations=obligations, plan=PLAN)
+    scheduler.on_report_submitted(report, obligations=obligations, plans=ONLY_PLAN)
     assert len(obligations.outbox) == before
     assert obligations.get("BDV_TU", PERIOD) is None
 
@@ -394,7 +396,7 @@ def test_report_of_a_non_reporting_unit_is_ignored():
 def test_report_arriving_before_the_first_sync_creates_and_fulfils_its_obligation():
     obligations = FakeObligationStore()
     report = delivered(submitted_event(local(2019, 6, 5, 9, 0)))
-    scheduler.on_report_submitted(report, obligations=obligations, plan=PLAN)
+    scheduler.on_report_submitted(report, obligations=obligations, plans=ONLY_PLAN)
     assert obligations.get(AGENCY, PERIOD) is not None
     assert [(e.type, e.subject_version) for e in obligations.events()] == [
         ("obligation.created", 1),
@@ -409,7 +411,7 @@ def test_report_within_a_granted_extension_is_on_time():
     obligations = synced()
     assert obligations.record(extended_event(version=2))
     report = delivered(submitted_event(local(2019, 6, 13, 9, 0)))
-    scheduler.on_report_submitted(report, obligations=obligations, plan=PLAN)
+    scheduler.on_report_submitted(report, obligations=obligations, plans=ONLY_PLAN)
     (event,) = obligations.events("obligation.fulfilled")
     assert event.data["status"] == "submitted_on_time"
     assert event.data["days_late"] == 0
@@ -429,7 +431,7 @@ def test_report_received_before_the_extension_was_granted_keeps_the_first_deadli
         )
     )
     report = delivered(submitted_event(local(2019, 6, 11, 9, 0)))
-    scheduler.on_report_submitted(report, obligations=obligations, plan=PLAN)
+    scheduler.on_report_submitted(report, obligations=obligations, plans=ONLY_PLAN)
     (event,) = obligations.events("obligation.fulfilled")
     assert (event.data["status"], event.data["generation"], event.data["days_late"]) == ("submitted_late", 1, 1)
 
@@ -477,7 +479,7 @@ def test_status_filter_follows_the_clock_from_pending_to_overdue():
 def test_fulfilled_obligation_is_listed_with_its_verdict_not_as_overdue():
     obligations = synced()
     report = delivered(submitted_event(local(2019, 6, 12, 9, 0)))
-    scheduler.on_report_submitted(report, obligations=obligations, plan=PLAN)
+    scheduler.on_report_submitted(report, obligations=obligations, plans=ONLY_PLAN)
     (state,) = scheduler.list_obligations(
         OFFICER, obligations=obligations, clock=FixedClock(local(2019, 6, 20)), period=PERIOD
     ).items
@@ -514,7 +516,9 @@ def test_report_after_a_waiver_does_not_fulfil_the_obligation():
         data={"agency": AGENCY, "period": PERIOD, "reason": "Sáp nhập đơn vị."},
     )
     assert obligations.record(waived)
-    scheduler.on_report_submitted(delivered(submitted_event(local(2019, 6, 5))), obligations=obligations, plan=PLAN)
+    scheduler.on_report_submitted(
+        delivered(submitted_event(local(2019, 6, 5))), obligations=obligations, plans=ONLY_PLAN
+    )
     assert obligations.events("obligation.fulfilled") == []
     (state,) = scheduler.list_obligations(
         OFFICER, obligations=obligations, clock=FixedClock(local(2019, 6, 20)), period=PERIOD
@@ -525,11 +529,11 @@ def test_report_after_a_waiver_does_not_fulfil_the_obligation():
 def test_pass_records_processed_up_to_as_the_clocks_now():
     passes = FakePassStore()
     clock = FixedClock(local(2019, 6, 11, 8, 0))
-    done = scheduler.run_pass(plan=PLAN, obligations=synced(), passes=passes, clock=clock)
+    done = scheduler.run_pass(plans=[VERSIONED], obligations=synced(), passes=passes, clock=clock)
     assert done == clock.now()
     assert passes.processed_up_to() == clock.now()
     clock.advance(timedelta(minutes=5))
-    scheduler.run_pass(plan=PLAN, obligations=synced(), passes=passes, clock=clock)
+    scheduler.run_pass(plans=[VERSIONED], obligations=synced(), passes=passes, clock=clock)
     assert passes.processed_up_to() == local(2019, 6, 11, 8, 5)
 
 

@@ -15,11 +15,14 @@ from shared.catalogue import check_event
 from shared.clock import FixedClock
 from shared.events import Event
 from shared.plan import Plan, load_plan
+from shared.plan_versions import VersionedPlan
 from shared.settings import ROOT
 from shared.timerules import LOCAL_TZ, ladder
 from tests.unit.fakes import FakeObligationStore, FakePassStore
 
 PLAN = load_plan(ROOT / "plans" / "tra-vinh-2019")
+ONLY_PLAN = lambda: [VersionedPlan(PLAN)]  # noqa: E731  (the scheduler's plans, read when needed)
+VERSIONED = VersionedPlan(PLAN)  # the plan without published versions
 POLICY = [
     {"level": lv.level, "event": lv.event, "offset_days": lv.offset_days, "shift": lv.shift} for lv in PLAN.escalation
 ]
@@ -63,7 +66,7 @@ def test_overdue_moves_over_the_plans_holidays(deadline: date, overdue: datetime
 
 def _run(obligations: FakeObligationStore, when: datetime) -> list[Event]:
     before = {e.id for e in obligations.events()}
-    scheduler.run_pass(plan=PLAN, obligations=obligations, passes=FakePassStore(), clock=FixedClock(when))
+    scheduler.run_pass(plans=[VERSIONED], obligations=obligations, passes=FakePassStore(), clock=FixedClock(when))
     return [e for e in obligations.events() if e.id not in before]
 
 
@@ -124,7 +127,7 @@ def _report(obligations: FakeObligationStore, agency: str, received: datetime) -
     }  # fmt: skip
     event = Event(type="report.submitted", subject=f"report:{agency}:2019-H1", subject_version=1,
                   producer="intake", occurred_at=received, data=data)  # fmt: skip
-    scheduler.on_report_submitted(event, obligations=obligations, plan=PLAN)
+    scheduler.on_report_submitted(event, obligations=obligations, plans=ONLY_PLAN)
 
 
 def test_units_that_report_get_no_further_level() -> None:
@@ -145,7 +148,7 @@ def test_units_that_report_get_no_further_level() -> None:
 
 def test_the_pass_records_processed_up_to() -> None:
     passes = FakePassStore()
-    scheduler.run_pass(plan=PLAN, obligations=_synced(), passes=passes, clock=FixedClock(at8(3, 6)))
+    scheduler.run_pass(plans=[VERSIONED], obligations=_synced(), passes=passes, clock=FixedClock(at8(3, 6)))
     assert passes.processed_up_to() == at8(3, 6)
 
 
@@ -235,7 +238,7 @@ def test_a_unit_cannot_ask_for_another_units_extension() -> None:
 
 def test_the_pass_reads_only_obligations_with_an_agenda_entry_in_its_window() -> None:
     obligations, passes = _synced(), FakePassStore()
-    run = functools.partial(scheduler.run_pass, plan=PLAN, obligations=obligations, passes=passes)
+    run = functools.partial(scheduler.run_pass, plans=[VERSIONED], obligations=obligations, passes=passes)
     run(clock=FixedClock(at8(3, 6)))  # the first pass looks at every obligation (sync's entries)
     h1 = {key for key in obligations.obligations if key.endswith(":2019-H1")}
     assert {obligations.next_action(key, at8(3, 6)) for key in h1} == {at8(7, 6)}  # reminder_1 on Friday 07/06
@@ -249,7 +252,7 @@ def test_the_pass_reads_only_obligations_with_an_agenda_entry_in_its_window() ->
 
 def test_a_granted_extension_wakes_the_obligation_for_its_new_ladder() -> None:
     obligations, passes = _synced(), FakePassStore()
-    run = functools.partial(scheduler.run_pass, plan=PLAN, obligations=obligations, passes=passes)
+    run = functools.partial(scheduler.run_pass, plans=[VERSIONED], obligations=obligations, passes=passes)
     run(clock=FixedClock(at8(3, 6)))
     assert obligations.next_action("H_CAUKE:2019-H1", at8(3, 6)) == at8(7, 6)
     granted = datetime(2019, 6, 3, 10, tzinfo=LOCAL_TZ)
@@ -290,7 +293,9 @@ def test_a_ceasing_units_later_obligations_close_at_its_valid_until_and_never_es
     emitted: list[Event] = []
     for step in (at8(3, 6), at8(4, 6), datetime(2019, 6, 5, 0, 0, tzinfo=LOCAL_TZ), at8(7, 6), at8(30, 12)):
         before = {e.id for e in obligations.events()}
-        scheduler.run_pass(plan=plan, obligations=obligations, passes=FakePassStore(), clock=FixedClock(step))
+        scheduler.run_pass(
+            plans=[VersionedPlan(plan)], obligations=obligations, passes=FakePassStore(), clock=FixedClock(step)
+        )
         emitted += [
             e
             for e in obligations.events()

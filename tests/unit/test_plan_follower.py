@@ -81,8 +81,9 @@ class FakeScheduler:
         self.versions = {v.number: v for v in versions}
         self.tokens: list[str] = []
 
-    def plan_version(self, token: str, number: int) -> dict[str, Any]:
+    def plan_version(self, token: str, number: int, *, plan: str | None = None) -> dict[str, Any]:
         self.tokens.append(token)
+        assert plan in (None, PLAN.id)
         return _version_json(self.versions[number], with_units=True, with_contacts=True)
 
 
@@ -102,8 +103,8 @@ def test_the_event_keeps_the_version_once_and_the_plan_has_its_units():
     v1 = version(1, "S_NGOAIVU")
     event = published_event(v1, diff_units(PLAN.units, v1.units))
     scheduler = FakeScheduler(v1)
-    assert on_plan_published(event, plan_follower=follower, scheduler=scheduler, secret=SECRET) is True  # type: ignore[arg-type]
-    assert on_plan_published(event, plan_follower=follower, scheduler=scheduler, secret=SECRET) is False  # type: ignore[arg-type]
+    assert on_plan_published(event, plan_followers={PLAN.id: follower}, scheduler=scheduler, secret=SECRET) is True  # type: ignore[arg-type]
+    assert on_plan_published(event, plan_followers={PLAN.id: follower}, scheduler=scheduler, secret=SECRET) is False  # type: ignore[arg-type]
     assert list(kept.docs) == [f"{PLAN.id}:v1"]
     unit = follower.current().unit("S_NGOAIVU")  # learnt at once by this process, without waiting for the refresh
     assert unit is not None and unit.name == "Sở mới S_NGOAIVU" and unit.contacts == PLAN.units[0].contacts
@@ -149,7 +150,7 @@ def test_another_plans_version_is_ignored():
     event = published_event(v1, ())
     follower = PlanFollower(PLAN, FakeCollection())
     scheduler = FakeScheduler()
-    assert on_plan_published(event, plan_follower=follower, scheduler=scheduler, secret=SECRET) is False  # type: ignore[arg-type]
+    assert on_plan_published(event, plan_followers={PLAN.id: follower}, scheduler=scheduler, secret=SECRET) is False  # type: ignore[arg-type]
     assert scheduler.tokens == [] and follower.current() is PLAN
 
 
@@ -158,7 +159,7 @@ def test_the_version_is_read_with_a_short_lived_service_token():
     scheduler = FakeScheduler(v1)
     event = published_event(v1, diff_units(PLAN.units, v1.units))
     follower = PlanFollower(PLAN, FakeCollection())
-    on_plan_published(event, plan_follower=follower, scheduler=scheduler, secret=SECRET)  # type: ignore[arg-type]
+    on_plan_published(event, plan_followers={PLAN.id: follower}, scheduler=scheduler, secret=SECRET)  # type: ignore[arg-type]
     assert verify_token(SECRET, scheduler.tokens[0]).role == "service"
     claims = jwt.decode(scheduler.tokens[0], options={"verify_signature": False})
     assert 0 < claims["exp"] - claims["iat"] <= 60
@@ -192,12 +193,12 @@ def test_a_consumer_start_keeps_the_versions_whose_event_it_missed():
     follower.learn(version(1, "S_A"))
     scheduler = ListingScheduler(version(1, "S_A"), version(2, "S_A", "S_B"))
     scheduler.down = True
-    assert catch_up(follower, scheduler, SECRET) == 0 and scheduler.tokens == []  # type: ignore[arg-type]
+    assert catch_up([follower], scheduler, SECRET) == 0 and scheduler.tokens == []  # type: ignore[arg-type]
     scheduler.down = False
-    assert catch_up(follower, scheduler, SECRET) == 1  # type: ignore[arg-type]
+    assert catch_up([follower], scheduler, SECRET) == 1  # type: ignore[arg-type]
     assert sorted(kept.docs) == [f"{PLAN.id}:v1", f"{PLAN.id}:v2"] and len(scheduler.tokens) == 1  # v2 only read
     assert follower.current().unit("S_B") is not None
-    assert catch_up(follower, scheduler, SECRET) == 0  # type: ignore[arg-type]
+    assert catch_up([follower], scheduler, SECRET) == 0  # type: ignore[arg-type]
 
 
 def test_an_older_version_kept_after_a_newer_one_was_read_is_taken_into_account():

@@ -21,6 +21,7 @@ from shared.catalogue import validate_envelope
 from shared.clock import FixedClock
 from shared.events import Event
 from shared.plan import Plan, Unit, load_plan, parse_plan
+from shared.plan_versions import VersionedPlan
 from shared.settings import ROOT
 from shared.timerules import LOCAL_TZ, local_iso, parse_instant
 from tests.unit.fakes import FakeBoardStore, FakeObligationStore, FakePassStore, FakeReportStore, report_event
@@ -117,7 +118,7 @@ def synced(when: datetime = ISSUED) -> FakeObligationStore:
 def step(obligations: FakeObligationStore, passes: FakePassStore, when: datetime, plan: Plan = PLAN) -> list[Event]:
     """One pass at `when`; the events it stored."""
     before = {e.id for e in obligations.events()}
-    scheduler.run_pass(plan=plan, obligations=obligations, passes=passes, clock=FixedClock(when))
+    scheduler.run_pass(plans=[VersionedPlan(plan)], obligations=obligations, passes=passes, clock=FixedClock(when))
     return [e for e in obligations.events() if e.id not in before]
 
 
@@ -229,12 +230,12 @@ def submitted(agency: str, period: str, received_at: datetime) -> Event:
 def test_a_report_that_overtakes_the_pass_creates_its_open_obligation_and_never_a_future_one() -> None:
     obligations = synced()
     early = delivered(submitted("H_CAUKE", "2020-Q1", at(2019, 12, 20, 9)))
-    scheduler.on_report_submitted(early, obligations=obligations, plan=PLAN)
+    scheduler.on_report_submitted(early, obligations=obligations, plans=lambda: [VersionedPlan(PLAN)])
     ob = obligations.get("H_CAUKE", "2020-Q1")
     assert ob is not None
     assert obligations.events("obligation.fulfilled")[-1].data["status"] == "submitted_on_time"
     ahead = delivered(submitted("H_CAUKE", "2021-Q1", at(2020, 3, 1, 9)))
-    scheduler.on_report_submitted(ahead, obligations=obligations, plan=PLAN)
+    scheduler.on_report_submitted(ahead, obligations=obligations, plans=lambda: [VersionedPlan(PLAN)])
     assert obligations.get("H_CAUKE", "2021-Q1") is None
 
 

@@ -40,7 +40,12 @@ def app() -> Flask:
     )
     app = create_app(conf)
     app.extensions["dvcq.deps"] = SimpleNamespace(
-        rt=SimpleNamespace(plan=BASE, clock=FixedClock(at_local(date(2026, 6, 20), 9, 0))),
+        rt=SimpleNamespace(
+            plan=BASE,
+            plans=(BASE,),
+            plan_named=lambda name: BASE if name == BASE.id else None,
+            clock=FixedClock(at_local(date(2026, 6, 20), 9, 0)),
+        ),
         versions=FakePlanVersionStore(),
         obligations=FakeObligationStore(),
     )

@@ -29,7 +29,7 @@ from shared.auth import Principal
 from shared.clock import FixedClock
 from shared.events import PlanPublished
 from shared.plan import load_plan
-from shared.plan_versions import plan_for_period
+from shared.plan_versions import VersionedPlan, plan_for_period
 from shared.settings import ROOT
 from shared.timerules import at_local
 from shared.unit_list import unit_list_rows
@@ -142,11 +142,11 @@ def test_the_pass_closes_the_obligations_of_a_unit_the_published_list_ends() -> 
         draft.id, JULY, SNV, base=BASE, versions=versions, obligations=obligations, clock=FixedClock(JUNE_20)
     )
     passes = FakePassStore()
-    plan = current_plan(BASE, versions=versions)
+    plans = [VersionedPlan(BASE, tuple(versions.versions(BASE.id)))]
     clock = FixedClock(JUNE_20)
-    handlers.run_pass(plan=plan, obligations=obligations, passes=passes, clock=clock)
+    handlers.run_pass(plans=plans, obligations=obligations, passes=passes, clock=clock)
     clock.advance(timedelta(days=12))  # 2 July 2026
-    handlers.run_pass(plan=plan, obligations=obligations, passes=passes, clock=clock)
+    handlers.run_pass(plans=plans, obligations=obligations, passes=passes, clock=clock)
     closed = {e.subject for e in obligations.events("obligation.closed")}
     assert closed == {"obligation:VL_SDTTG:2026-Q3", "obligation:VL_SDTTG:2026-FY"}
 
@@ -209,12 +209,13 @@ def test_a_unit_a_version_adds_after_the_pass_has_run_up_to_now_is_chased() -> N
     clock = FixedClock(at_local(date(2026, 1, 1), 0, 0))
     handlers.sync_plan(BASE, obligations=obligations, clock=clock)
     clock.advance(JUNE_20 - clock.now())
-    handlers.run_pass(plan=BASE, obligations=obligations, passes=passes, clock=clock)
+    handlers.run_pass(plans=[VersionedPlan(BASE)], obligations=obligations, passes=passes, clock=clock)
     assert passes.processed_up_to() == JUNE_20
     draft = _import(_fixed_file(), versions).draft
     publish_version(draft.id, JULY, SNV, base=BASE, versions=versions, obligations=obligations, clock=clock)
     clock.advance(at_local(date(2026, 9, 14), 9, 0) - clock.now())  # past 2026-Q3's deadline (10/09)
-    handlers.run_pass(plan=current_plan(BASE, versions=versions), obligations=obligations, passes=passes, clock=clock)
+    plans = [VersionedPlan(BASE, tuple(versions.versions(BASE.id)))]
+    handlers.run_pass(plans=plans, obligations=obligations, passes=passes, clock=clock)
     chased = {e.subject for e in obligations.events("obligation.overdue")}
     assert {"obligation:VL_STP:2026-Q3", "obligation:VL_SYT:2026-Q3"} <= chased
 
@@ -229,7 +230,8 @@ def test_a_restart_creates_no_obligation_for_a_unit_the_published_list_ended() -
     publish_version(_import(_fixed_file(), versions).draft.id, JULY, SNV, base=BASE, versions=versions,
                     obligations=obligations, clock=clock)  # fmt: skip
     clock.advance(at_local(date(2027, 1, 5), 9, 0) - clock.now())
-    handlers.run_pass(plan=current_plan(BASE, versions=versions), obligations=obligations, passes=passes, clock=clock)
+    plans = [VersionedPlan(BASE, tuple(versions.versions(BASE.id)))]
+    handlers.run_pass(plans=plans, obligations=obligations, passes=passes, clock=clock)
     assert "VL_STP:2027-Q1" in obligations.obligations and "VL_SDTTG:2027-Q1" not in obligations.obligations
     published = versions.versions(BASE.id)
     restarted = handlers.sync_plan(
@@ -259,31 +261,29 @@ def test_a_year_the_pass_opens_takes_each_periods_list_in_force_on_its_deadline_
                     clock=clock)  # fmt: skip
     published = versions.versions(BASE.id)
     names = {}
-    for plan_for in (lambda p: plan_for_period(BASE, published, p), None):
+    latest_only = VersionedPlan(current_plan(BASE, versions=versions))  # the latest list for every period
+    for way, plan in (("in force", VersionedPlan(BASE, tuple(published))), ("latest", latest_only)):
         obligations, passes = FakeObligationStore(), FakePassStore()
         start = FixedClock(at_local(date(2026, 1, 1), 0, 0))
         handlers.sync_plan(BASE, obligations=obligations, clock=start)
         start.advance(at_local(date(2027, 1, 5), 9, 0) - start.now())
-        latest = current_plan(BASE, versions=versions)
-        handlers.run_pass(plan=latest, obligations=obligations, passes=passes, clock=start, plan_for=plan_for)
-        names[plan_for is None] = {
-            p: obligations.obligations[f"VL_SDTTG:{p}"].unit_name for p in ("2027-Q1", "2027-Q3")
-        }
+        handlers.run_pass(plans=[plan], obligations=obligations, passes=passes, clock=start)
+        names[way] = {p: obligations.obligations[f"VL_SDTTG:{p}"].unit_name for p in ("2027-Q1", "2027-Q3")}
     old = BASE.unit("VL_SDTTG").name  # type: ignore[union-attr]
-    assert names[False] == {"2027-Q1": old, "2027-Q3": "Sở Dân tộc tỉnh Vĩnh Long"}
-    assert names[True]["2027-Q1"] == "Sở Dân tộc tỉnh Vĩnh Long"  # what the pass did before it took `plan_for`
+    assert names["in force"] == {"2027-Q1": old, "2027-Q3": "Sở Dân tộc tỉnh Vĩnh Long"}
+    assert names["latest"]["2027-Q1"] == "Sở Dân tộc tỉnh Vĩnh Long"  # what the pass did before
 
 
 def test_a_report_ahead_of_the_pass_from_a_unit_a_version_added_fulfils_its_obligation() -> None:
     """Intake accepts the report of a unit a published version added before the scheduler has its obligation:
-    the consumer creates it from the list in force (`plan_for`); from the plan file alone it was dropped."""
+    the consumer creates it from the list in force; from the plan file alone it was dropped."""
     versions = FakePlanVersionStore()
     publish_version(_import(_fixed_file(), versions).draft.id, JULY, SNV, base=BASE, versions=versions,
                     obligations=FakeObligationStore(), clock=FixedClock(JUNE_20))  # fmt: skip
     published = versions.versions(BASE.id)
     event = report_event("VL_STP", "2026-Q3", 1, at_local(date(2026, 9, 1), 9, 0), {})
-    for plan_for, kept in ((lambda p: plan_for_period(BASE, published, p), True), (None, False)):
+    for plan, kept in ((VersionedPlan(BASE, tuple(published)), True), (VersionedPlan(BASE), False)):
         obligations = FakeObligationStore()
-        handlers.on_report_submitted(event, obligations=obligations, plan=BASE, plan_for=plan_for)
+        handlers.on_report_submitted(event, obligations=obligations, plans=lambda p=plan: [p])  # type: ignore[misc]
         assert ("VL_STP:2026-Q3" in obligations.obligations) is kept
         assert bool(obligations.events("obligation.fulfilled")) is kept

@@ -11,7 +11,7 @@ from shared.clock import FixedClock
 from shared.timerules import LOCAL_TZ, parse_instant
 from shared.watermark import WatermarkEmitter
 from tests.unit.fakes import FakeObligationStore, FakePassStore
-from tests.unit.test_ladder import PLAN, _of, _report, _synced, at8
+from tests.unit.test_ladder import PLAN, VERSIONED, _of, _report, _synced, at8
 
 
 class Ticks:
@@ -76,21 +76,21 @@ def _levels(obligations: FakeObligationStore, agency: str) -> list[str]:
 
 def test_the_pass_applies_nothing_before_the_first_watermark_and_nothing_past_it() -> None:
     obligations, passes = _synced(), FakePassStore(watermark=None)
-    scheduler.run_pass(plan=PLAN, obligations=obligations, passes=passes, clock=FixedClock(at8(12, 6)))
+    scheduler.run_pass(plans=[VERSIONED], obligations=obligations, passes=passes, clock=FixedClock(at8(12, 6)))
     assert passes.processed_up_to() is None and _levels(obligations, "H_CAUKE") == []
     passes.apply_watermark(at8(10, 6))
-    scheduler.run_pass(plan=PLAN, obligations=obligations, passes=passes, clock=FixedClock(at8(12, 6)))
+    scheduler.run_pass(plans=[VERSIONED], obligations=obligations, passes=passes, clock=FixedClock(at8(12, 6)))
     assert passes.processed_up_to() == at8(10, 6)
     assert _levels(obligations, "H_CAUKE") == ["reminder_1"]  # overdue (11/06 08:00) waits for the watermark
 
 
 def test_a_unit_whose_report_arrives_before_the_watermark_never_gets_overdue() -> None:
     obligations, passes = _synced(), FakePassStore(watermark=at8(3, 6))
-    scheduler.run_pass(plan=PLAN, obligations=obligations, passes=passes, clock=FixedClock(at8(12, 6)))
+    scheduler.run_pass(plans=[VERSIONED], obligations=obligations, passes=passes, clock=FixedClock(at8(12, 6)))
     late_night = datetime(2019, 6, 10, 23, 0, tzinfo=LOCAL_TZ)
     _report(obligations, "H_CAUKE", late_night)  # reaches the scheduler late, before the watermark that covers it
     passes.apply_watermark(at8(12, 6))
-    scheduler.run_pass(plan=PLAN, obligations=obligations, passes=passes, clock=FixedClock(at8(12, 6)))
+    scheduler.run_pass(plans=[VERSIONED], obligations=obligations, passes=passes, clock=FixedClock(at8(12, 6)))
     assert "overdue" not in _levels(obligations, "H_CAUKE")
     overdue = [e for e in obligations.events() if e.subject == "obligation:H_TIEUCAN:2019-H1" and "level" in e.data]
     assert [e.data["level"] for e in overdue] == ["reminder_7", "overdue"]

@@ -130,6 +130,18 @@ def _done() -> str | None:
     return DONE.get(request.args.get("done", ""))
 
 
+def _asked_plan() -> str | None:
+    """The plan the page is asked about (`?plan=`, when the stack runs it), else None: the default (a period's
+    plan, `Runtime.plan_for`, or the plan in force today)."""
+    asked = request.args.get("plan", "")
+    return asked if asked and _deps().rt.plan_named(asked) is not None else None
+
+
+def _plan_query(plan_id: str) -> str:
+    """`?plan=<id>` for the links of a stack that runs several plans (a period key may be in two of them)."""
+    return f"?plan={_q(plan_id)}" if len(_deps().rt.plan_files) > 1 else ""
+
+
 def _default_period(plan: Plan, d: Dependencies) -> Period | None:
     """The latest period whose deadline has passed, else the first one (of the years opened so far)."""
     now = d.rt.clock.now()
@@ -143,10 +155,13 @@ def _default_period(plan: Plan, d: Dependencies) -> Period | None:
 # --- the board ------------------------------------------------------------------------------------------------
 
 
-def _board_page(who: Principal, period: Period, *, problem: str | None = None, status: int = 200) -> Response:
-    """A period's board: figures, the status chart, the filtered matrix, the overdue list, the totals."""
+def _board_page(
+    who: Principal, period: Period, plan_id: str | None, *, problem: str | None = None, status: int = 200
+) -> Response:
+    """A period's board: figures, the status chart, the filtered matrix, the overdue list, the totals; with the
+    plan chooser when the stack runs several plans."""
     d = _deps()
-    plan = d.rt.plan_for(period.key)
+    plan = d.rt.plan_for(period.key, plan_id)
     view = handlers.get_compliance(
         period.key, boards=d.boards, plan=plan, clock=d.rt.clock, closings=d.closings, reports=d.reports
     )
@@ -173,6 +188,9 @@ def _board_page(who: Principal, period: Period, *, problem: str | None = None, s
         who=who,
         period=period,
         period_years=[(year, plan.obligation_periods(year)) for year in plan.open_years(d.rt.clock.now())],
+        plan=plan,
+        plans=d.rt.plans if len(d.rt.plan_files) > 1 else (),
+        plan_query=_plan_query(plan.id),
         deadline=vn_date(period.deadline_day),
         view=view,
         closed={**closed, "at": present.when(closed.get("closed_at"))} if closed else None,
@@ -208,18 +226,24 @@ def board_home() -> Response:
 
 @web.login_required(roles=BOARD_ROLES)
 def _latest_board() -> Response:
-    """The board of `?period=` or of the latest period past its deadline."""
+    """The board of `?period=` (of `?plan=`, default the plan in force today) or of the plan's latest period past its
+    deadline (also when the chosen plan has no such period: the plan chooser changed)."""
     who = web.principal()
-    plan = _deps().rt.plan
+    d = _deps()
+    plan_id = _asked_plan()
+    plan = d.rt.plan_named(plan_id) if plan_id else d.rt.plan
+    assert plan is not None
     asked = request.args.get("period", "")
-    period = plan.period(asked) if asked else _default_period(plan, _deps())
-    if period is None or period not in plan.open_periods(_deps().rt.clock.now()):
+    period = plan.period(asked) if asked else None
+    if period is None and (not asked or plan_id is not None):
+        period = _default_period(plan, d)
+    if period is None or period not in plan.open_periods(d.rt.clock.now()):
         return _not_found(who, "Không có kỳ báo cáo", f"Kế hoạch không có kỳ báo cáo {asked}.")
-    return _board_page(who, period)
+    return _board_page(who, period, plan.id)
 
 
-def _obligation_period(who: Principal, key: str) -> Period | Response:
-    plan = _deps().rt.plan
+def _obligation_period(who: Principal, key: str, plan_id: str | None = None) -> Period | Response:
+    plan = _deps().rt.plan_for(key, plan_id or _asked_plan())
     period = plan.period(key)
     if period is None or period not in plan.open_periods(_deps().rt.clock.now()):
         return _not_found(who, "Không có kỳ báo cáo", f"Kế hoạch không có kỳ báo cáo {key}.")
@@ -234,7 +258,7 @@ def board(period: str) -> Response:
     found = _obligation_period(who, period)
     if isinstance(found, Response):
         return found
-    return _board_page(who, found)
+    return _board_page(who, found, _asked_plan())
 
 
 @bp.post("/periods/<period>/close")
@@ -246,13 +270,13 @@ def close_form(period: str) -> Response:
     if isinstance(found, Response):
         return found
     d = _deps()
+    plan = d.rt.plan_for(found.key, _asked_plan())
     try:
-        handlers.close_period(
-            found.key, by=who.sub, closings=d.closings, plan=d.rt.plan_for(found.key), clock=d.rt.clock
-        )
+        handlers.close_period(found.key, by=who.sub, closings=d.closings, plan=plan, clock=d.rt.clock)
     except AggregatorError as err:
-        return _board_page(who, found, problem=err.message, status=409)
-    return redirect(f"/periods/{_q(found.key)}?done=closed", 303)
+        return _board_page(who, found, plan.id, problem=err.message, status=409)
+    query = _plan_query(plan.id)
+    return redirect(f"/periods/{_q(found.key)}{query}{'&' if query else '?'}done=closed", 303)
 
 
 # --- a unit ---------------------------------------------------------------------------------------------------
@@ -287,11 +311,12 @@ def _report_view(agency: str, period: str, template: Any, revision: int | None) 
 
 
 def _history(agency: str) -> list[dict[str, Any]]:
-    """The unit's status in every period of the plan (F10: a unit's history across periods)."""
+    """The unit's status in every period of its plan (F10: a unit's history across periods)."""
     d = _deps()
     out = []
-    for period in d.rt.plan.open_periods(d.rt.clock.now()):
-        plan = d.rt.plan_for(period.key)
+    own = d.rt.plan_of(agency)
+    for period in own.open_periods(d.rt.clock.now()):
+        plan = d.rt.plan_for(period.key, own.id)
         view = handlers.unit_compliance(period.key, agency, boards=d.boards, plan=plan, clock=d.rt.clock)
         found = (view or {}).get("unit")
         if found is not None:
@@ -321,8 +346,9 @@ def _unit_page(
 ) -> Response:
     """A unit's page for one period: its board row, report, revisions, history and (for Sở Nội vụ) actions."""
     d = _deps()
-    plan = d.rt.plan_for(period.key)  # the unit as it was in that period, or as it is now if it came later
-    unit = plan.unit(agency) or d.rt.plan.unit(agency)
+    own = d.rt.plan_of(agency)
+    plan = d.rt.plan_for(period.key, own.id)  # the unit as it was in that period, or as it is now if it came later
+    unit = plan.unit(agency) or own.unit(agency)
     assert unit is not None
     view = handlers.unit_compliance(
         period.key, agency, boards=d.boards, plan=plan, clock=d.rt.clock, closings=d.closings, reports=d.reports
@@ -366,10 +392,12 @@ def _unit_page(
 
 
 def _unit_of(who: Principal, period: str, agency: str) -> tuple[Period, str] | Response:
-    found = _obligation_period(who, period)
+    """The period (of the unit's own plan) and the unit of a unit page, or the page saying there is none."""
+    own = _deps().rt.plan_of(agency) if CODE.fullmatch(agency) else None
+    found = _obligation_period(who, period, own.id if own else None)
     if isinstance(found, Response):
         return found
-    if not CODE.fullmatch(agency) or _deps().rt.plan.unit(agency) is None:
+    if own is None or own.unit(agency) is None:
         return _not_found(who, "Không có đơn vị", f"Kế hoạch không có đơn vị mã {agency}.")
     return found, agency
 

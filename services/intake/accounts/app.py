@@ -233,7 +233,7 @@ def home() -> Response:
         resp.vary.add("Accept")
         return resp
     user = _deps().users.get(who.sub)
-    unit = _deps().rt.plan.unit(who.agency) if who.agency else None
+    unit = _deps().rt.plan_of(who.agency).unit(who.agency) if who.agency else None
     html = render_template(
         "home.html",
         name=user.name if user else who.sub,
