@@ -181,6 +181,13 @@ def _typed(parse: Any, items: list[dict[str, Any]]) -> list[Any]:
         raise ServiceError(503) from None
 
 
+def _plan_params(plan: str | None, **params: Any) -> dict[str, Any] | None:
+    """Query parameters without the empty ones, with `plan` when a plan is named (else the service's default: the
+    plan in force today)."""
+    kept = {name: value for name, value in {**params, "plan": plan}.items() if value not in (None, "")}
+    return kept or None
+
+
 class SchedulerClient(ServiceClient):
     """The scheduler's API as the pages use it: obligations, extension requests and their decisions, waivers."""
 
@@ -219,43 +226,47 @@ class SchedulerClient(ServiceClient):
 
     # --- the plan and its versions (issue 14): Sở Nội vụ's plan pages ------------------------------------------
 
-    def plan(self, token: str, *, on: str | None = None) -> dict[str, Any]:
-        """The plan in force on `on` (YYYY-MM-DD; default today): units, calendar, ladder, recipients, days off."""
-        body = self.json("GET", "/api/v1/plan", token, params={"on": on} if on else None)
+    def plan(self, token: str, *, on: str | None = None, plan: str | None = None) -> dict[str, Any]:
+        """The plan `plan` (default: the plan in force today) as in force on `on` (YYYY-MM-DD; default today):
+        units, calendar, ladder, recipients, days off."""
+        body = self.json("GET", "/api/v1/plan", token, params=_plan_params(plan, on=on))
         if not isinstance(body, dict) or not isinstance(body.get("units"), list):
             raise ServiceError(503)
         return body
 
-    def unit_list_file(self, token: str) -> bytes:
-        """The latest unit list as the XLSX template."""
-        resp = self.call("GET", "/api/v1/plan/units.xlsx", token)
+    def unit_list_file(self, token: str, *, plan: str | None = None) -> bytes:
+        """The latest unit list of `plan` as the XLSX template."""
+        resp = self.call("GET", "/api/v1/plan/units.xlsx", token, params=_plan_params(plan))
         if resp.status_code != 200:
             raise refusal(resp, self.name)
         return resp.content
 
-    def import_unit_list(self, token: str, data: bytes, *, effective_from: str, filename: str) -> dict[str, Any]:
-        """Upload a unit list: the kept draft and its preview, or `ServiceError` 422 whose `fields` name every bad
-        row and column (`row4.H`: "Dòng 4, cột H (...): ...")."""
-        params = {"filename": filename, **({"effective_from": effective_from} if effective_from else {})}
+    def import_unit_list(
+        self, token: str, data: bytes, *, effective_from: str, filename: str, plan: str | None = None
+    ) -> dict[str, Any]:
+        """Upload a unit list of `plan`: the kept draft and its preview, or `ServiceError` 422 whose `fields` name
+        every bad row and column (`row4.H`: "Dòng 4, cột H (...): ...")."""
+        params = _plan_params(plan, filename=filename, effective_from=effective_from)
         headers = {"Content-Type": XLSX_TYPE}
         body = self.json("POST", "/api/v1/plan/imports", token, data=data, params=params, extra_headers=headers)
         if not isinstance(body, dict) or not isinstance(body.get("preview"), dict):
             raise ServiceError(503)
         return body
 
-    def preview_import(self, token: str, draft: str, *, effective_from: str) -> dict[str, Any]:
-        """What publishing a kept draft from `effective_from` would change."""
+    def preview_import(self, token: str, draft: str, *, effective_from: str, plan: str | None = None) -> dict[str, Any]:
+        """What publishing a kept draft of `plan` from `effective_from` would change."""
         path = f"/api/v1/plan/imports/{quoted(draft)}/preview"
-        body = self.json("GET", path, token, params={"effective_from": effective_from})
+        body = self.json("GET", path, token, params=_plan_params(plan, effective_from=effective_from))
         if not isinstance(body, dict) or not isinstance(body.get("preview"), dict):
             raise ServiceError(503)
         return body
 
-    def publish_version(self, token: str, draft: str, *, effective_from: str) -> dict[str, Any]:
-        """Publish a kept draft as the next version from `effective_from`; the version's summary."""
-        body = self.json(
-            "POST", "/api/v1/plan/versions", token, json={"draft": draft, "effective_from": effective_from}
-        )
+    def publish_version(
+        self, token: str, draft: str, *, effective_from: str, plan: str | None = None
+    ) -> dict[str, Any]:
+        """Publish a kept draft as the next version of `plan` from `effective_from`; the version's summary."""
+        asked = {"draft": draft, "effective_from": effective_from}
+        body = self.json("POST", "/api/v1/plan/versions", token, json=asked, params=_plan_params(plan))
         if not isinstance(body, dict):
             raise ServiceError(503)
         return body
@@ -263,7 +274,7 @@ class SchedulerClient(ServiceClient):
     def plan_versions(self, token: str, *, plan: str | None = None) -> list[dict[str, Any]]:
         """Every published version of `plan` (default: the plan in force today) (number, effective day, who,
         when), oldest first; `ServiceError` (unavailable) when the scheduler does not run `plan`."""
-        body = self.json("GET", "/api/v1/plan/versions", token, params={"plan": plan} if plan else None)
+        body = self.json("GET", "/api/v1/plan/versions", token, params=_plan_params(plan))
         items = body.get("items") if isinstance(body, dict) else None
         if not isinstance(items, list) or (plan is not None and body.get("plan") != plan):
             raise ServiceError(503)
@@ -272,14 +283,14 @@ class SchedulerClient(ServiceClient):
     def plan_version(self, token: str, number: int, *, plan: str | None = None) -> dict[str, Any]:
         """One published version of `plan` (default: the plan in force today) with its unit list (`units`, as a
         plan file writes units)."""
-        body = self.json("GET", f"/api/v1/plan/versions/{number}", token, params={"plan": plan} if plan else None)
+        body = self.json("GET", f"/api/v1/plan/versions/{number}", token, params=_plan_params(plan))
         if not isinstance(body, dict) or not isinstance(body.get("units"), list):
             raise ServiceError(503)
         return body
 
-    def plan_diff(self, token: str, first: int, second: int) -> list[dict[str, Any]]:
-        """The unit changes from version `first` to `second` (0: the plan file)."""
-        body = self.json("GET", "/api/v1/plan/diff", token, params={"from": first, "to": second})
+    def plan_diff(self, token: str, first: int, second: int, *, plan: str | None = None) -> list[dict[str, Any]]:
+        """The unit changes of `plan` from version `first` to `second` (0: the plan file)."""
+        body = self.json("GET", "/api/v1/plan/diff", token, params=_plan_params(plan, **{"from": first, "to": second}))
         units = body.get("units") if isinstance(body, dict) else None
         if not isinstance(units, list):
             raise ServiceError(503)

@@ -149,6 +149,8 @@ def test_the_board_page_chooses_plan_and_period(two) -> None:
             for plan in (FIRST, SECOND)
         }
         chosen = session.get(s.url("aggregator", f"/?plan={SECOND}&period={PERIOD}"), headers=HTML, timeout=30)
+        plan_page = session.get(s.url("aggregator", f"/plan?plan={SECOND}"), headers=HTML, timeout=30)
+        template = session.get(s.url("aggregator", f"/plan/units.xlsx?plan={SECOND}"), timeout=30)
     finally:
         session.close()
     for plan, page in pages.items():
@@ -159,6 +161,14 @@ def test_the_board_page_chooses_plan_and_period(two) -> None:
     assert not {a for a, _ in ROW.findall(pages[FIRST].text)} & set(SECOND_UNITS)
     assert f"/api/v1/exports/{PERIOD}.docx?plan={SECOND}" in pages[SECOND].text  # its documents are its own
     assert chosen.status_code == 200 and {a for a, _ in ROW.findall(chosen.text)} == set(SECOND_UNITS)
+    # Sở Nội vụ's plan page: the chosen plan's units, and its unit list's template and upload
+    assert plan_page.status_code == 200, plan_page.text[:300]
+    assert f'<option value="{SECOND}" selected>' in plan_page.text
+    assert all(name in plan_page.text for name in SECOND_UNITS.values()) and "Sở Tài chính" not in plan_page.text
+    assert f'action="/plan/import?plan={SECOND}"' in plan_page.text
+    assert template.status_code == 200
+    listed = {str(c.value) for row in load_workbook(io.BytesIO(template.content)).active.iter_rows() for c in row}
+    assert set(SECOND_UNITS) <= listed and "S_TC" not in listed
 
 
 def test_documents_are_issued_and_kept_per_plan(two) -> None:

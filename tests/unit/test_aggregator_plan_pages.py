@@ -65,15 +65,17 @@ class FakeScheduler:
         self.calls: list[tuple[str, Any]] = []
         self.bad = True
 
-    def plan(self, token: str, *, on: str | None = None) -> dict[str, Any]:
+    def plan(self, token: str, *, on: str | None = None, plan: str | None = None) -> dict[str, Any]:
         self.calls.append(("plan", on))
         return PLAN
 
-    def plan_versions(self, token: str) -> list[dict[str, Any]]:
+    def plan_versions(self, token: str, *, plan: str | None = None) -> list[dict[str, Any]]:
         return [{"number": 1, "effective_from": "2026-07-01", "published_at": "2026-06-20T09:00:00+07:00",
                  "published_by": "cv@snv.vn", "units_count": 3}] if ("publish", "d1") in self.calls else []  # fmt: skip
 
-    def import_unit_list(self, token: str, data: bytes, *, effective_from: str, filename: str) -> dict[str, Any]:
+    def import_unit_list(
+        self, token: str, data: bytes, *, effective_from: str, filename: str, plan: str | None = None
+    ) -> dict[str, Any]:
         self.calls.append(("import", (data, effective_from, filename)))
         if self.bad:
             raise ServiceError(422, "Tệp có 3 lỗi; chưa áp dụng gì.", {
@@ -83,11 +85,13 @@ class FakeScheduler:
             })  # fmt: skip
         return {"draft": "d1", "units_count": 3, "preview": PREVIEW}
 
-    def publish_version(self, token: str, draft: str, *, effective_from: str) -> dict[str, Any]:
+    def publish_version(
+        self, token: str, draft: str, *, effective_from: str, plan: str | None = None
+    ) -> dict[str, Any]:
         self.calls.append(("publish", draft))
         return {"number": 1, "effective_from": effective_from}
 
-    def plan_diff(self, token: str, first: int, second: int) -> list[dict[str, Any]]:
+    def plan_diff(self, token: str, first: int, second: int, *, plan: str | None = None) -> list[dict[str, Any]]:
         self.calls.append(("diff", (first, second)))
         return PREVIEW["units"]  # type: ignore[return-value]
 

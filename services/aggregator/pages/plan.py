@@ -13,7 +13,17 @@ from typing import Any
 
 from flask import Response, redirect, request
 
-from services.aggregator.pages.views import BOARD_ROLES, SCHEDULER_DOWN, _deps, _not_found, _problem, _render, bp
+from services.aggregator.pages.views import (
+    BOARD_ROLES,
+    SCHEDULER_DOWN,
+    _asked_plan,
+    _deps,
+    _not_found,
+    _plan_query,
+    _problem,
+    _render,
+    bp,
+)
 from shared import web
 from shared.clients import ServiceError
 from shared.formatting import vn_date, vn_datetime
@@ -99,14 +109,21 @@ def _versions_view(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**v, "day": _day(v["effective_from"]), "at": vn_datetime(parse_instant(v["published_at"]))} for v in items]
 
 
+def _carried() -> str:
+    """`?plan=<id>` for the links and forms of a page asked about a plan by name (several plans on the stack)."""
+    asked = _asked_plan()
+    return _plan_query(asked) if asked else ""
+
+
 def _plan_page(*, problem: str | None = None, status: int = 200) -> Response:
     who = web.principal()
     token = web.session_token()
     asked = request.args.get("on", "")
     on = asked if asked and web.is_day(asked) else None
+    asked_plan = _asked_plan()
     try:
-        plan = _deps().scheduler.plan(token, on=on)
-        versions = _deps().scheduler.plan_versions(token)
+        plan = _deps().scheduler.plan(token, on=on, plan=asked_plan)
+        versions = _deps().scheduler.plan_versions(token, plan=plan["plan"])
     except ServiceError as err:
         return _render("message.html", status=503 if err.unavailable else 400, who=who,
                        title="Chưa xem được kế hoạch", message=_problem(err, SCHEDULER_DOWN))  # fmt: skip
@@ -118,6 +135,8 @@ def _plan_page(*, problem: str | None = None, status: int = 200) -> Response:
         status=status,
         who=who,
         plan=_plan_view(plan),
+        plans=_deps().rt.plan_files if len(_deps().rt.plan_files) > 1 else (),
+        plan_query=_plan_query(plan["plan"]),
         versions=_versions_view(versions),
         can_manage=who.role in MANAGE_ROLES,
         notice=notice,
@@ -138,7 +157,7 @@ def plan_page() -> Response:
 def plan_units_file() -> Response:
     """The latest unit list as the XLSX template to edit and upload."""
     try:
-        data = _deps().scheduler.unit_list_file(web.session_token())
+        data = _deps().scheduler.unit_list_file(web.session_token(), plan=_asked_plan())
     except ServiceError as err:
         return _plan_page(problem=_problem(err, SCHEDULER_DOWN), status=503 if err.unavailable else 400)
     resp = Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -174,12 +193,12 @@ def plan_import() -> Response:
     name = (upload.filename or "") if upload is not None else ""
     try:
         outcome = _deps().scheduler.import_unit_list(
-            web.session_token(), data, effective_from=effective, filename=name[:200]
+            web.session_token(), data, effective_from=effective, filename=name[:200], plan=_asked_plan()
         )
     except ServiceError as err:
         if err.status == 422 and err.fields:
             return _render("plan_import.html", status=422, who=who, errors=_errors(err.fields), message=err.message,
-                           filename=name, preview=None)  # fmt: skip
+                           filename=name, preview=None, plan_query=_carried())  # fmt: skip
         return _scheduler_refused(err)
     return _preview_page(outcome["draft"], outcome["preview"], name)
 
@@ -201,7 +220,8 @@ def _preview_page(draft: str, preview: dict[str, Any], filename: str) -> Respons
         ],
         "calendar": [{**c, "deadline": _day(c["deadline_day"])} for c in preview["calendar"]],
     }
-    return _render("plan_import.html", who=web.principal(), errors=[], draft=draft, preview=shown, filename=filename)
+    return _render("plan_import.html", who=web.principal(), errors=[], draft=draft, preview=shown, filename=filename,
+                   plan_query=_carried(), plan_id=_asked_plan())  # fmt: skip
 
 
 def _scheduler_refused(err: ServiceError) -> Response:
@@ -217,7 +237,9 @@ def plan_preview() -> Response:
     if not draft or not web.is_day(effective):
         return _plan_page(problem="Ngày có hiệu lực không hợp lệ.", status=422)
     try:
-        body = _deps().scheduler.preview_import(web.session_token(), draft, effective_from=effective)
+        body = _deps().scheduler.preview_import(
+            web.session_token(), draft, effective_from=effective, plan=_asked_plan()
+        )
     except ServiceError as err:
         return _scheduler_refused(err)
     return _preview_page(draft, body["preview"], "")
@@ -231,10 +253,15 @@ def plan_publish() -> Response:
     if not draft or not web.is_day(effective):
         return _plan_page(problem="Ngày có hiệu lực không hợp lệ.", status=422)
     try:
-        version = _deps().scheduler.publish_version(web.session_token(), draft, effective_from=effective)
+        version = _deps().scheduler.publish_version(
+            web.session_token(), draft, effective_from=effective, plan=_asked_plan()
+        )
     except ServiceError as err:
         return _scheduler_refused(err)
-    return redirect(f"/plan?published={int(version.get('number', 0))}&from={effective}", 303)
+    query = _carried()
+    return redirect(
+        f"/plan{query}{'&' if query else '?'}published={int(version.get('number', 0))}&from={effective}", 303
+    )
 
 
 @bp.get("/plan/diff")
@@ -246,10 +273,11 @@ def plan_diff() -> Response:
     if not (first.isdigit() and second.isdigit() and len(first) < 7 and len(second) < 7):
         return _not_found(who, "Không có phiên bản", "Chọn hai phiên bản để so sánh.")
     try:
-        changes = _deps().scheduler.plan_diff(web.session_token(), int(first), int(second))
+        changes = _deps().scheduler.plan_diff(web.session_token(), int(first), int(second), plan=_asked_plan())
     except ServiceError as err:
         if err.status == 404:
             return _not_found(who, "Không có phiên bản", err.message)
         return _scheduler_refused(err)
     units = [{**u, "kind_names": [KIND_NAMES.get(k, k) for k in u["kinds"]]} for u in changes]
-    return _render("plan_diff.html", who=who, first=int(first), second=int(second), units=units)
+    return _render("plan_diff.html", who=who, first=int(first), second=int(second), units=units,
+                   plan_query=_carried())  # fmt: skip
