@@ -290,7 +290,7 @@ def main() -> None:
         build = client.admin.command("buildInfo")
         ferret = build.get("ferretdbVersion")
         store_name = f"FerretDB {ferret}" if ferret else f"MongoDB {build['version']}"
-        plan_dir = synthetic_plan_dir(settings.plan_path, args.units, workdir / "plan")
+        plan_dir = synthetic_plan_dir(settings.plan_paths[0], args.units, workdir / "plan")
         plan = load_plan(plan_dir)
         db = client[settings.db_name("aggregator")]
         boards, reports, closings = MongoBoardStore(db), MongoReportsStore(db), MongoClosingStore(db)

@@ -143,7 +143,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     args = parser.parse_args()
     settings = Settings.from_env()
-    plan = load_plan(settings.plan_path)
+    plan = load_plan(settings.plan_paths[0])
     client = connect(settings, app_name="bench-scheduler-pass")  # the services' own client settings
     names = [f"bench_pass_{uuid.uuid4().hex[:8]}_{which}" for which in ("design", "baseline")]
     try:

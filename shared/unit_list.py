@@ -29,7 +29,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -128,10 +128,18 @@ class _Row:
         return " ".join(nfc(str(value)).split())
 
 
-def read_unit_list(data: bytes, *, in_force: Sequence[Unit] = (), other_codes: Iterable[str] = ()) -> UnitListImport:
+def read_unit_list(
+    data: bytes,
+    *,
+    in_force: Sequence[Unit] = (),
+    other_codes: Iterable[str] = (),
+    taken_codes: Mapping[str, str] | None = None,
+) -> UnitListImport:
     """Read an XLSX unit list and check every row against the plan in force (`in_force`, for the units it must
     keep and the fields the sheet has no column for) and the codes of other plans (`other_codes`, allowed as
-    successors). Raise `UnreadableFile` when the bytes are no workbook."""
+    successors). `taken_codes`: the codes of the other plans the stack runs, by plan id; a row may not take one
+    (a code is one unit of one plan: `shared.plan.load_plans`). Raise `UnreadableFile` when the bytes are no
+    workbook."""
     rows = _sheet_rows(data)
     if not rows:
         return UnitListImport(errors=(UnitListError(None, None, "Tệp không có dữ liệu."),))
@@ -149,6 +157,10 @@ def read_unit_list(data: bytes, *, in_force: Sequence[Unit] = (), other_codes: I
         return UnitListImport(errors=(UnitListError(None, None, f"Tệp có quá {MAX_ROWS} đơn vị."),))
     previous = {u.code: u for u in in_force}
     codes = _codes(body)
+    for row in body:
+        plan = (taken_codes or {}).get(row.text("code"))
+        if plan is not None:
+            row.fail("code", f"Mã {row.text('code')} là đơn vị của kế hoạch {plan}: mỗi mã chỉ thuộc một kế hoạch.")
     known = set(codes) | set(previous) | set(other_codes)
     units = [_unit(row, order, previous, known) for order, row in enumerate(body, start=1)]
     all_errors = [e for row in body for e in row.errors]

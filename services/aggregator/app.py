@@ -204,7 +204,7 @@ def accepts_export(before: Callable[..., object] | None = None) -> Callable[[Cal
     )
 
 
-def _export_args(data: dict[str, Any]) -> dict[str, Any]:
+def _export_args(data: dict[str, Any], plan: Plan) -> dict[str, Any]:
     text = {k: " ".join(data[k].split()) or None if data[k] else None for k in ("number", "signer", "signer_title")}
     name, title = text["signer"], text["signer_title"]
     signer = Signer(name=name or "", **({"title": title} if title else {})) if name or title else None
@@ -222,7 +222,7 @@ def _export_args(data: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(code, str):
             raise web.ApiError(422, "Đơn vị tiêu biểu không hợp lệ.", fields={"standouts": "Danh sách mã đơn vị."})
         if code.strip():
-            if not any(p.unit(code.strip()) for p in _deps().rt.plans):
+            if plan.unit(code.strip()) is None:
                 raise web.ApiError(
                     422, f"Không có đơn vị '{code.strip()}'.", fields={"standouts": "Mã đơn vị không có."}
                 )
@@ -231,7 +231,7 @@ def _export_args(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _issue(period: str, kind: str, body: dict[str, Any]) -> tuple[Response, int]:
-    d = _deps()
+    d, plan = _deps(), _plan_for(period)
     record = handlers.export(
         period,
         kind,
@@ -240,9 +240,9 @@ def _issue(period: str, kind: str, body: dict[str, Any]) -> tuple[Response, int]
         reports=d.reports,
         closings=d.closings,
         archive=d.archive,
-        plan=_plan_for(period),
+        plan=plan,
         clock=d.rt.clock,
-        **_export_args(body),
+        **_export_args(body, plan),
     )
     resp = _download(record)
     resp.headers["Location"] = f"/api/v1/documents/{record['_id']}"

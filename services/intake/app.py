@@ -352,7 +352,7 @@ def get_pdf(agency: str, period: str) -> Response:
         agency, period, web.principal(), reports=d.reports, pdfs=d.reports, revision=_revision_arg("revision")
     )
     resp = Response(pdf.data, mimetype="application/pdf")
-    unit = d.rt.plan_of(agency).unit(agency)
+    unit = d.rt.unit_plan_for(agency, period).unit(agency) or d.rt.plan_of(agency).unit(agency)
     name = f"Báo cáo {period} - {unit.name if unit else agency} - bản {pdf.revision}.pdf"
     resp.headers["Content-Disposition"] = content_disposition(name)
     return resp

@@ -39,15 +39,23 @@ def _plan() -> Plan:
     return web.plan_arg() or _deps().rt.plan
 
 
+def _taken_codes(plan: Plan) -> dict[str, str]:
+    """The unit codes of the stack's other plans (their latest lists), by plan id: a version of `plan` may not take
+    one (one code, one unit of one plan: shared.plan.load_plans)."""
+    d = _deps()
+    latest = [versions.current_plan(p, versions=d.versions) for p in d.rt.plans if p.id != plan.id]
+    return {u.code: p.id for p in latest for u in p.units}
+
+
 def _other_codes(plan: Plan) -> frozenset[str]:
     """Codes a successor may name outside the list: the units of the stack's other plans and of the plan's
     `successor_plan`, a sibling directory of the plan's own (plans/tra-vinh-2019 names units of
     plans/vinh-long-2026)."""
-    d = _deps()
-    latest = [versions.current_plan(p, versions=d.versions) for p in d.rt.plans if p.id != plan.id]
-    others = {u.code for p in latest for u in p.units}
+    others = set(_taken_codes(plan))
     if plan.successor_plan:
-        path = web.settings().plan_paths[0].parent / plan.successor_plan
+        files = _deps().rt.plan_files
+        own = next((i for i, p in enumerate(files) if p.id == plan.id), 0)
+        path = web.settings().plan_paths[own].parent / plan.successor_plan
         if (path / "plan.json").is_file():
             others |= {u.code for u in load_plan(path).units}
     return frozenset(others)
@@ -231,7 +239,7 @@ def post_import() -> tuple[Response, int]:
     base = _plan()
     outcome = versions.import_unit_list(
         request.get_data(cache=False), filename, day, web.principal(), base=base,
-        other_codes=_other_codes(base), versions=d.versions, clock=d.rt.clock,
+        other_codes=_other_codes(base), versions=d.versions, clock=d.rt.clock, taken_codes=_taken_codes(base),
     )  # fmt: skip
     return jsonify({"draft": outcome.draft.id, "units_count": len(outcome.draft.units),
                     "preview": preview_json(outcome.preview)}), 201  # fmt: skip
@@ -270,10 +278,10 @@ class PublishSchema(Schema):
 def post_version(body: dict[str, Any]) -> tuple[Response, int]:
     """Publish a kept draft as the next version, in force from `effective_from` (not before today nor before the
     latest version's day); its new obligations are created and `plan.published` announced."""
-    d = _deps()
+    d, base = _deps(), _plan()
     version = versions.publish_version(
-        body["draft"], body["effective_from"], web.principal(), base=_plan(), versions=d.versions,
-        obligations=d.obligations, clock=d.rt.clock,
+        body["draft"], body["effective_from"], web.principal(), base=base, versions=d.versions,
+        obligations=d.obligations, clock=d.rt.clock, taken_codes=_taken_codes(base),
     )  # fmt: skip
     return jsonify(_version_json(version)), 201
 

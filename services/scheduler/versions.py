@@ -9,6 +9,7 @@ ends, by the latest published list (`latest_plan`). Plain Python: no framework, 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
@@ -116,13 +117,16 @@ def import_unit_list(
     other_codes: frozenset[str],
     versions: PlanVersionStore,
     clock: Clock,
+    taken_codes: Mapping[str, str] | None = None,
 ) -> ImportOutcome:
     """Read an uploaded XLSX against the latest list; keep it as a draft when clean and preview it from
-    `effective_from` (today's local date when None). UnitListInvalid lists every bad row."""
+    `effective_from` (today's local date when None). UnitListInvalid lists every bad row. `other_codes`: codes a
+    successor may name outside the list; `taken_codes`: the units of the stack's other plans (by plan id), which
+    no row may take."""
     published = versions.versions(base.id)
     current = latest_plan(base, published)
     try:
-        result = read_unit_list(data, in_force=current.units, other_codes=other_codes)
+        result = read_unit_list(data, in_force=current.units, other_codes=other_codes, taken_codes=taken_codes)
     except UnreadableFile as exc:
         raise UnitListInvalid((UnitListError(None, None, str(exc)),)) from exc
     if not result.ok:
@@ -154,10 +158,16 @@ def publish_version(
     versions: PlanVersionStore,
     obligations: ObligationCreator,
     clock: Clock,
+    taken_codes: Mapping[str, str] | None = None,
 ) -> PlanVersion:
     """Publish a draft as the next version from the local day of `effective_from`: inserted once (a concurrent
-    publication of the same number is VersionConflict), announced, and its new obligations created."""
+    publication of the same number is VersionConflict), announced, and its new obligations created. A unit code
+    another plan of the stack took since the draft was read (`taken_codes`) is VersionConflict too."""
     draft = _draft(draft_key, base, versions)
+    others = taken_codes or {}
+    taken = sorted(f"{u.code} ({others[u.code]})" for u in draft.units if u.code in others)
+    if taken:
+        raise VersionConflict(f"Mã đơn vị đã thuộc kế hoạch khác: {', '.join(taken)}. Sửa tệp rồi tải lên lại.")
     published = versions.versions(base.id)
     now = clock.now()
     day = effective_from

@@ -149,6 +149,8 @@ def test_the_board_page_chooses_plan_and_period(two) -> None:
             for plan in (FIRST, SECOND)
         }
         chosen = session.get(s.url("aggregator", f"/?plan={SECOND}&period={PERIOD}"), headers=HTML, timeout=30)
+        default = session.get(s.url("aggregator", f"/?period={PERIOD}"), headers=HTML, timeout=30)
+        unit_page = session.get(s.url("aggregator", f"/periods/{PERIOD}/units/SNV"), headers=HTML, timeout=30)
         plan_page = session.get(s.url("aggregator", f"/plan?plan={SECOND}"), headers=HTML, timeout=30)
         template = session.get(s.url("aggregator", f"/plan/units.xlsx?plan={SECOND}"), timeout=30)
     finally:
@@ -161,6 +163,9 @@ def test_the_board_page_chooses_plan_and_period(two) -> None:
     assert not {a for a, _ in ROW.findall(pages[FIRST].text)} & set(SECOND_UNITS)
     assert f"/api/v1/exports/{PERIOD}.docx?plan={SECOND}" in pages[SECOND].text  # its documents are its own
     assert chosen.status_code == 200 and {a for a, _ in ROW.findall(chosen.text)} == set(SECOND_UNITS)
+    # no plan named: the plan in force today (the last listed that took effect) when it has the period
+    assert default.status_code == 200 and {a for a, _ in ROW.findall(default.text)} == set(SECOND_UNITS)
+    assert unit_page.status_code == 200 and f'href="/periods/{PERIOD}?plan={FIRST}" id="back"' in unit_page.text
     # Sở Nội vụ's plan page: the chosen plan's units, and its unit list's template and upload
     assert plan_page.status_code == 200, plan_page.text[:300]
     assert f'<option value="{SECOND}" selected>' in plan_page.text

@@ -5,6 +5,7 @@ upload, its preview, publishing, the versions and their difference, and who may 
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import date
 from types import SimpleNamespace
 from typing import Any
@@ -158,3 +159,27 @@ def test_a_unit_officer_may_read_the_plan_but_not_import(app: Flask) -> None:
     assert app.test_client().get("/api/v1/plan", headers=officer).status_code == 200
     resp = app.test_client().post("/api/v1/plan/imports", data=b"x", headers={**officer, "Content-Type": XLSX})
     assert resp.status_code == 403
+
+
+def test_a_row_may_not_take_a_code_of_another_plan_the_stack_runs(app: Flask) -> None:
+    """One code, one unit of one plan: with the Trà Vinh plan beside it, a Vĩnh Long list adding H_CAUKE is 422
+    naming the row and the other plan; publishing a draft whose code another plan took since is 409."""
+    tra_vinh = load_plan(ROOT / "plans" / "tra-vinh-2019")
+    rt = app.extensions["dvcq.deps"].rt
+    client = app.test_client()
+    clean = _upload(client, _with_new_unit(), effective_from="2026-07-01")
+    assert clean.status_code == 201, clean.json
+    rows = unit_list_rows(BASE.units)
+    rows.insert(3, ["H_CAUKE", "UBND huyện Cầu Kè", "XA", "01/07/2026", None, None, "Lê Văn C",
+                    "c@vinhlong.gov.vn", None, "Phạm Thị D", "d@vinhlong.gov.vn", None])  # fmt: skip
+    rt.plans = (BASE, tra_vinh)
+    refused = _upload(client, _xlsx(rows), effective_from="2026-07-01")
+    assert refused.status_code == 422
+    assert refused.json["error"]["fields"] == {
+        "row4.A": "Dòng 4, cột A (Mã đơn vị): Mã H_CAUKE là đơn vị của kế hoạch tra-vinh-2019: mỗi mã chỉ thuộc một "
+        "kế hoạch."
+    }
+    rt.plans = (BASE, replace(tra_vinh, units=(*tra_vinh.units, replace(tra_vinh.units[0], code="VL_STP"))))
+    late = client.post("/api/v1/plan/versions", json={"draft": clean.json["draft"], "effective_from": "2026-07-01"},
+                       headers=SNV)  # fmt: skip
+    assert late.status_code == 409 and "VL_STP (tra-vinh-2019)" in late.json["error"]["message"], late.json

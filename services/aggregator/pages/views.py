@@ -231,9 +231,8 @@ def _latest_board() -> Response:
     who = web.principal()
     d = _deps()
     plan_id = _asked_plan()
-    plan = d.rt.plan_named(plan_id) if plan_id else d.rt.plan
-    assert plan is not None
     asked = request.args.get("period", "")
+    plan = (d.rt.plan_named(plan_id) if plan_id else None) or d.rt.plan_for(asked)
     period = plan.period(asked) if asked else None
     if period is None and (not asked or plan_id is not None):
         period = _default_period(plan, d)
@@ -381,6 +380,7 @@ def _unit_page(
         report=report,
         revision=revision,
         history=_history(agency),
+        plan_query=_plan_query(own.id),
         is_open=is_open,
         pending=pending,
         pending_note=pending_note,
