@@ -870,8 +870,17 @@ ensure_chromium() {
     fi
 }
 
+# The reverse proxy in front of the services (shared/edge.py): Debian's Caddy. The package's own service is not
+# used (each stack runs its Caddy with a configuration of its own).
+ensure_caddy() {
+    if ! command -v caddy >/dev/null 2>&1; then
+        dvcq_log "installing caddy (apt)"
+        _dvcq_apt_install caddy
+    fi
+}
+
 # Everything the stack and the tests need: the venv, the signing key, the broker (this checkout's node, or its
-# three-node cluster when DVCQ_RABBITMQ_CLUSTER=1), the store, the SMTP server. The run instance checks all its
+# three-node cluster when DVCQ_RABBITMQ_CLUSTER=1), the store, the SMTP server, the reverse proxy. The run instance checks all its
 # ports first, so a refusal starts nothing.
 ensure_stack_deps() {
     ensure_venv
@@ -893,6 +902,7 @@ ensure_stack_deps() {
         ensure_rabbitmq
     fi
     ensure_ferretdb
+    ensure_caddy
     # the fault tests' own FerretDB (tests.support.OwnStore) takes a database in it even when MONGO_URL is given
     [[ "$DVCQ_INSTANCE" != test ]] || ensure_postgresql
     ensure_smtp

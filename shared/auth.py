@@ -13,6 +13,8 @@ import jwt
 ROLES = ("agency", "home_affairs", "observer", "admin", "service")
 ALGORITHM = "HS256"
 ISSUER = "dvcq"
+AUDIENCE = "dvcq"  # what a token is for: the dvcq services (a token of another system signed with a shared key
+# is refused)
 
 
 class InvalidToken(Exception):
@@ -27,6 +29,7 @@ class Principal:
     role: str
     agency: str | None = None
     jti: str | None = field(default=None, compare=False)
+    expires_at: int | None = field(default=None, compare=False)  # epoch seconds, from the token
 
     def is_agency(self) -> bool:
         """True for a unit's officer, bound to one unit."""
@@ -40,17 +43,31 @@ def issue_token(secret: str, *, sub: str, role: str, agency: str | None = None, 
     if (role == "agency") != bool(agency):
         raise ValueError("an agency token names exactly one unit; other roles name none")
     now = int(time.time())
-    claims = {"sub": sub, "role": role, "iat": now, "exp": now + ttl_seconds, "iss": ISSUER, "jti": uuid.uuid4().hex}
+    claims = {
+        "sub": sub,
+        "role": role,
+        "iat": now,
+        "exp": now + ttl_seconds,
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "jti": uuid.uuid4().hex,
+    }
     if agency:
         claims["agency"] = agency
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
 def verify_token(secret: str, token: str) -> Principal:
-    """Check signature, algorithm, issuer and expiry; return the principal."""
+    """Check signature, algorithm, issuer, audience and expiry; return the principal. Whether the token was
+    revoked by a logout is the services' question (`shared.revocation`, asked by `shared.web`)."""
     try:
         claims = jwt.decode(
-            token, secret, algorithms=[ALGORITHM], issuer=ISSUER, options={"require": ["exp", "iat", "sub", "iss"]}
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            issuer=ISSUER,
+            audience=AUDIENCE,
+            options={"require": ["exp", "iat", "sub", "iss", "aud"]},
         )
     except jwt.PyJWTError as exc:
         raise InvalidToken(str(exc)) from exc
@@ -59,7 +76,11 @@ def verify_token(secret: str, token: str) -> Principal:
         raise InvalidToken("token carries no valid role")
     jti = claims.get("jti")
     return Principal(
-        sub=str(claims["sub"]), role=role, agency=claims.get("agency"), jti=jti if isinstance(jti, str) else None
+        sub=str(claims["sub"]),
+        role=role,
+        agency=claims.get("agency"),
+        jti=jti if isinstance(jti, str) else None,
+        expires_at=int(claims["exp"]),
     )
 
 

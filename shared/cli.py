@@ -42,11 +42,13 @@ def _stack_dirs() -> tuple[Path, Path]:
 
 
 def _stack(args: argparse.Namespace) -> int:
+    from shared.edge import edge_from_env
     from shared.procs import Stack, process_alive, process_report, read_state, run_supervisor, supervisor_pid
 
     settings = Settings.from_env()  # fail fast on a missing variable before starting anything
     run_dir, log_dir = _stack_dirs()
-    stack = Stack(dict(os.environ), run_dir, log_dir)
+    edge = edge_from_env()
+    stack = Stack(dict(os.environ), run_dir, log_dir, edge=edge)
     if args.action == "supervise":
         run_supervisor(stack)
         return 0
@@ -94,6 +96,9 @@ def _stack(args: argparse.Namespace) -> int:
         out.close()
     stack.wait_ready(timeout=90)
     print(f"\ndvcq is up (plans: {', '.join(p.name for p in settings.plan_paths)}, clock: {settings.clock_mode})")
+    print(f"\n  Open {edge.url}/   (every page and API; http://{edge.host}:{edge.http_port}/ redirects there)")
+    print(f"  Its certificate is from the stack's local CA: accept it in the browser, or trust {edge.root_certificate}")
+    print("\nEach service on its own port (probes, metrics, API descriptions):")
     for svc in services():
         url = stack.url(svc.name)
         print(f"  {svc.name:11} {url}/   (health {url}/readyz, API {url}/openapi.json)")

@@ -27,8 +27,11 @@ from typing import Any
 import requests
 from prometheus_client import multiprocess
 
+from shared.edge import CADDYFILE, Edge, caddyfile
 from shared.registry import services
 from shared.settings import ROOT, default_ports
+
+EDGE = "edge"  # the reverse proxy's process (shared.edge), when the stack runs one
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,17 @@ def process_table(ports: dict[str, int] | None = None) -> tuple[ProcSpec, ...]:
         for suffix, module in svc.workers
     ]
     return tuple(table)
+
+
+def edge_spec(edge: Edge, run_dir: Path) -> ProcSpec:
+    """The reverse proxy's process: Caddy on the configuration `Stack` writes to `run_dir` (its own config
+    directory there too, so nothing lands in the user's home)."""
+    caddy = shutil.which("caddy")
+    if caddy is None:
+        raise RuntimeError("caddy is not installed: run deploy/run.sh, or `bash deploy/lib.sh ensure_caddy`")
+    argv = ("env", f"XDG_CONFIG_HOME={run_dir / 'edge-config'}", f"XDG_DATA_HOME={edge.storage}", caddy, "run",
+            "--config", str(run_dir / CADDYFILE), "--adapter", "caddyfile")  # fmt: skip
+    return ProcSpec(EDGE, EDGE, argv)
 
 
 def service_env(ports: dict[str, int]) -> dict[str, str]:
@@ -101,12 +115,25 @@ class Stack:
     status` and the services' /readyz (children find it through DVCQ_RUN_DIR).
     """
 
-    def __init__(self, env: dict[str, str], run_dir: Path, log_dir: Path, ports: dict[str, int] | None = None):
+    def __init__(
+        self,
+        env: dict[str, str],
+        run_dir: Path,
+        log_dir: Path,
+        ports: dict[str, int] | None = None,
+        edge: Edge | None = None,
+    ):
         self.ports = {**default_ports(), **(ports or {})}
         self.env = {**env, **service_env(self.ports), "DVCQ_RUN_DIR": str(run_dir)}
         self.run_dir = run_dir
         self.log_dir = log_dir
+        self.edge = edge
         self.table = {p.name: p for p in process_table(self.ports)}
+        if edge is not None:
+            # behind the proxy: links and mails use its address, and the services trust its X-Forwarded-* headers
+            self.env.setdefault("DVCQ_PUBLIC_URL", edge.url)
+            self.env.setdefault("DVCQ_TRUSTED_PROXIES", "127.0.0.1")
+            self.table[EDGE] = edge_spec(edge, run_dir)
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self._watch: dict[str, _Watch] = {}
         self._history: dict[str, _Watch] = {}
@@ -145,6 +172,9 @@ class Stack:
 
     def _spawn(self, name: str, extra_env: dict[str, str]) -> None:
         spec = self.table[name]
+        if name == EDGE and self.edge is not None:
+            self.edge.storage.mkdir(parents=True, exist_ok=True)
+            (self.run_dir / CADDYFILE).write_text(caddyfile(self.edge, self.ports), encoding="utf-8")
         env = {**self.env, **extra_env}
         env["PROMETHEUS_MULTIPROC_DIR"] = str(self._metrics_dir(spec.service))
         out = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child
@@ -301,7 +331,9 @@ class Stack:
             if (name in exited and name not in self._watch) or name in looping:
                 raise RuntimeError(f"{name} exited ({exited.get(name)}); see {self.log_dir / (name + '.log')}")
             ready = self.pid(name) is not None
-            if ready and spec.port is not None:
+            if ready and name == EDGE and self.edge is not None:
+                ready = _edge_answers(self.edge)
+            elif ready and spec.port is not None:
                 try:
                     ready = requests.get(f"{self.url(spec.service)}/readyz", timeout=2).status_code == 200
                 except requests.RequestException:
@@ -312,6 +344,17 @@ class Stack:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{name} not ready after {timeout:.0f}s; see {self.log_dir / (name + '.log')}")
             time.sleep(0.2)
+
+
+def _edge_answers(edge: Edge) -> bool:
+    """The proxy answers on its HTTPS address with a certificate of its local CA."""
+    if not edge.root_certificate.exists():
+        return False
+    try:
+        requests.get(f"{edge.url}/healthz", timeout=2, verify=str(edge.root_certificate))
+    except requests.RequestException:
+        return False
+    return True
 
 
 def read_state(run_dir: Path) -> dict[str, Any]:

@@ -26,7 +26,10 @@ class ServicePlugin:
     `consumer` the module holding its QUEUE (None when it consumes nothing), `commands` a module whose
     `register(subparsers)` adds its `dvcq` commands, `banner` a line `dvcq stack up` prints (`{url}` is
     its base URL), `hosts_login` whether its pages are where people log in and out (other services' pages
-    send them there and may post their logout form to it).
+    send them there and may post their logout form to it), `routes` the path prefixes of its pages and APIs at
+    the stack's one public address (`shared.edge`: a prefix matches itself and what lies under it; "/" is the
+    service every other path goes to). Probes, metrics and event feeds are not routed: they stay on the
+    service's own port.
     """
 
     name: str
@@ -38,6 +41,7 @@ class ServicePlugin:
     commands: str | None = None
     banner: str = ""
     hosts_login: bool = False
+    routes: tuple[str, ...] = ()
 
 
 @cache

@@ -13,6 +13,7 @@ from shared.messaging import Publisher
 from shared.plan import Plan, first_issued_at, load_plans
 from shared.plan_follower import PLAN_VERSIONS, PlanFollower
 from shared.ratelimit import RATE_LIMITS, RateLimiter
+from shared.revocation import REVOKED, RevocationList
 from shared.settings import Settings
 from shared.store import connect
 
@@ -120,6 +121,11 @@ class Runtime:
         main one (`<prefix><service>_ratelimit`), so the counters' churn stays apart from the service's own data
         (chosen when FerretDB's SQLite backend had one writer per database; kept: it costs nothing on PostgreSQL)."""
         return RateLimiter(self.client[self.settings.db_name(f"{self.service}_ratelimit")][RATE_LIMITS])
+
+    @cached_property
+    def revocations(self) -> RevocationList:
+        """The tokens logged out, in the one database every service reads (`<prefix>sessions`)."""
+        return RevocationList(self.client[self.settings.db_name("sessions")][REVOKED])
 
     def check_store(self) -> None:
         """Ping the store."""

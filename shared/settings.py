@@ -161,9 +161,7 @@ class Settings:
             notify_retry_cap_seconds=retry_cap,
             notify_max_attempts=max_attempts,
             notify_claim_lease_seconds=claim_lease,
-            public_urls={
-                name: env.get(f"DVCQ_PUBLIC_{name.upper()}_URL", url).rstrip("/") for name, url in urls.items()
-            },
+            public_urls=_public_urls(env, urls),
             webhook_url=webhook_url,
             webhook_secret=webhook_secret,
             **_rate_limit_settings(env),
@@ -177,6 +175,16 @@ class Settings:
     def db_name(self, owner: str) -> str:
         """The database of `owner` (a service name, or 'clock' for the shared simulated clock)."""
         return f"{self.db_prefix}{owner}"
+
+
+def _public_urls(env: os._Environ[str] | dict[str, str], urls: dict[str, str]) -> dict[str, str]:
+    """Where people reach each service: the stack's one public address (DVCQ_PUBLIC_URL, the reverse proxy of
+    `shared.edge`, which every page and API sits behind) for all, else DVCQ_PUBLIC_<NAME>_URL, else `<NAME>_URL`.
+    Links, redirects, mails and documents use these."""
+    one = env.get("DVCQ_PUBLIC_URL", "").strip().rstrip("/")
+    if one and not one.startswith(("https://", "http://")):
+        raise SettingsError(f"DVCQ_PUBLIC_URL must be an http(s) address, not {one!r}")
+    return {name: one or env.get(f"DVCQ_PUBLIC_{name.upper()}_URL", url).rstrip("/") for name, url in urls.items()}
 
 
 def _retention_settings(env: os._Environ[str] | dict[str, str]) -> dict[str, Any]:

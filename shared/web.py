@@ -44,6 +44,7 @@ from shared.paging import DEFAULT_LIMIT, MAX_LIMIT, BadCursor, Page, PageRequest
 from shared.plan import Plan
 from shared.ratelimit import Limit, RateLimited, RateLimiter, RateLimits
 from shared.registry import registered_description, services
+from shared.revocation import RevocationList
 from shared.settings import Settings
 from shared.store import STORE_ERRORS
 
@@ -229,7 +230,7 @@ def authenticate() -> Principal:
     if not token:
         raise ApiError(401, headers={"WWW-Authenticate": "Bearer"})
     try:
-        principal = verify_token(settings().secret, token)
+        principal = unrevoked(verify_token(settings().secret, token))
     except InvalidToken:
         raise ApiError(401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
     if from_cookie and request.method in UNSAFE_METHODS:
@@ -356,14 +357,28 @@ DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def cookie_principal() -> Principal | None:
-    """The person of a valid session cookie, or None."""
+    """The person of a valid session cookie (not logged out), or None."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
     try:
-        return verify_token(settings().secret, token)
+        return unrevoked(verify_token(settings().secret, token))
     except InvalidToken:
         return None
+
+
+def revocations() -> RevocationList | None:
+    """The revocation list of the running app (None for an app built without a runtime: a unit test's)."""
+    found: RevocationList | None = getattr(getattr(deps(), "rt", None), "revocations", None)
+    return found
+
+
+def unrevoked(principal: Principal) -> Principal:
+    """The principal, unless its token was logged out (`shared.revocation`): then InvalidToken."""
+    listed = revocations()
+    if principal.jti and listed is not None and listed.is_revoked(principal.jti):
+        raise InvalidToken("the session was logged out")
+    return principal
 
 
 def session_token() -> str:

@@ -33,6 +33,7 @@ from pymongo import MongoClient
 
 from shared.auth import issue_token
 from shared.clock import CACHE_SECONDS
+from shared.edge import STORAGE, Edge
 from shared.procs import Stack
 from shared.settings import ROOT
 from shared.timerules import parse_instant
@@ -608,14 +609,16 @@ class TestStack:
         self.broker = broker
         self.amqp_url = self.space.amqp_url
         self.secret = self.space.env["DVCQ_SECRET"]
-        ports = dict(zip(("intake", "scheduler", "notifier", "aggregator"), free_ports(4), strict=True))
+        *service_ports, https_port, http_port = free_ports(6)
+        ports = dict(zip(("intake", "scheduler", "notifier", "aggregator"), service_ports, strict=True))
+        self.edge = Edge("127.0.0.1", https_port, http_port, STORAGE)
         self.env = {**os.environ, **self.space.env, "DVCQ_CLOCK": "simulation", "WEB_CONCURRENCY": "2"}
         self.env.pop("DVCQ_FAILPOINT", None)
         # every person a test simulates logs in from 127.0.0.1: one address's login limit would be the whole suite's
         self.env.setdefault("DVCQ_LOGIN_LIMIT_PER_ADDRESS", "10000")
         self.env.update(env or {})
         self.dir = ROOT / "var" / "test" / self.space.tag
-        self.stack = Stack(self.env, self.dir / "run", self.dir / "log", ports)
+        self.stack = Stack(self.env, self.dir / "run", self.dir / "log", ports, edge=self.edge)
 
     # --- lifecycle ---
     def start(self) -> TestStack:
@@ -642,6 +645,28 @@ class TestStack:
     def url(self, service: str, path: str) -> str:
         """Full URL of a service route."""
         return self.stack.url(service) + path
+
+    @property
+    def public_url(self) -> str:
+        """The stack's one public address: the reverse proxy in front of the services (shared.edge)."""
+        return self.edge.url
+
+    def public(self, path: str) -> str:
+        """Full URL of a page or API at the public address."""
+        return self.edge.url + path
+
+    @property
+    def ca(self) -> str:
+        """The proxy's local CA certificate: `verify=` for requests to the public address."""
+        return str(self.edge.root_certificate)
+
+    def public_session(self) -> requests.Session:
+        """A session for the public address that trusts the proxy's local CA (and not REQUESTS_CA_BUNDLE, which
+        requests would otherwise prefer to a session's own `verify`)."""
+        session = requests.Session()
+        session.trust_env = False
+        session.verify = self.ca
+        return session
 
     def token(self, role: str, agency: str | None = None, sub: str | None = None) -> str:
         """A signed token for this stack."""

@@ -10,5 +10,17 @@ SERVICE = ServicePlugin(
     workers=(("consumer", "services.aggregator.consumer"),),
     consumer="services.aggregator.consumer",
     commands="services.aggregator.cli",
+    routes=(
+        "/board",
+        "/periods",
+        "/plan",
+        "/api/v1/compliance",
+        "/api/v1/dead-letters",
+        "/api/v1/documents",
+        "/api/v1/exports",
+        "/api/v1/overdue",
+        "/api/v1/periods",
+        "/api/v1/summary",
+    ),
     banner="Compliance:  curl -H \"Authorization: Bearer $TOKEN\" '{url}/api/v1/compliance?period=2019-H1'",
 )

@@ -14,4 +14,16 @@ SERVICE = ServicePlugin(
     consumer="services.intake.consumer",
     commands="services.intake.cli",
     hosts_login=True,
+    routes=(
+        "/",
+        "/login",
+        "/logout",
+        "/reports",
+        "/assets",
+        "/api/v1/login",
+        "/api/v1/logout",
+        "/api/v1/reports",
+        "/api/v1/drafts",
+        "/api/v1/templates",
+    ),
 )

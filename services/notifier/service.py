@@ -14,4 +14,5 @@ SERVICE = ServicePlugin(
         ("digest", "services.notifier.digest"),
     ),
     consumer="services.notifier.consumer",
+    routes=("/api/v1/inbox", "/api/v1/notifications"),
 )

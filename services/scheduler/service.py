@@ -14,4 +14,12 @@ SERVICE = ServicePlugin(
     ),
     consumer="services.scheduler.consumer",
     commands="services.scheduler.cli",
+    routes=(
+        "/api/v1/calendar",
+        "/api/v1/clock",
+        "/api/v1/extension-requests",
+        "/api/v1/obligations",
+        "/api/v1/plan",
+        "/api/v1/units",
+    ),
 )

@@ -1,4 +1,5 @@
-"""Browser tests: headless Chromium (Debian's package, driven by Playwright) against the session's real stack.
+"""Browser tests: headless Chromium (Debian's package, driven by Playwright) against the session's real stack, at its
+one public address (the reverse proxy, shared.edge), as a person uses it.
 
 The browser is Debian's `chromium` (deploy/test.sh installs it; `DVCQ_CHROMIUM` names another binary);
 Playwright's own browser download is never used. Each test gets a fresh context (no cookies), in Vietnamese
@@ -67,8 +68,9 @@ def _save_failure(page: Page, name: str) -> None:
 
 @pytest.fixture
 def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
-    """A page in a fresh context (vi-VN, Asia/Ho_Chi_Minh), 15 s default timeout."""
-    context = browser.new_context(locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh")
+    """A page in a fresh context (vi-VN, Asia/Ho_Chi_Minh, the local certificate accepted), 15 s default timeout."""
+    # the stack's one address has a certificate of its own local CA: accepted, as a person does once
+    context = browser.new_context(locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh", ignore_https_errors=True)
     context.set_default_timeout(TIMEOUT_MS)
     context.set_default_navigation_timeout(TIMEOUT_MS)
     pg = context.new_page()
@@ -82,8 +84,8 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
 
 
 def login(page: Page, stack: TestStack, email: str, password: str) -> None:
-    """Log in through the login page and wait for the home page's greeting."""
-    page.goto(stack.url("intake", "/login"))
+    """Log in through the login page at the stack's public address and wait for the home page's greeting."""
+    page.goto(stack.public("/login"))
     page.fill("#email", email)
     page.fill("#password", password)
     page.click("button[type=submit]")

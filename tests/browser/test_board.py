@@ -8,7 +8,6 @@ session's shared stack must not see.
 from __future__ import annotations
 
 import re
-import urllib.parse
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -63,7 +62,7 @@ def stack() -> Iterator[TestStack]:
 
 
 def _board(page: Page, stack: TestStack, query: str = "") -> None:
-    page.goto(stack.url("aggregator", f"/{query}"))
+    page.goto(stack.public(f"/board{query}"))
     expect(page.locator("#period-title")).to_have_attribute("data-period", PERIOD)
 
 
@@ -88,9 +87,9 @@ def _session_token(page: Page) -> str:
 def test_without_a_session_the_board_sends_to_the_login_page_and_api_clients_get_json(
     page: Page, stack: TestStack
 ) -> None:
-    page.goto(stack.url("aggregator", "/"))
+    page.goto(stack.public("/board"))
     expect(page).to_have_url(re.compile(r"/login$"))
-    assert urllib.parse.urlsplit(page.url).port == urllib.parse.urlsplit(stack.url("intake", "/")).port
+    assert page.url == stack.public("/login")  # the login at the one address
     expect(page.locator("#email")).to_be_visible()
 
     described = requests.get(stack.url("aggregator", "/"), timeout=15)
@@ -100,7 +99,7 @@ def test_without_a_session_the_board_sends_to_the_login_page_and_api_clients_get
 
 def test_a_unit_officer_is_refused_the_board_in_vietnamese(page: Page, stack: TestStack) -> None:
     login(page, stack, OFFICER, PASSWORD)
-    response = page.goto(stack.url("aggregator", "/"))
+    response = page.goto(stack.public("/board"))
     assert response is not None and response.status == 403
     expect(page.locator("#message-title")).to_have_text("Không có quyền truy cập")
     expect(page.locator("#matrix")).to_have_count(0)
@@ -182,7 +181,7 @@ def test_a_granted_date_not_after_the_deadline_is_refused_with_the_schedulers_me
     page: Page, stack: TestStack
 ) -> None:
     login(page, stack, SPECIALIST, PASSWORD)
-    page.goto(stack.url("aggregator", f"/periods/{PERIOD}/units/H_TRACU"))
+    page.goto(stack.public(f"/periods/{PERIOD}/units/H_TRACU"))
     expect(page.locator("#no-pending")).to_be_visible()
     page.fill("#direct-due", "2019-06-05")
     page.fill("#direct-reason", "Đơn vị xin gia hạn bằng công văn.")
@@ -196,7 +195,7 @@ def test_the_board_sends_a_strict_csp_and_its_style_sheet_still_applies(page: Pa
     violations: list[str] = []
     page.on("console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None)
     login(page, stack, SPECIALIST, PASSWORD)
-    response = page.goto(stack.url("aggregator", "/"))
+    response = page.goto(stack.public("/board"))
     assert response is not None and response.status == 200
     policy = response.headers["content-security-policy"]
     assert "frame-ancestors 'none'" in policy and "unsafe-inline" not in policy
@@ -219,7 +218,7 @@ def test_home_affairs_issues_a_document_by_post_and_it_is_archived(page: Page, s
     assert download.path().stat().st_size > 0
     archive = stack.get("aggregator", f"/api/v1/documents?period={PERIOD}", role="observer").json()["items"]
     assert [(r["kind"], r["issued_by"]) for r in archive if r["kind"] == "xlsx"] == [("xlsx", SPECIALIST)]
-    forged = page.request.post(stack.url("aggregator", f"/api/v1/exports/{PERIOD}.xlsx"), form={"csrf_token": "x"})
+    forged = page.request.post(stack.public(f"/api/v1/exports/{PERIOD}.xlsx"), form={"csrf_token": "x"})
     assert forged.status == 403 and forged.json()["error"]["code"] == "csrf"
     again = stack.get("aggregator", f"/api/v1/documents?period={PERIOD}", role="observer").json()["items"]
     assert len(again) == len(archive)  # the refused post archived nothing
@@ -249,7 +248,7 @@ def test_an_observer_sees_the_board_without_any_action_and_cannot_close_the_peri
     assert not [t for t in page.locator("main button").all_inner_texts() if re.search("Chốt|gia hạn|Miễn", t, re.I)]
     expect(page.locator("#close-form, #downloads")).to_have_count(0)
 
-    page.goto(stack.url("aggregator", f"/periods/{PERIOD}/units/{ASKING}"))
+    page.goto(stack.public(f"/periods/{PERIOD}/units/{ASKING}"))
     expect(page.locator("#unit-title")).to_have_text("Ủy ban nhân dân huyện Tiểu Cần")
     expect(page.locator("main form")).to_have_count(0)
     expect(page.locator("#actions")).to_have_count(0)
@@ -262,7 +261,7 @@ def test_an_observer_sees_the_board_without_any_action_and_cannot_close_the_peri
     )
     assert refused.status_code == 403, refused.text
     assert refused.json()["error"]["code"] == "forbidden"
-    form_post = page.request.post(stack.url("aggregator", f"/periods/{PERIOD}/close"), form={"csrf_token": "x"})
+    form_post = page.request.post(stack.public(f"/periods/{PERIOD}/close"), form={"csrf_token": "x"})
     assert form_post.status == 403
     assert "Chỉ chuyên viên Sở Nội vụ" in form_post.text()
 

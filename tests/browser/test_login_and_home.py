@@ -38,7 +38,7 @@ def _scroll_width(page: Page) -> int:
 
 def test_an_officer_logs_in_and_is_greeted_by_name_also_on_a_phone(page: Page, stack: TestStack) -> None:
     page.set_viewport_size(PHONE)
-    page.goto(stack.url("intake", "/login"))
+    page.goto(stack.public("/login"))
     expect(page.locator("#email")).to_be_visible()
     assert _scroll_width(page) <= PHONE["width"], "the login page scrolls sideways on a phone"
 
@@ -54,7 +54,7 @@ def test_an_officer_logs_in_and_is_greeted_by_name_also_on_a_phone(page: Page, s
 
 
 def test_a_wrong_password_shows_a_vietnamese_error_and_stays_on_the_login_page(page: Page, stack: TestStack) -> None:
-    page.goto(stack.url("intake", "/login"))
+    page.goto(stack.public("/login"))
     page.fill("#email", WRONG_PW_OFFICER)
     page.fill("#password", "sai mật khẩu")
     page.click("button[type=submit]")
@@ -77,7 +77,7 @@ def test_logout_returns_to_the_login_page_and_home_then_asks_to_log_in(page: Pag
     expect(page.locator("#email")).to_be_visible()
     assert not any(c["name"] == "dvcq_session" for c in page.context.cookies())
 
-    page.goto(stack.url("intake", "/"))
+    page.goto(stack.public("/"))
     expect(page).to_have_url(re.compile(r"/login$"))
     expect(page.locator("#greeting")).to_have_count(0)
     expect(page.locator("#email")).to_be_visible()

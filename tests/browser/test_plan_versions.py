@@ -103,7 +103,7 @@ def test_home_affairs_imports_previews_and_publishes_a_unit_list(page: Page, sta
     h1_before = _board_rows(stack, EARLIER)
     broken, fixed = _lists(stack, str(tmp_path))
     login(page, stack, SPECIALIST, PASSWORD)
-    page.goto(stack.url("aggregator", "/plan"))
+    page.goto(stack.public("/plan"))
     expect(page.locator("#units tbody tr")).to_have_count(33)
     expect(page.locator("#no-versions")).to_be_visible()
 
@@ -120,7 +120,7 @@ def test_home_affairs_imports_previews_and_publishes_a_unit_list(page: Page, sta
     expect(page.locator("#problem")).to_contain_text("Tệp có 3 lỗi")
 
     # 2. the fixed file: the preview
-    page.goto(stack.url("aggregator", "/plan"))
+    page.goto(stack.public("/plan"))
     page.set_input_files("#file", fixed)
     page.fill("#effective_from", EFFECTIVE)
     page.click("#import-submit")
@@ -143,7 +143,7 @@ def test_home_affairs_imports_previews_and_publishes_a_unit_list(page: Page, sta
     page.click("#publish")
     expect(page.locator("#notice")).to_contain_text("Đã công bố phiên bản 1")
     expect(page.locator("#versions tr[data-version='1']")).to_contain_text("01/07/2019")
-    page.goto(stack.url("aggregator", "/plan/diff?from=0&to=1"))
+    page.goto(stack.public("/plan/diff?from=0&to=1"))
     expect(page.locator("#unit-changes tr[data-kinds~=added]")).to_have_count(2)
 
     # 4. intake learnt the new list (plan.published): the new unit reports, and the board names it

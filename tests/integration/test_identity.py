@@ -58,7 +58,7 @@ def test_a_login_answers_a_token_that_intake_and_the_scheduler_accept(stack: Tes
     assert resp.status_code == 200, resp.text
     body = resp.json()
     assert (body["role"], body["agency"], body["name"]) == ("agency", AGENCY, OFFICER_NAME)
-    claims = jwt.decode(body["token"], stack.secret, algorithms=["HS256"], issuer="dvcq")
+    claims = jwt.decode(body["token"], stack.secret, algorithms=["HS256"], issuer="dvcq", audience="dvcq")
     assert claims["sub"] == OFFICER.lower()
     bearer = {"Authorization": f"Bearer {body['token']}"}
 

@@ -640,3 +640,18 @@ def xlsx(rows: list[list[Any]]) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+class FakeRevocations:
+    """shared.revocation.RevocationList in memory: the tokens logged out, by `jti`."""
+
+    def __init__(self) -> None:
+        self.revoked: dict[str, int] = {}
+
+    def revoke(self, jti: str, expires_at: int) -> bool:
+        new = jti not in self.revoked
+        self.revoked[jti] = expires_at
+        return new
+
+    def is_revoked(self, jti: str) -> bool:
+        return jti in self.revoked

@@ -17,6 +17,7 @@ from shared.auth import csrf_digest, issue_token, verify_token
 from shared.clients import ServiceError
 from shared.settings import Settings
 from shared.web import SESSION_COOKIE
+from tests.unit.fakes import FakeRevocations
 
 SECRET = "s" * 40
 PLAN = {
@@ -101,6 +102,7 @@ def app() -> Flask:
     conf = Settings.from_env({"DVCQ_SECRET": SECRET, "MONGO_URL": "mongodb://127.0.0.1:9/"})
     app = create_app(conf)
     deps = app.extensions["dvcq.deps"]
+    deps.rt.revocations = FakeRevocations()  # the logouts, in memory
     app.extensions["dvcq.deps"] = SimpleNamespace(**{**vars(deps), "scheduler": FakeScheduler()})
     return app
 

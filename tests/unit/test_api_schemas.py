@@ -11,6 +11,7 @@ from flask import Flask, jsonify
 from shared.auth import issue_token
 from shared.settings import Settings
 from shared.web import create_service_app, document, query_arg
+from tests.unit.fakes import FakeRevocations
 
 SECRET = "s" * 40
 SERVICES = ("intake", "scheduler", "notifier", "aggregator")
@@ -25,7 +26,10 @@ def apps() -> dict[str, Flask]:
     conf = Settings.from_env(
         {"DVCQ_SECRET": SECRET, "MONGO_URL": "mongodb://127.0.0.1:9/", "DVCQ_API_LIMIT_PER_SUBJECT": "0"}
     )
-    return {name: importlib.import_module(f"services.{name}.app").create_app(conf) for name in SERVICES}
+    apps = {name: importlib.import_module(f"services.{name}.app").create_app(conf) for name in SERVICES}
+    for app in apps.values():
+        app.extensions["dvcq.deps"].rt.revocations = FakeRevocations()  # the logouts, in memory
+    return apps
 
 
 def _operations(app: Flask) -> list[tuple[str, str, dict[str, Any]]]:

@@ -29,7 +29,7 @@ bp = Blueprint(
     root_path=str(Path(__file__).resolve().parent.parent),
     template_folder="templates",
     static_folder="static",
-    static_url_path="/assets",
+    static_url_path="/board/assets",  # the one origin (shared.edge) sends /board to this service
 )
 
 BOARD_ROLES = ("home_affairs", "observer", "admin")
@@ -211,6 +211,12 @@ def _board_page(
         notice=_done(),
         problem=problem,
     )
+
+
+@bp.get("/board")
+def board_page() -> Response:
+    """The Sở Nội vụ board (the latest period past its deadline, or `?period=`): its address at the one origin."""
+    return _latest_board()
 
 
 def board_home() -> Response:

@@ -22,7 +22,7 @@ from services.intake.accounts.domain import (
 from services.intake.bootstrap import Dependencies
 from services.intake.schemas import VietSchema
 from shared import web
-from shared.auth import csrf_digest
+from shared.auth import Principal, csrf_digest
 from shared.ratelimit import RateLimited
 
 # The login form's own CSRF token, before any session exists: an HMAC of a random nonce kept in this cookie.
@@ -145,13 +145,25 @@ def api_login(body: dict[str, Any]) -> Response:
 
 @bp.post("/api/v1/logout")
 def api_logout() -> Response:
-    """Log out: clear the session and CSRF cookies (a valid cookie session must send its CSRF token)."""
+    """Log out: revoke the session's token (the bearer's, else the cookie's) at every service and clear the
+    session and CSRF cookies (a valid cookie session must send its CSRF token)."""
     who = web.cookie_principal()
-    if who is not None and not request.headers.get("Authorization"):
+    if request.headers.get("Authorization"):
+        _revoke(web.authenticate())
+    elif who is not None:
         web.check_csrf(who)
+    if who is not None:
+        _revoke(who)
     resp = jsonify({"logged_out": True})
     _end_session(resp)
     return resp
+
+
+def _revoke(who: Principal) -> None:
+    """Refuse this token from now on, at every service (shared.revocation), until it would have expired."""
+    listed = web.revocations()
+    if listed is not None and who.jti and who.expires_at:
+        listed.revoke(who.jti, who.expires_at)
 
 
 def _login_page(error: str | None = None, email: str = "", status: int = 200, **headers: str) -> Response:
@@ -216,6 +228,7 @@ def logout_form() -> Response:
             web.check_csrf(who)
         except web.ApiError:
             return redirect("/", 303)  # a stale page: show a fresh one (with the right token) instead
+        _revoke(who)
     resp = redirect("/login", 303)
     _end_session(resp)
     return resp
