@@ -107,7 +107,7 @@ def _stack(args: argparse.Namespace) -> int:
     print("A district officer's token:  .venv/bin/dvcq token create --role agency --agency H_CAUKE")
     for svc in services():
         if svc.banner:
-            print(svc.banner.format(url=stack.url(svc.name)))
+            print(svc.banner.format(url=edge.url))  # its routes are at the one address
     print(f"Logs: {log_dir}   Status: .venv/bin/dvcq stack status   Stop: deploy/down.sh")
     return 0
 

@@ -24,12 +24,12 @@ class ServicePlugin:
     `port` is its HTTP side's default port (also the order services are listed in), `app` the gunicorn
     application spec, `workers` its other processes as (process name suffix, module run with `python -m`),
     `consumer` the module holding its QUEUE (None when it consumes nothing), `commands` a module whose
-    `register(subparsers)` adds its `dvcq` commands, `banner` a line `dvcq stack up` prints (`{url}` is
-    its base URL), `hosts_login` whether its pages are where people log in and out (other services' pages
-    send them there and may post their logout form to it), `routes` the path prefixes of its pages and APIs at
-    the stack's one public address (`shared.edge`: a prefix matches itself and what lies under it; "/" is the
-    service every other path goes to). Probes, metrics and event feeds are not routed: they stay on the
-    service's own port.
+    `register(subparsers)` adds its `dvcq` commands, `banner` a line `dvcq stack up` prints (`{url}` is the
+    stack's one public address), `hosts_login` whether its pages are where people log in and out (other
+    services' pages send them there and may post their logout form to it), `routes` the path prefixes of its
+    pages and APIs at the stack's one public address (`shared.edge`: a prefix matches itself and what lies
+    under it; "/" is the service every other path goes to). Probes, metrics and event feeds are not routed:
+    they stay on the service's own port.
     """
 
     name: str
