@@ -136,13 +136,15 @@ def run_replay(
             print(f"{vn_date(day)}  báo cáo mới: {posted:2d}  nhắc/đôn đốc: {summary or '-'}", flush=True)
         time.sleep(pause)
         day += timedelta(days=1)
+    several = len({plan.id for plan, _ in periods}) > 1
     for plan, period in periods:
         if period.deadline_day + timedelta(days=14) < start:
             continue  # no report of it was due in the span (the latest come 14 days after the deadline)
         asked = f"period={period.key}&plan={plan.id}"
         board = _send("GET", f"{urls['aggregator']}/api/v1/compliance?{asked}", headers=admin).json()
         print(
-            f"{plan.id} {period.key}: {board['ACTUAL_REPORTS']}/{board['EXPECTED_REPORTS']} đã nộp, "
+            f"{plan.id + ' ' if several else ''}{period.key}: "
+            f"{board['ACTUAL_REPORTS']}/{board['EXPECTED_REPORTS']} đã nộp, "
             f"{board['ACTUAL_REPORTS_ON_TIME']} đúng hạn ({board['REPORTING_RATE_ON_TIME']}%)"
         )
     return time.monotonic() - began
