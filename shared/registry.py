@@ -18,6 +18,17 @@ GROUP = "dvcq.services"
 
 
 @dataclass(frozen=True)
+class NavPage:
+    """A page people reach from the header (`shared.navigation`): its key (the link's id is `nav-<key>`),
+    Vietnamese label, path at the one public address and the roles that may use it."""
+
+    key: str
+    label: str
+    path: str
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ServicePlugin:
     """What a service contributes to the stack.
 
@@ -29,7 +40,8 @@ class ServicePlugin:
     services' pages send them there and may post their logout form to it), `routes` the path prefixes of its
     pages and APIs at the stack's one public address (`shared.edge`: a prefix matches itself and what lies
     under it; "/" is the service every other path goes to). Probes, metrics and event feeds are not routed:
-    they stay on the service's own port.
+    they stay on the service's own port. `pages` its entries of the header every page shows
+    (`shared.navigation`).
     """
 
     name: str
@@ -42,6 +54,7 @@ class ServicePlugin:
     banner: str = ""
     hosts_login: bool = False
     routes: tuple[str, ...] = ()
+    pages: tuple[NavPage, ...] = ()
 
 
 @cache

@@ -18,12 +18,14 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar, overload
 from urllib.parse import urlsplit
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, has_request_context, jsonify, request
+from jinja2 import ChoiceLoader, FileSystemLoader
 from marshmallow import Schema, ValidationError
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -40,6 +42,7 @@ from shared.auth import InvalidToken, Principal, csrf_digest, verify_token
 from shared.errors import DomainError
 from shared.jsontext import forbidden_key, json_depth_exceeds, not_text
 from shared.logs import configure, set_correlation
+from shared.navigation import ROLE_LABELS, header_links, landing
 from shared.paging import DEFAULT_LIMIT, MAX_LIMIT, BadCursor, Page, PageRequest, decode_cursor, encode_cursor, is_text
 from shared.plan import Plan
 from shared.ratelimit import Limit, RateLimited, RateLimiter, RateLimits
@@ -568,6 +571,27 @@ def paged(page: Page[Any], items: list[Any] | None = None, **extra: Any) -> Resp
 # --- the app --------------------------------------------------------------------------------------------
 
 
+SHARED_TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def navigation_context(service: str, conf: Settings) -> dict[str, Any]:
+    """What the shared header (`dvcq_header.html`, shared.navigation) needs on a page of `service`: the person of
+    the session cookie, the links their role may use, where the brand and the logout go."""
+    who = cookie_principal() if has_request_context() else None
+    hosts = [svc.name for svc in services() if svc.hosts_login]
+    login_host = conf.public_urls.get(hosts[0], "") if hosts else ""
+    return {
+        "nav": {
+            "who": who,
+            "role_label": ROLE_LABELS.get(who.role, who.role) if who else "",
+            "links": header_links(who.role, service, request.path, conf.public_urls) if who else [],
+            "home": landing(who.role, conf.public_urls) if who else f"{login_host}/",
+            "logout": f"{login_host}/logout",
+            "csrf_token": page_csrf_token() if who else "",
+        }
+    }
+
+
 def create_service_app(
     service: str,
     conf: Settings,
@@ -595,6 +619,9 @@ def create_service_app(
     app.extensions["dvcq.service"] = service
     app.extensions["dvcq.rate_limits"] = RateLimits.from_settings(conf)
     headers = security_headers(conf)
+    # every service's pages extend their own base template, which includes the one header (shared/templates)
+    app.jinja_env.loader = ChoiceLoader([app.create_global_jinja_loader(), FileSystemLoader(SHARED_TEMPLATES)])
+    app.context_processor(lambda: navigation_context(service, conf))
 
     @app.errorhandler(RateLimited)
     def _rate_limited(err: RateLimited) -> Response:

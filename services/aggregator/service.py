@@ -1,6 +1,6 @@
 """Aggregator as the stack sees it: its port, its processes, its queue and its `dvcq` commands."""
 
-from shared.registry import ServicePlugin
+from shared.registry import NavPage, ServicePlugin
 
 SERVICE = ServicePlugin(
     name="aggregator",
@@ -21,6 +21,10 @@ SERVICE = ServicePlugin(
         "/api/v1/overdue",
         "/api/v1/periods",
         "/api/v1/summary",
+    ),
+    pages=(
+        NavPage("board", "Bảng theo dõi", "/board", ("home_affairs", "observer", "admin")),
+        NavPage("plan", "Kế hoạch và đơn vị", "/plan", ("home_affairs", "observer", "admin")),
     ),
     banner="Compliance:  curl -H \"Authorization: Bearer $TOKEN\" '{url}/api/v1/compliance?period=2019-H1'",
 )

@@ -1,6 +1,6 @@
 """Intake as the stack sees it: its port, its processes, its queue and its `dvcq` commands."""
 
-from shared.registry import ServicePlugin
+from shared.registry import NavPage, ServicePlugin
 
 SERVICE = ServicePlugin(
     name="intake",
@@ -14,6 +14,10 @@ SERVICE = ServicePlugin(
     consumer="services.intake.consumer",
     commands="services.intake.cli",
     hosts_login=True,
+    pages=(
+        NavPage("home", "Nghĩa vụ báo cáo", "/", ("agency",)),
+        NavPage("reports", "Báo cáo đã gửi", "/reports", ("agency",)),
+    ),
     routes=(
         "/",
         "/login",

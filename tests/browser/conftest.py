@@ -84,9 +84,10 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
 
 
 def login(page: Page, stack: TestStack, email: str, password: str) -> None:
-    """Log in through the login page at the stack's public address and wait for the home page's greeting."""
+    """Log in through the login page at the stack's public address and wait for the role's landing page (the
+    header's logout button shows on every page of a logged-in person)."""
     page.goto(stack.public("/login"))
     page.fill("#email", email)
     page.fill("#password", password)
     page.click("button[type=submit]")
-    page.wait_for_selector("#greeting")
+    page.wait_for_selector("#logout")

@@ -68,8 +68,11 @@ def _deps() -> Dependencies:
 def _refusal_page(reason: str, who: Principal | None) -> Response:
     """The page for someone `login_required` turned away: the login page, or a 403 page saying why."""
     if who is None:
-        # Intake's login page takes no `next`: after logging in the person lands on intake's home page.
-        return redirect(f"{web.settings().public_urls['intake']}/login", 303)
+        # back to this page after the login when both are at the one address (else the role's landing page)
+        urls = web.settings().public_urls
+        same = urls["intake"] == urls["aggregator"]
+        asked = f"?next={_q(request.full_path.rstrip('?'))}" if same else ""
+        return redirect(f"{urls['intake']}/login{asked}", 303)
     if reason == "csrf":
         return _render("message.html", status=403, who=who, title="Phiên làm việc đã hết hạn", message=web.CSRF_MESSAGE)
     if who.role in BOARD_ROLES:

@@ -23,6 +23,7 @@ from services.intake.bootstrap import Dependencies
 from services.intake.schemas import VietSchema
 from shared import web
 from shared.auth import Principal, csrf_digest
+from shared.navigation import landing, safe_next
 from shared.ratelimit import RateLimited
 
 # The login form's own CSRF token, before any session exists: an HMAC of a random nonce kept in this cookie.
@@ -166,11 +167,18 @@ def _revoke(who: Principal) -> None:
         listed.revoke(who.jti, who.expires_at)
 
 
-def _login_page(error: str | None = None, email: str = "", status: int = 200, **headers: str) -> Response:
-    """The login page with a fresh form nonce."""
+def _login_page(
+    error: str | None = None, email: str = "", status: int = 200, *, next_page: str | None = None, **headers: str
+) -> Response:
+    """The login page with a fresh form nonce (and the page to return to, kept across a failed attempt)."""
     nonce = secrets.token_urlsafe(24)
+    kept = next_page if next_page is not None else safe_next(request.form.get("next")) or ""
     html = render_template(
-        "login.html", error=error, email=email, csrf_token=csrf_digest(web.settings().secret, f"login:{nonce}")
+        "login.html",
+        error=error,
+        email=email,
+        next_page=kept,
+        csrf_token=csrf_digest(web.settings().secret, f"login:{nonce}"),
     )
     resp = make_response(html, status)
     resp.set_cookie(
@@ -187,12 +195,19 @@ def _login_page(error: str | None = None, email: str = "", status: int = 200, **
     return resp
 
 
+def _after_login(role: str, asked: str | None) -> str:
+    """Where a login sends the person: the page they asked for (`next`, a local path of the one address), else
+    their role's landing page (shared.navigation)."""
+    return safe_next(asked) or landing(role, web.settings().public_urls)
+
+
 @bp.get("/login")
 def login_page() -> Response:
-    """The login page (Vietnamese); a logged-in person goes to `/`."""
-    if web.cookie_principal() is not None:
-        return redirect("/", 303)
-    return _login_page()
+    """The login page (Vietnamese; `next`: the page to return to); a logged-in person goes on at once."""
+    who = web.cookie_principal()
+    if who is not None:
+        return redirect(_after_login(who.role, request.args.get("next")), 303)
+    return _login_page(next_page=safe_next(request.args.get("next")) or "")
 
 
 @bp.post("/login")
@@ -213,7 +228,7 @@ def login_form() -> Response:
         return _login_page(exc.message, email, 401)
     except (AccountLocked, RateLimited) as exc:
         return _login_page(exc.message, email, 429, **{"Retry-After": str(exc.retry_after)})
-    resp = redirect("/", 303)
+    resp = redirect(_after_login(session.user.role, request.form.get("next")), 303)
     _start_session(resp, session.token)
     resp.delete_cookie(LOGIN_NONCE_COOKIE, path="/login", secure=_https(), httponly=True, samesite="Lax")
     return resp
