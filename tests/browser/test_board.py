@@ -88,8 +88,8 @@ def test_without_a_session_the_board_sends_to_the_login_page_and_api_clients_get
     page: Page, stack: TestStack
 ) -> None:
     page.goto(stack.public("/board"))
-    expect(page).to_have_url(re.compile(r"/login$"))
-    assert page.url == stack.public("/login")  # the login at the one address
+    expect(page).to_have_url(re.compile(r"/login\?next="))
+    assert page.url == stack.public("/login?next=%2Fboard")  # the login at the one address, then back here
     expect(page.locator("#email")).to_be_visible()
 
     described = requests.get(stack.url("aggregator", "/"), timeout=15)

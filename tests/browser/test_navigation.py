@@ -39,6 +39,14 @@ def _path(page: Page) -> str:
     return urllib.parse.urlsplit(page.url).path
 
 
+def _wide(page: Page) -> list[str]:
+    """The elements that stick out past the viewport's right edge (what makes a page scroll sideways)."""
+    script = """() => [...document.querySelectorAll('body *')]
+        .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+        .slice(0, 8).map(e => `${e.tagName}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`)"""
+    return [str(item) for item in page.evaluate(script)]
+
+
 def _shot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
@@ -64,7 +72,7 @@ def test_each_role_lands_where_it_works_and_reaches_every_page_of_its_header(
         expect(page.locator(LANDMARK[key]).first).to_be_visible()
         expect(page.locator(f"#nav-{key}")).to_have_attribute("aria-current", "page")
         assert urllib.parse.urlsplit(page.url).netloc == urllib.parse.urlsplit(stack.public_url).netloc
-        assert int(page.evaluate("document.documentElement.scrollWidth")) <= WIDTHS[width]["width"], key
+        assert int(page.evaluate("document.documentElement.scrollWidth")) <= WIDTHS[width]["width"], _wide(page)
         _shot(page, f"{person}-{width}-{key}")
     page.click("#logout")
     expect(page).to_have_url(re.compile(r"/login$"))

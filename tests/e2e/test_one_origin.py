@@ -94,7 +94,7 @@ def test_a_login_through_the_proxy_sets_a_secure_cookie_and_the_board_opens_with
         assert {"Secure", "HttpOnly", "SameSite=Lax"} <= {part.strip() for part in session_cookie.split(";")}
         board = session.get(stack.public("/board?period=2019-H1"), headers=HTML, timeout=30)
         assert board.status_code == 200 and 'data-period="2019-H1"' in board.text
-        assert 'href="/board"' in board.text  # its links stay on the one address
+        assert f'href="{stack.public("/board")}"' in board.text  # its links stay on the one address
     finally:
         session.close()
 
