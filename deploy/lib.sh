@@ -870,6 +870,31 @@ ensure_chromium() {
     fi
 }
 
+# axe-core, the accessibility engine the browser tests inject into every page (WCAG 2.1 AA, issue 15 point 5):
+# npm's package at a pinned version, fetched from the registry once into var/bin/ and checked against its
+# published sha512 integrity (no node or npm needed).
+AXE_VERSION=4.10.2
+AXE_INTEGRITY=sha512-RE3mdQ7P3FRSe7eqCWoeQ/Z9QXrtniSjp1wUjt5nRC3WIpz5rSCve6o3fsZ2aCpJtrZjSZgjwXAoTO5k4tEI0w==
+ensure_axe() {
+    local dest="$DVCQ_VAR/bin/axe-$AXE_VERSION.min.js"
+    [[ -s "$dest" ]] && return 0
+    dvcq_log "fetching axe-core $AXE_VERSION (npm registry)"
+    mkdir -p "$DVCQ_VAR/bin"
+    "$(_dvcq_python)" - "$AXE_VERSION" "$AXE_INTEGRITY" "$dest" <<'PY' || dvcq_die "could not fetch axe-core $AXE_VERSION"
+import base64, hashlib, io, os, sys, tarfile, urllib.request
+version, integrity, dest = sys.argv[1:4]
+url = f"https://registry.npmjs.org/axe-core/-/axe-core-{version}.tgz"
+data = urllib.request.urlopen(url, timeout=120).read()
+if "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode() != integrity:
+    sys.exit(f"{url}: the download does not match its pinned integrity")
+with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+    script = tar.extractfile("package/axe.min.js").read()
+with open(dest + ".part", "wb") as out:
+    out.write(script)
+os.replace(dest + ".part", dest)
+PY
+}
+
 # The reverse proxy in front of the services (shared/edge.py): Debian's Caddy. The package's own service is not
 # used (each stack runs its Caddy with a configuration of its own).
 ensure_caddy() {

@@ -11,6 +11,7 @@ dvcq_use_instance test
 dvcq_own_instance
 ensure_stack_deps
 ensure_chromium
+ensure_axe
 
 # run_step NAME COMMAND...: run one check and stop at the first that fails.
 run_step() {
