@@ -1,11 +1,13 @@
-"""Bar geometry for the board's SVG charts (shapes only: no script, and no inline style, which the CSP forbids)."""
+"""Geometry for the board's SVG charts (shapes only: no script, and no inline style, which the CSP forbids)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
 from typing import Any
 
 from shared.formatting import PERCENT_UNIT
+from shared.timerules import local_date, parse_instant
 
 
 def status_segments(rows: Sequence[Mapping[str, Any]], labels: Mapping[str, str]) -> list[dict[str, Any]]:
@@ -36,3 +38,74 @@ def bar_width(value: float | int | None, unit: str, largest: float | int) -> flo
     else:
         width = 100.0 * abs(value) / largest if largest else 0.0
     return round(width, 2)
+
+
+# --- the period's submissions over time (issue 15 point 4) ----------------------------------------------------
+
+TIMELINE_BEFORE = timedelta(days=14)  # the chart starts two weeks before the deadline (or at the first report)
+TIMELINE_AFTER = timedelta(days=30)  # and runs a month past it (or to the last report), never past today
+WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 640, 240, 40, 12, 14, 34
+SERIES = (("on_time", "Đúng hạn"), ("late", "Muộn hạn"), ("missing", "Chưa nộp"))
+
+
+def submissions_by_day(
+    rows: Sequence[Mapping[str, Any]], *, deadline_day: date, today: date, not_expected: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Each day's count of units that had reported on time, reported late and not reported yet (of the units
+    expected now), at the end of that day: what the compliance figures said that evening, when no unit was
+    waived or closed since. From two weeks before the deadline (or the first report) to today, at most a month
+    past the deadline (or the last report); [] before it starts."""
+    expected = [r for r in rows if r["status"] not in not_expected]
+    arrivals = [
+        (local_date(parse_instant(r["received_at"])), r["status"])
+        for r in expected
+        if r["status"] in ("submitted_on_time", "submitted_late") and r.get("received_at")
+    ]
+    days = [day for day, _ in arrivals]
+    start = min([deadline_day - TIMELINE_BEFORE, *days])
+    end = min(today, max([deadline_day + TIMELINE_AFTER, *days]))
+    points = []
+    day = start
+    while day <= end:
+        on_time = sum(1 for d, s in arrivals if d <= day and s == "submitted_on_time")
+        late = sum(1 for d, s in arrivals if d <= day and s == "submitted_late")
+        points.append({"day": day, "on_time": on_time, "late": late, "missing": len(expected) - on_time - late})
+        day += timedelta(days=1)
+    return points
+
+
+def timeline(points: Sequence[Mapping[str, Any]], *, deadline_day: date) -> dict[str, Any] | None:
+    """The geometry of the submissions chart (an SVG drawn by the board's template): one polyline per series,
+    the deadline's line, and one band per day carrying that day's counts as data attributes and a tooltip."""
+    if not points:
+        return None
+    top_count = max(max(p["on_time"] + p["late"] + p["missing"] for p in points), 1)
+    span = max(len(points) - 1, 1)
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    first = points[0]["day"]
+
+    def x(day: date) -> float:
+        return round(LEFT + plot_w * (day - first).days / span, 1)
+
+    def y(count: int) -> float:
+        return round(TOP + plot_h * (1 - count / top_count), 1)
+
+    band = round(plot_w / (span + 1), 2)
+    deadline_x = x(deadline_day) if first <= deadline_day <= points[-1]["day"] else None
+    return {
+        "width": WIDTH,
+        "height": HEIGHT,
+        "plot": {"left": LEFT, "right": WIDTH - RIGHT, "top": TOP, "bottom": HEIGHT - BOTTOM},
+        "top_count": top_count,
+        "series": [
+            {"key": key, "label": label, "points": " ".join(f"{x(p['day'])},{y(p[key])}" for p in points)}
+            for key, label in SERIES
+        ],
+        "deadline_x": deadline_x,
+        "days": [
+            {**p, "x": round(x(p["day"]) - band / 2, 2), "width": band, "iso": p["day"].isoformat()} for p in points
+        ],
+        "first": points[0]["day"],
+        "last": points[-1]["day"],
+        "last_point": points[-1],
+    }

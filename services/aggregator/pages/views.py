@@ -12,15 +12,17 @@ from flask import Blueprint, Flask, Response, current_app, make_response, redire
 
 from services.aggregator import handlers
 from services.aggregator.bootstrap import Dependencies
+from services.aggregator.domain import NOT_EXPECTED
 from services.aggregator.handlers import AggregatorError
 from services.aggregator.pages import present
-from services.aggregator.pages.charts import status_segments
+from services.aggregator.pages.charts import status_segments, submissions_by_day, timeline
 from services.aggregator.totals.sums import TYPE_LABELS, PeriodNotSummarisable
 from shared import web
 from shared.auth import Principal
 from shared.clients import ExtensionRequest, ServiceError
 from shared.formatting import STATUS_LABELS, status_label, vn_date, vn_datetime
 from shared.plan import Period, Plan
+from shared.timerules import local_date
 
 # the pages' style sheet is a static file, since the CSP (shared.web.security_headers) allows no inline style
 bp = Blueprint(
@@ -91,6 +93,7 @@ def _render(name: str, status: int = 200, *, who: Principal | None = None, **con
             csrf_token=web.page_csrf_token(),
             intake_url=web.settings().public_urls["intake"],
             status_label=status_label,
+            vn_date=vn_date,
             **context,
         ),
         status,
@@ -199,6 +202,15 @@ def _board_page(
         closed={**closed, "at": present.when(closed.get("closed_at"))} if closed else None,
         figures=present.figures(view),
         chart=status_segments(rows, STATUS_LABELS),
+        timeline=timeline(
+            submissions_by_day(
+                view["units"],
+                deadline_day=period.deadline_day,
+                today=local_date(d.rt.clock.now()),
+                not_expected=NOT_EXPECTED,
+            ),
+            deadline_day=period.deadline_day,
+        ),
         rows=shown,
         total_rows=len(rows),
         overdue=[present.row(r) for r in view["overdue"]],
