@@ -4,7 +4,6 @@ once and by every other within the cache's second; expired entries are pruned; t
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from typing import Any
 
 import jwt
@@ -12,18 +11,13 @@ import pytest
 from pymongo.errors import DuplicateKeyError
 
 from shared.auth import AUDIENCE, ISSUER, InvalidToken, issue_token, verify_token
-from shared.revocation import RevocationList
+from shared.revocation import PRUNED, RevocationList
 
 SECRET = "s" * 40
 
 
-class Cursor(list):  # type: ignore[type-arg]
-    def limit(self, n: int) -> Cursor:
-        return Cursor(self[:n])
-
-
 class Collection:
-    """`_id` equality, `$lt` on `expires_at`, `$in` deletes: what the revocation list asks of its store."""
+    """`_id` equality, deletes by `expires_day` equality, an upserted marker: what the revocation list asks."""
 
     def __init__(self) -> None:
         self.docs: dict[str, dict[str, Any]] = {}
@@ -38,13 +32,14 @@ class Collection:
         self.reads += 1
         return self.docs.get(query["_id"])
 
-    def find(self, query: dict[str, Any], projection: Any = None) -> Cursor:
-        before: datetime = query["expires_at"]["$lt"]
-        return Cursor(d for d in self.docs.values() if d["expires_at"] < before)
-
     def delete_many(self, query: dict[str, Any]) -> None:
-        for key in query["_id"]["$in"]:
-            self.docs.pop(key, None)
+        ((key, value),) = query.items()
+        assert not isinstance(value, dict), "equality only"
+        for doc_id in [i for i, d in self.docs.items() if d.get(key) == value]:
+            del self.docs[doc_id]
+
+    def replace_one(self, query: dict[str, Any], doc: dict[str, Any], upsert: bool = False) -> None:
+        self.docs[query["_id"]] = dict(doc)
 
 
 class Clock:
@@ -71,13 +66,17 @@ def test_a_revoked_token_is_refused_here_at_once_and_by_another_process_within_i
     assert there.is_revoked("t1") is True and there.is_revoked("t2") is False
 
 
-def test_a_logout_prunes_the_entries_whose_token_has_expired() -> None:
+def test_a_logout_prunes_by_day_the_entries_whose_token_has_expired() -> None:
     store, mono, wall = Collection(), Clock(), Clock()
+    wall.now = 1_700_000_000.0  # 14/11/2023 22:13 UTC
     listed = RevocationList(store, monotonic=mono, wall=wall)
-    listed.revoke("old", expires_at=int(wall.now) + 60)
-    wall.now += 61
+    listed.revoke("old", expires_at=int(wall.now) + 60)  # expires the same UTC day
+    listed.revoke("later", expires_at=int(wall.now) + 3 * 86400)
+    assert {"old", "later"} <= set(store.docs)
+    wall.now += 2 * 86400  # two days on: the first token's day has ended, the second's not
     listed.revoke("new", expires_at=int(wall.now) + 3600)
-    assert sorted(store.docs) == ["new"]
+    assert sorted(k for k in store.docs if k != PRUNED) == ["later", "new"]
+    assert store.docs[PRUNED]["day"] == "2023-11-15"
 
 
 def test_a_token_carries_the_dvcq_audience_and_one_without_it_or_for_another_is_refused() -> None:
