@@ -35,7 +35,8 @@ def _tab_to(page: Page, wanted: str, limit: int = 80) -> None:
 
 def test_an_officer_submits_a_full_report_by_keyboard_alone(page: Page, stack: TestStack) -> None:
     page.goto(stack.public("/login"))
-    page.keyboard.type(EMAIL)  # the e-mail field has the focus on arrival
+    expect(page.locator("#email")).to_be_focused()  # the e-mail field takes the focus on arrival (autofocus)
+    page.keyboard.type(EMAIL)
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
