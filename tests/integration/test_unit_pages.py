@@ -31,6 +31,7 @@ def browser_session(stack: TestStack) -> Iterator[requests.Session]:
         stack.url("intake", "/login"),
         data={"email": EMAIL, "password": PASSWORD, "csrf_token": token},
         headers=HTML,
+        allow_redirects=False,  # the landing page is at the public address
         timeout=15,
     )
     yield session
@@ -105,12 +106,15 @@ def _login(stack: TestStack, email: str, password: str) -> requests.Session:
     session = requests.Session()
     page = session.get(stack.url("intake", "/login"), timeout=15).text
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    resp = session.post(
+    login = session.post(
         stack.url("intake", "/login"),
         data={"email": email, "password": password, "csrf_token": token},
         headers=HTML,
+        allow_redirects=False,  # the landing page is at the public address
         timeout=15,
     )
+    assert login.status_code == 303, login.text[:500]
+    resp = session.get(stack.url("intake", "/"), headers=HTML, timeout=15)
     assert resp.status_code == 200 and "Xin chào" in resp.text, resp.text[:500]
     return session
 
