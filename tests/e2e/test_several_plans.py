@@ -142,7 +142,7 @@ def test_the_board_page_chooses_plan_and_period(two) -> None:
     login = session.get(s.url("intake", "/login"), timeout=15).text
     token = re.search(r'name="csrf_token" value="([^"]+)"', login).group(1)  # type: ignore[union-attr]
     session.post(s.url("intake", "/login"), data={"email": EMAIL, "password": PASSWORD, "csrf_token": token},
-                 headers=HTML, allow_redirects=False, timeout=15)  # fmt: skip  (the landing is at the public address)
+                 headers=HTML, allow_redirects=False, timeout=15)  # fmt: skip
     try:
         pages = {
             plan: session.get(s.url("aggregator", f"/periods/{PERIOD}?plan={plan}"), headers=HTML, timeout=30)

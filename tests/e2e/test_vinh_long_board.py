@@ -67,7 +67,7 @@ def test_the_board_lists_the_124_communes_and_wards_by_their_official_names(stac
     login = session.get(stack.url("intake", "/login"), timeout=15).text
     token = re.search(r'name="csrf_token" value="([^"]+)"', login).group(1)  # type: ignore[union-attr]
     session.post(stack.url("intake", "/login"), data={"email": EMAIL, "password": PASSWORD, "csrf_token": token},
-                 headers=HTML, allow_redirects=False, timeout=15)  # fmt: skip  (the landing is at the public address)
+                 headers=HTML, allow_redirects=False, timeout=15)  # fmt: skip
     page = session.get(stack.url("aggregator", f"/periods/{PERIOD}"), headers=HTML, timeout=30)
     session.close()
     assert page.status_code == 200, page.text[:300]
