@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.test_report_form import CONSISTENT  # every indicator consistent with DOMAIN.md §4's rules
-from tests.support import TestStack, make_officer
+from tests.support import TestStack, make_officer, own_stack
 
 AGENCY, PERIOD = "SYT", "2019-H1"
 EMAIL, PASSWORD = "banphim.syt@travinh.gov.vn", "Bàn phím 2019!"
@@ -19,10 +19,12 @@ FOCUSED = """() => { const e = document.activeElement;
             open: e.matches('#obligations tr[data-period="2019-H1"] a.open-form')}; }"""
 
 
-@pytest.fixture(scope="module", autouse=True)
-def officer(stack: TestStack) -> Iterator[None]:
-    make_officer(stack, EMAIL, AGENCY, "Cán bộ dùng bàn phím", PASSWORD)
-    yield
+@pytest.fixture(scope="module")
+def stack() -> Iterator[TestStack]:
+    """A stack of its own: the report it sends must not meet the session stack's tests of the same unit."""
+    with own_stack("kb") as s:
+        make_officer(s, EMAIL, AGENCY, "Cán bộ dùng bàn phím", PASSWORD)
+        yield s
 
 
 def _tab_to(page: Page, wanted: str, limit: int = 80) -> None:
