@@ -21,6 +21,7 @@ from shared import web
 from shared.auth import Principal
 from shared.clients import ExtensionRequest, ServiceError
 from shared.formatting import STATUS_LABELS, status_label, vn_date, vn_datetime
+from shared.navigation import ROLE_LABELS
 from shared.plan import Period, Plan
 from shared.timerules import local_date
 
@@ -38,7 +39,6 @@ BOARD_ROLES = ("home_affairs", "observer", "admin")
 ACTION_ROLE = "home_affairs"
 DOWNLOAD_ROLES = ("home_affairs", "admin")  # who the export API serves
 OPEN_STATUSES = ("pending", "overdue")
-ROLE_LABELS = {"home_affairs": "Chuyên viên Sở Nội vụ", "observer": "Quan sát viên", "admin": "Quản trị hệ thống"}
 DONE = {
     "extended": "Đã gia hạn nộp báo cáo; đơn vị được thông báo. Hạn mới hiện trên bảng theo dõi sau ít giây.",
     "refused": "Đã từ chối đề nghị gia hạn; đơn vị được thông báo.",

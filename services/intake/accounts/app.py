@@ -23,19 +23,12 @@ from services.intake.bootstrap import Dependencies
 from services.intake.schemas import VietSchema
 from shared import web
 from shared.auth import Principal, csrf_digest
-from shared.navigation import landing, safe_next
+from shared.navigation import ROLE_LABELS, landing, safe_next
 from shared.ratelimit import RateLimited
 
 # The login form's own CSRF token, before any session exists: an HMAC of a random nonce kept in this cookie.
 LOGIN_NONCE_COOKIE = "dvcq_login"
 LOGIN_NONCE_SECONDS = 2 * 3600
-ROLE_LABELS = {
-    "agency": "Cán bộ đầu mối của đơn vị",
-    "home_affairs": "Chuyên viên Sở Nội vụ",
-    "observer": "Quan sát viên",
-    "admin": "Quản trị hệ thống",
-    "service": "Tài khoản dịch vụ",
-}
 
 # the pages' style sheet is a static file, since the CSP (shared.web.security_headers) allows no inline style
 bp = Blueprint(
