@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import jwt
 
-ROLES = ("agency", "home_affairs", "observer", "admin", "service")
+ROLES = ("agency", "home_affairs", "observer", "leadership", "admin", "service")
 ALGORITHM = "HS256"
 ISSUER = "dvcq"
 AUDIENCE = "dvcq"  # what a token is for: the dvcq services (a token of another system signed with a shared key

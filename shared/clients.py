@@ -1,5 +1,5 @@
-"""Service-to-service HTTP for pages: a base client (timeouts, the person's token, one error type) and the
-scheduler's client, typed, which intake's and the aggregator's pages both use.
+"""Service-to-service HTTP for pages: a base client (timeouts, the person's token, one error type), the
+scheduler's client, typed, which intake's and the aggregator's pages both use, and the header's unread count.
 
 Each service builds its clients once in `bootstrap.build_dependencies` from its settings; views call methods and
 never hold a URL. Every call is made with the person's own token, so the called service still decides what that
@@ -119,6 +119,16 @@ def refusal(resp: requests.Response, service: str) -> ServiceError:
     given = error.get("fields")
     fields = {str(k): str(v) for k, v in given.items()} if isinstance(given, dict) else {}
     return ServiceError(resp.status_code, str(error.get("message") or ""), fields)
+
+
+def unread_count(client: ServiceClient, path: str, token: str) -> int:
+    """The person's unread count from an API answering `{"unread": n}` (the header's badge, `NavPage.unread_api`);
+    `ServiceError` when it refuses, does not answer or answers anything else."""
+    body = client.json("GET", path, token)
+    found = body.get("unread") if isinstance(body, dict) else None
+    if not isinstance(found, int) or isinstance(found, bool) or found < 0:
+        raise ServiceError(503)
+    return found
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,9 @@ whichever service draws the page, each role's landing page after login, and the 
 
 The pages are the services' own: each declares its navigation entries in its registry entry
 (`ServicePlugin.pages`, shared.registry), so this module names no service. The header lists, in the order of the
-services' ports, the entries the person's role may use; the first of them is the role's landing page (a unit's
-officer: its obligations; Sở Nội vụ, observers and admins: the board). Links are absolute at the stack's public
-address (DVCQ_PUBLIC_URL), so a page served on a service's own port still leads to the one address.
+services' ports, the entries the person's role may use, the inbox last; the first of them is the role's landing
+page (a unit's officer: its obligations; Sở Nội vụ, observers and admins: the board). Links are absolute at the
+stack's public address (DVCQ_PUBLIC_URL), so a page served on a service's own port still leads to the one address.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from shared.registry import NavPage, services
 ROLE_LABELS = {
     "agency": "Cán bộ đầu mối của đơn vị",
     "home_affairs": "Chuyên viên Sở Nội vụ",
+    "leadership": "Lãnh đạo UBND tỉnh, Sở Nội vụ",
     "observer": "Quan sát viên",
     "admin": "Quản trị hệ thống",
     "service": "Tài khoản dịch vụ",
@@ -34,11 +35,15 @@ class NavLink:
     label: str
     href: str
     current: bool
+    unread_api: str = ""  # where the person's unread count comes from (NavPage.unread_api)
+    unread: int | None = None  # that count, once asked (None: not known, no badge)
 
 
 def pages_for(role: str) -> list[tuple[str, NavPage]]:
-    """The navigation entries a role may use, with the service that serves each, in the services' order."""
-    return [(svc.name, page) for svc in services() for page in svc.pages if role in page.roles]
+    """The navigation entries a role may use, with the service that serves each, in the services' order, the
+    pages it works in before those it only visits (`NavPage.landing`: the inbox comes last)."""
+    found = [(svc.name, page) for svc in services() for page in svc.pages if role in page.roles]
+    return sorted(found, key=lambda entry: not entry[1].landing)
 
 
 def landing(role: str, public_urls: Mapping[str, str]) -> str:
@@ -56,7 +61,8 @@ def header_links(role: str, service: str, path: str, public_urls: Mapping[str, s
     links = []
     for owner, page in pages_for(role):
         current = owner == service and (path == page.path or (page.path != "/" and path.startswith(page.path + "/")))
-        links.append(NavLink(page.key, page.label, f"{public_urls.get(owner, '')}{page.path}", current))
+        href = f"{public_urls.get(owner, '')}{page.path}"
+        links.append(NavLink(page.key, page.label, href, current, page.unread_api))
     return links
 
 

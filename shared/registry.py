@@ -20,12 +20,19 @@ GROUP = "dvcq.services"
 @dataclass(frozen=True)
 class NavPage:
     """A page people reach from the header (`shared.navigation`): its key (the link's id is `nav-<key>`),
-    Vietnamese label, path at the one public address and the roles that may use it."""
+    Vietnamese label, path at the one public address and the roles that may use it.
+
+    `landing` False: a page people visit but do not work in (the inbox), never a role's landing page and listed
+    after the others. `unread_api`: the path of an API answering `{"unread": n}` for the person, the count the
+    header shows beside the link (`shared.web.navigation_context`).
+    """
 
     key: str
     label: str
     path: str
     roles: tuple[str, ...]
+    landing: bool = True
+    unread_api: str = ""
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import time
 import unicodedata
 import uuid
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from datetime import date
 from functools import wraps
 from pathlib import Path
@@ -39,10 +40,12 @@ from prometheus_client import (
 from werkzeug.exceptions import HTTPException
 
 from shared.auth import InvalidToken, Principal, csrf_digest, verify_token
+from shared.clients import ServiceClient, unread_count
+from shared.edge import route_for
 from shared.errors import DomainError
 from shared.jsontext import forbidden_key, json_depth_exceeds, not_text
 from shared.logs import configure, set_correlation
-from shared.navigation import ROLE_LABELS, header_links, landing
+from shared.navigation import ROLE_LABELS, NavLink, header_links, landing
 from shared.paging import DEFAULT_LIMIT, MAX_LIMIT, BadCursor, Page, PageRequest, decode_cursor, encode_cursor, is_text
 from shared.plan import Plan
 from shared.ratelimit import Limit, RateLimited, RateLimiter, RateLimits
@@ -572,11 +575,46 @@ def paged(page: Page[Any], items: list[Any] | None = None, **extra: Any) -> Resp
 
 
 SHARED_TEMPLATES = Path(__file__).resolve().parent / "templates"
+UNREAD_TIMEOUT = 0.5  # seconds to connect and again to read: the header's count never holds a page up for long
+UnreadCount = Callable[[Principal], int]  # a service's own count for an API path of its (`dvcq.unread_counts`)
+
+
+def unread_of(path: str, who: Principal, service: str, conf: Settings) -> int | None:
+    """The person's unread count the API at `path` gives: asked of this service itself when it serves that path
+    (`app.extensions["dvcq.unread_counts"][path]`), else of the service the one address routes the path to, at
+    its own address, with the session's token. None when it cannot be known: the badge is left out, the page
+    never fails for it."""
+    owner = route_for(path)
+    try:
+        if owner == service:
+            local: UnreadCount | None = current_app.extensions.get("dvcq.unread_counts", {}).get(path)
+            return local(who) if local is not None else None
+        if owner is None or owner not in conf.service_urls:
+            return None
+        client = ServiceClient(conf.service_urls[owner], name=owner, timeout=UNREAD_TIMEOUT)
+        return unread_count(client, path, session_token())
+    except Exception as exc:  # a store or a service that does not answer costs the badge, not the page
+        log.warning("unread count unavailable", extra={"path": path, "error": repr(exc)})
+        return None
+
+
+def header_links_with_counts(who: Principal, service: str, conf: Settings) -> list[NavLink]:
+    """The header's links for the person, each with its unread count when its page declares one, asked once per
+    request (a page that renders several templates asks once)."""
+    if "dvcq_nav_links" not in g:
+        links = header_links(who.role, service, request.path, conf.public_urls)
+        g.dvcq_nav_links = [
+            replace(link, unread=unread_of(link.unread_api, who, service, conf)) if link.unread_api else link
+            for link in links
+        ]
+    found: list[NavLink] = g.dvcq_nav_links
+    return found
 
 
 def navigation_context(service: str, conf: Settings) -> dict[str, Any]:
     """What the shared header (`dvcq_header.html`, shared.navigation) needs on a page of `service`: the person of
-    the session cookie, the links their role may use, where the brand and the logout go."""
+    the session cookie, the links their role may use (with their unread counts), where the brand and the logout
+    go."""
     who = cookie_principal() if has_request_context() else None
     hosts = [svc.name for svc in services() if svc.hosts_login]
     login_host = conf.public_urls.get(hosts[0], "") if hosts else ""
@@ -584,9 +622,10 @@ def navigation_context(service: str, conf: Settings) -> dict[str, Any]:
         "nav": {
             "who": who,
             "role_label": ROLE_LABELS.get(who.role, who.role) if who else "",
-            "links": header_links(who.role, service, request.path, conf.public_urls) if who else [],
+            "links": header_links_with_counts(who, service, conf) if who else [],
             "home": landing(who.role, conf.public_urls) if who else f"{login_host}/",
             "logout": f"{login_host}/logout",
+            "account": f"{login_host}/account",  # the person's account page (the login's host keeps accounts)
             "csrf_token": page_csrf_token() if who else "",
         }
     }

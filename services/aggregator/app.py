@@ -65,7 +65,7 @@ def _plan_for(period: str) -> Plan:
 
 
 @bp.get("/api/v1/compliance")
-@web.requires("home_affairs", "observer", "admin", "service")
+@web.requires("home_affairs", "observer", "leadership", "admin", "service")
 @web.document(query=("period", "plan", *web.PAGE_QUERY))
 def get_compliance() -> Response:
     """A period's compliance (F10): the reporting rates, whether its figures are closed, and a page of its units
@@ -102,7 +102,7 @@ def get_dead_letters() -> Response:
 
 
 @bp.get("/api/v1/overdue")
-@web.requires("home_affairs", "observer", "admin", "service")
+@web.requires("home_affairs", "observer", "leadership", "admin", "service")
 @web.document(query=("plan", *web.PAGE_QUERY))
 def get_overdue() -> Response:
     """Every unit overdue in any period of a plan (`plan`; default: every plan the stack runs), the longest
@@ -125,7 +125,7 @@ def _overdue_order(row: dict[str, Any]) -> tuple[int, str, int, str, str]:
 
 
 @bp.get("/api/v1/summary")
-@web.requires("home_affairs", "observer", "admin", "service")
+@web.requires("home_affairs", "observer", "leadership", "admin", "service")
 @web.document(query=("period", "plan"))
 def get_summary() -> Response:
     """A period's indicator totals (F11): per content area, by unit type and by unit, nulls left out and
@@ -284,7 +284,7 @@ def export_period(period: str, ext: str, body: dict[str, Any]) -> tuple[Response
 
 
 @bp.get("/api/v1/exports/<period>.<ext>")
-@web.requires("home_affairs", "observer", "admin")
+@web.requires("home_affairs", "observer", "leadership", "admin")
 @web.document(query=("plan",))
 def issued_export(period: str, ext: str) -> Response:
     """The consolidated report or tables last issued for a period, byte for byte from the archive; 404 until
@@ -303,7 +303,7 @@ def export_urging_letter(period: str, body: dict[str, Any]) -> tuple[Response, i
 
 
 @bp.get("/api/v1/exports/<period>/urging-letter.docx")
-@web.requires("home_affairs", "observer", "admin")
+@web.requires("home_affairs", "observer", "leadership", "admin")
 @web.document(query=("plan",))
 def issued_urging_letter(period: str) -> Response:
     """The urging letter last issued for a period, from the archive; 404 until one is issued."""
@@ -311,7 +311,7 @@ def issued_urging_letter(period: str) -> Response:
 
 
 @bp.get("/api/v1/documents")
-@web.requires("home_affairs", "observer", "admin")
+@web.requires("home_affairs", "observer", "leadership", "admin")
 @web.document(query=("period", "plan", *web.PAGE_QUERY))
 def list_documents() -> Response:
     """The archive of a period's issued documents (`period` required, `plan` as for the compliance: read by
@@ -333,7 +333,7 @@ def list_documents() -> Response:
 
 
 @bp.get("/api/v1/documents/<record_id>")
-@web.requires("home_affairs", "observer", "admin")
+@web.requires("home_affairs", "observer", "leadership", "admin")
 @web.document()
 def get_document(record_id: str) -> Response:
     """An archived document, byte for byte as it was issued."""
@@ -344,7 +344,7 @@ def get_document(record_id: str) -> Response:
 
 
 @bp.get("/api/v1/documents/<record_id>/data")
-@web.requires("home_affairs", "observer", "admin")
+@web.requires("home_affairs", "observer", "leadership", "admin")
 @web.document()
 def get_document_data(record_id: str) -> Response:
     """The data an archived document was made from, and the request that issued it."""

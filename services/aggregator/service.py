@@ -12,6 +12,7 @@ SERVICE = ServicePlugin(
     commands="services.aggregator.cli",
     routes=(
         "/board",
+        "/overview",
         "/periods",
         "/plan",
         "/api/v1/compliance",
@@ -23,7 +24,8 @@ SERVICE = ServicePlugin(
         "/api/v1/summary",
     ),
     pages=(
-        NavPage("board", "Bảng theo dõi", "/board", ("home_affairs", "observer", "admin")),
+        NavPage("overview", "Tổng quan", "/overview", ("leadership",)),
+        NavPage("board", "Bảng theo dõi", "/board", ("home_affairs", "observer", "leadership", "admin")),
         NavPage("plan", "Kế hoạch và đơn vị", "/plan", ("home_affairs", "observer", "admin")),
     ),
     banner="Compliance:  curl -H \"Authorization: Bearer $TOKEN\" '{url}/api/v1/compliance?period=2019-H1'",

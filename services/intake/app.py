@@ -270,7 +270,7 @@ def post_on_behalf(agency: str, period: str, body: dict[str, Any]) -> tuple[Resp
 
 
 @bp.get("/api/v1/reports/<agency>/<period>")
-@web.requires("agency", "home_affairs", "observer", "admin", "service")
+@web.requires("agency", "home_affairs", "observer", "leadership", "admin", "service")
 @web.document(query=("revision",))
 def get_report(agency: str, period: str) -> Response:
     """One report: the latest revision, or `?revision=N`; a unit sees only its own."""
@@ -281,7 +281,7 @@ def get_report(agency: str, period: str) -> Response:
 
 
 @bp.get("/api/v1/reports/<agency>/<period>/revisions")
-@web.requires("agency", "home_affairs", "observer", "admin", "service")
+@web.requires("agency", "home_affairs", "observer", "leadership", "admin", "service")
 @web.document(query=web.PAGE_QUERY)
 def list_revisions(agency: str, period: str) -> Response:
     """The revisions of a report with who and when (F5), oldest first, paged (`_id` lookups by revision number)."""
@@ -311,7 +311,7 @@ def is_revision(key: Any) -> bool:
 
 
 @bp.get("/api/v1/reports/<agency>/<period>/diff")
-@web.requires("agency", "home_affairs", "observer", "admin", "service")
+@web.requires("agency", "home_affairs", "observer", "leadership", "admin", "service")
 @web.document(query=("from", "to"))
 def diff_report(agency: str, period: str) -> Response:
     """Exactly the fields that changed between revisions `from` and `to` (default: the last two)."""
@@ -343,7 +343,7 @@ def put_pdf(agency: str, period: str) -> tuple[Response, int]:
 
 
 @bp.get("/api/v1/reports/<agency>/<period>/pdf")
-@web.requires("agency", "home_affairs", "observer", "admin", "service")
+@web.requires("agency", "home_affairs", "observer", "leadership", "admin", "service")
 @web.document(query=("revision",))
 def get_pdf(agency: str, period: str) -> Response:
     """The signed PDF of a revision (latest by default), as a download with an RFC 5987 file name."""
@@ -359,7 +359,7 @@ def get_pdf(agency: str, period: str) -> Response:
 
 
 @bp.get("/api/v1/reports")
-@web.requires("home_affairs", "observer", "admin", "service")
+@web.requires("home_affairs", "observer", "leadership", "admin", "service")
 @web.document(query=("period", "agency", *web.PAGE_QUERY))
 def list_reports() -> Response:
     """Reports (latest revisions) of a period or of a unit (`period` or `agency` required: a list is read by
@@ -412,7 +412,7 @@ def get_draft(agency: str, period: str) -> Response:
 
 
 @bp.get("/api/v1/templates/<agency>/<period>")
-@web.requires("agency", "home_affairs", "observer", "admin", "service")
+@web.requires("agency", "home_affairs", "observer", "leadership", "admin", "service")
 def get_template(agency: str, period: str) -> Response:
     """The template a unit must fill for a period: indicators by content area, sections, data window."""
     who = web.principal()

@@ -15,6 +15,7 @@ from services.intake.accounts.domain import (
     MAX_NAME,
     MAX_PASSWORD,
     AccountLocked,
+    InvalidAccount,
     LoginAttempt,
     LoginFailed,
     User,
@@ -433,6 +434,10 @@ class UserStore(Protocol):
         """The attempts on `email` at or after `since` (real-clock seconds)."""
         ...
 
+    def set_password(self, email: str, password_hash: str) -> None:
+        """Replace the account's password hash."""
+        ...
+
 
 @dataclass(frozen=True)
 class CreateUser:
@@ -489,6 +494,14 @@ def login(
     """Check the password and sign a token; every attempt is recorded, and 5 failures lock the account for
     15 minutes (AccountLocked, even with the right password). `now` is the real clock, never the business one.
     Unknown e-mails are answered, timed and locked like known ones, so the answers reveal nothing."""
+    user = checked_user(email, password, users=users, now=now)
+    token = issue_token(secret, sub=user.email, role=user.role, agency=user.agency, ttl_seconds=ttl_seconds)
+    return Session(token=token, user=user)
+
+
+def checked_user(email: str, password: str, *, users: UserStore, now: Callable[[], float] = time.time) -> User:
+    """The account whose password this is, the attempt recorded and counted as a login's (LoginFailed,
+    AccountLocked): the check a login and a password change make."""
     email = normalize_email(email)
     at = now()
     until = locked_until(users.attempts(email, since=at - HISTORY_SECONDS), at)
@@ -501,8 +514,22 @@ def login(
         users.record_attempt(LoginAttempt(email=email, at=at, ok=ok))
     if not ok or user is None:
         raise LoginFailed()
-    token = issue_token(secret, sub=user.email, role=user.role, agency=user.agency, ttl_seconds=ttl_seconds)
-    return Session(token=token, user=user)
+    return user
+
+
+def change_password(
+    email: str, current: str, new: str, *, users: UserStore, now: Callable[[], float] = time.time
+) -> User:
+    """Change a person's password: the current one checked as a login is (a wrong one counts towards the
+    lockout), the new one as an account's (InvalidAccount naming `new_password`), then stored. Sessions already
+    open stay open until they end (logout or expiry)."""
+    try:
+        check_password(new)
+    except InvalidAccount as exc:
+        raise InvalidAccount(exc.message, field="new_password") from exc
+    user = checked_user(email, current, users=users, now=now)
+    users.set_password(user.email, hash_password(new))
+    return user
 
 
 def attach_pdf(

@@ -22,6 +22,7 @@ SERVICE = ServicePlugin(
         "/",
         "/login",
         "/logout",
+        "/account",
         "/reports",
         "/assets",
         "/api/v1/login",

@@ -215,6 +215,11 @@ class MongoUserStore:
         doc = self.db[USERS].find_one({"_id": email})
         return User(**{name: doc[name] for name in USER_FIELDS}) if doc else None
 
+    def set_password(self, email: str, password_hash: str) -> None:
+        """Replace the account's hash (one field of one document, by `_id`: a lost race keeps one of two hashes the
+        person chose)."""
+        self.db[USERS].update_one({"_id": email}, {"$set": {"password_hash": password_hash}})
+
     def record_attempt(self, attempt: LoginAttempt) -> None:
         """Append one attempt (two at the same nanosecond count once)."""
         doc = {

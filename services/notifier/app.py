@@ -19,6 +19,7 @@ from services.notifier.domain import (
     NotificationNotFound,
     NotifierError,
 )
+from services.notifier.pages import INBOX_ROLES, register_pages, unread_count_of
 from shared import web
 from shared.paging import is_key_of
 from shared.settings import Settings
@@ -136,7 +137,7 @@ def _inbox_json(n: Notification, read_at: Any) -> dict[str, Any]:
 
 
 @bp.get("/api/v1/inbox")
-@web.requires("agency", "home_affairs", "observer", "admin")
+@web.requires("agency", "home_affairs", "observer", "leadership", "admin")
 @web.document(query=("unread", *web.PAGE_QUERY))
 def list_inbox() -> Response:
     """The caller's inbox: every alert and receipt addressed to their e-mail (a unit's people) and, for Sở Nội
@@ -153,7 +154,7 @@ def list_inbox() -> Response:
 
 
 @bp.post("/api/v1/inbox/<path:notification_id>/read")
-@web.requires("agency", "home_affairs", "observer", "admin")
+@web.requires("agency", "home_affairs", "observer", "leadership", "admin")
 @web.document()
 def read_inbox_item(notification_id: str) -> Response:
     """Mark one item of the caller's inbox read (idempotent: the first read time stands). 404 for an item that
@@ -165,8 +166,19 @@ def read_inbox_item(notification_id: str) -> Response:
     return jsonify(_inbox_json(n, read_at))
 
 
+@bp.get("/api/v1/inbox/unread")
+@web.requires(*INBOX_ROLES)
+@web.document()
+def count_unread() -> Response:
+    """How many items of the caller's inbox are unread: `{"unread": n}` (the count the header shows beside
+    "Hộp thư" on every page)."""
+    return jsonify({"unread": unread_count_of(web.principal())})
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the notifier's app; gunicorn calls this in each worker (no preload)."""
-    return web.service_app(
+    app = web.service_app(
         "notifier", settings, build_dependencies, bp, (NotifierError, ERROR_STATUS), events=lambda d: d.ledger
     )
+    register_pages(app)
+    return app

@@ -41,6 +41,7 @@ class Dependencies:
         """The notifier's indexes (idempotent)."""
         self.ledger.ensure_indexes()
         self.contacts.ensure_indexes()
+        self.reads.ensure_indexes()
 
 
 def build_dependencies(settings: Settings) -> Dependencies:

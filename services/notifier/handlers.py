@@ -95,6 +95,10 @@ class LedgerStore(Protocol):
         """A page of the notifications matching the equality `filters`, in decision order (then id)."""
         ...
 
+    def count(self, filters: dict[str, str]) -> int:
+        """How many notifications match the equality `filters` (at least one)."""
+        ...
+
     def get(self, notification_id: str) -> Notification | None:
         """One notification by id, with its bodies."""
         ...
@@ -175,6 +179,10 @@ class InboxStore(Protocol):
 
     def read_at(self, notification_ids: Sequence[str]) -> dict[str, datetime]:
         """When each of these items was first read (absent: unread)."""
+        ...
+
+    def read_by(self, person: str) -> int:
+        """How many items `person` has read."""
         ...
 
 
@@ -474,12 +482,20 @@ def mark_read(
 ) -> tuple[Notification, datetime]:
     """Mark one item of the caller's inbox read (again: no change). Someone else's item is "not found", so
     the answer does not show that it exists."""
+    who = person.strip().lower()
     item = ledger.get(notification_id)
-    if item is None or item.channel != INBOX or item.recipient.lower() != person.strip().lower():
+    if item is None or item.channel != INBOX or item.recipient.lower() != who:
         raise NotificationNotFound("Không tìm thấy thông báo trong hộp thư của bạn.", field="id")
     now = wall.now()
-    reads.mark_read(notification_id, by=person, at=now)
+    reads.mark_read(notification_id, by=who, at=now)  # as `unread_count` counts them: by the item's recipient
     return item, reads.first_read(notification_id) or now  # the first read stands (as the store rounds it)
+
+
+def unread_count(person: str, *, ledger: LedgerStore, reads: InboxStore) -> int:
+    """How many items of a person's inbox are unread: their items less those they have read, two counts by
+    equality whatever the inbox's size (a read mark is only ever of its reader's own item, `mark_read`)."""
+    who = person.strip().lower()
+    return max(0, ledger.count({"recipient": who, "channel": INBOX}) - reads.read_by(who))
 
 
 # --- sending (the sender process) -----------------------------------------------------------------------

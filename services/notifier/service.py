@@ -1,6 +1,6 @@
 """Notifier as the stack sees it: its port, its processes, its queue and its `dvcq` commands."""
 
-from shared.registry import ServicePlugin
+from shared.registry import NavPage, ServicePlugin
 
 SERVICE = ServicePlugin(
     name="notifier",
@@ -14,5 +14,15 @@ SERVICE = ServicePlugin(
         ("digest", "services.notifier.digest"),
     ),
     consumer="services.notifier.consumer",
-    routes=("/api/v1/inbox", "/api/v1/notifications"),
+    routes=("/api/v1/inbox", "/api/v1/notifications", "/inbox"),
+    pages=(
+        NavPage(
+            "inbox",
+            "Hộp thư",
+            "/inbox",
+            ("agency", "home_affairs", "leadership", "observer", "admin"),
+            landing=False,  # people visit their inbox; they land where they work
+            unread_api="/api/v1/inbox/unread",
+        ),
+    ),
 )

@@ -83,6 +83,12 @@ class MongoLedgerStore:
         found = read_page(self.db[NOTIFICATIONS], filters, asked, by="decided_at", newest_first=newest_first)
         return Page([_notification(d) for d in found.items], found.next)
 
+    def count(self, filters: dict[str, str]) -> int:
+        """How many notifications match the equality `filters` (at least one: never the whole ledger)."""
+        if not filters:
+            raise ValueError("a count of the ledger needs at least one filter")
+        return int(self.db[NOTIFICATIONS].count_documents(dict(filters)))
+
     def get(self, notification_id: str) -> Notification | None:
         """One notification by `_id`, with its bodies."""
         doc = self.db[NOTIFICATIONS].find_one({"_id": notification_id})
@@ -274,10 +280,15 @@ class MongoFactStore:
 
 
 class MongoInboxStore:
-    """Read marks of inbox items: `_id` = the notification id, inserted once (the first read stands)."""
+    """Read marks of inbox items: `_id` = the notification id, inserted once (the first read stands), `by` the
+    person who read it (whose item it is: `handlers.mark_read` marks only the caller's own)."""
 
     def __init__(self, db: Any) -> None:
         self.db = db
+
+    def ensure_indexes(self) -> None:
+        """The index of a person's read marks (the unread count)."""
+        self.db[READS].create_index([("by", ASCENDING)])
 
     def mark_read(self, notification_id: str, *, by: str, at: datetime) -> bool:
         """Insert once."""
@@ -293,3 +304,7 @@ class MongoInboxStore:
         FerretDB passes `_id` equality down, where `$in` would scan every read mark)."""
         found = {nid: self.first_read(nid) for nid in notification_ids}
         return {nid: at for nid, at in found.items() if at is not None}
+
+    def read_by(self, person: str) -> int:
+        """How many items `person` has read (one count by equality on `by`)."""
+        return int(self.db[READS].count_documents({"by": person}))

@@ -46,7 +46,7 @@ ERROR_STATUS: dict[type[SchedulerError], int] = {
     VersionNotFound: 404,
     VersionConflict: 409,
 }
-ALL_ROLES = ("agency", "home_affairs", "observer", "admin", "service")
+ALL_ROLES = ("agency", "home_affairs", "observer", "leadership", "admin", "service")
 
 bp = Blueprint("scheduler", __name__)
 
@@ -377,7 +377,7 @@ def post_extension_request(agency: str, period: str, body: dict[str, Any]) -> tu
 
 
 @bp.get("/api/v1/extension-requests")
-@web.requires("agency", "home_affairs", "observer", "admin", "service")
+@web.requires("agency", "home_affairs", "observer", "leadership", "admin", "service")
 @web.document(query=("status", *web.PAGE_QUERY))
 def list_extension_requests() -> Response:
     """Extension requests in request-id order, paged, by status (`pending`, `granted`, `refused`, within each

@@ -25,7 +25,7 @@ from shared.timerules import local_date, local_iso
 from shared.unit_list import unit_list_workbook
 
 bp = Blueprint("plan", __name__)
-READ_ROLES = ("agency", "home_affairs", "observer", "admin", "service")
+READ_ROLES = ("agency", "home_affairs", "observer", "leadership", "admin", "service")
 MANAGE_ROLES = ("home_affairs", "admin")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

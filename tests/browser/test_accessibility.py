@@ -20,10 +20,19 @@ from tests.support import TestStack, make_account, make_officer
 
 PASSWORD = "Tiếp cận 2019!"
 OFFICER, SPECIALIST, OBSERVER = "a11y.cauke@travinh.gov.vn", "a11y.snv@travinh.gov.vn", "a11y.qsv@travinh.gov.vn"
+LEADER = "a11y.lanhdao@travinh.gov.vn"
 NOT_FOUND = "/periods/2099-Q1"
 PAGES: dict[str | None, list[str]] = {
     None: ["/login"],
-    OFFICER: ["/", "/reports", "/reports/2019-H1", "/reports/2019-H1/extension", "/reports/2019-STAFF"],
+    OFFICER: [
+        "/",
+        "/account",
+        "/reports",
+        "/reports/2019-H1",
+        "/reports/2019-H1/extension",
+        "/reports/2019-STAFF",
+        "/inbox",
+    ],
     SPECIALIST: [
         "/board",
         "/periods/2019-H1",
@@ -31,8 +40,10 @@ PAGES: dict[str | None, list[str]] = {
         "/periods/2019-H1/units/H_CAUKE",
         "/plan",
         NOT_FOUND,  # the "no such period" page
+        "/inbox",
     ],
-    OBSERVER: ["/board", "/plan"],
+    OBSERVER: ["/board", "/plan", "/inbox"],
+    LEADER: ["/overview", "/board", "/inbox"],
 }
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
@@ -50,6 +61,7 @@ def people(stack: TestStack) -> Iterator[None]:
     make_officer(stack, OFFICER, "H_CAUKE", "Cán bộ tiếp cận", PASSWORD)
     make_account(stack, SPECIALIST, "Chuyên viên tiếp cận", PASSWORD, role="home_affairs")
     make_account(stack, OBSERVER, "Quan sát viên tiếp cận", PASSWORD, role="observer")
+    make_account(stack, LEADER, "Lãnh đạo tiếp cận", PASSWORD, role="leadership")
     yield
 
 

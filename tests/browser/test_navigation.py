@@ -18,18 +18,26 @@ from tests.support import TestStack, make_account, make_officer
 ARTIFACTS = ROOT / "var" / "test" / "artifacts" / "navigation"
 PASSWORD = "Điều hướng 2019!"
 PEOPLE = {
-    "officer": ("nav.officer@travinh.gov.vn", "agency", "/", ["home", "reports"]),
-    "home_affairs": ("nav.snv@travinh.gov.vn", "home_affairs", "/board", ["board", "plan"]),
-    "observer": ("nav.observer@travinh.gov.vn", "observer", "/board", ["board", "plan"]),
+    "officer": ("nav.officer@travinh.gov.vn", "agency", "/", ["home", "reports", "inbox"]),
+    "home_affairs": ("nav.snv@travinh.gov.vn", "home_affairs", "/board", ["board", "plan", "inbox"]),
+    "observer": ("nav.observer@travinh.gov.vn", "observer", "/board", ["board", "plan", "inbox"]),
+    "leadership": ("nav.lanhdao@travinh.gov.vn", "leadership", "/overview", ["overview", "board", "inbox"]),
 }
 WIDTHS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 375, "height": 740}}
-LANDMARK = {"home": "#greeting", "reports": "main h1", "board": "#period-title", "plan": "#plan-title"}
+LANDMARK = {
+    "home": "#greeting",
+    "reports": "main h1",
+    "board": "#period-title",
+    "plan": "#plan-title",
+    "overview": "#overview-title",
+    "inbox": "#inbox-title",
+}
 
 
 @pytest.fixture(scope="module", autouse=True)
 def people(stack: TestStack) -> Iterator[None]:
     make_officer(stack, PEOPLE["officer"][0], "H_CAUKE", "Cán bộ điều hướng", PASSWORD)
-    for key in ("home_affairs", "observer"):
+    for key in ("home_affairs", "observer", "leadership"):
         email, role, _, _ = PEOPLE[key]
         make_account(stack, email, f"Người dùng {key}", PASSWORD, role=role)
     yield
@@ -74,6 +82,11 @@ def test_each_role_lands_where_it_works_and_reaches_every_page_of_its_header(
         assert urllib.parse.urlsplit(page.url).netloc == urllib.parse.urlsplit(stack.public_url).netloc
         assert int(page.evaluate("document.documentElement.scrollWidth")) <= WIDTHS[width]["width"], _wide(page)
         _shot(page, f"{person}-{width}-{key}")
+    page.click("#who")  # the person's name leads to their account page, whatever the role
+    expect(page.locator("#account-title")).to_be_visible()
+    assert _path(page) == "/account"
+    assert int(page.evaluate("document.documentElement.scrollWidth")) <= WIDTHS[width]["width"], _wide(page)
+    _shot(page, f"{person}-{width}-account")
     page.click("#logout")
     expect(page).to_have_url(re.compile(r"/login$"))
 

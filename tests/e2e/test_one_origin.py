@@ -51,6 +51,7 @@ def test_the_certificate_is_the_local_cas_and_every_answer_carries_hsts(stack: T
         ("scheduler", "/api/v1/plan", "observer", None),
         ("scheduler", "/api/v1/calendar", "observer", None),
         ("notifier", "/api/v1/inbox", "agency", "H_CAUKE"),
+        ("notifier", "/api/v1/inbox/unread", "observer", None),
         ("notifier", "/api/v1/notifications?period=2019-H1&limit=3", "admin", None),
         ("aggregator", "/api/v1/compliance?period=2019-H1&limit=5", "home_affairs", None),
         ("aggregator", "/api/v1/overdue", "home_affairs", None),
@@ -72,8 +73,8 @@ def test_operators_paths_are_not_at_the_public_address(stack: TestStack, path: s
     assert requests.get(stack.url("intake", path), headers=stack.auth("service"), timeout=15).status_code == 200
 
 
-def test_style_sheets_of_both_page_services_are_served(stack: TestStack) -> None:
-    for path in ("/assets/intake.css", "/board/assets/board.css"):
+def test_style_sheets_of_every_page_service_are_served(stack: TestStack) -> None:
+    for path in ("/assets/intake.css", "/board/assets/board.css", "/inbox/assets/inbox.css"):
         resp = requests.get(stack.public(path), verify=stack.ca, timeout=15)
         assert resp.status_code == 200 and resp.headers["Content-Type"].startswith("text/css"), path
 

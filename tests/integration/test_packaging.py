@@ -52,7 +52,7 @@ def repository_files(pattern: str) -> set[str]:
 
 def test_the_wheel_holds_every_template_and_static_file(wheel_files: set[str]) -> None:
     assets = repository_files("**/templates/**/*") | repository_files("**/static/**/*")
-    for service in ("intake", "aggregator"):
+    for service in ("intake", "notifier", "aggregator"):
         assert f"services/{service}/templates/base.html" in assets, service
     assert sorted(assets - wheel_files) == []
 

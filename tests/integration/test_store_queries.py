@@ -43,6 +43,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 UNIT_LIST = unit_list_workbook(load_plan(ROOT / "plans" / "tra-vinh-2019").units)  # the busy stack's plan
 OFFICER = ("canbo@cauke.travinh.example", "H_CAUKE", "Mật khẩu 2019!")
 FOCAL = TRACU_STAFF[0]["email"]
+WRONG_PASSWORD_CHANGE = {"current_password": "sai", "new_password": "Mới 2019!!", "confirm_password": "Mới 2019!!"}
 
 
 # --- the recording wrapper ----------------------------------------------------------------------------------
@@ -219,6 +220,8 @@ def routes_driven() -> dict[str, dict[tuple[str, str], list[Call]]]:
             ("GET", "/login"): [Call("/login")],
             ("POST", "/login"): [Call("/login", data={"email": OFFICER[0], "password": OFFICER[2]})],
             ("POST", "/logout"): [Call("/logout", unit_page, data={"csrf_token": ""})],
+            ("GET", "/account"): [Call("/account", unit_page), Call("/account", page("leadership"))],
+            ("POST", "/account/password"): [Call("/account/password", unit_page, data=WRONG_PASSWORD_CHANGE)],
             ("GET", "/reports/<period>"): [Call(f"/reports/{H1}", unit_page), Call("/reports/2019-Q3", unit_page)],
             ("POST", "/reports/<period>"): [Call(f"/reports/{H1}", unit_page, data=form)],
             ("GET", "/reports/<period>/receipt"): [Call(f"/reports/{H1}/receipt", unit_page)],
@@ -292,6 +295,12 @@ def routes_driven() -> dict[str, dict[tuple[str, str], list[Call]]]:
             ("POST", "/api/v1/inbox/<path:notification_id>/read"): [
                 Call(lambda ctx: f"/api/v1/inbox/{ctx['inbox']}/read", ("api", "agency", "H_TRACU"))
             ],
+            ("GET", "/api/v1/inbox/unread"): [Call("/api/v1/inbox/unread", ("api", "agency", "H_TRACU"))],
+            ("GET", "/inbox/assets/<path:filename>"): [Call("/inbox/assets/inbox.css")],
+            ("GET", "/inbox"): [Call("/inbox", page("agency", "H_TRACU")), Call("/inbox", page("home_affairs"))],
+            ("POST", "/inbox/<path:notification_id>/read"): [
+                Call(lambda ctx: f"/inbox/{ctx['inbox']}/read", page("agency", "H_TRACU"), data={"cursor": ""})
+            ],
         },
         "aggregator": {
             ("GET", "/"): [Call("/", page("home_affairs"), headers=HTML), Call("/")],
@@ -299,6 +308,10 @@ def routes_driven() -> dict[str, dict[tuple[str, str], list[Call]]]:
             ("GET", "/static/<path:filename>"): [Call("/static/board.css")],
             ("GET", "/board/assets/<path:filename>"): [Call("/board/assets/board.css")],
             ("GET", "/board"): [Call(f"/board?period={H1}", page("home_affairs")), Call("/board", page("observer"))],
+            ("GET", "/overview"): [
+                Call("/overview", page("leadership")),
+                Call("/overview?year=2019", page("observer")),
+            ],
             ("GET", "/api/v1/compliance"): [Call(f"/api/v1/compliance?period={H1}", SNV)],
             ("GET", "/plan"): [Call("/plan", page("home_affairs")), Call("/plan?on=2019-12-01", page("observer"))],
             ("GET", "/plan/units.xlsx"): [Call("/plan/units.xlsx", page("home_affairs"))],

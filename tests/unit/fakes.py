@@ -282,14 +282,21 @@ class FakeLedgerStore:
         return sum(self.record_attempt(a, e) for a, e in attempts)
 
     def page(self, filters: dict[str, str], asked: PageRequest, *, newest_first: bool = False) -> Page[Notification]:
-        """A page of the notifications matching `filters`, in (decision, id) order, as MongoLedgerStore reads it."""
-        return page_of(self.find(**filters), lambda n: (n.decided_at, n.id), asked, descending=newest_first)
+        """A page of the notifications matching `filters`, in (decision, id) order, as MongoLedgerStore reads it:
+        without their bodies (`with_bodies` has them)."""
+        found = page_of(self.find(**filters), lambda n: (n.decided_at, n.id), asked, descending=newest_first)
+        return Page([replace(n, text="", html="") for n in found.items], found.next)
 
     def find(self, **filters: Any) -> list[Notification]:
         """Notifications matching the non-empty filters, oldest decision first (for assertions)."""
         query = {k: v for k, v in filters.items() if v}
         found = [n for n in self.notifications.values() if all(asdict(n).get(k) == v for k, v in query.items())]
         return [copy.deepcopy(n) for n in sorted(found, key=lambda n: (n.decided_at, n.id))]
+
+    def count(self, filters: dict[str, str]) -> int:
+        """How many notifications match the equality `filters` (at least one, as MongoLedgerStore insists)."""
+        assert filters, "a count of the ledger needs at least one filter"
+        return len(self.find(**filters))
 
     def get(self, notification_id: str) -> Notification | None:
         """One notification by id."""
@@ -429,6 +436,10 @@ class FakeInboxStore:
         """First-read instants of the given ids that were read."""
         return {nid: self.reads[nid]["at"] for nid in notification_ids if nid in self.reads}
 
+    def read_by(self, person: str) -> int:
+        """How many items `person` has read."""
+        return sum(mark["by"] == person for mark in self.reads.values())
+
 
 class FakeBoardStore:
     """A period's rows (the board or the reports), one per unit by `_id` `<plan>:<period>:<unit>`, stored and read
@@ -494,6 +505,10 @@ class FakeUserStore:
     def attempts(self, email: str, *, since: float) -> list[LoginAttempt]:
         """The attempts on `email` since `since`, oldest first."""
         return sorted((a for a in self.attempt_log if a.email == email and a.at >= since), key=lambda a: a.at)
+
+    def set_password(self, email: str, password_hash: str) -> None:
+        """Replace the account's hash."""
+        self.users[email] = replace(self.users[email], password_hash=password_hash)
 
 
 class FakeExtensionStore:

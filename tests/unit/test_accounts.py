@@ -59,6 +59,32 @@ def _login(users: FakeUserStore, password: str, clock: RealClock, email: str = "
 # --- accounts and passwords ---
 
 
+def test_a_password_change_checks_the_current_one_and_the_new_one_then_only_the_new_one_logs_in(
+    users: FakeUserStore,
+) -> None:
+    clock, email = RealClock(), "canbo@cauke.travinh.gov.vn"
+    with pytest.raises(LoginFailed):
+        handlers.change_password(email, "sai mật khẩu", "mật khẩu mới 2020", users=users, now=clock)
+    assert users.attempt_log[-1].ok is False  # counted towards the lockout, as a login's failure
+    with pytest.raises(InvalidAccount) as short:
+        handlers.change_password(email, PASSWORD, "ngắn", users=users, now=clock)
+    assert short.value.field == "new_password"
+    assert _login(users, PASSWORD, clock).user.email == email  # nothing changed yet
+    handlers.change_password(email, PASSWORD, "mật khẩu mới 2020", users=users, now=clock)
+    assert _login(users, "mật khẩu mới 2020", clock).user.email == email
+    with pytest.raises(LoginFailed):
+        _login(users, PASSWORD, clock)
+
+
+def test_a_locked_account_cannot_change_its_password_even_with_the_right_one(users: FakeUserStore) -> None:
+    clock = RealClock()
+    for _ in range(5):
+        with pytest.raises(LoginFailed):
+            _login(users, "sai mật khẩu", clock)
+    with pytest.raises(AccountLocked):
+        handlers.change_password("canbo@cauke.travinh.gov.vn", PASSWORD, "mật khẩu mới 2020", users=users, now=clock)
+
+
 def test_an_account_keeps_an_argon2id_hash_never_the_password(users: FakeUserStore) -> None:
     user = users.users["canbo@cauke.travinh.gov.vn"]
     assert user.password_hash.startswith("$argon2id$")

@@ -109,3 +109,51 @@ def timeline(points: Sequence[Mapping[str, Any]], *, deadline_day: date) -> dict
         "last": points[-1]["day"],
         "last_point": points[-1],
     }
+
+
+# --- the year's unit × period grid (issue 15 point 4) ---------------------------------------------------------
+
+
+def status_grid(columns: Sequence[tuple[Any, Sequence[Mapping[str, Any]]]]) -> list[dict[str, Any]]:
+    """The rows of a unit × period grid: one per unit of any column, in official order (a unit's latest known order
+    and name), each with its status in every column (None where the unit had no obligation). `columns` are (period,
+    board rows of that period) in the calendar's order."""
+    units: dict[str, dict[str, Any]] = {}
+    for index, (_, rows) in enumerate(columns):
+        for r in rows:
+            unit = units.setdefault(r["agency"], {"agency": r["agency"], "cells": [None] * len(columns)})
+            unit.update(name=r["name"], order=r["order"])
+            unit["cells"][index] = r["status"]
+    return sorted(units.values(), key=lambda u: (u["order"] is None, u["order"] or 0, u["agency"]))
+
+
+# --- the leadership's summary: the province's rates per period (issue 15 point 4) -----------------------------
+
+RATES_WIDTH, RATES_ROW, RATES_LABEL, RATES_BAR = 640, 44, 190, 14
+RATE_SERIES = (("REPORTING_RATE", "Tỷ lệ đã nộp"), ("REPORTING_RATE_ON_TIME", "Tỷ lệ nộp đúng hạn"))
+
+
+def rates_chart(periods: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The geometry of the rates chart (a horizontal bar per rate and period, 0-100%, drawn by the template): each
+    period's row carries its rates as data attributes, a period with nothing expected yet draws no bar."""
+    if not periods:
+        return None
+    plot_w = RATES_WIDTH - RATES_LABEL - 56
+    rows = []
+    for index, p in enumerate(periods):
+        top = 8 + index * RATES_ROW
+        bars = []
+        for offset, (key, label) in enumerate(RATE_SERIES):
+            value = p.get(key)
+            width = round(plot_w * max(0.0, min(100.0, float(value))) / 100, 1) if value is not None else 0.0
+            bars.append({"key": key, "label": label, "value": value, "y": top + offset * (RATES_BAR + 2),
+                         "width": width, "end": RATES_LABEL + width})  # fmt: skip
+        rows.append({**p, "y": top, "text_y": top + RATES_BAR + 1, "bars": bars})
+    return {
+        "width": RATES_WIDTH,
+        "height": 16 + len(periods) * RATES_ROW,
+        "left": RATES_LABEL,
+        "plot_width": plot_w,
+        "rows": rows,
+        "series": RATE_SERIES,
+    }

@@ -15,7 +15,7 @@ from services.aggregator.bootstrap import Dependencies
 from services.aggregator.domain import NOT_EXPECTED
 from services.aggregator.handlers import AggregatorError
 from services.aggregator.pages import present
-from services.aggregator.pages.charts import status_segments, submissions_by_day, timeline
+from services.aggregator.pages.charts import rates_chart, status_grid, status_segments, submissions_by_day, timeline
 from services.aggregator.totals.sums import TYPE_LABELS, PeriodNotSummarisable
 from shared import web
 from shared.auth import Principal
@@ -35,7 +35,7 @@ bp = Blueprint(
     static_url_path="/board/assets",  # the one origin (shared.edge) sends /board to this service
 )
 
-BOARD_ROLES = ("home_affairs", "observer", "admin")
+BOARD_ROLES = ("home_affairs", "observer", "leadership", "admin")
 ACTION_ROLE = "home_affairs"
 DOWNLOAD_ROLES = ("home_affairs", "admin")  # who the export API serves
 OPEN_STATUSES = ("pending", "overdue")
@@ -53,7 +53,7 @@ INTAKE_DOWN = "Tạm thời không lấy được nội dung báo cáo từ hệ
 REFUSED = "Yêu cầu không được chấp nhận."
 NO_RIGHT = "Chỉ chuyên viên Sở Nội vụ được thực hiện thao tác này."
 BOARD_ONLY = (
-    "Bảng theo dõi chỉ dành cho Sở Nội vụ, quan sát viên và quản trị hệ thống. "
+    "Bảng theo dõi chỉ dành cho Sở Nội vụ, lãnh đạo, quan sát viên và quản trị hệ thống. "
     "Cán bộ đầu mối của đơn vị xem nghĩa vụ báo cáo của đơn vị mình tại trang của đơn vị."
 )
 CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -188,6 +188,8 @@ def _board_page(
     except ServiceError:
         requests_note = "Tạm thời chưa lấy được các đề nghị gia hạn đang chờ xử lý."
     closed = view.get("closed")
+    year = period.deadline_day.year
+    grid = _year_columns(plan, period, view)
     return _render(
         "board.html",
         status=status,
@@ -213,6 +215,9 @@ def _board_page(
         ),
         rows=shown,
         total_rows=len(rows),
+        grid_year=year,
+        grid_periods=[p for p, _ in grid],
+        grid=status_grid(grid),
         overdue=[present.row(r) for r in view["overdue"]],
         status_filter=status_filter,
         type_filter=type_filter,
@@ -226,6 +231,23 @@ def _board_page(
         notice=_done(),
         problem=problem,
     )
+
+
+def _year_columns(plan: Plan, period: Period, view: dict[str, Any]) -> list[tuple[Period, list[dict[str, Any]]]]:
+    """Every open period of the shown period's year with its board rows (the shown one's from `view`): the unit ×
+    period grid of the year."""
+    d = _deps()
+    year = period.deadline_day.year
+    columns = []
+    for p in plan.open_periods(d.rt.clock.now()):
+        if p.deadline_day.year != year:
+            continue
+        if p.key == period.key:
+            columns.append((p, view["units"]))
+            continue
+        found = handlers.get_compliance(p.key, boards=d.boards, plan=d.rt.plan_for(p.key, plan.id), clock=d.rt.clock)
+        columns.append((p, found["units"] if found else []))
+    return columns
 
 
 @bp.get("/board")
@@ -260,6 +282,60 @@ def _latest_board() -> Response:
     if period is None or period not in plan.open_periods(d.rt.clock.now()):
         return _not_found(who, "Không có kỳ báo cáo", f"Kế hoạch không có kỳ báo cáo {asked}.")
     return _board_page(who, period, plan.id)
+
+
+# --- the leadership's summary -----------------------------------------------------------------------------------
+
+
+@bp.get("/overview")
+@web.login_required(roles=BOARD_ROLES)
+def overview_page() -> Response:
+    """The one-page summary for the leadership (UBND tỉnh, Sở Nội vụ's director): the province's reporting rates in
+    each period of a year (`?year=`, default the year of the latest period past its deadline), as a chart and a
+    table, and how many units are overdue now; each period links to its board. Read-only for every role."""
+    who = web.principal()
+    d = _deps()
+    plan_id = _asked_plan()
+    plan = (d.rt.plan_named(plan_id) if plan_id else None) or d.rt.plan
+    now = d.rt.clock.now()
+    opened = plan.open_periods(now)
+    latest = _default_period(plan, d)
+    years = sorted({p.deadline_day.year for p in opened})
+    asked = request.args.get("year", "")
+    year = int(asked) if asked.isascii() and asked.isdigit() and int(asked) in years else None
+    if year is None and asked:
+        return _not_found(who, "Không có năm báo cáo", f"Kế hoạch chưa có kỳ báo cáo nào của năm {asked}.")
+    year = year or (latest.deadline_day.year if latest else (years[-1] if years else now.year))
+    rows = []
+    for p in (p for p in opened if p.deadline_day.year == year):
+        view = handlers.get_compliance(p.key, boards=d.boards, plan=d.rt.plan_for(p.key, plan.id), clock=d.rt.clock)
+        assert view is not None  # an open period of the plan
+        counts = {status: sum(1 for r in view["units"] if r["status"] == status) for status in STATUS_LABELS}
+        rows.append(
+            {
+                "period": p,
+                "key": p.key,
+                "name": p.name,
+                "deadline": vn_date(p.deadline_day),
+                "due": p.due_before is not None and p.due_before <= now,
+                "counts": counts,
+                "figures": {f["key"]: f["value"] for f in present.figures(view)},
+                **{key: view.get(key) for key in ("EXPECTED_REPORTS", "REPORTING_RATE", "REPORTING_RATE_ON_TIME")},
+            }
+        )
+    return _render(
+        "overview.html",
+        who=who,
+        plan=plan,
+        plans=d.rt.plans if len(d.rt.plan_files) > 1 else (),
+        plan_query=_plan_query(plan.id),
+        year=year,
+        years=years,
+        rows=rows,
+        chart=rates_chart(rows),
+        overdue_now=sum(r["counts"]["overdue"] for r in rows),
+        as_of=vn_datetime(now),
+    )
 
 
 def _obligation_period(who: Principal, key: str, plan_id: str | None = None) -> Period | Response:

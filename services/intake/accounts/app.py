@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,9 @@ from services.intake import handlers
 from services.intake.accounts.domain import (
     MAX_EMAIL,
     MAX_PASSWORD,
+    MIN_PASSWORD,
     AccountLocked,
+    InvalidAccount,
     LoginFailed,
     nfc,
     normalize_email,
@@ -23,6 +26,7 @@ from services.intake.bootstrap import Dependencies
 from services.intake.schemas import VietSchema
 from shared import web
 from shared.auth import Principal, csrf_digest
+from shared.formatting import vn_datetime
 from shared.navigation import ROLE_LABELS, landing, safe_next
 from shared.ratelimit import RateLimited
 
@@ -240,6 +244,86 @@ def logout_form() -> Response:
     resp = redirect("/login", 303)
     _end_session(resp)
     return resp
+
+
+# --- the account page -------------------------------------------------------------------------------------------
+
+HUMAN_ROLES = ("agency", "home_affairs", "leadership", "observer", "admin")  # who logs in with a password
+PASSWORD_CHANGED = "Đã đổi mật khẩu. Lần đăng nhập sau dùng mật khẩu mới."
+
+
+def _account_page(
+    who: Principal,
+    *,
+    notice: str | None = None,
+    problem: str | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    """The person's account: who they are, their role and unit, when the session ends, the password form."""
+    d = _deps()
+    user = d.users.get(who.sub)
+    unit = d.rt.plan_of(who.agency).unit(who.agency) if who.agency else None
+    expires = vn_datetime(datetime.fromtimestamp(who.expires_at, UTC)) if who.expires_at else ""
+    resp = make_response(
+        render_template(
+            "account.html",
+            name=user.name if user else who.sub,
+            email=who.sub,
+            role_label=ROLE_LABELS.get(who.role, who.role),
+            unit=unit.name if unit else None,
+            expires=expires,
+            min_password=MIN_PASSWORD,
+            csrf_token=web.page_csrf_token(),
+            notice=notice,
+            problem=problem,
+            errors=errors or {},
+        ),
+        status,
+    )
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.get("/account")
+@web.login_required(roles=HUMAN_ROLES)
+def account_page() -> Response:
+    """The person's account page (`?done=password` after a change)."""
+    done = PASSWORD_CHANGED if request.args.get("done") == "password" else None
+    return _account_page(web.principal(), notice=done)
+
+
+@bp.post("/account/password")
+@web.login_required(roles=HUMAN_ROLES)
+def password_form() -> Response:
+    """Change one's password: the current one is checked as a login is (a wrong one counts towards the account's
+    lockout and the login limits), the new one twice; 303 back to the account page when done."""
+    who = web.principal()
+    current = request.form.get("current_password", "")
+    new = request.form.get("new_password", "")
+    errors = {}
+    if not current:
+        errors["current_password"] = "Mật khẩu hiện tại: bắt buộc."
+    if nfc(new) != nfc(request.form.get("confirm_password", "")):
+        errors["confirm_password"] = "Hai lần nhập mật khẩu mới không khớp."
+    if not errors:
+        try:
+            limits = web.rate_limits()
+            web.rate_limit(limits.login_address, web.client_address())
+            web.rate_limit(limits.login_account, who.sub)
+            handlers.change_password(who.sub, current, new, users=_deps().users)
+        except InvalidAccount as exc:
+            errors[exc.field or "new_password"] = exc.message
+        except LoginFailed:
+            errors["current_password"] = "Mật khẩu hiện tại không đúng."
+        except (AccountLocked, RateLimited) as exc:
+            resp = _account_page(who, problem=exc.message, status=429)
+            resp.headers["Retry-After"] = str(exc.retry_after)
+            return resp
+    if errors:
+        return _account_page(who, problem="Chưa đổi được mật khẩu: vui lòng sửa các mục được đánh dấu.", errors=errors,
+                             status=422)  # fmt: skip
+    return redirect("/account?done=password", 303)
 
 
 def home() -> Response:
