@@ -13,7 +13,13 @@ graceful_timeout = 10
 accesslog = None
 errorlog = "-"
 loglevel = "warning"
-forwarded_allow_ips = "127.0.0.1"
+# X-Forwarded-Proto (the proxy's https, which makes cookies Secure) is believed from the proxies the services trust
+# (DVCQ_TRUSTED_PROXIES); gunicorn takes exact addresses only, so a network of that list is not trusted for the
+# scheme (name the proxy by its address).
+forwarded_allow_ips = (
+    ",".join(p.strip() for p in os.environ.get("DVCQ_TRUSTED_PROXIES", "").split(",") if p.strip() and "/" not in p)
+    or "127.0.0.1"
+)
 
 
 def child_exit(server, worker):  # noqa: ANN001 - gunicorn's hook signature

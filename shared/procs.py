@@ -27,7 +27,7 @@ from typing import Any
 import requests
 from prometheus_client import multiprocess
 
-from shared.edge import CADDYFILE, Edge, caddyfile
+from shared.edge import CADDYFILE, Edge, caddyfile, local_upstreams
 from shared.registry import services
 from shared.settings import ROOT, default_ports
 
@@ -174,7 +174,7 @@ class Stack:
         spec = self.table[name]
         if name == EDGE and self.edge is not None:
             self.edge.storage.mkdir(parents=True, exist_ok=True)
-            (self.run_dir / CADDYFILE).write_text(caddyfile(self.edge, self.ports), encoding="utf-8")
+            (self.run_dir / CADDYFILE).write_text(caddyfile(self.edge, local_upstreams(self.ports)), encoding="utf-8")
         env = {**self.env, **extra_env}
         env["PROMETHEUS_MULTIPROC_DIR"] = str(self._metrics_dir(spec.service))
         out = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child

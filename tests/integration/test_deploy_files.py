@@ -4,6 +4,7 @@ import importlib.util
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import urllib.parse
 from pathlib import Path
@@ -438,3 +439,43 @@ def test_compose_runs_two_notifier_senders_and_two_notifier_consumers(services: 
     """Issue 11: any number of senders send each attempt once, so production runs more than one of each."""
     for name in ("notifier-sender", "notifier-consumer"):
         assert services[name].get("deploy", {}).get("replicas") == 2, name
+
+
+def test_compose_publishes_only_the_proxy_and_the_services_know_it_as_their_one_address(
+    services: dict[str, dict],
+) -> None:
+    """Issue 15 point 1 in docker-compose: the proxy (`edge`) is the only published service; the dvcq processes
+    use its address for links and trust its fixed address for X-Forwarded-*."""
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"edge"}, f"published besides the proxy: {sorted(published - {'edge'})}"
+    edge = services["edge"]
+    assert edge["image"].startswith("caddy:2")
+    assert sorted(edge["ports"]) == ["8080:8080", "8443:8443"]
+    assert "./deploy/compose/Caddyfile:/etc/caddy/Caddyfile:ro" in edge["volumes"]
+    address = edge["networks"]["default"]["ipv4_address"]
+    for name in DVCQ_PROCESSES:
+        env = environment_of(services[name])
+        assert env["DVCQ_TRUSTED_PROXIES"] == address, name
+        assert env["DVCQ_PUBLIC_URL"] == "https://${DVCQ_EDGE_HOST:-localhost}:8443", name
+
+
+def test_the_compose_proxy_configuration_is_generated_from_the_routes_and_caddy_reads_it() -> None:
+    from shared.edge import COMPOSE_CADDYFILE, compose_caddyfile, routes
+
+    text = COMPOSE_CADDYFILE.read_text(encoding="utf-8")
+    assert text == compose_caddyfile(), "deploy/compose/Caddyfile is stale: run `python -m shared.edge`"
+    for prefix, service in routes():
+        if prefix != "/":
+            assert f"path {prefix} {prefix}/*\n\thandle @route" in text and f"reverse_proxy {service}:" in text
+    caddy = shutil.which("caddy")
+    if caddy is None:
+        pytest.skip("caddy is not installed (deploy/test.sh installs it)")
+    adapted = subprocess.run(
+        [caddy, "adapt", "--config", str(COMPOSE_CADDYFILE), "--adapter", "caddyfile"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "DVCQ_EDGE_HOST": "dvcq.travinh.example"},
+    )
+    assert adapted.returncode == 0, adapted.stderr
+    assert "dvcq.travinh.example" in adapted.stdout and "reverse_proxy" in adapted.stdout

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.edge import INTERNAL, Edge, caddyfile, matches, route_for, routes
+from shared.edge import INTERNAL, Edge, caddyfile, local_upstreams, matches, route_for, routes
 from shared.registry import service_names
 from shared.settings import Settings, default_ports
 
@@ -42,7 +42,7 @@ def test_prefixes_are_claimed_once_longest_first_and_the_rest_goes_to_intake() -
 
 def test_the_proxy_configuration_routes_each_prefix_refuses_operators_paths_and_redirects_plain_http() -> None:
     ports = default_ports()
-    text = caddyfile(Edge("127.0.0.1", 9443, 9080, Path("/tmp/edge-ca")), ports)
+    text = caddyfile(Edge("127.0.0.1", 9443, 9080, Path("/tmp/edge-ca")), local_upstreams(ports))
     assert "https://127.0.0.1:9443 {" in text and "tls internal" in text and "admin off" in text
     assert "redir https://127.0.0.1:9443{uri} 308" in text and "http://127.0.0.1:9080 {" in text
     assert 'header Strict-Transport-Security "max-age=31536000"' in text
