@@ -13,9 +13,9 @@ graceful_timeout = 10
 accesslog = None
 errorlog = "-"
 loglevel = "warning"
-# X-Forwarded-Proto (the proxy's https, which makes cookies Secure) is believed from the proxies the services trust
-# (DVCQ_TRUSTED_PROXIES); gunicorn takes exact addresses only, so a network of that list is not trusted for the
-# scheme (name the proxy by its address).
+# gunicorn believes X-Forwarded-* (the scheme Flask's request.is_secure reports) from the proxies the services trust
+# (DVCQ_TRUSTED_PROXIES); it takes exact addresses only, so a network of that list is left out here (name the
+# proxy by its address).
 forwarded_allow_ips = (
     ",".join(p.strip() for p in os.environ.get("DVCQ_TRUSTED_PROXIES", "").split(",") if p.strip() and "/" not in p)
     or "127.0.0.1"

@@ -147,7 +147,9 @@ def caddyfile(edge: Edge, upstreams: Mapping[str, str], *, bind: str | None = No
 # --- docker-compose's proxy ------------------------------------------------------------------------------------
 
 COMPOSE_CADDYFILE = ROOT / "deploy" / "compose" / "Caddyfile"
-COMPOSE_HOST = "{$DVCQ_EDGE_HOST:localhost}"  # Caddy reads the public host name from the environment at start
+# Caddy reads the public host name from the environment at start; 127.0.0.1 by default, as the local stack's (a
+# browser keeps HSTS for a name such as localhost, for every port, for a year: never for an IP address)
+COMPOSE_HOST = "{$DVCQ_EDGE_HOST:127.0.0.1}"
 
 
 def compose_caddyfile() -> str:

@@ -4,8 +4,9 @@ whichever service draws the page, each role's landing page after login, and the 
 The pages are the services' own: each declares its navigation entries in its registry entry
 (`ServicePlugin.pages`, shared.registry), so this module names no service. The header lists, in the order of the
 services' ports, the entries the person's role may use, the inbox last; the first of them is the role's landing
-page (a unit's officer: its obligations; Sở Nội vụ, observers and admins: the board). Links are absolute at the
-stack's public address (DVCQ_PUBLIC_URL), so a page served on a service's own port still leads to the one address.
+page (a unit's officer: its obligations; Sở Nội vụ, observers and admins: the board; the leadership: its summary).
+Links are absolute at the stack's public address (DVCQ_PUBLIC_URL), so a page served on a service's own port still
+leads to the one address.
 """
 
 from __future__ import annotations

@@ -116,6 +116,16 @@ def insert_many_once(collection: Any, documents: list[dict[str, Any]]) -> int:
         return int(exc.details.get("nInserted", 0))
 
 
+def count_equal(collection: Any, filters: dict[str, Any]) -> int:
+    """How many documents match an equality filter (at least one field), by the `count` command: FerretDB v1 hands
+    its filter to the backend's query as it does a find's (PostgreSQL's WHERE), where pymongo's `count_documents`
+    is an aggregation ($match, $group). MongoDB answers both alike."""
+    if not filters:
+        raise ValueError("a count needs at least one equality: never the whole collection")
+    reply = collection.database.command("count", collection.name, query=dict(filters))
+    return int(reply["n"])
+
+
 def delete_batch(collection: Any, query: dict[str, Any], limit: int) -> int:
     """Delete at most `limit` documents matching `query` (an equality filter, which FerretDB pushes down): their
     `_id`s are read first, then deleted by the same filter narrowed to them; return how many were deleted."""

@@ -575,6 +575,17 @@ def paged(page: Page[Any], items: list[Any] | None = None, **extra: Any) -> Resp
 
 
 SHARED_TEMPLATES = Path(__file__).resolve().parent / "templates"
+SHARED_STATIC = Path(__file__).resolve().parent / "static"
+
+
+def shared_assets(app: Flask, prefix: str) -> None:
+    """Serve what every page links (shared/static: the base and the header's style sheet, which
+    `dvcq_base.html` names as `dvcq_shared.static`) under `<prefix>/shared`: a service's own asset prefix, which
+    the one address routes to it."""
+    shared = Blueprint("dvcq_shared", __name__, static_folder=str(SHARED_STATIC), static_url_path=f"{prefix}/shared")
+    app.register_blueprint(shared)
+
+
 UNREAD_TIMEOUT = 0.5  # seconds to connect and again to read: the header's count never holds a page up for long
 UnreadCount = Callable[[Principal], int]  # a service's own count for an API path of its (`dvcq.unread_counts`)
 
@@ -626,6 +637,7 @@ def navigation_context(service: str, conf: Settings) -> dict[str, Any]:
             "home": landing(who.role, conf.public_urls) if who else f"{login_host}/",
             "logout": f"{login_host}/logout",
             "account": f"{login_host}/account",  # the person's account page (the login's host keeps accounts)
+            "account_current": who is not None and bool(hosts) and service == hosts[0] and request.path == "/account",
             "csrf_token": page_csrf_token() if who else "",
         }
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import urllib.parse
 import uuid
 from typing import Any
 
@@ -45,9 +46,13 @@ def _deps() -> Dependencies:
 
 
 def _refusal_page(reason: str, who: Principal | None) -> Response:
-    """The page for someone `login_required` turned away: the login page, or the expired-session page."""
+    """The page for someone `login_required` turned away: the login page (back to this page after it, for a GET
+    without a session), the expired-session page, or (a role without this page) the login, which sends the
+    person on to their own landing page."""
     if reason == "csrf":
         return _render("message.html", status=403, title="Phiên làm việc đã hết hạn", message=web.CSRF_MESSAGE)
+    if reason == "login" and request.method == "GET":
+        return redirect(f"/login?next={urllib.parse.quote(request.full_path.rstrip('?'), safe='')}", 303)
     return redirect("/login", 303)
 
 

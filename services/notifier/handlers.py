@@ -471,10 +471,11 @@ def inbox(
     person: str, *, ledger: LedgerStore, reads: InboxStore, asked: PageRequest = FIRST_PAGE
 ) -> Page[tuple[Notification, datetime | None]]:
     """A page of a person's inbox: the alerts addressed to their e-mail on the inbox channel, newest first, each
-    with when it was read."""
+    with its text and when it was read."""
     found = ledger.page({"recipient": person.strip().lower(), "channel": INBOX}, asked, newest_first=True)
     read = reads.read_at([n.id for n in found.items])
-    return Page([(n, read.get(n.id)) for n in found.items], found.next)
+    # the ledger's page leaves the bodies out; an inbox item's text is what the person reads (one `_id` read each)
+    return Page([(ledger.with_bodies(n), read.get(n.id)) for n in found.items], found.next)
 
 
 def mark_read(

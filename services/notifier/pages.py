@@ -124,8 +124,7 @@ def unread_count_of(who: Principal) -> int:
 
 
 def _item(n: Notification, read_at: datetime | None, who: Principal) -> InboxItem:
-    """One item as the page shows it, with its text (the ledger's page leaves the bodies out: one `_id` read)."""
-    n = _deps().ledger.with_bodies(n)
+    """One item as the page shows it."""
     rt = _deps().rt
     unit = rt.plan_of(n.agency).unit(n.agency) if n.agency else None
     period = rt.plan_for(n.period).period(n.period) if n.period else None
@@ -201,5 +200,6 @@ def mark_read_page(notification_id: str) -> Response:
 def register_pages(app: Flask) -> None:
     """Add the inbox page, and count the header's unread items here rather than over HTTP (shared.web)."""
     app.register_blueprint(bp)
+    web.shared_assets(app, "/inbox/assets")
     app.extensions["dvcq.page_refusal"] = _refusal_page
     app.extensions["dvcq.unread_counts"] = {UNREAD_API: unread_count_of}

@@ -16,7 +16,7 @@ from shared.outbox import ensure_indexes, pending_document, read_events
 from shared.paging import Page, PageRequest
 from shared.plan import Contact
 from shared.retention import day_bucket
-from shared.store import earliest_day, insert_many_once, insert_once, read_day, read_page, write_day
+from shared.store import count_equal, earliest_day, insert_many_once, insert_once, read_day, read_page, write_day
 
 NOTIFICATIONS = "notifications"
 BODIES = "bodies"
@@ -85,9 +85,7 @@ class MongoLedgerStore:
 
     def count(self, filters: dict[str, str]) -> int:
         """How many notifications match the equality `filters` (at least one: never the whole ledger)."""
-        if not filters:
-            raise ValueError("a count of the ledger needs at least one filter")
-        return int(self.db[NOTIFICATIONS].count_documents(dict(filters)))
+        return count_equal(self.db[NOTIFICATIONS], dict(filters))
 
     def get(self, notification_id: str) -> Notification | None:
         """One notification by `_id`, with its bodies."""
@@ -307,4 +305,4 @@ class MongoInboxStore:
 
     def read_by(self, person: str) -> int:
         """How many items `person` has read (one count by equality on `by`)."""
-        return int(self.db[READS].count_documents({"by": person}))
+        return count_equal(self.db[READS], {"by": person})

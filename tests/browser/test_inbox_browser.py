@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, Page, expect
 from shared.settings import ROOT
 from tests.browser.conftest import login
 from tests.browser.test_accessibility import _axe_script, _context_page, _serious
-from tests.support import TestStack, make_officer, own_stack, wait_for
+from tests.support import TestStack, make_officer, own_stack, wait_for, wait_quiet
 
 PASSWORD = "Hộp thư Trà Cú 2019!"
 HEAD = "thutruong.h-tracu@travinh.example"  # the plan's head of H_TRACU: the overdue level reaches this inbox
@@ -33,6 +33,7 @@ def stack() -> Iterator[TestStack]:
         make_officer(s, HEAD, "H_TRACU", "Thủ trưởng đơn vị", PASSWORD)
         s.set_clock("2019-06-12T09:00:00+07:00")
         wait_for(lambda: len(_inbox(s)) >= 2, timeout=180, interval=1.0, what="two alerts in the head's inbox")
+        wait_quiet(s)  # the consumers have caught up: no alert arrives while a test counts
         yield s
 
 

@@ -82,8 +82,9 @@ def test_each_role_lands_where_it_works_and_reaches_every_page_of_its_header(
         assert urllib.parse.urlsplit(page.url).netloc == urllib.parse.urlsplit(stack.public_url).netloc
         assert int(page.evaluate("document.documentElement.scrollWidth")) <= WIDTHS[width]["width"], _wide(page)
         _shot(page, f"{person}-{width}-{key}")
-    page.click("#who")  # the person's name leads to their account page, whatever the role
+    page.click("#nav-account")  # beside the person's name: their account page, whatever the role
     expect(page.locator("#account-title")).to_be_visible()
+    expect(page.locator("#nav-account")).to_have_attribute("aria-current", "page")
     assert _path(page) == "/account"
     assert int(page.evaluate("document.documentElement.scrollWidth")) <= WIDTHS[width]["width"], _wide(page)
     _shot(page, f"{person}-{width}-account")

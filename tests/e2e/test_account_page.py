@@ -72,4 +72,4 @@ def test_the_account_page_says_who_the_person_is_and_changes_the_password(stack:
 def test_the_account_page_needs_a_login(stack: TestStack) -> None:
     with stack.public_session() as session:
         resp = session.get(stack.public("/account"), headers=HTML, allow_redirects=False, timeout=15)
-    assert resp.status_code == 303 and resp.headers["Location"] == "/login"
+    assert resp.status_code == 303 and resp.headers["Location"] == "/login?next=%2Faccount"  # and back after it

@@ -112,6 +112,7 @@ def test_an_officers_inbox_page_lists_what_the_api_lists_and_the_header_counts_t
     auth = _api(stack, "agency", FOCAL, "H_TRACU")
     items = _inbox(stack, auth)
     assert len(items) >= 2 and "2019-H1" in {i["period"] for i in items}  # the H1 ladder reached her inbox
+    assert all(i["text"].startswith("Kính gửi: ") for i in items)  # the API gives each item's text, as the page
     unread = sum(not i["read"] for i in items)
     assert unread > 0 and _unread(stack, auth) == unread
     session = _login(stack, FOCAL)

@@ -1,6 +1,7 @@
 """docker-compose.yml, deploy/Dockerfile and the deploy scripts name only modules and files that exist."""
 
 import importlib.util
+import ipaddress
 import os
 import re
 import shlex
@@ -453,10 +454,13 @@ def test_compose_publishes_only_the_proxy_and_the_services_know_it_as_their_one_
     assert sorted(edge["ports"]) == ["8080:8080", "8443:8443"]
     assert "./deploy/compose/Caddyfile:/etc/caddy/Caddyfile:ro" in edge["volumes"]
     address = edge["networks"]["default"]["ipv4_address"]
+    (pool,) = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))["networks"]["default"]["ipam"]["config"]
+    assert ipaddress.ip_address(address) in ipaddress.ip_network(pool["subnet"])
+    assert ipaddress.ip_address(address) not in ipaddress.ip_network(pool["ip_range"])  # never handed to another
     for name in DVCQ_PROCESSES:
         env = environment_of(services[name])
         assert env["DVCQ_TRUSTED_PROXIES"] == address, name
-        assert env["DVCQ_PUBLIC_URL"] == "https://${DVCQ_EDGE_HOST:-localhost}:8443", name
+        assert env["DVCQ_PUBLIC_URL"] == "https://${DVCQ_EDGE_HOST:-127.0.0.1}:8443", name
 
 
 def test_the_compose_proxy_configuration_is_generated_from_the_routes_and_caddy_reads_it() -> None:

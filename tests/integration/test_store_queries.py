@@ -181,6 +181,7 @@ def routes_driven() -> dict[str, dict[tuple[str, str], list[Call]]]:
             **{("GET", path): calls for path, calls in PROBES.items() if path != "/"},
             ("GET", "/static/<path:filename>"): [Call("/static/intake.css")],
             ("GET", "/assets/<path:filename>"): [Call("/assets/intake.css")],
+            ("GET", "/assets/shared/<path:filename>"): [Call("/assets/shared/dvcq.css")],
             ("POST", "/api/v1/reports"): [
                 Call(
                     "/api/v1/reports",
@@ -297,6 +298,7 @@ def routes_driven() -> dict[str, dict[tuple[str, str], list[Call]]]:
             ],
             ("GET", "/api/v1/inbox/unread"): [Call("/api/v1/inbox/unread", ("api", "agency", "H_TRACU"))],
             ("GET", "/inbox/assets/<path:filename>"): [Call("/inbox/assets/inbox.css")],
+            ("GET", "/inbox/assets/shared/<path:filename>"): [Call("/inbox/assets/shared/dvcq.css")],
             ("GET", "/inbox"): [Call("/inbox", page("agency", "H_TRACU")), Call("/inbox", page("home_affairs"))],
             ("POST", "/inbox/<path:notification_id>/read"): [
                 Call(lambda ctx: f"/inbox/{ctx['inbox']}/read", page("agency", "H_TRACU"), data={"cursor": ""})
@@ -307,6 +309,7 @@ def routes_driven() -> dict[str, dict[tuple[str, str], list[Call]]]:
             **{("GET", path): calls for path, calls in PROBES.items() if path not in ("/", "/api/v1/events")},
             ("GET", "/static/<path:filename>"): [Call("/static/board.css")],
             ("GET", "/board/assets/<path:filename>"): [Call("/board/assets/board.css")],
+            ("GET", "/board/assets/shared/<path:filename>"): [Call("/board/assets/shared/dvcq.css")],
             ("GET", "/board"): [Call(f"/board?period={H1}", page("home_affairs")), Call("/board", page("observer"))],
             ("GET", "/overview"): [
                 Call("/overview", page("leadership")),

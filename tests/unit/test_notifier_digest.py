@@ -438,6 +438,7 @@ def test_a_persons_inbox_holds_their_inbox_items_newest_first_all_unread():
         ("overdue", "inbox", HEAD, None),
         ("reminder_1", "inbox", HEAD, None),
     ]
+    assert all(n.text.startswith("Kính gửi: ") for n, _ in items)  # each with its text (the page leaves it out)
     assert [n.level for n, _ in handlers.inbox(FOCAL, ledger=ledger, reads=reads).items] == ["reminder_1"]
     assert [n.level for n, _ in handlers.inbox(SNV, ledger=ledger, reads=reads).items] == ["escalation_1", "overdue"]
     assert [n.level for n, _ in handlers.inbox(DIRECTOR, ledger=ledger, reads=reads).items] == ["escalation_1"]

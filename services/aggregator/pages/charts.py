@@ -131,6 +131,7 @@ def status_grid(columns: Sequence[tuple[Any, Sequence[Mapping[str, Any]]]]) -> l
 
 RATES_WIDTH, RATES_ROW, RATES_LABEL, RATES_BAR = 640, 44, 190, 14
 RATE_SERIES = (("REPORTING_RATE", "Tỷ lệ đã nộp"), ("REPORTING_RATE_ON_TIME", "Tỷ lệ nộp đúng hạn"))
+RATE_SHORT = {"REPORTING_RATE": "đã nộp", "REPORTING_RATE_ON_TIME": "đúng hạn"}  # beside a bar: which rate it is
 
 
 def rates_chart(periods: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
@@ -138,7 +139,7 @@ def rates_chart(periods: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
     period's row carries its rates as data attributes, a period with nothing expected yet draws no bar."""
     if not periods:
         return None
-    plot_w = RATES_WIDTH - RATES_LABEL - 56
+    plot_w = RATES_WIDTH - RATES_LABEL - 110  # room for "đúng hạn 100,0%" beside a full bar
     rows = []
     for index, p in enumerate(periods):
         top = 8 + index * RATES_ROW
@@ -146,8 +147,8 @@ def rates_chart(periods: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
         for offset, (key, label) in enumerate(RATE_SERIES):
             value = p.get(key)
             width = round(plot_w * max(0.0, min(100.0, float(value))) / 100, 1) if value is not None else 0.0
-            bars.append({"key": key, "label": label, "value": value, "y": top + offset * (RATES_BAR + 2),
-                         "width": width, "end": RATES_LABEL + width})  # fmt: skip
+            bars.append({"key": key, "label": label, "short": RATE_SHORT[key], "value": value,
+                         "y": top + offset * (RATES_BAR + 2), "width": width, "end": RATES_LABEL + width})  # fmt: skip
         rows.append({**p, "y": top, "text_y": top + RATES_BAR + 1, "bars": bars})
     return {
         "width": RATES_WIDTH,

@@ -9,7 +9,7 @@ from services.aggregator.pages.charts import bar_width, largest_count
 from services.aggregator.totals.sums import TYPE_LABELS, PeriodTotals
 from shared.formatting import STAFF_LABELS, vn_change, vn_count, vn_date, vn_datetime, vn_figure, vn_rate
 from shared.ladder import LEVEL_LABELS
-from shared.plan import Template
+from shared.plan import Period, Template
 from shared.timerules import deadline_day, parse_instant
 
 FIGURES = (
@@ -20,6 +20,18 @@ FIGURES = (
     ("REPORTING_RATE_ON_TIME", "Tỷ lệ nộp đúng hạn"),
 )
 RATES = ("REPORTING_RATE", "REPORTING_RATE_ON_TIME")
+
+
+SHORT_KINDS = {"staff_list": "Danh sách cán bộ", "semiannual": "6 tháng đầu năm", "annual": "Cả năm"}
+QUARTERS = {"Q1": "Quý I", "Q2": "Quý II", "Q3": "Quý III", "Q4": "Quý IV"}
+
+
+def short_period(period: Period) -> str:
+    """A period's name short enough for a column of the year's grid (the year is the grid's): "Quý III",
+    "6 tháng đầu năm", "Cả năm", "Danh sách cán bộ"; its full name for a kind without a short one."""
+    if period.kind == "quarterly":
+        return QUARTERS.get(period.key.rsplit("-", 1)[-1], period.name)
+    return SHORT_KINDS.get(period.kind, period.name)
 
 
 def when(text: str | None) -> str:

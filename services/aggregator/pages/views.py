@@ -217,7 +217,9 @@ def _board_page(
         total_rows=len(rows),
         grid_year=year,
         grid_periods=[p for p, _ in grid],
+        grid_shown=[p.key for p, _ in grid].index(period.key),
         grid=status_grid(grid),
+        short_period=present.short_period,
         overdue=[present.row(r) for r in view["overdue"]],
         status_filter=status_filter,
         type_filter=type_filter,
@@ -593,6 +595,7 @@ def register_pages(app: Flask) -> None:
     from services.aggregator.pages import plan  # noqa: F401  (Sở Nội vụ's plan pages, on the same blueprint)
 
     app.register_blueprint(bp)
+    web.shared_assets(app, "/board/assets")
     app.extensions["dvcq.page_refusal"] = _refusal_page
     app.extensions["dvcq.json_index"] = app.view_functions["index_page"]
     app.view_functions["index_page"] = board_home

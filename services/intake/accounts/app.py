@@ -19,6 +19,7 @@ from services.intake.accounts.domain import (
     AccountLocked,
     InvalidAccount,
     LoginFailed,
+    check_password,
     nfc,
     normalize_email,
 )
@@ -303,7 +304,11 @@ def password_form() -> Response:
     new = request.form.get("new_password", "")
     errors = {}
     if not current:
-        errors["current_password"] = "Mật khẩu hiện tại: bắt buộc."
+        errors["current_password"] = "Vui lòng nhập mật khẩu hiện tại."
+    try:
+        check_password(new)
+    except InvalidAccount as exc:
+        errors["new_password"] = exc.message
     if nfc(new) != nfc(request.form.get("confirm_password", "")):
         errors["confirm_password"] = "Hai lần nhập mật khẩu mới không khớp."
     if not errors:
@@ -356,5 +361,6 @@ def home() -> Response:
 def register_accounts(app: Flask) -> None:
     """Add the identity routes; `/` becomes the home page for browsers and keeps its JSON for other clients."""
     app.register_blueprint(bp)
+    web.shared_assets(app, "/assets")
     app.extensions["dvcq.json_index"] = app.view_functions["index_page"]
     app.view_functions["index_page"] = home
