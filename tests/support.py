@@ -7,6 +7,7 @@ import json
 import mailbox
 import os
 import random
+import re
 import secrets
 import shlex
 import shutil
@@ -659,6 +660,20 @@ class TestStack:
     def ca(self) -> str:
         """The proxy's local CA certificate: `verify=` for requests to the public address."""
         return str(self.edge.root_certificate)
+
+    def public_login(
+        self, email: str, password: str, *, follow: bool = True
+    ) -> tuple[requests.Session, requests.Response]:
+        """A browser's cookie session at the one address after posting the login page's form (with its CSRF
+        token), and the form's answer (followed to the landing page unless `follow` is False); the caller
+        checks the answer and closes the session."""
+        session = self.public_session()
+        form = session.get(self.public("/login"), timeout=15).text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+        assert token, form[:300]
+        data = {"email": email, "password": password, "csrf_token": token.group(1)}
+        resp = session.post(self.public("/login"), data=data, allow_redirects=follow, timeout=30)
+        return session, resp
 
     def public_session(self) -> requests.Session:
         """A session for the public address that trusts the proxy's local CA (and not REQUESTS_CA_BUNDLE, which

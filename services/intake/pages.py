@@ -50,7 +50,7 @@ def _refusal_page(reason: str, who: Principal | None) -> Response:
     without a session), the expired-session page, or (a role without this page) the login, which sends the
     person on to their own landing page."""
     if reason == "csrf":
-        return _render("message.html", status=403, title="Phiên làm việc đã hết hạn", message=web.CSRF_MESSAGE)
+        return _render("dvcq_message.html", status=403, title="Phiên làm việc đã hết hạn", message=web.CSRF_MESSAGE)
     if reason == "login" and request.method == "GET":
         return redirect(f"/login?next={urllib.parse.quote(request.full_path.rstrip('?'), safe='')}", 303)
     return redirect("/login", 303)
@@ -194,7 +194,7 @@ def report_form(period: str) -> Response:
             d.rt.unit_plan_for(who.agency or "", period), who.agency or "", period, now=d.rt.clock.now()
         )
     except IntakeError as err:
-        return _render("message.html", status=404, title="Không có biểu mẫu", message=err.message)
+        return _render("dvcq_message.html", status=404, title="Không có biểu mẫu", message=err.message)
     content: dict[str, Any] = {}
     notice = None
     draft = d.drafts.get(who.agency or "", period)
@@ -217,7 +217,7 @@ def report_form_post(period: str) -> Response:
     try:
         template = handlers.check_period_open(plan, agency, period, now=d.rt.clock.now())
     except IntakeError as err:
-        return _render("message.html", status=404, title="Không có biểu mẫu", message=err.message)
+        return _render("dvcq_message.html", status=404, title="Không có biểu mẫu", message=err.message)
     raw = _to_nested(request.form, template)
     schema = report_schema(plan, agency, period)
     assert schema is not None
@@ -265,7 +265,7 @@ def receipt(period: str) -> Response:
     try:
         report = handlers.get_report(who.agency or "", period, who, reports=d.reports, revision=revision)
     except IntakeError as err:
-        return _render("message.html", status=404, title="Không tìm thấy báo cáo", message=err.message)
+        return _render("dvcq_message.html", status=404, title="Không tìm thấy báo cáo", message=err.message)
     return _render(
         "receipt.html", report=report, period=d.rt.plan_of(report.agency).period(period), labels=_labels(report)
     )
@@ -334,7 +334,7 @@ def _extension_page(
     else:
         if view is None:
             message = f"Đơn vị không có nghĩa vụ báo cáo kỳ {period}."
-            return _render("message.html", status=404, title="Không có nghĩa vụ báo cáo", message=message)
+            return _render("dvcq_message.html", status=404, title="Không có nghĩa vụ báo cáo", message=message)
     found = plan.period(period)
     errors = errors or {}
     resp = _render(
@@ -356,7 +356,7 @@ def _extension_page(
 
 
 def _no_such_period(period: str) -> Response:
-    return _render("message.html", status=404, title="Không có kỳ báo cáo", message=f"Không có kỳ {period}.")
+    return _render("dvcq_message.html", status=404, title="Không có kỳ báo cáo", message=f"Không có kỳ {period}.")
 
 
 @bp.get("/reports/<period>/extension")

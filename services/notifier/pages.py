@@ -157,9 +157,9 @@ def _refusal_page(reason: str, who: Principal | None) -> Response:
         asked = f"?next={_q(back)}" if urls["intake"] == urls["notifier"] else ""
         return redirect(f"{urls['intake']}/login{asked}", 303)
     if reason == "csrf":
-        return _render("message.html", 403, title="Phiên làm việc đã hết hạn", message=web.CSRF_MESSAGE)
+        return _render("dvcq_message.html", 403, title="Phiên làm việc đã hết hạn", message=web.CSRF_MESSAGE)
     home = (landing(who.role, web.settings().public_urls), "Về trang chính")
-    return _render("message.html", 403, title="Không có quyền truy cập", message=NO_RIGHT, back=home)
+    return _render("dvcq_message.html", 403, title="Không có quyền truy cập", message=NO_RIGHT, back=home)
 
 
 @bp.get("/inbox")
@@ -170,7 +170,7 @@ def inbox_page() -> Response:
     cursor = request.args.get("cursor", "")
     asked = page_asked(cursor)
     if asked is None:
-        return _render("message.html", 400, title="Liên kết không hợp lệ", message=BAD_CURSOR)
+        return _render("dvcq_message.html", 400, title="Liên kết không hợp lệ", message=BAD_CURSOR)
     d = _deps()
     found = handlers.inbox(who.sub, ledger=d.ledger, reads=d.reads, asked=asked)
     return _render(
@@ -192,7 +192,7 @@ def mark_read_page(notification_id: str) -> Response:
     try:
         handlers.mark_read(notification_id, person=who.sub, ledger=d.ledger, reads=d.reads, wall=d.wall)
     except NotificationNotFound as exc:
-        return _render("message.html", 404, title="Không tìm thấy thông báo", message=exc.message)
+        return _render("dvcq_message.html", 404, title="Không tìm thấy thông báo", message=exc.message)
     cursor = request.form.get("cursor", "")
     return redirect(inbox_href(cursor if page_asked(cursor) is not None else ""), 303)
 

@@ -19,13 +19,7 @@ TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def _login(s: TestStack, password: str) -> tuple[requests.Session, requests.Response]:
-    session = s.public_session()
-    form = session.get(s.public("/login"), timeout=15).text
-    token = TOKEN.search(form).group(1)  # type: ignore[union-attr]
-    resp = session.post(
-        s.public("/login"), data={"email": EMAIL, "password": password, "csrf_token": token}, timeout=30
-    )
-    return session, resp
+    return s.public_login(EMAIL, password)
 
 
 def _change(session: requests.Session, s: TestStack, current: str, new: str, confirm: str) -> requests.Response:

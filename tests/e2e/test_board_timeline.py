@@ -53,12 +53,7 @@ def stepped() -> Iterator[tuple[TestStack, dict[str, tuple[int, int, int]]]]:
 
 def _logged_in(s: TestStack, email: str) -> tuple[requests.Session, str]:
     """A session at the one address logged in as `email`, and where the login landed."""
-    session = s.public_session()
-    form = session.get(s.public("/login"), timeout=15).text
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
-    login = session.post(
-        s.public("/login"), data={"email": email, "password": PASSWORD, "csrf_token": token}, timeout=30
-    )
+    session, login = s.public_login(email, PASSWORD)
     assert login.status_code == 200, login.text[:300]
     return session, login.url
 

@@ -51,11 +51,7 @@ def stack() -> Iterator[TestStack]:
 
 def _login(stack: TestStack, email: str) -> requests.Session:
     """A browser's cookie session at the one address, logged in through the login page."""
-    session = stack.public_session()
-    form = session.get(stack.public("/login"), timeout=15).text
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
-    done = session.post(stack.public("/login"), data={"email": email, "password": PASSWORD, "csrf_token": token},
-                        headers=HTML, allow_redirects=False, timeout=15)  # fmt: skip
+    session, done = stack.public_login(email, PASSWORD, follow=False)
     assert done.status_code == 303, done.text[:300]
     return session
 

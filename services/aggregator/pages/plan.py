@@ -125,7 +125,7 @@ def _plan_page(*, problem: str | None = None, status: int = 200) -> Response:
         plan = _deps().scheduler.plan(token, on=on, plan=asked_plan)
         versions = _deps().scheduler.plan_versions(token, plan=plan["plan"])
     except ServiceError as err:
-        return _render("message.html", status=503 if err.unavailable else 400, who=who,
+        return _render("dvcq_message.html", status=503 if err.unavailable else 400, who=who,
                        title="Chưa xem được kế hoạch", message=_problem(err, SCHEDULER_DOWN))  # fmt: skip
     notice = None
     if request.args.get("published"):

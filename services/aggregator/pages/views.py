@@ -76,13 +76,23 @@ def _refusal_page(reason: str, who: Principal | None) -> Response:
         asked = f"?next={_q(request.full_path.rstrip('?'))}" if same else ""
         return redirect(f"{urls['intake']}/login{asked}", 303)
     if reason == "csrf":
-        return _render("message.html", status=403, who=who, title="Phiên làm việc đã hết hạn", message=web.CSRF_MESSAGE)
+        return _render(
+            "dvcq_message.html", status=403, who=who, title="Phiên làm việc đã hết hạn", message=web.CSRF_MESSAGE
+        )
     if who.role in BOARD_ROLES:
-        return _render("message.html", status=403, who=who, title="Không có quyền thực hiện", message=NO_RIGHT)
-    return _render("message.html", status=403, who=who, title="Không có quyền truy cập", message=BOARD_ONLY)
+        return _render("dvcq_message.html", status=403, who=who, title="Không có quyền thực hiện", message=NO_RIGHT)
+    return _render("dvcq_message.html", status=403, who=who, title="Không có quyền truy cập", message=BOARD_ONLY)
+
+
+def _way_back(who: Principal | None) -> tuple[str, str]:
+    """Where a message page leads on: the board for those who read it, else the home page at the one address."""
+    if who is not None and who.role in BOARD_ROLES:
+        return "/board", "Về bảng theo dõi"
+    return f"{web.settings().public_urls['intake']}/", "Về trang chính"
 
 
 def _render(name: str, status: int = 200, *, who: Principal | None = None, **context: Any) -> Response:
+    context.setdefault("back", _way_back(who))
     resp = make_response(
         render_template(
             name,
@@ -91,7 +101,6 @@ def _render(name: str, status: int = 200, *, who: Principal | None = None, **con
             can_act=who is not None and who.role == ACTION_ROLE,
             can_download=who is not None and who.role in DOWNLOAD_ROLES,
             csrf_token=web.page_csrf_token(),
-            intake_url=web.settings().public_urls["intake"],
             status_label=status_label,
             vn_date=vn_date,
             **context,
@@ -103,7 +112,7 @@ def _render(name: str, status: int = 200, *, who: Principal | None = None, **con
 
 
 def _not_found(who: Principal, title: str, message: str) -> Response:
-    return _render("message.html", status=404, who=who, title=title, message=message)
+    return _render("dvcq_message.html", status=404, who=who, title=title, message=message)
 
 
 def _problem(err: ServiceError, down: str) -> str:
@@ -189,7 +198,7 @@ def _board_page(
         requests_note = "Tạm thời chưa lấy được các đề nghị gia hạn đang chờ xử lý."
     closed = view.get("closed")
     year = period.deadline_day.year
-    grid = _year_columns(plan, period, view)
+    grid = [(p, v["units"]) for p, v in _year_views(plan, year, view)]
     return _render(
         "board.html",
         status=status,
@@ -235,21 +244,21 @@ def _board_page(
     )
 
 
-def _year_columns(plan: Plan, period: Period, view: dict[str, Any]) -> list[tuple[Period, list[dict[str, Any]]]]:
-    """Every open period of the shown period's year with its board rows (the shown one's from `view`): the unit ×
-    period grid of the year."""
+def _year_views(plan: Plan, year: int, known: dict[str, Any] | None = None) -> list[tuple[Period, dict[str, Any]]]:
+    """Every open period of the plan whose deadline falls in `year`, in calendar order, with its compliance view
+    (`known`: a view already read, of the period the page shows): the year grid's columns, the summary's rows."""
     d = _deps()
-    year = period.deadline_day.year
-    columns = []
+    out = []
     for p in plan.open_periods(d.rt.clock.now()):
         if p.deadline_day.year != year:
             continue
-        if p.key == period.key:
-            columns.append((p, view["units"]))
-            continue
-        found = handlers.get_compliance(p.key, boards=d.boards, plan=d.rt.plan_for(p.key, plan.id), clock=d.rt.clock)
-        columns.append((p, found["units"] if found else []))
-    return columns
+        view = known if known is not None and known["period"] == p.key else None
+        view = view or handlers.get_compliance(
+            p.key, boards=d.boards, plan=d.rt.plan_for(p.key, plan.id), clock=d.rt.clock
+        )
+        assert view is not None  # an open period of the plan
+        out.append((p, view))
+    return out
 
 
 @bp.get("/board")
@@ -308,23 +317,18 @@ def overview_page() -> Response:
     if year is None and asked:
         return _not_found(who, "Không có năm báo cáo", f"Kế hoạch chưa có kỳ báo cáo nào của năm {asked}.")
     year = year or (latest.deadline_day.year if latest else (years[-1] if years else now.year))
-    rows = []
-    for p in (p for p in opened if p.deadline_day.year == year):
-        view = handlers.get_compliance(p.key, boards=d.boards, plan=d.rt.plan_for(p.key, plan.id), clock=d.rt.clock)
-        assert view is not None  # an open period of the plan
-        counts = {status: sum(1 for r in view["units"] if r["status"] == status) for status in STATUS_LABELS}
-        rows.append(
-            {
-                "period": p,
-                "key": p.key,
-                "name": p.name,
-                "deadline": vn_date(p.deadline_day),
-                "due": p.due_before is not None and p.due_before <= now,
-                "counts": counts,
-                "figures": {f["key"]: f["value"] for f in present.figures(view)},
-                **{key: view.get(key) for key in ("EXPECTED_REPORTS", "REPORTING_RATE", "REPORTING_RATE_ON_TIME")},
-            }
-        )
+    rows = [
+        {
+            "key": p.key,
+            "name": p.name,
+            "deadline": vn_date(p.deadline_day),
+            "due": p.due_before is not None and p.due_before <= now,
+            "overdue": len(view["overdue"]),
+            "figures": {f["key"]: f["value"] for f in present.figures(view)},
+            **{key: view.get(key) for key in ("EXPECTED_REPORTS", "REPORTING_RATE", "REPORTING_RATE_ON_TIME")},
+        }
+        for p, view in _year_views(plan, year)
+    ]
     return _render(
         "overview.html",
         who=who,
@@ -335,7 +339,7 @@ def overview_page() -> Response:
         years=years,
         rows=rows,
         chart=rates_chart(rows),
-        overdue_now=sum(r["counts"]["overdue"] for r in rows),
+        overdue_now=sum(r["overdue"] for r in rows),
         as_of=vn_datetime(now),
     )
 

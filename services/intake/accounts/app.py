@@ -99,12 +99,17 @@ def _end_session(resp: Response) -> None:
     resp.delete_cookie(web.CSRF_COOKIE, path="/", secure=secure, httponly=False, samesite="Lax")
 
 
-def _login(email: str, password: str) -> handlers.Session:
-    """Count the attempt against the client address's and the account's login limits (RateLimited when either
-    window is full: nothing is checked or recorded), then check the password."""
+def _count_password_attempt(email: str) -> None:
+    """Count a password check against the client address's and the account's login limits (RateLimited when
+    either window is full: nothing is checked or recorded)."""
     limits = web.rate_limits()
     web.rate_limit(limits.login_address, web.client_address())
     web.rate_limit(limits.login_account, normalize_email(email)[:MAX_EMAIL])
+
+
+def _login(email: str, password: str) -> handlers.Session:
+    """Count the attempt against the login limits, then check the password."""
+    _count_password_attempt(email)
     conf = web.settings()
     return handlers.login(email, password, users=_deps().users, secret=conf.secret, ttl_seconds=conf.token_ttl_seconds)
 
@@ -313,9 +318,7 @@ def password_form() -> Response:
         errors["confirm_password"] = "Hai lần nhập mật khẩu mới không khớp."
     if not errors:
         try:
-            limits = web.rate_limits()
-            web.rate_limit(limits.login_address, web.client_address())
-            web.rate_limit(limits.login_account, who.sub)
+            _count_password_attempt(who.sub)
             handlers.change_password(who.sub, current, new, users=_deps().users)
         except InvalidAccount as exc:
             errors[exc.field or "new_password"] = exc.message
